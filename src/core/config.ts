@@ -1,0 +1,94 @@
+// The resolved configuration: every default applied, every shorthand expanded per level.
+
+export type OutputActivation = 'tanh' | 'sigmoid' | 'linear';
+export type Upsampling = 'nearest' | 'transpose';
+export type Transform = 'gray' | 'canny' | 'paired';
+export type Backend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+
+export interface DecoderLevel {
+  /** 1 = deepest (Keras `unet_upconv2D_1`). */
+  level: number;
+  skip: boolean;
+  /** Dropout rate; 0 means no Dropout layer. */
+  dropout: number;
+  filters: number;
+}
+
+export interface GeneratorConfig {
+  filters: number;
+  maxMultiplier: number;
+  kernel: number;
+  levels: number;
+  upsampling: Upsampling;
+  dropoutRate: number;
+  /** Filters of encoder levels 1..levels. */
+  encoderFilters: number[];
+  /** Decoder levels 1..levels-1. */
+  decoder: DecoderLevel[];
+}
+
+export interface DiscriminatorConfig {
+  type: 'patchgan';
+  patch: number;
+  filters: number;
+  layers: number;
+}
+
+export interface TrainConfig {
+  data: { train: string; test: string | undefined; transform: Transform; split: number };
+  epochs: number;
+  batchSize: number;
+  optimizer: { lr: number; beta1: number; beta2: number };
+  loss: { l1: number; gan: number };
+  sampleEvery: number;
+  seed: number;
+  backend: Backend;
+}
+
+export interface ResolvedConfig {
+  name: string | undefined;
+  input: { size: number; channels: number };
+  output: { channels: number; activation: OutputActivation };
+  generator: GeneratorConfig;
+  discriminator: DiscriminatorConfig;
+  train: TrainConfig;
+}
+
+/** The seed's Keras model and training settings (see README, "The seed"). */
+export const DEFAULTS = {
+  input: { size: 128, channels: 1 },
+  output: { channels: 3, activation: 'tanh' as OutputActivation },
+  generator: {
+    filters: 64,
+    maxMultiplier: 8,
+    kernel: 3,
+    levels: 7,
+    upsampling: 'nearest' as Upsampling,
+    skips: 'all' as const,
+    dropout: { rate: 0.5, levels: [1, 2, 3] },
+  },
+  discriminator: { type: 'patchgan' as const, patch: 64, filters: 64 },
+  train: {
+    data: { train: 'builtin:faces', transform: 'canny' as Transform, split: 0.9 },
+    epochs: 40,
+    batchSize: 5,
+    optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 },
+    loss: { l1: 10, gan: 1 },
+    sampleEvery: 0.5,
+    seed: 0,
+    backend: 'auto' as Backend,
+  },
+};
+
+/** Encoder level i (1-based) has `filters * min(maxMultiplier, 2^(i-1))` filters. */
+export function encoderFilters(filters: number, maxMultiplier: number, levels: number): number[] {
+  return Array.from({ length: levels }, (_, i) => filters * Math.min(maxMultiplier, 2 ** i));
+}
+
+/**
+ * Default decoder filters as in the seed: the encoder filters of levels 1..levels-2 reversed, then `filters`
+ * (64, 128, 256, 512, 512, 512, 512 gives 512, 512, 256, 128, 64, 64).
+ */
+export function defaultDecoderFilters(encoder: readonly number[], filters: number): number[] {
+  return [...encoder.slice(0, Math.max(0, encoder.length - 2)).reverse(), filters];
+}

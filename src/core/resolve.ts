@@ -1,0 +1,245 @@
+// Apply defaults, expand shorthands per level and check what the schema alone cannot.
+
+import {
+  DEFAULTS,
+  defaultDecoderFilters,
+  encoderFilters,
+  type DecoderLevel,
+  type DiscriminatorConfig,
+  type GeneratorConfig,
+  type ResolvedConfig,
+  type TrainConfig,
+} from './config';
+import type { Diagnostic, Path, Severity } from './diagnostics';
+import type { ParsedConfig } from './document';
+
+type Obj = Record<string, unknown>;
+
+const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const num = (v: unknown, d: number): number => (typeof v === 'number' ? v : d);
+const str = <T extends string>(v: unknown, d: T): T => (typeof v === 'string' ? (v as T) : d);
+
+export function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0 && n <= 2 ** 30;
+}
+
+export interface Resolution {
+  config: ResolvedConfig;
+  diagnostics: Diagnostic[];
+}
+
+export function resolveConfig(parsed: ParsedConfig): Resolution {
+  const diagnostics: Diagnostic[] = [];
+  const report = (severity: Severity, code: string, message: string, path: Path, part: 'key' | 'value' | 'pair' = 'value') =>
+    diagnostics.push({ severity, code, message, range: parsed.rangeOf(path, part) });
+
+  const root = parsed.value;
+  const input = obj(root.input);
+  const output = obj(root.output);
+  const size = num(input.size, DEFAULTS.input.size);
+  const sizeOk = isPowerOfTwo(size);
+  if (!sizeOk) {
+    const lower = 2 ** Math.floor(Math.log2(size));
+    report(
+      'error',
+      'size-power-of-two',
+      `\`input.size\`: expected a power of two (every encoder level halves the image), found ${size}; the nearest are ${lower} and ${lower * 2}`,
+      ['input', 'size'],
+    );
+  }
+
+  const generator = resolveGenerator(obj(root.generator), size, sizeOk, report);
+  const train = resolveTrain(obj(root.train));
+  const discriminator = resolveDiscriminator(obj(root.discriminator), size, sizeOk, report);
+
+  if (sizeOk && generator.levels >= 1 && size / 2 ** generator.levels === 1 && train.batchSize === 1) {
+    report(
+      'warning',
+      'bottleneck-batchnorm',
+      `\`generator.levels\`: the bottleneck is 1x1 and \`train.batchSize\` is 1, so its BatchNormalization normalises a single value per channel and outputs zeros in training; use fewer levels or a larger batch`,
+      ['generator', 'levels'],
+    );
+  }
+
+  const config: ResolvedConfig = {
+    name: typeof root.name === 'string' ? root.name : undefined,
+    input: { size, channels: num(input.channels, DEFAULTS.input.channels) },
+    output: {
+      channels: num(output.channels, DEFAULTS.output.channels),
+      activation: str(output.activation, DEFAULTS.output.activation),
+    },
+    generator,
+    discriminator,
+    train,
+  };
+  return { config, diagnostics };
+}
+
+type Report = (severity: Severity, code: string, message: string, path: Path, part?: 'key' | 'value' | 'pair') => void;
+
+/** Levels named by `all`, `none` or a list; list entries outside 1..max are reported at the entry. */
+function levelSet(v: unknown, max: number, path: Path, fallback: 'all' | 'none' | number[], report: Report): Set<number> {
+  const spec = v === undefined ? fallback : v;
+  if (spec === 'all') return new Set(Array.from({ length: max }, (_, i) => i + 1));
+  if (spec === 'none') return new Set();
+  const out = new Set<number>();
+  const list = Array.isArray(spec) ? spec : [];
+  list.forEach((level, i) => {
+    if (typeof level !== 'number') return;
+    if (level > max) {
+      if (v !== undefined) {
+        report('error', 'level-range', `\`${pathText(path)}\`: level ${level} does not exist; this generator has decoder levels 1..${max}`, [...path, i]);
+      }
+      return;
+    }
+    if (out.has(level)) report('warning', 'duplicate-level', `\`${pathText(path)}\`: level ${level} is listed twice`, [...path, i]);
+    out.add(level);
+  });
+  return out;
+}
+
+function pathText(path: Path): string {
+  return path.filter((p) => typeof p === 'string').join('.');
+}
+
+function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report): GeneratorConfig {
+  const d = DEFAULTS.generator;
+  const filters = num(g.filters, d.filters);
+  const maxMultiplier = num(g.maxMultiplier, d.maxMultiplier);
+  let levels = num(g.levels, d.levels);
+  if (sizeOk && 2 ** levels > size) {
+    const most = Math.log2(size);
+    report(
+      'error',
+      'levels-too-many',
+      `\`generator.levels\`: ${levels} levels halve the image ${levels} times and need \`input.size\` of at least ${2 ** levels}; it is ${size}, so at most ${most} levels`,
+      ['generator', 'levels'],
+    );
+    levels = Math.max(2, most);
+  }
+  const decoderCount = levels - 1;
+  const encoder = encoderFilters(filters, maxMultiplier, levels);
+  const defaultsPerLevel = defaultDecoderFilters(encoder, filters);
+
+  const skipSet = levelSet(g.skips, decoderCount, ['generator', 'skips'], d.skips, report);
+  const drop = obj(g.dropout);
+  const rate = num(drop.rate, d.dropout.rate);
+  const dropSet = levelSet(drop.levels, decoderCount, ['generator', 'dropout', 'levels'], d.dropout.levels, report);
+
+  const decoder: DecoderLevel[] = Array.from({ length: decoderCount }, (_, i) => ({
+    level: i + 1,
+    skip: skipSet.has(i + 1),
+    dropout: dropSet.has(i + 1) ? rate : 0,
+    filters: defaultsPerLevel[i],
+  }));
+
+  const seen = new Map<number, number>();
+  const entries = Array.isArray(g.decoder) ? g.decoder : [];
+  entries.forEach((raw, i) => {
+    if (raw === undefined) return;
+    const e = obj(raw);
+    const at: Path = ['generator', 'decoder', i];
+    if (typeof e.level !== 'number') {
+      report('error', 'missing-level', `\`generator.decoder[${i}]\`: missing \`level\` (1..${decoderCount}, 1 is the deepest)`, at);
+      return;
+    }
+    const level = e.level;
+    if (level > decoderCount) {
+      report('error', 'level-range', `\`generator.decoder[${i}].level\`: level ${level} does not exist; this generator has decoder levels 1..${decoderCount}`, [...at, 'level']);
+      return;
+    }
+    if (seen.has(level)) {
+      report('error', 'duplicate-level', `\`generator.decoder[${i}].level\`: level ${level} is already configured by \`generator.decoder[${seen.get(level)}]\``, [...at, 'level']);
+      return;
+    }
+    seen.set(level, i);
+    const target = decoder[level - 1];
+    if (typeof e.skip === 'boolean') {
+      if (g.skips !== undefined && e.skip !== target.skip) {
+        report(
+          'warning',
+          'override',
+          `\`generator.decoder[${i}].skip\`: \`skip: ${e.skip}\` on level ${level} overrides \`generator.skips\`, which ${target.skip ? 'keeps' : 'drops'} this skip`,
+          [...at, 'skip'],
+          'pair',
+        );
+      }
+      target.skip = e.skip;
+    }
+    if (e.dropout !== undefined) {
+      const r = e.dropout === true ? rate : e.dropout === false ? 0 : num(e.dropout, 0);
+      if (drop.levels !== undefined && (r > 0) !== (target.dropout > 0)) {
+        report(
+          'warning',
+          'override',
+          `\`generator.decoder[${i}].dropout\`: dropout ${r > 0 ? r : 'off'} on level ${level} overrides \`generator.dropout.levels\`, which ${target.dropout > 0 ? 'includes' : 'excludes'} this level`,
+          [...at, 'dropout'],
+          'pair',
+        );
+      }
+      target.dropout = r;
+    }
+    if (typeof e.filters === 'number') target.filters = e.filters;
+  });
+
+  return {
+    filters,
+    maxMultiplier,
+    kernel: num(g.kernel, d.kernel),
+    levels,
+    upsampling: str(g.upsampling, d.upsampling),
+    dropoutRate: rate,
+    encoderFilters: encoder,
+    decoder,
+  };
+}
+
+function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, report: Report): DiscriminatorConfig {
+  const d = DEFAULTS.discriminator;
+  let patch = num(dsc.patch, Math.min(d.patch, size));
+  if (sizeOk && (!isPowerOfTwo(patch) || patch > size)) {
+    const options = [];
+    for (let p = 2; p <= size; p *= 2) options.push(p);
+    report(
+      'error',
+      'patch-tiling',
+      `\`discriminator.patch\`: ${patch} does not tile the ${size}x${size} image; use a power of two that divides ${size}: ${options.join(', ')}`,
+      dsc.patch === undefined ? ['input', 'size'] : ['discriminator', 'patch'],
+    );
+    patch = Math.min(d.patch, size);
+  }
+  const deepest = Math.max(1, Math.floor(Math.log2(patch)));
+  let layers = num(dsc.layers, deepest);
+  if (layers > deepest) {
+    report(
+      'error',
+      'disc-layers',
+      `\`discriminator.layers\`: ${layers} stride-2 convolutions need a patch of at least ${2 ** layers} pixels; \`patch\` is ${patch}, so at most ${deepest}`,
+      ['discriminator', 'layers'],
+    );
+    layers = deepest;
+  }
+  return { type: 'patchgan', patch, filters: num(dsc.filters, d.filters), layers };
+}
+
+function resolveTrain(t: Obj): TrainConfig {
+  const d = DEFAULTS.train;
+  const data = obj(t.data);
+  const opt = obj(t.optimizer);
+  const loss = obj(t.loss);
+  return {
+    data: {
+      train: str(data.train, d.data.train),
+      test: typeof data.test === 'string' ? data.test : undefined,
+      transform: str(data.transform, d.data.transform),
+      split: num(data.split, d.data.split),
+    },
+    epochs: num(t.epochs, d.epochs),
+    batchSize: num(t.batchSize, d.batchSize),
+    optimizer: { lr: num(opt.lr, d.optimizer.lr), beta1: num(opt.beta1, d.optimizer.beta1), beta2: num(opt.beta2, d.optimizer.beta2) },
+    loss: { l1: num(loss.l1, d.loss.l1), gan: num(loss.gan, d.loss.gan) },
+    sampleEvery: num(t.sampleEvery, d.sampleEvery),
+    seed: num(t.seed, d.seed),
+    backend: str(t.backend, d.backend),
+  };
+}

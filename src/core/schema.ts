@@ -1,0 +1,361 @@
+// The `.p2p.yaml` DSL described once: the validator, the JSON Schema, hovers and completion all read it.
+
+export type Schema = ObjectSchema | NumberSchema | StringSchema | BooleanSchema | ArraySchema | UnionSchema;
+
+interface Base {
+  doc: string;
+  /** Shown in docs; resolution takes defaults from `defaults.ts`, which this mirrors. */
+  default?: unknown;
+}
+
+export interface ObjectSchema extends Base {
+  kind: 'object';
+  properties: Record<string, Schema>;
+}
+
+export interface NumberSchema extends Base {
+  kind: 'number';
+  integer?: boolean;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+}
+
+export interface StringSchema extends Base {
+  kind: 'string';
+  enum?: readonly string[];
+  /** Per-value documentation for enumerated strings. */
+  enumDocs?: Record<string, string>;
+}
+
+export interface BooleanSchema extends Base {
+  kind: 'boolean';
+}
+
+export interface ArraySchema extends Base {
+  kind: 'array';
+  items: Schema;
+  maxItems?: number;
+}
+
+export interface UnionSchema extends Base {
+  kind: 'union';
+  /** Tried in order; the first whose kind matches the YAML node validates it. */
+  anyOf: Schema[];
+  /** How the accepted forms are named in messages, e.g. "`all`, `none` or a list of levels". */
+  expected: string;
+}
+
+const levelNumber = (what: string): NumberSchema => ({
+  kind: 'number',
+  integer: true,
+  minimum: 1,
+  maximum: 64,
+  doc: `A decoder level: 1 is the deepest (Keras \`unet_upconv2D_1\`), ${what}.`,
+});
+
+export const MAX_SIZE = 4096;
+export const MAX_FILTERS = 4096;
+
+const filtersSchema = (doc: string, dflt: number): NumberSchema => ({
+  kind: 'number',
+  integer: true,
+  minimum: 1,
+  maximum: MAX_FILTERS,
+  default: dflt,
+  doc,
+});
+
+const dropoutRate: NumberSchema = {
+  kind: 'number',
+  minimum: 0,
+  exclusiveMaximum: 1,
+  doc: 'Fraction of units dropped, in [0, 1).',
+};
+
+export const configSchema: ObjectSchema = {
+  kind: 'object',
+  doc: 'A pix2pix model: a U-Net generator, a PatchGAN discriminator, the data and the training settings.',
+  properties: {
+    name: {
+      kind: 'string',
+      doc: 'Name of this configuration, used for run folders. Defaults to the file name.',
+    },
+    input: {
+      kind: 'object',
+      doc: 'The conditioning image the generator reads (and the discriminator sees beside the colour image).',
+      properties: {
+        size: {
+          kind: 'number',
+          integer: true,
+          minimum: 2,
+          maximum: MAX_SIZE,
+          default: 128,
+          doc: 'Width and height in pixels. A power of two: every encoder level halves it.',
+        },
+        channels: {
+          kind: 'number',
+          integer: true,
+          minimum: 1,
+          maximum: 4,
+          default: 1,
+          doc: 'Channels of the input image: 1 for grayscale or edge images, 3 for colour.',
+        },
+      },
+    },
+    output: {
+      kind: 'object',
+      doc: 'The image the generator produces.',
+      properties: {
+        channels: {
+          kind: 'number',
+          integer: true,
+          minimum: 1,
+          maximum: 4,
+          default: 3,
+          doc: 'Channels of the generated image (3 for colour).',
+        },
+        activation: {
+          kind: 'string',
+          enum: ['tanh', 'sigmoid', 'linear'],
+          enumDocs: {
+            tanh: 'Outputs in [-1, 1]; images are scaled as x / 127.5 - 1 (the seed and the paper).',
+            sigmoid: 'Outputs in [0, 1].',
+            linear: 'No squashing.',
+          },
+          default: 'tanh',
+          doc: 'Activation of the last layer.',
+        },
+      },
+    },
+    generator: {
+      kind: 'object',
+      doc: 'The U-Net generator (Keras `generator_unet_upsampling`). Encoder level i is Conv2D stride 2 (with LeakyReLU(0.2) before it and BatchNorm after it from level 2 on); decoder level k (1 = deepest) is ReLU, upsampling, Conv2D, BatchNorm, optional Dropout and optional concatenation with the encoder output of the same size.',
+      properties: {
+        filters: filtersSchema('Filters of encoder level 1; level i has `filters * min(maxMultiplier, 2^(i-1))`.', 64),
+        maxMultiplier: {
+          kind: 'number',
+          integer: true,
+          minimum: 1,
+          maximum: 1024,
+          default: 8,
+          doc: 'Cap on the filter multiplier of deeper levels (8 gives 64, 128, 256, 512, 512, ...).',
+        },
+        kernel: {
+          kind: 'number',
+          integer: true,
+          minimum: 1,
+          maximum: 15,
+          default: 3,
+          doc: 'Kernel size of every convolution (odd).',
+        },
+        levels: {
+          kind: 'number',
+          integer: true,
+          minimum: 2,
+          maximum: 16,
+          default: 7,
+          doc: 'Encoder levels. Each halves the image, so `size / 2^levels` must be at least 1. The decoder has `levels - 1` levels plus the last convolution.',
+        },
+        upsampling: {
+          kind: 'string',
+          enum: ['nearest', 'transpose'],
+          enumDocs: {
+            nearest: 'UpSampling2D (nearest neighbour) followed by a Conv2D, as `generator_unet_upsampling`.',
+            transpose: 'A Conv2DTranspose with stride 2, as `generator_unet_deconv`.',
+          },
+          default: 'nearest',
+          doc: 'How decoder levels double the resolution.',
+        },
+        skips: {
+          kind: 'union',
+          expected: '`all`, `none` or a list of decoder levels',
+          default: 'all',
+          doc: 'Which decoder levels concatenate the encoder output of the same size (the U-Net skip connections). `none` makes a plain encoder-decoder.',
+          anyOf: [
+            {
+              kind: 'string',
+              enum: ['all', 'none'],
+              enumDocs: { all: 'Every decoder level has its skip (the U-Net).', none: 'No skips (an encoder-decoder).' },
+              doc: 'All or none.',
+            },
+            { kind: 'array', items: levelNumber('that keeps its skip'), maxItems: 64, doc: 'The decoder levels that keep their skip.' },
+          ],
+        },
+        dropout: {
+          kind: 'object',
+          doc: 'Dropout after the BatchNorm of some decoder levels (the seed: 0.5 on levels 1-3).',
+          properties: {
+            rate: { ...dropoutRate, default: 0.5 },
+            levels: {
+              kind: 'union',
+              expected: '`all`, `none` or a list of decoder levels',
+              default: [1, 2, 3],
+              doc: 'Decoder levels with dropout.',
+              anyOf: [
+                {
+                  kind: 'string',
+                  enum: ['all', 'none'],
+                  enumDocs: { all: 'Dropout on every decoder level.', none: 'No dropout.' },
+                  doc: 'All or none.',
+                },
+                { kind: 'array', items: levelNumber('with dropout'), maxItems: 64, doc: 'The decoder levels with dropout.' },
+              ],
+            },
+          },
+        },
+        decoder: {
+          kind: 'array',
+          maxItems: 64,
+          doc: 'Per-level overrides of the decoder; an entry wins over `skips`, `dropout` and the default filters.',
+          items: {
+            kind: 'object',
+            doc: 'One decoder level.',
+            properties: {
+              level: levelNumber('the one this entry overrides'),
+              skip: { kind: 'boolean', doc: 'Concatenate the encoder output of the same size (overrides `skips`).' },
+              dropout: {
+                kind: 'union',
+                expected: 'a rate in [0, 1) or a boolean',
+                doc: 'Dropout for this level: a rate, `true` for the generator rate, `false` or 0 for none (overrides `dropout.levels`).',
+                anyOf: [dropoutRate, { kind: 'boolean', doc: '`true`: the generator dropout rate; `false`: none.' }],
+              },
+              filters: filtersSchema('Filters of this level\'s convolution.', 0),
+            },
+          },
+        },
+      },
+    },
+    discriminator: {
+      kind: 'object',
+      doc: 'The PatchGAN discriminator: the (input, image) pair is cut into `patch`-sized tiles, one shared convolutional trunk classifies each tile real/fake (softmax over 2), and a Dense layer merges the tiles.',
+      properties: {
+        type: {
+          kind: 'string',
+          enum: ['patchgan'],
+          enumDocs: { patchgan: 'Tiles of `patch` pixels through a shared Conv-BatchNorm-LeakyReLU trunk (the seed).' },
+          default: 'patchgan',
+          doc: 'Discriminator architecture.',
+        },
+        patch: {
+          kind: 'number',
+          integer: true,
+          minimum: 2,
+          maximum: MAX_SIZE,
+          default: 64,
+          doc: 'Tile size in pixels; it must tile the image (divide `input.size`) and be a power of two.',
+        },
+        filters: filtersSchema('Filters of the first convolution; layer i has `filters * min(8, 2^(i-1))`.', 64),
+        layers: {
+          kind: 'number',
+          integer: true,
+          minimum: 1,
+          maximum: 16,
+          doc: 'Stride-2 convolutions of the trunk; at most log2(patch). Defaults to log2(patch) (6 for 64).',
+        },
+      },
+    },
+    train: {
+      kind: 'object',
+      doc: 'Data and training settings. Defaults reproduce the seed (Adam 1e-3 / 0.9 / 0.999, 10 * L1 + 1 * GAN, batch 5).',
+      properties: {
+        data: {
+          kind: 'object',
+          doc: 'Where training and test images come from.',
+          properties: {
+            train: {
+              kind: 'string',
+              default: 'builtin:faces',
+              doc: 'A folder of images (relative to this file), or `builtin:faces` / `builtin:garments` for the embedded synthetic sets.',
+            },
+            test: {
+              kind: 'string',
+              doc: 'A separate test folder (cross-domain: train on faces, test on fashion). Without it, `split` holds out part of `train`.',
+            },
+            transform: {
+              kind: 'string',
+              enum: ['gray', 'canny', 'paired'],
+              enumDocs: {
+                gray: 'The input is the grayscale of the colour target.',
+                canny: 'The input is the Canny edge map of the target, black edges on white (the seed).',
+                paired: 'pix2pix A|B side-by-side images, or `A/` and `B/` folders matched by file name.',
+              },
+              default: 'canny',
+              doc: 'How input/target pairs are made.',
+            },
+            split: {
+              kind: 'number',
+              exclusiveMinimum: 0,
+              maximum: 1,
+              default: 0.9,
+              doc: 'Fraction of `train` used for training when there is no `test` folder (seeded).',
+            },
+          },
+        },
+        epochs: { kind: 'number', integer: true, minimum: 1, maximum: 1_000_000, default: 40, doc: 'Passes over the training set.' },
+        batchSize: { kind: 'number', integer: true, minimum: 1, maximum: 4096, default: 5, doc: 'Images per step.' },
+        optimizer: {
+          kind: 'object',
+          doc: 'Adam, for both networks.',
+          properties: {
+            lr: { kind: 'number', exclusiveMinimum: 0, maximum: 10, default: 1e-3, doc: 'Learning rate.' },
+            beta1: { kind: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, doc: 'Adam beta1.' },
+            beta2: { kind: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.999, doc: 'Adam beta2.' },
+          },
+        },
+        loss: {
+          kind: 'object',
+          doc: 'Generator loss = l1 * L1(generated, target) + gan * BCE(D(input, generated), real).',
+          properties: {
+            l1: { kind: 'number', minimum: 0, maximum: 1e6, default: 10, doc: 'Weight of the L1 term (the paper: 100).' },
+            gan: { kind: 'number', minimum: 0, maximum: 1e6, default: 1, doc: 'Weight of the adversarial term.' },
+          },
+        },
+        sampleEvery: {
+          kind: 'number',
+          exclusiveMinimum: 0,
+          maximum: 1e6,
+          default: 0.5,
+          doc: 'Epochs between Train/Test sample figures (0.5: twice an epoch, as the seed).',
+        },
+        seed: { kind: 'number', integer: true, minimum: 0, maximum: 2 ** 31 - 1, default: 0, doc: 'Seed for weights, data order and splits.' },
+        backend: {
+          kind: 'string',
+          enum: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'],
+          enumDocs: {
+            auto: 'The fastest available: CUDA, then WebGPU, then native CPU, then wasm, then cpu.',
+            tensorflow: '@tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node (optional installs).',
+            webgpu: 'WebGPU through Dawn for Node (optional install).',
+            wasm: 'WebAssembly (XNNPACK) on the CPU.',
+            cpu: 'Pure JavaScript; the slow reference.',
+          },
+          default: 'auto',
+          doc: 'TensorFlow.js backend for training.',
+        },
+      },
+    },
+  },
+};
+
+/** The schema node at a path of keys and indices, or undefined when the path leaves the schema. */
+export function schemaAt(path: readonly (string | number)[]): Schema | undefined {
+  let node: Schema | undefined = configSchema;
+  for (const seg of path) {
+    if (!node) return undefined;
+    node = childSchema(node, seg);
+  }
+  return node;
+}
+
+export function childSchema(node: Schema, seg: string | number): Schema | undefined {
+  if (node.kind === 'object') return typeof seg === 'string' ? node.properties[seg] : undefined;
+  if (node.kind === 'array') return typeof seg === 'number' ? node.items : undefined;
+  if (node.kind === 'union') {
+    for (const alt of node.anyOf) {
+      const c = childSchema(alt, seg);
+      if (c) return c;
+    }
+  }
+  return undefined;
+}
