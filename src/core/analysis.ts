@@ -19,7 +19,9 @@ export interface Analysis {
 export function analyze(text: string): Analysis {
   const parsed = parseConfig(text);
   const { config, diagnostics: semantic } = resolveConfig(parsed);
-  const diagnostics = [...parsed.diagnostics, ...semantic].sort(
+  // A syntax error makes the rest of the tree guesswork: report only what the parser said until it is fixed.
+  const syntax = parsed.diagnostics.filter((d) => d.code === 'yaml-syntax' && d.severity === 'error');
+  const diagnostics = (syntax.length ? syntax : [...parsed.diagnostics, ...semantic]).sort(
     (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
   );
   const ok = !diagnostics.some((d) => d.severity === 'error');

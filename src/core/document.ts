@@ -81,7 +81,7 @@ export function parseConfig(text: string): ParsedConfig {
     diagnostics.push({
       severity: doc.errors.includes(err) ? 'error' : 'warning',
       code: 'yaml-syntax',
-      message: firstLine(err.message),
+      message: yamlMessage(err.code, err.message),
       range: lines.range(err.pos[0], Math.max(err.pos[1], err.pos[0])),
     });
   }
@@ -91,7 +91,7 @@ export function parseConfig(text: string): ParsedConfig {
     diagnostics.push({ severity, code, message, range: lines.range(span[0], span[1]) });
 
   const record = (path: Path, node: Node | null, keySpan: Span | undefined, fallback: Span): Span => {
-    const span: Span = node?.range ? [node.range[0], node.range[1]] : fallback;
+    const span: Span = node?.range ? trimEnd(text, node.range[0], node.range[1]) : fallback;
     const loc: Location = { path, key: keySpan, value: span };
     locations.push(loc);
     byPath.set(pathKey(path), loc);
@@ -210,7 +210,7 @@ export function parseConfig(text: string): ParsedConfig {
   };
 
   const root = doc.contents as Node | null;
-  const rootSpan: Span = root?.range ? [root.range[0], root.range[1]] : [0, 0];
+  const rootSpan: Span = root?.range ? trimEnd(text, root.range[0], root.range[1]) : [0, 0];
   record([], root, undefined, rootSpan);
   const isEmpty = root === null || (isScalar(root) && root.value === null);
   if (!isEmpty) {
@@ -221,6 +221,13 @@ export function parseConfig(text: string): ParsedConfig {
     }
   }
   return result();
+}
+
+/** Block nodes end after their last line break; ranges stop at the last visible character. */
+function trimEnd(text: string, start: number, end: number): Span {
+  let e = Math.min(end, text.length);
+  while (e > start && /\s/.test(text[e - 1])) e--;
+  return [start, e];
 }
 
 function matchesKind(node: Node | null, schema: Schema): boolean {
@@ -292,6 +299,8 @@ function clip(s: string): string {
   return one.length > 40 ? `${one.slice(0, 37)}...` : one;
 }
 
-function firstLine(s: string): string {
-  return s.split('\n')[0];
+function yamlMessage(code: string, message: string): string {
+  if (code === 'MULTIPLE_DOCS') return 'a .p2p.yaml file holds one config: remove the second document (after `---`)';
+  if (code === 'DUPLICATE_KEY') return 'duplicate key: each key may appear once in a mapping';
+  return message.split('\n')[0];
 }

@@ -20,7 +20,7 @@ export type LayerOp =
   | { op: 'permute'; dims: readonly number[] }
   | { op: 'flatten' }
   | { op: 'dense'; units: number; activation: 'softmax' | 'linear' }
-  | { op: 'timeDistributed'; layer: Exclude<LayerOp, { op: 'timeDistributed' }> };
+  | { op: 'timeDistributed'; layer: Exclude<LayerOp, { op: 'timeDistributed' | 'input' }> };
 
 export type Part = 'input' | 'encoder' | 'decoder' | 'output' | 'patches' | 'trunk' | 'head';
 

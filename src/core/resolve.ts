@@ -30,8 +30,12 @@ export interface Resolution {
 
 export function resolveConfig(parsed: ParsedConfig): Resolution {
   const diagnostics: Diagnostic[] = [];
-  const report = (severity: Severity, code: string, message: string, path: Path, part: 'key' | 'value' | 'pair' = 'value') =>
+  // `at` may list paths by preference: the first one written in the document carries the diagnostic.
+  const report: Report = (severity, code, message, at, part = 'value') => {
+    const paths = (Array.isArray(at[0]) ? at : [at]) as Path[];
+    const path = paths.find((p) => parsed.locate(p)) ?? paths[0];
     diagnostics.push({ severity, code, message, range: parsed.rangeOf(path, part) });
+  };
 
   const root = parsed.value;
   const input = obj(root.input);
@@ -57,7 +61,7 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
       'warning',
       'bottleneck-batchnorm',
       `\`generator.levels\`: the bottleneck is 1x1 and \`train.batchSize\` is 1, so its BatchNormalization normalises a single value per channel and outputs zeros in training; use fewer levels or a larger batch`,
-      ['generator', 'levels'],
+      [['generator', 'levels'], ['train', 'batchSize']],
     );
   }
 
@@ -75,7 +79,7 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
   return { config, diagnostics };
 }
 
-type Report = (severity: Severity, code: string, message: string, path: Path, part?: 'key' | 'value' | 'pair') => void;
+type Report = (severity: Severity, code: string, message: string, at: Path | Path[], part?: 'key' | 'value' | 'pair') => void;
 
 /** Levels named by `all`, `none` or a list; list entries outside 1..max are reported at the entry. */
 function levelSet(v: unknown, max: number, path: Path, fallback: 'all' | 'none' | number[], report: Report): Set<number> {
@@ -113,7 +117,7 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
       'error',
       'levels-too-many',
       `\`generator.levels\`: ${levels} levels halve the image ${levels} times and need \`input.size\` of at least ${2 ** levels}; it is ${size}, so at most ${most} levels`,
-      ['generator', 'levels'],
+      [['generator', 'levels'], ['input', 'size']],
     );
     levels = Math.max(2, most);
   }
@@ -204,7 +208,7 @@ function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, report: R
       'error',
       'patch-tiling',
       `\`discriminator.patch\`: ${patch} does not tile the ${size}x${size} image; use a power of two that divides ${size}: ${options.join(', ')}`,
-      dsc.patch === undefined ? ['input', 'size'] : ['discriminator', 'patch'],
+      [['discriminator', 'patch'], ['input', 'size']],
     );
     patch = Math.min(d.patch, size);
   }
@@ -215,7 +219,7 @@ function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, report: R
       'error',
       'disc-layers',
       `\`discriminator.layers\`: ${layers} stride-2 convolutions need a patch of at least ${2 ** layers} pixels; \`patch\` is ${patch}, so at most ${deepest}`,
-      ['discriminator', 'layers'],
+      [['discriminator', 'layers'], ['discriminator', 'patch'], ['input', 'size']],
     );
     layers = deepest;
   }

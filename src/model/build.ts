@@ -1,0 +1,81 @@
+// tfjs-layers models built by walking the core graph, layer for layer, with the graph's names: the numbers in
+// the editor and the trained model cannot drift apart. tfjs is passed in so the trainer can choose its backend.
+
+import type * as TF from '@tensorflow/tfjs';
+import type { ResolvedConfig } from '../core/config';
+import { discriminatorGraph, generatorGraph, type LayerOp, type ModelGraph } from '../core/graph';
+
+export type Tf = typeof TF;
+type SymbolicTensor = TF.SymbolicTensor;
+type Layer = TF.layers.Layer;
+
+/** Keras's initialisers (tfjs defaults to glorotNormal for convolutions). */
+const KERNEL_INIT = 'glorotUniform';
+
+function makeLayer(tf: Tf, op: Exclude<LayerOp, { op: 'input' | 'timeDistributed' }>, name: string): Layer {
+  switch (op.op) {
+    case 'conv2d': {
+      const args = { filters: op.filters, kernelSize: op.kernel, strides: op.strides, padding: 'same' as const, kernelInitializer: KERNEL_INIT, name };
+      return op.transpose ? tf.layers.conv2dTranspose(args) : tf.layers.conv2d(args);
+    }
+    case 'batchNorm':
+      // Keras defaults: momentum 0.99, epsilon 1e-3.
+      return tf.layers.batchNormalization({ axis: -1, momentum: 0.99, epsilon: 1e-3, name });
+    case 'leakyRelu':
+      return tf.layers.leakyReLU({ alpha: op.alpha, name });
+    case 'activation':
+      return tf.layers.activation({ activation: op.fn, name });
+    case 'upSampling':
+      return tf.layers.upSampling2d({ size: [op.size, op.size], name });
+    case 'dropout':
+      return tf.layers.dropout({ rate: op.rate, name });
+    case 'concat':
+      return tf.layers.concatenate({ axis: -1, name });
+    case 'reshape':
+      return tf.layers.reshape({ targetShape: [...op.target], name });
+    case 'permute':
+      return tf.layers.permute({ dims: [...op.dims], name });
+    case 'flatten':
+      return tf.layers.flatten({ name });
+    case 'dense':
+      return tf.layers.dense({ units: op.units, activation: op.activation, kernelInitializer: KERNEL_INIT, name });
+  }
+}
+
+/** A functional model whose layers are exactly the graph's, in its order, under its names. */
+export function buildModel(tf: Tf, graph: ModelGraph): TF.LayersModel {
+  const tensors = new Map<string, SymbolicTensor>();
+  const inputs: SymbolicTensor[] = [];
+  let last: SymbolicTensor | undefined;
+  for (const node of graph.layers) {
+    const op = node.op;
+    let out: SymbolicTensor;
+    if (op.op === 'input') {
+      out = tf.input({ shape: [...node.outputShape], name: node.name });
+      inputs.push(out);
+    } else {
+      const layer =
+        op.op === 'timeDistributed'
+          ? tf.layers.timeDistributed({ layer: makeLayer(tf, op.layer, `${node.name}_inner`), name: node.name })
+          : makeLayer(tf, op, node.name);
+      const ins = node.inbound.map((n) => {
+        const t = tensors.get(n);
+        if (!t) throw new Error(`graph ${graph.name}: layer ${node.name} reads ${n}, which is not built yet`);
+        return t;
+      });
+      out = layer.apply(ins.length === 1 ? ins[0] : ins) as SymbolicTensor;
+    }
+    tensors.set(node.name, out);
+    last = out;
+  }
+  if (!last) throw new Error(`graph ${graph.name} has no layers`);
+  return tf.model({ inputs, outputs: last, name: graph.name });
+}
+
+export function buildGenerator(tf: Tf, config: ResolvedConfig): TF.LayersModel {
+  return buildModel(tf, generatorGraph(config));
+}
+
+export function buildDiscriminator(tf: Tf, config: ResolvedConfig): TF.LayersModel {
+  return buildModel(tf, discriminatorGraph(config));
+}
