@@ -63,6 +63,17 @@ export function parseConfig(text: string): ParsedConfig {
     return result();
   }
 
+  const deep = tooDeep(text);
+  if (deep !== undefined) {
+    diagnostics.push({
+      severity: 'error',
+      code: 'too-deep',
+      message: `flow collections nested deeper than ${MAX_FLOW_DEPTH} levels; a .p2p.yaml config needs at most 4`,
+      range: lines.range(deep, deep + 1),
+    });
+    return result();
+  }
+
   const counter = new LineCounter();
   let doc: Document.Parsed;
   try {
@@ -221,6 +232,29 @@ export function parseConfig(text: string): ParsedConfig {
     }
   }
   return result();
+}
+
+/** The yaml parser slows down quadratically on deeply nested flow collections; no config comes close. */
+const MAX_FLOW_DEPTH = 64;
+
+/** Offset of the first bracket nested deeper than MAX_FLOW_DEPTH (quotes and comments aside), if any. */
+function tooDeep(text: string): number | undefined {
+  let depth = 0;
+  let quote = '';
+  let comment = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (comment) {
+      if (c === '\n') comment = false;
+    } else if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1]))) comment = true;
+    else if (c === '[' || c === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return i;
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 /** Block nodes end after their last line break; ranges stop at the last visible character. */

@@ -58,7 +58,7 @@ const levelNumber = (what: string): NumberSchema => ({
 export const MAX_SIZE = 4096;
 export const MAX_FILTERS = 4096;
 
-const filtersSchema = (doc: string, dflt: number): NumberSchema => ({
+const filtersSchema = (doc: string, dflt?: number): NumberSchema => ({
   kind: 'number',
   integer: true,
   minimum: 1,
@@ -221,7 +221,7 @@ export const configSchema: ObjectSchema = {
                 doc: 'Dropout for this level: a rate, `true` for the generator rate, `false` or 0 for none (overrides `dropout.levels`).',
                 anyOf: [dropoutRate, { kind: 'boolean', doc: '`true`: the generator dropout rate; `false`: none.' }],
               },
-              filters: filtersSchema('Filters of this level\'s convolution.', 0),
+              filters: filtersSchema('Filters of this level\'s convolution (default: as the seed, the encoder filters mirrored).'),
             },
           },
         },

@@ -150,6 +150,11 @@ describe('diagnostics', () => {
     expectDiagnostics('discriminator:\n  patch: 16\n  layers: «5»\n', [{ code: 'disc-layers', message: /at most 4/ }]);
   });
 
+  it('reports absurdly nested flow collections without parsing them', () => {
+    const text = `generator:\n  skips: ${'['.repeat(64)}«[»${'['.repeat(500)}\n`;
+    expectDiagnostics(text, [{ code: 'too-deep', message: /nested deeper than 64 levels/ }]);
+  });
+
   it('reports a document too large to analyze', () => {
     const text = `name: big\n${'# padding line\n'.repeat(80_000)}`;
     const ds = analyze(text).diagnostics;
