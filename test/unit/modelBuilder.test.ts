@@ -48,8 +48,8 @@ function compare(model: tf.LayersModel, graph: ModelGraph, config: string) {
   const where = `\n${config}`;
   assert.equal(model.name, graph.name);
   assert.equal(model.countParams(), graph.totals.params, `countParams${where}`);
-  const trainable = model.trainableWeights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
-  const nonTrainable = model.nonTrainableWeights.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+  const trainable = model.trainableWeights.reduce((s, w) => s + tf.util.sizeFromShape(w.shape as number[]), 0);
+  const nonTrainable = model.nonTrainableWeights.reduce((s, w) => s + tf.util.sizeFromShape(w.shape as number[]), 0);
   assert.equal(trainable, graph.totals.trainableParams, `trainable${where}`);
   assert.equal(nonTrainable, graph.totals.nonTrainableParams, `non-trainable${where}`);
   assert.deepEqual(
