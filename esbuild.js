@@ -19,6 +19,7 @@ const common = {
 
 const bundles = [
   { entryPoints: ['src/client/extension.ts'], outfile: 'dist/extension.js' },
+  { entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
   { entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' },
 ];
 

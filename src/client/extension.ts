@@ -1,45 +1,147 @@
-// Extension host entry. "pix2pix: Show Keras Summary" renders the active config's generator and
-// discriminator summaries into a read-only virtual document.
+// Extension host entry: starts the p2p language server for `*.p2p.yaml`, shows Keras summaries in a read-only
+// virtual document and the active config's parameter count in the status bar.
 
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { analyze } from '../core/analysis';
-import { kerasSummary } from '../core/kerasSummary';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { count } from '../core/units';
+import { SummaryRequest, type SummaryResult } from '../protocol/lsp';
 
-const SCHEME = 'p2p-summary';
+const LANGUAGE_ID = 'p2p-yaml';
+const SUMMARY_SCHEME = 'p2p-summary';
 
-export function activate(context: vscode.ExtensionContext): void {
-  const changed = new vscode.EventEmitter<vscode.Uri>();
+let client: LanguageClient | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<void> {
+  const output = vscode.window.createOutputChannel('pix2pix', { log: true });
+  const serverModule = context.asAbsolutePath(path.join('dist', 'server.js'));
+  const serverOptions: ServerOptions = {
+    run: { module: serverModule, transport: TransportKind.ipc },
+    debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ language: LANGUAGE_ID }],
+    outputChannel: output,
+  };
+  // The id `p2p` makes the client read the `p2p.trace.server` setting.
+  client = new LanguageClient('p2p', 'pix2pix Language Server', serverOptions, clientOptions);
+  await client.start();
+  const lsp = client;
+
+  const summaries = new SummaryDocuments(lsp);
+  const status = new ParamsStatus(lsp);
   context.subscriptions.push(
-    changed,
-    vscode.workspace.registerTextDocumentContentProvider(SCHEME, {
-      onDidChange: changed.event,
-      async provideTextDocumentContent(uri) {
-        const source = vscode.Uri.parse(uri.query);
-        const doc = await vscode.workspace.openTextDocument(source);
-        return summaryText(doc.getText(), source.fsPath);
-      },
-    }),
-    vscode.commands.registerCommand('p2p.showKerasSummary', async (arg?: vscode.Uri) => {
-      const source = arg ?? vscode.window.activeTextEditor?.document.uri;
+    output,
+    summaries,
+    status,
+    vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
+    vscode.commands.registerCommand('p2p.showKerasSummary', async (arg?: vscode.Uri | string) => {
+      const source = typeof arg === 'string' ? vscode.Uri.parse(arg) : (arg ?? vscode.window.activeTextEditor?.document.uri);
       if (!source) {
         void vscode.window.showWarningMessage('pix2pix: open a .p2p.yaml file to show its Keras summary.');
         return;
       }
-      const uri = vscode.Uri.from({ scheme: SCHEME, path: `${source.path}.summary.txt`, query: source.toString() });
-      changed.fire(uri);
-      const doc = await vscode.workspace.openTextDocument(uri);
-      await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
+      const doc = await vscode.workspace.openTextDocument(summaries.uriFor(source));
+      await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: false });
     }),
   );
 }
 
-export function summaryText(text: string, file: string): string {
-  const a = analyze(text);
-  if (!a.generator || !a.discriminator) {
-    const errors = a.diagnostics.filter((d) => d.severity === 'error');
-    return `${file} has ${errors.length} error(s):\n${errors.map((d) => `  ${d.range.start.line + 1}:${d.range.start.character + 1} ${d.message}`).join('\n')}\n`;
-  }
-  return `Generator (${a.generator.name})\n${kerasSummary(a.generator)}\nDiscriminator (${a.discriminator.name})\n${kerasSummary(a.discriminator)}`;
+export async function deactivate(): Promise<void> {
+  await client?.stop();
+  client = undefined;
 }
 
-export function deactivate(): void {}
+/** `p2p-summary:` documents: the Keras summaries of a config, refreshed when it changes. */
+class SummaryDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+  private readonly open = new Map<string, vscode.Uri>();
+  private readonly listener: vscode.Disposable;
+
+  constructor(private readonly lsp: LanguageClient) {
+    this.listener = vscode.workspace.onDidChangeTextDocument((e) => {
+      const uri = this.open.get(e.document.uri.toString());
+      if (uri) this.changed.fire(uri);
+    });
+  }
+
+  uriFor(source: vscode.Uri): vscode.Uri {
+    const uri = vscode.Uri.from({ scheme: SUMMARY_SCHEME, path: `${source.path}.summary.txt`, query: source.toString() });
+    this.open.set(source.toString(), uri);
+    return uri;
+  }
+
+  async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
+    const source = vscode.Uri.parse(uri.query);
+    await vscode.workspace.openTextDocument(source); // the server holds only open documents
+    const r = await this.lsp.sendRequest(SummaryRequest, { uri: source.toString() });
+    return renderSummary(r, source);
+  }
+
+  dispose(): void {
+    this.listener.dispose();
+    this.changed.dispose();
+  }
+}
+
+export function renderSummary(r: SummaryResult, source: vscode.Uri): string {
+  const name = path.basename(source.fsPath);
+  if (!r.keras || !r.generator || !r.discriminator) {
+    const lines = r.diagnostics.filter((d) => d.severity === 'error').map((d) => `  ${name}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
+    return `${name} has ${r.errors} error${r.errors === 1 ? '' : 's'}; no summary until they are fixed:\n${lines.join('\n')}\n`;
+  }
+  return `${name}\n\nGenerator: ${r.generator.name}\n${r.keras.generator}\nDiscriminator: ${r.discriminator.name}\n${r.keras.discriminator}`;
+}
+
+/** Status bar item with the active config's total parameters. */
+class ParamsStatus implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('p2p.params', vscode.StatusBarAlignment.Right, 100);
+  private readonly disposables: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly lsp: LanguageClient) {
+    this.item.name = 'pix2pix parameters';
+    this.item.command = 'p2p.showKerasSummary';
+    this.disposables.push(
+      vscode.window.onDidChangeActiveTextEditor(() => this.refresh(0)),
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document === vscode.window.activeTextEditor?.document) this.refresh(300);
+      }),
+    );
+    this.refresh(0);
+  }
+
+  private refresh(delay: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.update(), delay);
+  }
+
+  private async update(): Promise<void> {
+    const doc = vscode.window.activeTextEditor?.document;
+    if (!doc || doc.languageId !== LANGUAGE_ID) {
+      this.item.hide();
+      return;
+    }
+    try {
+      const r = await this.lsp.sendRequest(SummaryRequest, { uri: doc.uri.toString() });
+      if (r.generator && r.discriminator) {
+        const g = r.generator.totals;
+        this.item.text = `$(symbol-class) G ${count(g.params)} · D ${count(r.discriminator.totals.params)} params`;
+        this.item.tooltip = `Generator: ${count(g.params)} params (${count(g.trainableParams)} trainable, ${count(g.nonTrainableParams)} non-trainable)\nDiscriminator: ${count(r.discriminator.totals.params)} params\nClick for the Keras summary`;
+      } else {
+        this.item.text = `$(error) ${r.errors} error${r.errors === 1 ? '' : 's'}`;
+        this.item.tooltip = 'The config has errors: see the Problems panel';
+      }
+      this.item.show();
+    } catch {
+      this.item.hide();
+    }
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.item.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,211 @@
+// Hovers: the Keras rows of the part under the cursor, with what Keras does not show, and every key's docs.
+
+import type { Analysis } from '../../core/analysis';
+import { formatPath, type Path } from '../../core/diagnostics';
+import { describeNumber, type Span } from '../../core/document';
+import { channelArithmetic, type LayerNode, type ModelGraph } from '../../core/graph';
+import { kerasShape, kerasSummary } from '../../core/kerasSummary';
+import { schemaAt, type Schema } from '../../core/schema';
+import { skipEffect } from '../../core/skipEffect';
+import { bytes, count, si, signedCount } from '../../core/units';
+import { contextAt, decoderLevelAt } from './context';
+
+export interface HoverResult {
+  markdown: string;
+  span: Span;
+}
+
+export function hover(analysis: Analysis, offset: number): HoverResult | undefined {
+  const ctx = contextAt(analysis.parsed, offset);
+  if (!ctx) return undefined;
+  const sections: string[] = [];
+  const numbers = numbersFor(analysis, ctx.path);
+  if (numbers) sections.push(numbers);
+  else if (!analysis.generator && isModelPath(ctx.path)) {
+    const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
+    sections.push(`_No shapes or parameter counts while the config has ${errors} error${errors === 1 ? '' : 's'}._`);
+  }
+  sections.push(keyDocs(ctx.path, ctx.on === 'value' ? valueAt(analysis, ctx.path) : undefined));
+  return { markdown: sections.join('\n\n---\n\n'), span: ctx.span };
+}
+
+const isModelPath = (path: Path) => ['input', 'output', 'generator', 'discriminator'].includes(String(path[0]));
+
+function valueAt(analysis: Analysis, path: Path): unknown {
+  let v: unknown = analysis.parsed.value;
+  for (const seg of path) v = v && typeof v === 'object' ? (v as Record<string | number, unknown>)[seg] : undefined;
+  return v;
+}
+
+/** The schema's documentation of a key, its default and accepted values; on an enumerated value, that value's docs. */
+export function keyDocs(path: Path, value?: unknown): string {
+  const schema = schemaAt(path);
+  const name = formatPath(path);
+  if (!schema) return `\`${name}\``;
+  const lines = [`**\`${name}\`** — ${schema.doc}`];
+  const enumDoc = typeof value === 'string' ? enumDocOf(schema, value) : undefined;
+  if (enumDoc) lines.push(`\`${value}\`: ${enumDoc}`);
+  const accepted = describeSchema(schema);
+  if (accepted) lines.push(`Accepts ${accepted}.`);
+  if (schema.default !== undefined) lines.push(`Default: \`${JSON.stringify(schema.default)}\``);
+  return lines.join('\n\n');
+}
+
+function enumDocOf(schema: Schema, value: string): string | undefined {
+  if (schema.kind === 'string') return schema.enumDocs?.[value];
+  if (schema.kind === 'union') for (const alt of schema.anyOf) if (alt.kind === 'string' && alt.enumDocs?.[value]) return alt.enumDocs[value];
+  return undefined;
+}
+
+function describeSchema(s: Schema): string | undefined {
+  switch (s.kind) {
+    case 'number':
+      return describeNumber(s);
+    case 'string':
+      return s.enum ? s.enum.map((v) => `\`${v}\``).join(', ') : 'a string';
+    case 'boolean':
+      return '`true` or `false`';
+    case 'union':
+      return s.expected;
+    case 'array':
+      return 'a list';
+    case 'object':
+      return `a mapping of ${Object.keys(s.properties).map((k) => `\`${k}\``).join(', ')}`;
+  }
+}
+
+function numbersFor(analysis: Analysis, path: Path): string | undefined {
+  const g = analysis.generator;
+  const d = analysis.discriminator;
+  if (!g || !d) return undefined;
+  const [top, second] = path;
+  const level = decoderLevelAt(analysis.parsed, path);
+
+  if (top === 'generator' && path.length === 1) return totalsSection('Generator', g, true);
+  if (top === 'discriminator' && path.length === 1) return totalsSection('Discriminator', d, true);
+  if (top === 'discriminator') return totalsSection('Discriminator', d, false) + '\n\n' + rowsTable(d.layers.filter((l) => l.part === 'trunk' && l.className === 'TimeDistributed' && l.name.startsWith('disc_conv2d')));
+  if (top === 'input') return partSection('Input and encoder level 1', g.layers.filter((l) => l.part === 'input' || (l.part === 'encoder' && l.level === 1)));
+  if (top === 'output') return partSection('Output', g.layers.filter((l) => l.part === 'output'));
+  if (top !== 'generator') return undefined;
+
+  if (level !== undefined) {
+    const parts = [decoderSection(analysis, g, level)];
+    const onSkip = second === 'skips' || (second === 'decoder' && path[3] === 'skip');
+    if (onSkip) parts.push(flipSection(analysis, g, level));
+    return parts.join('\n\n');
+  }
+  switch (second) {
+    case 'levels':
+    case 'filters':
+    case 'maxMultiplier':
+    case 'kernel':
+      return encoderSection(g);
+    case 'skips':
+      return skipsSection(analysis, g);
+    case 'dropout':
+      return dropoutSection(g);
+    case 'upsampling':
+    case 'decoder':
+      return decoderOverview(g);
+  }
+  return undefined;
+}
+
+function totalsSection(title: string, graph: ModelGraph, withSummary: boolean): string {
+  const t = graph.totals;
+  const lines = [
+    `**${title}** \`${graph.name}\``,
+    `Total params: ${count(t.params)}  \nTrainable params: ${count(t.trainableParams)}  \nNon-trainable params: ${count(t.nonTrainableParams)}`,
+    `MACs: ${si(t.macs)} per image · activations: ${bytes(t.activationBytes)} per image (float32)`,
+  ];
+  if (withSummary) lines.push('```text\n' + kerasSummary(graph) + '```');
+  return lines.join('\n\n');
+}
+
+function rowsTable(layers: readonly LayerNode[]): string {
+  const rows = layers.map((l) => `| ${l.name} (${l.className}) | ${kerasShape(l.outputShape)} | ${count(l.params)} |`);
+  return ['| Layer (type) | Output Shape | Param # |', '|---|---|---:|', ...rows].join('\n');
+}
+
+function sums(layers: readonly LayerNode[]): string {
+  const params = layers.reduce((s, l) => s + l.params, 0);
+  const trainable = layers.reduce((s, l) => s + l.trainableParams, 0);
+  const macs = layers.reduce((s, l) => s + l.macs, 0);
+  const act = layers.reduce((s, l) => s + l.activationBytes, 0);
+  return `Params: ${count(params)} (${count(trainable)} trainable) · MACs: ${si(macs)} · activations: ${bytes(act)} per image`;
+}
+
+function partSection(title: string, layers: readonly LayerNode[]): string {
+  return [`**${title}**`, rowsTable(layers), sums(layers)].join('\n\n');
+}
+
+function decoderSection(analysis: Analysis, g: ModelGraph, level: number): string {
+  const layers = g.layers.filter((l) => l.part === 'decoder' && l.level === level);
+  if (!layers.length) return `_Decoder level ${level} does not exist._`;
+  const out = layers[layers.length - 1].outputShape;
+  const entry = analysis.config.generator.decoder[level - 1];
+  const concat = layers.find((l) => l.skip);
+  const head = `**Decoder level ${level}** · ${out[0]}x${out[1]} · ${entry.skip ? 'skip on' : 'no skip'} · ${entry.dropout > 0 ? `dropout ${entry.dropout}` : 'no dropout'}`;
+  const parts = [head, rowsTable(layers)];
+  if (concat?.skip) {
+    parts.push(`Channels: ${channelArithmetic(concat)} (from \`${concat.skip.from}\`, encoder level ${concat.skip.encoderLevel})`);
+  }
+  parts.push(sums(layers));
+  return parts.join('\n\n');
+}
+
+function flipSection(analysis: Analysis, g: ModelGraph, level: number): string {
+  const e = skipEffect(analysis.config, level, g);
+  if (!e) return '';
+  const verb = e.now ? 'Removing this skip' : 'Adding this skip';
+  return (
+    `**${verb}** (level ${level}): ${signedCount(e.paramsFlipped - e.paramsNow)} params ` +
+    `(${count(e.paramsNow)} → ${count(e.paramsFlipped)}), MACs ${si(e.macsNow)} → ${si(e.macsFlipped)}; ` +
+    `\`${e.nextConv.name}\` reads ${e.nextConv.inputChannelsNow} → ${e.nextConv.inputChannelsFlipped} channels`
+  );
+}
+
+function encoderSection(g: ModelGraph): string {
+  const rows: string[] = ['| Level | Conv | Output Shape | Params |', '|---:|---|---|---:|'];
+  const maxLevel = Math.max(...g.layers.filter((l) => l.part === 'encoder').map((l) => l.level ?? 0));
+  for (let i = 1; i <= maxLevel; i++) {
+    const layers = g.layers.filter((l) => l.part === 'encoder' && l.level === i);
+    const last = layers[layers.length - 1];
+    const conv = layers.find((l) => l.className === 'Conv2D')!;
+    rows.push(`| ${i} | ${conv.name} | ${kerasShape(last.outputShape)} | ${count(layers.reduce((s, l) => s + l.params, 0))} |`);
+  }
+  const encoder = g.layers.filter((l) => l.part === 'encoder');
+  return [`**Encoder** · ${maxLevel} levels · bottleneck ${kerasShape(encoder[encoder.length - 1].outputShape)}`, rows.join('\n'), sums(encoder)].join('\n\n');
+}
+
+function decoderOverview(g: ModelGraph): string {
+  const rows: string[] = ['| Level | Conv | Output Shape | Skip | Params |', '|---:|---|---|---|---:|'];
+  const levels = [...new Set(g.layers.filter((l) => l.part === 'decoder').map((l) => l.level!))];
+  for (const level of levels) {
+    const layers = g.layers.filter((l) => l.part === 'decoder' && l.level === level);
+    const conv = layers.find((l) => l.name.startsWith('unet_upconv2D'))!;
+    const concat = layers.find((l) => l.skip);
+    const last = layers[layers.length - 1];
+    rows.push(`| ${level} | ${conv.name} | ${kerasShape(last.outputShape)} | ${concat ? channelArithmetic(concat) : '—'} | ${count(layers.reduce((s, l) => s + l.params, 0))} |`);
+  }
+  return ['**Decoder** (level 1 is the deepest)', rows.join('\n'), sums(g.layers.filter((l) => l.part === 'decoder'))].join('\n\n');
+}
+
+function skipsSection(analysis: Analysis, g: ModelGraph): string {
+  const rows: string[] = ['| Level | Skip | Channels | Flipping it |', '|---:|---|---|---|'];
+  for (const entry of analysis.config.generator.decoder) {
+    const concat = g.layers.find((l) => l.part === 'decoder' && l.level === entry.level && l.skip);
+    const e = skipEffect(analysis.config, entry.level, g)!;
+    rows.push(
+      `| ${entry.level} | ${concat ? `from ${concat.skip!.from}` : 'off'} | ${concat ? channelArithmetic(concat) : '—'} | ${signedCount(e.paramsFlipped - e.paramsNow)} params, ${e.nextConv.name} reads ${e.nextConv.inputChannelsFlipped} ch |`,
+    );
+  }
+  return ['**Skip connections**', rows.join('\n')].join('\n\n');
+}
+
+function dropoutSection(g: ModelGraph): string {
+  const drops = g.layers.filter((l) => l.className === 'Dropout');
+  if (!drops.length) return '**Dropout**: none in this generator.';
+  const rows = drops.map((l) => `| ${l.level} | ${l.name} | ${l.op.op === 'dropout' ? l.op.rate : ''} | ${kerasShape(l.outputShape)} |`);
+  return ['**Dropout layers**', ['| Level | Layer | Rate | Output Shape |', '|---:|---|---:|---|', ...rows].join('\n')].join('\n\n');
+}

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { analyze } from '../../src/core/analysis';
+import { complete } from '../../src/server/service/completion';
+import { hover } from '../../src/server/service/hover';
+import { codeLenses, documentSymbols, inlayHints } from '../../src/server/service/outline';
+import { marked } from '../support/marked';
+
+function at(source: string) {
+  const m = marked(source);
+  const analysis = analyze(m.text);
+  const offset = analysis.parsed.lines.offset(m.cursor!);
+  return { analysis, offset, m };
+}
+
+const hoverAt = (source: string) => {
+  const { analysis, offset } = at(source);
+  return hover(analysis, offset)?.markdown ?? '';
+};
+const labels = (source: string) => {
+  const { analysis, offset } = at(source);
+  return complete(analysis, offset).map((c) => c.label);
+};
+
+describe('hover', () => {
+  it('shows the Keras rows of a decoder level named in a list', () => {
+    const md = hoverAt('generator:\n  dropout: { levels: [1, 2, |3] }\n');
+    assert.match(md, /\*\*Decoder level 3\*\*/);
+    assert.match(md, /\| unet_upconv2D_3 \(Conv2D\) \| \(None, 8, 8, 256\) \| 2,359,552 \|/);
+    assert.match(md, /Channels: 768 = 256 up \+ 512 skip \(from `batch_normalization_3`, encoder level 4\)/);
+    assert.match(md, /MACs: 150\.99 M/);
+  });
+
+  it('shows what flipping a skip changes', () => {
+    const md = hoverAt('generator:\n  decoder:\n    - level: 6\n      sk|ip: true\n');
+    assert.match(md, /\*\*Removing this skip\*\* \(level 6\): −1,728 params \(19,303,811 → 19,302,083\)/);
+    assert.match(md, /`last_conv` reads 128 → 64 channels/);
+    const off = hoverAt('generator:\n  skips: [1, 2, 3, 4, |5]\n');
+    assert.match(off, /Removing this skip\*\* \(level 5\).*`unet_upconv2D_6` reads 192 → 64 channels/);
+  });
+
+  it('shows totals and the full summary on generator:', () => {
+    const md = hoverAt('gen|erator:\n  levels: 7\n');
+    assert.match(md, /Total params: 19,303,811 {2}\nTrainable params: 19,295,875 {2}\nNon-trainable params: 7,936/);
+    assert.match(md, /```text\n_{100}\nLayer \(type\)/);
+  });
+
+  it('documents every key, with numbers withheld while there are errors', () => {
+    const md = hoverAt('train:\n  batch|Size: 5\n');
+    assert.match(md, /\*\*`train.batchSize`\*\* — Images per step\./);
+    assert.match(md, /Default: `5`/);
+    const broken = hoverAt('input: { size: 100 }\ngenerator:\n  lev|els: 7\n');
+    assert.match(broken, /_No shapes or parameter counts while the config has 1 error\._/);
+    assert.match(broken, /`generator.levels`/);
+    assert.match(hoverAt('generator:\n  upsampling: trans|pose\n'), /`transpose`: A Conv2DTranspose with stride 2/);
+  });
+});
+
+describe('completion', () => {
+  it('completes top-level and nested keys, leaving out those present', () => {
+    assert.deepEqual(labels('|'), ['name', 'input', 'output', 'generator', 'discriminator', 'train']);
+    assert.deepEqual(labels('input:\n  size: 64\n  |'), ['channels']);
+    assert.ok(labels('generator:\n  levels: 5\n  up|').includes('upsampling'));
+    assert.ok(!labels('generator:\n  levels: 5\n  |').includes('levels'));
+    assert.deepEqual(labels('train:\n  data:\n    |'), ['train', 'test', 'transform', 'split']);
+  });
+
+  it('completes keys of list items and flow mappings', () => {
+    assert.deepEqual(labels('generator:\n  decoder:\n    - level: 1\n      |'), ['skip', 'dropout', 'filters']);
+    assert.deepEqual(labels('generator:\n  decoder:\n    - |'), ['level', 'skip', 'dropout', 'filters']);
+    assert.deepEqual(labels('input: { size: 64, |'), ['channels']);
+    assert.deepEqual(labels('generator:\n  dropout: { rate: 0.5, | }'), ['levels']);
+  });
+
+  it('completes enumerated values, booleans and levels', () => {
+    assert.deepEqual(labels('generator:\n  upsampling: |'), ['nearest', 'transpose']);
+    assert.deepEqual(labels('generator:\n  skips: |'), ['all', 'none']);
+    assert.deepEqual(labels('generator:\n  decoder:\n    - level: 1\n      skip: |'), ['true', 'false']);
+    assert.deepEqual(labels('generator:\n  levels: 4\n  skips: [1, |'), ['1', '2', '3']);
+    assert.deepEqual(labels('output: { activation: |'), ['tanh', 'sigmoid', 'linear']);
+    assert.deepEqual(labels('train:\n  data: { transform: c| }'), ['gray', 'canny', 'paired']);
+  });
+
+  it('offers nothing in comments or unknown places', () => {
+    assert.deepEqual(labels('# a comm|ent'), []);
+    assert.deepEqual(labels('nonsense:\n  |'), []);
+  });
+});
+
+describe('totals at a glance', () => {
+  it('puts totals over generator: and discriminator:', () => {
+    const a = analyze('generator:\n  levels: 7\ndiscriminator:\n  patch: 64\n');
+    const lenses = codeLenses(a);
+    assert.deepEqual(lenses.map((l) => l.range.start.line), [0, 2]);
+    assert.match(lenses[0].title, /^Generator: 19,303,811 params \(19,295,875 trainable, 7,936 non-trainable\)/);
+    assert.match(lenses[1].title, /^Discriminator: 6,280,148 params/);
+  });
+
+  it('ends level lines with their output shape and params', () => {
+    const a = analyze('generator:\n  levels: 7\n  decoder:\n    - { level: 3, skip: false }\n');
+    const hints = inlayHints(a);
+    const byLine = new Map(hints.map((h) => [h.position.line, h]));
+    assert.equal(byLine.get(1)?.label, 'bottleneck (None, 1, 1, 512) · encoder 8,638,976 params');
+    assert.equal(byLine.get(3)?.label, '(None, 8, 8, 256) · 2,360,576 params');
+    assert.deepEqual(byLine.get(3)?.position, { line: 3, character: 31 });
+  });
+
+  it('lists levels in the outline', () => {
+    const a = analyze('generator:\n  levels: 4\n');
+    const generator = documentSymbols(a).find((s) => s.name === 'generator')!;
+    assert.deepEqual(
+      generator.children.map((c) => c.name),
+      ['levels', 'encoder level 1', 'encoder level 2', 'encoder level 3', 'encoder level 4', 'decoder level 1', 'decoder level 2', 'decoder level 3'],
+    );
+    assert.match(generator.children[5].detail!, /^\(None, 16, 16, 384\) · 590,464 params · skip · dropout 0.5$/);
+  });
+});
