@@ -91,7 +91,18 @@ export function renderSummary(r: SummaryResult, source: vscode.Uri): string {
     const lines = r.diagnostics.filter((d) => d.severity === 'error').map((d) => `  ${name}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
     return `${name} has ${r.errors} error${r.errors === 1 ? '' : 's'}; no summary until they are fixed:\n${lines.join('\n')}\n`;
   }
-  return `${name}\n\nGenerator: ${r.generator.name}\n${r.keras.generator}\nDiscriminator: ${r.discriminator.name}\n${r.keras.discriminator}`;
+  const totals = (title: string, g: NonNullable<SummaryResult['generator']>) =>
+    `${title} ${g.name}: ${count(g.totals.params)} params (${count(g.totals.trainableParams)} trainable, ${count(g.totals.nonTrainableParams)} non-trainable)`;
+  return [
+    `Keras summaries of ${name}`,
+    totals('Generator', r.generator),
+    totals('Discriminator', r.discriminator),
+    '',
+    `Generator: ${r.generator.name}`,
+    r.keras.generator,
+    `Discriminator: ${r.discriminator.name}`,
+    r.keras.discriminator,
+  ].join('\n');
 }
 
 /** Status bar item with the active config's total parameters. */

@@ -29,7 +29,7 @@ export interface OutlineSymbol {
 
 function totalsTitle(title: string, g: ModelGraph): string {
   const t = g.totals;
-  return `${title}: ${count(t.params)} params (${count(t.trainableParams)} trainable, ${count(t.nonTrainableParams)} non-trainable) · ${si(t.macs)}MACs`;
+  return `${title}: ${count(t.params)} params (${count(t.trainableParams)} trainable, ${count(t.nonTrainableParams)} non-trainable) · MACs ${si(t.macs)}`;
 }
 
 export function codeLenses(analysis: Analysis): Lens[] {
