@@ -9,6 +9,9 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 E2E_DIR="${E2E_DIR:-$ROOT/.e2e}"
 CS_VERSION="${CS_VERSION:-4.139.1}"
 mkdir -p "$E2E_DIR"
+# Under `npm run`, the outer npm's settings (its user agent naming Node 20 among them) arrive as npm_* variables
+# and would override the inner npm's own: start clean.
+while read -r v; do unset "$v"; done < <(env | grep -o '^npm_[A-Za-z0-9_]*' || true)
 
 need=()
 for p in chromium libkrb5-dev build-essential python3; do
