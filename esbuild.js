@@ -21,6 +21,8 @@ const bundles = [
   { entryPoints: ['src/client/extension.ts'], outfile: 'dist/extension.js' },
   { entryPoints: ['src/server/server.ts'], outfile: 'dist/server.js' },
   { entryPoints: ['src/cli/index.ts'], outfile: 'dist/cli.js' },
+  // The trainer loads tfjs backends, wasm binaries and sharp (native) from node_modules at run time.
+  { entryPoints: ['src/trainer/main.ts'], outfile: 'dist/trainer.js', packages: 'external' },
 ];
 
 async function main() {

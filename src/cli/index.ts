@@ -1,8 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { runCli } from './main';
+import { runTrain } from './train';
 
-process.exitCode = runCli(process.argv.slice(2), {
-  readFile: (path) => readFileSync(path, 'utf8'),
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-});
+const argv = process.argv.slice(2);
+if (argv[0] === 'train') {
+  void runTrain(argv.slice(1)).then((code) => (process.exitCode = code));
+} else {
+  process.exitCode = runCli(argv, {
+    readFile: (path) => readFileSync(path, 'utf8'),
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+}

@@ -13,6 +13,8 @@ export interface CliIO {
 const USAGE = `usage:
   p2p summary FILE [--format keras|json] [--part generator|discriminator]
   p2p check FILE...
+  p2p train FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--out DIR]
+  p2p train --resume RUNDIR [--steps N]
 `;
 
 /** `examples/seed.p2p.yaml:12:5: error: ...` (1-based line and column, as compilers print them). */

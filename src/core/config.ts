@@ -34,7 +34,12 @@ export interface DiscriminatorConfig {
   layers: number;
 }
 
+export type Preset = 'seed' | 'paper';
+export type EvalMode = 'training' | 'inference';
+
 export interface TrainConfig {
+  preset: Preset;
+  evalMode: EvalMode;
   data: { train: string; test: string | undefined; transform: Transform; split: number };
   epochs: number;
   batchSize: number;
@@ -69,6 +74,8 @@ export const DEFAULTS = {
   },
   discriminator: { type: 'patchgan' as const, patch: 64, filters: 64 },
   train: {
+    preset: 'seed' as Preset,
+    evalMode: 'training' as EvalMode,
     data: { train: 'builtin:faces', transform: 'canny' as Transform, split: 0.9 },
     epochs: 40,
     batchSize: 5,
@@ -78,6 +85,12 @@ export const DEFAULTS = {
     seed: 0,
     backend: 'auto' as Backend,
   },
+};
+
+/** What `train.preset` sets; written keys win. */
+export const PRESETS: Record<Preset, { batchSize: number; optimizer: { lr: number; beta1: number; beta2: number }; loss: { l1: number; gan: number } }> = {
+  seed: { batchSize: 5, optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 }, loss: { l1: 10, gan: 1 } },
+  paper: { batchSize: 1, optimizer: { lr: 2e-4, beta1: 0.5, beta2: 0.999 }, loss: { l1: 100, gan: 1 } },
 };
 
 /** Encoder level i (1-based) has `filters * min(maxMultiplier, 2^(i-1))` filters. */

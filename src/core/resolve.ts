@@ -2,6 +2,7 @@
 
 import {
   DEFAULTS,
+  PRESETS,
   defaultDecoderFilters,
   encoderFilters,
   type DecoderLevel,
@@ -231,7 +232,11 @@ function resolveTrain(t: Obj): TrainConfig {
   const data = obj(t.data);
   const opt = obj(t.optimizer);
   const loss = obj(t.loss);
+  const preset = str(t.preset, d.preset);
+  const p = PRESETS[preset];
   return {
+    preset,
+    evalMode: str(t.evalMode, d.evalMode),
     data: {
       train: str(data.train, d.data.train),
       test: typeof data.test === 'string' ? data.test : undefined,
@@ -239,9 +244,9 @@ function resolveTrain(t: Obj): TrainConfig {
       split: num(data.split, d.data.split),
     },
     epochs: num(t.epochs, d.epochs),
-    batchSize: num(t.batchSize, d.batchSize),
-    optimizer: { lr: num(opt.lr, d.optimizer.lr), beta1: num(opt.beta1, d.optimizer.beta1), beta2: num(opt.beta2, d.optimizer.beta2) },
-    loss: { l1: num(loss.l1, d.loss.l1), gan: num(loss.gan, d.loss.gan) },
+    batchSize: num(t.batchSize, p.batchSize),
+    optimizer: { lr: num(opt.lr, p.optimizer.lr), beta1: num(opt.beta1, p.optimizer.beta1), beta2: num(opt.beta2, p.optimizer.beta2) },
+    loss: { l1: num(loss.l1, p.loss.l1), gan: num(loss.gan, p.loss.gan) },
     sampleEvery: num(t.sampleEvery, d.sampleEvery),
     seed: num(t.seed, d.seed),
     backend: str(t.backend, d.backend),

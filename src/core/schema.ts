@@ -260,6 +260,26 @@ export const configSchema: ObjectSchema = {
       kind: 'object',
       doc: 'Data and training settings. Defaults reproduce the seed (Adam 1e-3 / 0.9 / 0.999, 10 * L1 + 1 * GAN, batch 5).',
       properties: {
+        preset: {
+          kind: 'string',
+          enum: ['seed', 'paper'],
+          enumDocs: {
+            seed: 'The seed article: Adam 1e-3 / beta1 0.9, 10 * L1 + 1 * GAN, batch 5.',
+            paper: 'The pix2pix paper: Adam 2e-4 / beta1 0.5, 100 * L1 + 1 * GAN, batch 1.',
+          },
+          default: 'seed',
+          doc: 'Defaults for `optimizer`, `loss` and `batchSize`; keys written here win over the preset.',
+        },
+        evalMode: {
+          kind: 'string',
+          enum: ['training', 'inference'],
+          enumDocs: {
+            training: 'Dropout and batch statistics on, as the pix2pix paper evaluates.',
+            inference: 'Dropout off and BatchNorm moving statistics, as Keras `predict()`.',
+          },
+          default: 'training',
+          doc: 'How samples and metrics are generated at evaluation. Evaluation never changes the model.',
+        },
         data: {
           kind: 'object',
           doc: 'Where training and test images come from.',

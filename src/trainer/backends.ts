@@ -1,0 +1,114 @@
+// Backend choice for training. `auto` tries, in order: CUDA (@tensorflow/tfjs-node-gpu), WebGPU (Dawn for Node
+// + @tensorflow/tfjs-backend-webgpu), native CPU (@tensorflow/tfjs-node), wasm, cpu. Native and WebGPU packages
+// are optional installs loaded at run time; each one not used gets a line saying why.
+
+import { dirname, join } from 'node:path';
+import type * as TF from '@tensorflow/tfjs';
+import type { Backend } from '../core/config';
+import { registerWasmTrainingKernels } from './wasmKernels';
+
+export type Tf = typeof TF;
+
+export interface ChosenBackend {
+  tf: Tf;
+  name: 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+  /** One line per backend tried, the chosen one last. */
+  log: string[];
+}
+
+type Attempt = () => Promise<Tf>;
+
+function missing(pkg: string, e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'MODULE_NOT_FOUND' ? `${pkg} is not installed` : `${pkg} failed to load: ${(e as Error).message.split('\n')[0]}`;
+}
+
+const tensorflowGpu: Attempt = async () => {
+  let tf: Tf;
+  try {
+    tf = require('@tensorflow/tfjs-node-gpu');
+  } catch (e) {
+    throw new Error(`${missing('@tensorflow/tfjs-node-gpu', e)} (npm install @tensorflow/tfjs-node-gpu; needs CUDA 11.2 and cuDNN 8.1)`);
+  }
+  await tf.setBackend('tensorflow');
+  const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
+  if (!backend.isUsingGpuDevice) {
+    throw new Error('@tensorflow/tfjs-node-gpu loaded, but TensorFlow found no usable GPU: it needs CUDA 11.2 (libcudart.so.11.0) and cuDNN 8.1 (libcudnn.so.8) and a driver > 450');
+  }
+  return tf;
+};
+
+const webgpu: Attempt = async () => {
+  let dawn: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+  try {
+    dawn = require('webgpu');
+  } catch (e) {
+    throw new Error(`${missing('webgpu', e)} (npm install webgpu @tensorflow/tfjs-backend-webgpu)`);
+  }
+  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
+  Object.assign(globalThis, dawn.globals);
+  if (!g.navigator) (globalThis as Record<string, unknown>).navigator = {};
+  (g.navigator as Record<string, unknown>).gpu = dawn.create([]);
+  const adapter = await (g.navigator!.gpu as { requestAdapter(): Promise<unknown> }).requestAdapter();
+  if (!adapter) throw new Error('webgpu: no WebGPU adapter on this machine (Dawn found no Vulkan/Metal/D3D12 device)');
+  const tf: Tf = require('@tensorflow/tfjs');
+  try {
+    require('@tensorflow/tfjs-backend-webgpu');
+  } catch (e) {
+    throw new Error(missing('@tensorflow/tfjs-backend-webgpu', e));
+  }
+  if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu: the tfjs backend failed to initialise');
+  return tf;
+};
+
+const tensorflowCpu: Attempt = async () => {
+  let tf: Tf;
+  try {
+    tf = require('@tensorflow/tfjs-node');
+  } catch (e) {
+    throw new Error(`${missing('@tensorflow/tfjs-node', e)} (npm install @tensorflow/tfjs-node)`);
+  }
+  await tf.setBackend('tensorflow');
+  return tf;
+};
+
+const wasm: Attempt = async () => {
+  const tf: Tf = require('@tensorflow/tfjs');
+  const backend = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
+  backend.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'));
+  if (!(await tf.setBackend('wasm'))) throw new Error('wasm: the backend failed to initialise');
+  registerWasmTrainingKernels(tf);
+  return tf;
+};
+
+const cpu: Attempt = async () => {
+  const tf: Tf = require('@tensorflow/tfjs');
+  await tf.setBackend('cpu');
+  return tf;
+};
+
+const ATTEMPTS: Record<ChosenBackend['name'], Attempt> = { 'tensorflow-gpu': tensorflowGpu, webgpu, tensorflow: tensorflowCpu, wasm, cpu };
+
+const ORDER: Record<Backend, ChosenBackend['name'][]> = {
+  auto: ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'],
+  tensorflow: ['tensorflow-gpu', 'tensorflow'],
+  webgpu: ['webgpu'],
+  wasm: ['wasm'],
+  cpu: ['cpu'],
+};
+
+export async function chooseBackend(requested: Backend): Promise<ChosenBackend> {
+  const log: string[] = [];
+  for (const name of ORDER[requested]) {
+    try {
+      const tf = await ATTEMPTS[name]();
+      await tf.ready();
+      tf.env().set('PROD', true); // no "install tfjs-node" banner; NaN checks happen in the loop instead
+      log.push(`${name}: chosen${requested === 'auto' ? ' (auto)' : ''}`);
+      return { tf, name, log };
+    } catch (e) {
+      log.push(`${name}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(`no usable backend for \`train.backend: ${requested}\`:\n  ${log.join('\n  ')}`);
+}

@@ -1,0 +1,56 @@
+// Trainer <-> host messages. The trainer (dist/trainer.js, a child process) sends TrainerEvents over IPC and
+// appends each to the run's events.jsonl; the host sends TrainerCommands.
+
+import type { Quality } from './metrics';
+
+export interface StartedPayload {
+  runDir: string;
+  name: string;
+  backend: string;
+  /** Why each backend before the chosen one was not used. */
+  backendLog: string[];
+  totalSteps: number;
+  stepsPerEpoch: number;
+  batchSize: number;
+  trainImages: number;
+  testImages: number;
+  params: { generator: number; discriminator: number };
+  /** The step a resumed run continues from (0 for a new run). */
+  startStep: number;
+  evalMode: 'training' | 'inference';
+  time: string;
+}
+
+export interface StepPayload {
+  step: number;
+  epoch: number;
+  /** Generator losses: L1 (unweighted), GAN (BCE), total (weighted sum). */
+  gL1: number;
+  gGan: number;
+  gTotal: number;
+  /** Discriminator loss: mean BCE over the fake and the real batch. */
+  dLoss: number;
+  imgPerSec: number;
+  numTensors: number;
+}
+
+export interface EvalPayload {
+  step: number;
+  epoch: number;
+  train: Quality;
+  test: Quality | null;
+  /** test minus train (null without a test set). */
+  gap: Quality | null;
+}
+
+export type TrainerEvent =
+  | { type: 'started'; payload: StartedPayload }
+  | { type: 'step'; payload: StepPayload }
+  | { type: 'eval'; payload: EvalPayload }
+  | { type: 'sample'; payload: { step: number; split: 'train' | 'test'; path: string; mode: 'training' | 'inference' } }
+  | { type: 'checkpoint'; payload: { step: number; path: string } }
+  | { type: 'warning'; payload: { message: string } }
+  | { type: 'error'; payload: { message: string; stack?: string } }
+  | { type: 'finished'; payload: { step: number; reason: 'completed' | 'stopped' | 'failed'; runDir: string } };
+
+export type TrainerCommand = { type: 'stop' };

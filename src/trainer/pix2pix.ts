@@ -1,0 +1,118 @@
+// The pix2pix training step and evaluation: a conditional GAN whose PatchGAN sees (input, image) pairs, with an
+// L1 term in the generator loss. The generator and discriminator run in training mode (batch statistics,
+// dropout) in every update, as in the paper's code.
+
+import type * as TF from '@tensorflow/tfjs';
+import type { ImagePair } from '../data/dataset';
+import type { Tf } from './backends';
+import { quality, type Quality } from './metrics';
+
+export interface Nets {
+  generator: TF.LayersModel;
+  discriminator: TF.LayersModel;
+  gOptimizer: TF.Optimizer;
+  dOptimizer: TF.Optimizer;
+}
+
+export interface LossWeights {
+  l1: number;
+  gan: number;
+}
+
+export interface StepLosses {
+  gL1: number;
+  gGan: number;
+  gTotal: number;
+  dLoss: number;
+}
+
+export interface Shapes {
+  size: number;
+  inChannels: number;
+  outChannels: number;
+}
+
+/** Bytes [0, 255] of several images to one float tensor in [-1, 1] (x / 127.5 - 1, as the seed). */
+export function batchTensor(tf: Tf, images: readonly Uint8Array[], size: number, channels: number): TF.Tensor4D {
+  const per = size * size * channels;
+  const data = new Float32Array(images.length * per);
+  images.forEach((img, k) => {
+    for (let i = 0; i < per; i++) data[k * per + i] = img[i] / 127.5 - 1;
+  });
+  return tf.tensor4d(data, [images.length, size, size, channels]);
+}
+
+const variablesOf = (model: TF.LayersModel) => model.trainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
+
+/** Binary cross-entropy on the softmax [fake, real] output: -mean(log p[:, cls]). */
+function bce(tf: Tf, p: TF.Tensor, cls: 0 | 1): TF.Scalar {
+  const column = tf.slice(p, [0, cls], [-1, 1]);
+  return tf.neg(tf.mean(tf.log(tf.clipByValue(column, 1e-7, 1)))) as TF.Scalar;
+}
+
+/** One training step: a generator update, then a discriminator update on the same fake batch. */
+export function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.Tensor4D, y: TF.Tensor4D): StepLosses {
+  const { generator: g, discriminator: d } = nets;
+  let fake: TF.Tensor | undefined;
+  let l1: TF.Scalar | undefined;
+  let gan: TF.Scalar | undefined;
+  const gStep = tf.variableGrads(() => {
+    const out = g.apply(x, { training: true }) as TF.Tensor;
+    fake = tf.keep(out);
+    const p = d.apply(tf.concat([x, out], -1), { training: true }) as TF.Tensor;
+    l1 = tf.keep(tf.mean(tf.abs(tf.sub(out, y))) as TF.Scalar);
+    gan = tf.keep(bce(tf, p, 1));
+    return tf.add(tf.mul(l1, weights.l1), tf.mul(gan, weights.gan)) as TF.Scalar;
+  }, variablesOf(g));
+  nets.gOptimizer.applyGradients(gStep.grads);
+  tf.dispose(gStep.grads);
+
+  const dStep = tf.variableGrads(() => {
+    const pFake = d.apply(tf.concat([x, fake!], -1), { training: true }) as TF.Tensor;
+    const pReal = d.apply(tf.concat([x, y], -1), { training: true }) as TF.Tensor;
+    return tf.mul(tf.add(bce(tf, pFake, 0), bce(tf, pReal, 1)), 0.5) as TF.Scalar;
+  }, variablesOf(d));
+  nets.dOptimizer.applyGradients(dStep.grads);
+  tf.dispose(dStep.grads);
+
+  const [gTotal, dLoss, gL1, gGan] = [gStep.value, dStep.value, l1!, gan!].map((t) => t.dataSync()[0]);
+  tf.dispose([gStep.value, dStep.value, l1!, gan!, fake!]);
+  return { gL1, gGan, gTotal, dLoss };
+}
+
+/**
+ * Generated images for `pairs`, in batches of `batchSize`. In `training` mode (the paper's test-time
+ * behaviour: dropout and batch statistics on) the BatchNorm moving statistics are restored afterwards, so
+ * evaluation never changes the model.
+ */
+export function generate(tf: Tf, g: TF.LayersModel, pairs: readonly ImagePair[], shapes: Shapes, batchSize: number, mode: 'training' | 'inference'): Float32Array {
+  const { size, inChannels, outChannels } = shapes;
+  const out = new Float32Array(pairs.length * size * size * outChannels);
+  const moving = g.nonTrainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
+  const saved = mode === 'training' ? moving.map((v) => tf.clone(v)) : [];
+  for (let i = 0; i < pairs.length; i += batchSize) {
+    const chunk = pairs.slice(i, i + batchSize);
+    const values = tf.tidy(() => {
+      const x = batchTensor(tf, chunk.map((p) => p.input), size, inChannels);
+      return (g.apply(x, { training: mode === 'training' }) as TF.Tensor).dataSync() as Float32Array;
+    });
+    out.set(values, i * size * size * outChannels);
+  }
+  moving.forEach((v, k) => mode === 'training' && v.assign(saved[k]));
+  tf.dispose(saved);
+  return out;
+}
+
+export function targetsOf(pairs: readonly ImagePair[], shapes: Shapes): Float32Array {
+  const per = shapes.size * shapes.size * shapes.outChannels;
+  const out = new Float32Array(pairs.length * per);
+  pairs.forEach((p, k) => {
+    for (let i = 0; i < per; i++) out[k * per + i] = p.target[i] / 127.5 - 1;
+  });
+  return out;
+}
+
+export function evaluate(tf: Tf, g: TF.LayersModel, pairs: readonly ImagePair[], shapes: Shapes, batchSize: number, mode: 'training' | 'inference'): { quality: Quality; generated: Float32Array } {
+  const generated = generate(tf, g, pairs, shapes, batchSize, mode);
+  return { quality: quality(generated, targetsOf(pairs, shapes), pairs.length, shapes.size, shapes.outChannels), generated };
+}

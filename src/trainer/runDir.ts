@@ -1,0 +1,75 @@
+// The run folder: every file is written to a temporary name and renamed, checkpoints are whole folders renamed
+// into place and then named by `checkpoints/latest.json`, so a killed trainer leaves only complete files.
+
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TrainerEvent } from './contract';
+
+export function writeAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+/** `20261127-231500-tiny` */
+export function runName(name: string, now: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
+  return `${stamp}-${name.replace(/[^\w.-]+/g, '_')}`;
+}
+
+export const METRICS_HEADER = 'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim';
+
+export class RunDir {
+  constructor(readonly dir: string) {}
+
+  static create(root: string, name: string, now: Date): RunDir {
+    let dir = join(root, runName(name, now));
+    for (let i = 2; existsSync(dir); i++) dir = join(root, `${runName(name, now)}-${i}`);
+    mkdirSync(join(dir, 'samples'), { recursive: true });
+    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+    writeAtomic(join(dir, 'metrics.csv'), METRICS_HEADER + '\n');
+    return new RunDir(dir);
+  }
+
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  /** One line per event; a single O_APPEND write each, so lines never interleave or tear. */
+  appendEvent(event: TrainerEvent): void {
+    appendFileSync(this.path('events.jsonl'), JSON.stringify({ ...event, time: new Date().toISOString() }) + '\n');
+  }
+
+  appendMetrics(line: string): void {
+    appendFileSync(this.path('metrics.csv'), line + '\n');
+  }
+
+  write(name: string, data: string | Uint8Array): string {
+    const file = this.path(name);
+    writeAtomic(file, data);
+    return file;
+  }
+
+  /** Writes a checkpoint folder through `fill`, then publishes it; keeps the newest `keep`. */
+  async checkpoint(step: number, fill: (dir: string) => Promise<void>, keep = 3): Promise<string> {
+    const final = this.path('checkpoints', `step-${String(step).padStart(7, '0')}`);
+    const tmp = `${final}.tmp-${process.pid}`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp, { recursive: true });
+    await fill(tmp);
+    rmSync(final, { recursive: true, force: true });
+    renameSync(tmp, final);
+    writeAtomic(this.path('checkpoints', 'latest.json'), JSON.stringify({ step, dir: final.slice(this.dir.length + 1) }) + '\n');
+    const all = readdirSync(this.path('checkpoints')).filter((d) => /^step-\d+$/.test(d)).sort();
+    for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(this.path('checkpoints', old), { recursive: true, force: true });
+    return final;
+  }
+
+  latestCheckpoint(): { step: number; dir: string } | undefined {
+    const file = this.path('checkpoints', 'latest.json');
+    if (!existsSync(file)) return undefined;
+    const { step, dir } = JSON.parse(readFileSync(file, 'utf8')) as { step: number; dir: string };
+    return { step, dir: this.path(dir) };
+  }
+}
