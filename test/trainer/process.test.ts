@@ -1,0 +1,156 @@
+// The real trainer process (dist/trainer.js, built by `npm test`) forked as the extension and the CLI fork it.
+import assert from 'node:assert/strict';
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { TrainerEvent } from '../../src/trainer/contract';
+
+const root = join(__dirname, '..', '..');
+const trainer = join(root, 'dist', 'trainer.js');
+const work = mkdtempSync(join(tmpdir(), 'p2p-trainer-'));
+const dataDir = join(work, 'data');
+const config = join(work, 'micro.p2p.yaml');
+writeFileSync(
+  config,
+  `name: micro
+input: { size: 16 }
+generator: { filters: 4, levels: 3, dropout: { levels: [1] } }
+discriminator: { patch: 8, filters: 4, layers: 2 }
+train:
+  data: { train: builtin:faces, test: builtin:garments, transform: canny }
+  batchSize: 4
+  epochs: 1
+  sampleEvery: 0.2
+  backend: wasm
+  seed: 3
+`,
+);
+
+interface Run {
+  child: ChildProcess;
+  events: TrainerEvent[];
+  exit: Promise<number | null>;
+  waitFor(pred: (e: TrainerEvent) => boolean): Promise<TrainerEvent>;
+}
+
+function start(args: string[]): Run {
+  const child = fork(trainer, ['--builtin-root', dataDir, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env } });
+  const events: TrainerEvent[] = [];
+  const waiters: { pred: (e: TrainerEvent) => boolean; resolve: (e: TrainerEvent) => void }[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.on('message', (e: TrainerEvent) => {
+    events.push(e);
+    for (const w of [...waiters]) if (w.pred(e)) waiters.splice(waiters.indexOf(w), 1), w.resolve(e);
+  });
+  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    child,
+    events,
+    exit,
+    waitFor: (pred) =>
+      new Promise((resolve, reject) => {
+        const hit = events.find(pred);
+        if (hit) return resolve(hit);
+        waiters.push({ pred, resolve });
+        void exit.then(() => setTimeout(() => reject(new Error(`trainer exited first; stderr:\n${stderr}`)), 100));
+      }),
+  };
+}
+
+const ofType = <T extends TrainerEvent['type']>(events: TrainerEvent[], type: T) => events.filter((e): e is Extract<TrainerEvent, { type: T }> => e.type === type);
+
+function readEvents(runDir: string): TrainerEvent[] {
+  return readFileSync(join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+describe('trainer process', () => {
+  it('runs 20 steps and leaves a complete run folder', async () => {
+    const run = start(['--config', config, '--out', join(work, 'runs'), '--steps', '20']);
+    assert.equal(await run.exit, 0);
+    const started = ofType(run.events, 'started')[0].payload;
+    assert.equal(started.backend, 'wasm');
+    assert.equal(started.trainImages, 200);
+    assert.equal(started.testImages, 100);
+    assert.equal(started.stepsPerEpoch, 50);
+    const steps = ofType(run.events, 'step').map((e) => e.payload);
+    assert.deepEqual(steps.map((s) => s.step), [...Array(20).keys()].map((i) => i + 1));
+    assert.ok(steps.every((s) => Number.isFinite(s.gL1) && Number.isFinite(s.dLoss) && s.imgPerSec > 0));
+    const evals = ofType(run.events, 'eval').map((e) => e.payload);
+    assert.deepEqual(evals.map((e) => e.step), [0, 10, 20]);
+    assert.ok(evals[2].test && evals[2].gap && Math.abs(evals[2].gap.l1 - (evals[2].test.l1 - evals[2].train.l1)) < 1e-9);
+    assert.ok(evals[2].train.l1 < evals[0].train.l1, `train L1 falls: ${evals[0].train.l1} -> ${evals[2].train.l1}`);
+    const finished = ofType(run.events, 'finished')[0].payload;
+    assert.equal(finished.reason, 'completed');
+    const dir = finished.runDir;
+    // The same events are in events.jsonl, in order.
+    assert.deepEqual(readEvents(dir).map((e) => e.type), run.events.map((e) => e.type));
+    const metrics = readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
+    assert.equal(metrics[0], 'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim');
+    assert.equal(metrics.length, 4);
+    assert.deepEqual(readdirSync(join(dir, 'samples')).sort(), ['test-0000000.png', 'test-0000010.png', 'test-0000020.png', 'train-0000000.png', 'train-0000010.png', 'train-0000020.png']);
+    const ckpt = JSON.parse(readFileSync(join(dir, 'checkpoints/latest.json'), 'utf8'));
+    assert.equal(ckpt.step, 20);
+    for (const f of ['generator.model.json', 'generator.weights.bin', 'discriminator.model.json', 'optimizer-generator.bin', 'state.json']) assert.ok(existsSync(join(dir, ckpt.dir, f)), f);
+    assert.ok(existsSync(join(dir, 'summary-generator.txt')) && existsSync(join(dir, 'config.p2p.yaml')));
+    const modelJson = JSON.parse(readFileSync(join(dir, ckpt.dir, 'generator.model.json'), 'utf8'));
+    assert.equal(modelJson.modelTopology.config.layers[1].name, 'unet_conv2D_1');
+  });
+
+  it('stops with a checkpoint and resumes the step count and the loss', async () => {
+    const first = start(['--config', config, '--out', join(work, 'runs'), '--steps', '60']);
+    await first.waitFor((e) => e.type === 'step' && e.payload.step >= 12);
+    first.child.send({ type: 'stop' });
+    assert.equal(await first.exit, 0);
+    const finished = ofType(first.events, 'finished')[0].payload;
+    assert.equal(finished.reason, 'stopped');
+    const stoppedAt = finished.step;
+    assert.ok(stoppedAt >= 12 && stoppedAt < 60);
+    assert.equal(ofType(first.events, 'checkpoint').at(-1)!.payload.step, stoppedAt);
+    const lastLosses = ofType(first.events, 'step').slice(-5).map((e) => e.payload.gL1);
+
+    const second = start(['--resume', finished.runDir]);
+    assert.equal(await second.exit, 0);
+    assert.equal(ofType(second.events, 'started')[0].payload.startStep, stoppedAt);
+    const steps = ofType(second.events, 'step').map((e) => e.payload);
+    assert.equal(steps[0].step, stoppedAt + 1);
+    assert.equal(steps.at(-1)!.step, 60);
+    // Continues the loss rather than restarting from a fresh model's (first step L1 ~0.7 here).
+    const before = lastLosses.reduce((a, b) => a + b, 0) / lastLosses.length;
+    const after = steps.slice(0, 5).reduce((a, s) => a + s.gL1, 0) / 5;
+    const fresh = ofType(first.events, 'step')[0].payload.gL1;
+    assert.ok(Math.abs(after - before) < Math.abs(fresh - before), `resumed L1 ${after} near ${before}, not ${fresh}`);
+    const all = readEvents(finished.runDir);
+    assert.deepEqual(ofType(all, 'step').map((e) => e.payload.step), [...Array(60).keys()].map((i) => i + 1));
+  });
+
+  it('leaves a readable run folder when killed mid-run', async () => {
+    const run = start(['--config', config, '--out', join(work, 'runs'), '--steps', '200']);
+    const started = (await run.waitFor((e) => e.type === 'started')) as Extract<TrainerEvent, { type: 'started' }>;
+    await run.waitFor((e) => e.type === 'checkpoint');
+    await run.waitFor((e) => e.type === 'step' && e.payload.step >= 55);
+    run.child.kill('SIGKILL');
+    await run.exit;
+    const dir = started.payload.runDir;
+    const events = readEvents(dir); // every line parses
+    assert.ok(ofType(events, 'step').length >= 55);
+    const latest = JSON.parse(readFileSync(join(dir, 'checkpoints/latest.json'), 'utf8'));
+    assert.equal(latest.step, 50);
+    const names = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? names(join(d, e.name)) : [e.name]));
+    assert.deepEqual(names(dir).filter((n) => n.includes('.tmp-')), [], 'no half-written files');
+    const resumed = start(['--resume', dir, '--steps', '52']);
+    assert.equal(await resumed.exit, 0);
+    assert.deepEqual(ofType(resumed.events, 'step').map((e) => e.payload.step), [51, 52]);
+  });
+
+  it('reports a missing data folder before training', async () => {
+    const bad = join(work, 'bad.p2p.yaml');
+    writeFileSync(bad, readFileSync(config, 'utf8').replace('builtin:faces', 'no/such/folder'));
+    const run = start(['--config', bad, '--out', join(work, 'runs-bad')]);
+    assert.equal(await run.exit, 1);
+    assert.match(ofType(run.events, 'error')[0].payload.message, /`train.data.train`: folder no\/such\/folder does not exist/);
+    assert.equal(existsSync(join(work, 'runs-bad')), false, 'no run folder for a run that never started');
+  });
+});
