@@ -1,0 +1,119 @@
+"""PyTorch peer for bench/train: the same generator and discriminator, built from the layer graph that
+`p2p summary --format json` prints, and the same pix2pix step (G update with L1 + BCE, then D update on the
+fake and the real batch, Adam for both). Usage: python3 torch_step.py GEN.json DISC.json CONFIG.json THREADS STEPS
+"""
+import json, sys, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class GraphNet(nn.Module):
+    def __init__(self, graph):
+        super().__init__()
+        self.layers = graph["layers"]
+        self.mods = nn.ModuleDict()
+        shapes = {}
+        for l in self.layers:
+            op = l["op"]
+            inner = op["layer"] if op["op"] == "timeDistributed" else op
+            cin = None
+            if l["inbound"]:
+                src = shapes[l["inbound"][0]]
+                cin = src[-1]
+            shapes[l["name"]] = l["outputShape"]
+            key = l["name"].replace(".", "_")
+            if inner["op"] == "conv2d":
+                k = inner["kernel"]
+                if inner["transpose"]:
+                    self.mods[key] = nn.ConvTranspose2d(cin, inner["filters"], k, inner["strides"], padding=k // 2, output_padding=inner["strides"] - 1)
+                else:
+                    self.mods[key] = nn.Conv2d(cin, inner["filters"], k, inner["strides"], padding=k // 2)
+            elif inner["op"] == "batchNorm":
+                self.mods[key] = nn.BatchNorm2d(cin, eps=1e-3, momentum=0.01)
+            elif inner["op"] == "dense":
+                fan_in = src[-1]
+                self.mods[key] = nn.Linear(fan_in, inner["units"])
+            elif inner["op"] == "dropout":
+                self.mods[key] = nn.Dropout(inner["rate"])
+
+    def forward(self, x):
+        t = {}
+        patches = None  # (grid, patch) while the Reshape/Permute/Reshape tiling is in progress
+        for l in self.layers:
+            op = l["op"]
+            inner = op["layer"] if op["op"] == "timeDistributed" else op
+            key = l["name"].replace(".", "_")
+            ins = [t[n] for n in l["inbound"]]
+            v = ins[0] if ins else x
+            o = inner["op"]
+            if o == "input":
+                out = x
+            elif o == "reshape" and len(inner["target"]) == 5:
+                patches = (inner["target"][0], inner["target"][1])
+                out = v
+            elif o == "permute":
+                out = v
+            elif o == "reshape":
+                g, p = patches
+                b, c = v.shape[0], v.shape[1]
+                out = v.unfold(2, p, p).unfold(3, p, p).permute(0, 2, 3, 1, 4, 5).reshape(b * g * g, c, p, p)
+                self.batch = b
+            elif o in ("conv2d", "batchNorm", "dropout"):
+                out = self.mods[key](v)
+            elif o == "leakyRelu":
+                out = F.leaky_relu(v, inner["alpha"])
+            elif o == "activation":
+                fn = inner["fn"]
+                out = torch.relu(v) if fn == "relu" else torch.tanh(v) if fn == "tanh" else torch.sigmoid(v) if fn == "sigmoid" else v
+            elif o == "upSampling":
+                out = F.interpolate(v, scale_factor=inner["size"], mode="nearest")
+            elif o == "concat":
+                out = torch.cat(ins, dim=1)
+            elif o == "flatten":
+                out = v.reshape(v.shape[0], -1) if op["op"] == "timeDistributed" else v.reshape(self.batch, -1)
+            elif o == "dense":
+                out = self.mods[key](v)
+                out = torch.softmax(out, dim=-1) if inner["activation"] == "softmax" else out
+            else:
+                raise ValueError(o)
+            t[l["name"]] = out
+        return out
+
+
+def main():
+    gen_graph, disc_graph, cfg = (json.load(open(p)) for p in sys.argv[1:4])
+    threads, steps = int(sys.argv[4]), int(sys.argv[5])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    g, d = GraphNet(gen_graph), GraphNet(disc_graph)
+    n_g = sum(p.numel() for p in g.parameters()) + sum(b.numel() for n, b in g.named_buffers() if "running" in n)
+    n_d = sum(p.numel() for p in d.parameters()) + sum(b.numel() for n, b in d.named_buffers() if "running" in n)
+    opt = cfg["train"]["optimizer"]
+    og = torch.optim.Adam(g.parameters(), lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=1e-8)
+    od = torch.optim.Adam(d.parameters(), lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=1e-8)
+    b, s = cfg["train"]["batchSize"], cfg["input"]["size"]
+    x = torch.rand(b, cfg["input"]["channels"], s, s) * 2 - 1
+    y = torch.rand(b, cfg["output"]["channels"], s, s) * 2 - 1
+    w = cfg["train"]["loss"]
+    g.train(); d.train()
+
+    def step():
+        fake = g(x)
+        p = d(torch.cat([x, fake], 1))
+        loss_g = w["l1"] * (fake - y).abs().mean() - w["gan"] * torch.log(p[:, 1].clamp(1e-7, 1)).mean()
+        og.zero_grad(); loss_g.backward(); og.step()
+        pf = d(torch.cat([x, fake.detach()], 1)); pr = d(torch.cat([x, y], 1))
+        loss_d = -0.5 * (torch.log(pf[:, 0].clamp(1e-7, 1)).mean() + torch.log(pr[:, 1].clamp(1e-7, 1)).mean())
+        od.zero_grad(); loss_d.backward(); od.step()
+
+    t = time.perf_counter(); step(); warm = (time.perf_counter() - t) * 1000
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter(); step(); times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    med = times[len(times) // 2] if times else warm
+    print(json.dumps({"backend": f"pytorch-cpu-{threads}t", "batch": b, "warmMs": warm, "msPerStep": med, "imgPerSec": b * 1000 / med, "params": [n_g, n_d]}))
+
+
+main()
