@@ -42,6 +42,43 @@ function makeLayer(tf: Tf, op: Exclude<LayerOp, { op: 'input' | 'timeDistributed
   }
 }
 
+/**
+ * TimeDistributed by the reshape trick, as Keras does for models of unknown batch size: (B, n, ...) becomes
+ * (B*n, ...) for the wrapped layer and back. tfjs always unstacks into n separate calls (`K.rnn`), which on the
+ * wasm backend cost more than half of a PatchGAN training step. Registered under the same class name, so
+ * saved models load with tf.loadLayersModel after this module has run.
+ */
+const reshapingTimeDistributed = new WeakMap<Tf, new (args: { layer: Layer; name: string }) => Layer>();
+
+function timeDistributedClass(tf: Tf): new (args: { layer: Layer; name: string }) => Layer {
+  const known = reshapingTimeDistributed.get(tf);
+  if (known) return known;
+  const Base = Object.getPrototypeOf(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 1 }) })).constructor as new (args: {
+    layer: Layer;
+    name: string;
+  }) => Layer & { layer: Layer };
+  class ReshapingTimeDistributed extends Base {
+    static className = 'TimeDistributed';
+    call(inputs: TF.Tensor | TF.Tensor[], kwargs: Record<string, unknown>): TF.Tensor {
+      return tf.tidy(() => {
+        const x = Array.isArray(inputs) ? inputs[0] : inputs;
+        const [batch, steps, ...rest] = x.shape;
+        const y = this.layer.call(tf.reshape(x, [batch * steps, ...rest]), kwargs);
+        const out = Array.isArray(y) ? y[0] : y;
+        return tf.reshape(out, [batch, steps, ...out.shape.slice(1)]);
+      });
+    }
+  }
+  tf.serialization.registerClass(ReshapingTimeDistributed as unknown as TF.serialization.SerializableConstructor<TF.serialization.Serializable>);
+  reshapingTimeDistributed.set(tf, ReshapingTimeDistributed);
+  return ReshapingTimeDistributed;
+}
+
+/** Registers this project's layer classes with `tf`, for tf.loadLayersModel on saved checkpoints. */
+export function registerLayers(tf: Tf): void {
+  timeDistributedClass(tf);
+}
+
 /** A functional model whose layers are exactly the graph's, in its order, under its names. */
 export function buildModel(tf: Tf, graph: ModelGraph): TF.LayersModel {
   const tensors = new Map<string, SymbolicTensor>();
@@ -56,7 +93,7 @@ export function buildModel(tf: Tf, graph: ModelGraph): TF.LayersModel {
     } else {
       const layer =
         op.op === 'timeDistributed'
-          ? tf.layers.timeDistributed({ layer: makeLayer(tf, op.layer, `${node.name}_inner`), name: node.name })
+          ? new (timeDistributedClass(tf))({ layer: makeLayer(tf, op.layer, `${node.name}_inner`), name: node.name })
           : makeLayer(tf, op, node.name);
       const ins = node.inbound.map((n) => {
         const t = tensors.get(n);

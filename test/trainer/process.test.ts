@@ -5,6 +5,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { registerLayers } from '../../src/model/build';
 import type { TrainerEvent } from '../../src/trainer/contract';
 
 const root = join(__dirname, '..', '..');
@@ -97,6 +99,18 @@ describe('trainer process', () => {
     assert.ok(existsSync(join(dir, 'summary-generator.txt')) && existsSync(join(dir, 'config.p2p.yaml')));
     const modelJson = JSON.parse(readFileSync(join(dir, ckpt.dir, 'generator.model.json'), 'utf8'));
     assert.equal(modelJson.modelTopology.config.layers[1].name, 'unet_conv2D_1');
+    // Checkpoints load as ordinary tfjs models.
+    tf.env().set('PROD', true);
+    registerLayers(tf);
+    for (const [net, params] of [['generator', started.params.generator], ['discriminator', started.params.discriminator]] as const) {
+      const json = JSON.parse(readFileSync(join(dir, ckpt.dir, `${net}.model.json`), 'utf8'));
+      const bin = readFileSync(join(dir, ckpt.dir, `${net}.weights.bin`));
+      const model = await tf.loadLayersModel(
+        tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) }),
+      );
+      assert.equal(model.countParams(), params, net);
+      model.dispose();
+    }
   });
 
   it('stops with a checkpoint and resumes the step count and the loss', async () => {
