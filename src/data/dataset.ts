@@ -1,0 +1,179 @@
+// Input/target pairs for training, decoded with sharp: a folder of colour images (sub-folders allowed) whose
+// inputs are derived as gray or Canny edges, or paired A|B images / A and B folders; a separate test folder or
+// a seeded split. Corrupt files are reported and skipped; empty or missing folders are errors before training.
+
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, extname, join, relative, resolve } from 'node:path';
+import type { ResolvedConfig } from '../core/config';
+import type { SeededRandom } from '../trainer/random';
+import { canny, luma } from './canny';
+import { BUILTIN_SETS, ensureBuiltinSet, type BuiltinSet } from './synthetic';
+
+export interface ImagePair {
+  /** File name relative to its folder. */
+  name: string;
+  /** size x size x input channels, bytes. */
+  input: Uint8Array;
+  /** size x size x output channels, bytes. */
+  target: Uint8Array;
+}
+
+export interface Dataset {
+  train: ImagePair[];
+  test: ImagePair[];
+  /** Files that could not be decoded, with the reason. */
+  skipped: { file: string; reason: string }[];
+  /** Where each split came from, for the run log. */
+  sources: { train: string; test: string };
+}
+
+export class DataError extends Error {}
+
+const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif)$/i;
+
+export function listImages(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (IMAGE_EXT.test(entry.name)) out.push(p);
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export interface DataOptions {
+  /** Folder that relative data paths are resolved against (the config file's folder). */
+  baseDir: string;
+  /** Where the builtin synthetic sets are drawn and cached. */
+  builtinRoot: string;
+  rng: SeededRandom;
+}
+
+async function folderOf(spec: string, key: string, options: DataOptions): Promise<string> {
+  const builtin = /^builtin:(.+)$/.exec(spec);
+  if (builtin) {
+    const name = builtin[1];
+    if (!(name in BUILTIN_SETS)) throw new DataError(`\`${key}\`: unknown builtin set \`${name}\`; expected ${Object.keys(BUILTIN_SETS).map((s) => `builtin:${s}`).join(' or ')}`);
+    return ensureBuiltinSet(name as BuiltinSet, options.builtinRoot);
+  }
+  const dir = resolve(options.baseDir, spec);
+  if (!existsSync(dir)) throw new DataError(`\`${key}\`: folder ${spec} does not exist (looked in ${dir})`);
+  if (!statSync(dir).isDirectory()) throw new DataError(`\`${key}\`: ${spec} is not a folder`);
+  return dir;
+}
+
+type Sharp = typeof import('sharp');
+
+async function rgbOf(sharp: Sharp, file: string, size: number, half?: 'left' | 'right'): Promise<Uint8Array> {
+  let img = sharp(file, { failOn: 'error' }).rotate();
+  if (half) {
+    const meta = await sharp(file, { failOn: 'error' }).metadata();
+    const w = meta.width ?? 0;
+    const h = meta.height ?? 0;
+    if (w < 2 || h < 1) throw new Error(`cannot split a ${w}x${h} image into A|B halves`);
+    const halfWidth = Math.floor(w / 2);
+    img = sharp(file, { failOn: 'error' }).extract({ left: half === 'left' ? 0 : halfWidth, top: 0, width: halfWidth, height: h });
+  }
+  const { data, info } = await img
+    .flatten({ background: '#ffffff' })
+    .resize(size, size, { fit: 'cover' })
+    .toColourspace('srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+/** Expands one gray channel to `channels` channels. */
+function widen(gray: Uint8Array, channels: number): Uint8Array {
+  if (channels === 1) return gray;
+  const out = new Uint8Array(gray.length * channels);
+  for (let i = 0; i < gray.length; i++) out.fill(gray[i], i * channels, (i + 1) * channels);
+  return out;
+}
+
+function fromRgb(rgb: Uint8Array, pixels: number, channels: number): Uint8Array {
+  return channels === 3 ? rgb : widen(luma(rgb, pixels), channels);
+}
+
+/** The network input derived from a colour target: its luma, or its Canny edges drawn black on white. */
+export function deriveInput(rgb: Uint8Array, size: number, transform: 'gray' | 'canny', channels: number): Uint8Array {
+  const gray = luma(rgb, size * size);
+  if (transform === 'gray') return widen(gray, channels);
+  const edges = canny(gray, size, size);
+  for (let i = 0; i < edges.length; i++) edges[i] = 255 - edges[i];
+  return widen(edges, channels);
+}
+
+async function loadFolder(dir: string, config: ResolvedConfig, skipped: Dataset['skipped'], key: string): Promise<ImagePair[]> {
+  const { default: sharp } = await import('sharp');
+  const size = config.input.size;
+  const inCh = config.input.channels;
+  const outCh = config.output.channels;
+  const pairs: ImagePair[] = [];
+  const transform = config.train.data.transform;
+  const aDir = join(dir, 'A');
+  const bDir = join(dir, 'B');
+  if (transform === 'paired' && existsSync(aDir) && existsSync(bDir)) {
+    const bByName = new Map(listImages(bDir).map((f) => [relative(bDir, f).replace(extname(f), ''), f]));
+    for (const a of listImages(aDir)) {
+      const name = relative(aDir, a).replace(extname(a), '');
+      const b = bByName.get(name);
+      if (!b) {
+        skipped.push({ file: a, reason: `no B image named ${name}.* in ${bDir}` });
+        continue;
+      }
+      try {
+        const [ra, rb] = await Promise.all([rgbOf(sharp, a, size), rgbOf(sharp, b, size)]);
+        pairs.push({ name, input: fromRgb(ra, size * size, inCh), target: fromRgb(rb, size * size, outCh) });
+      } catch (e) {
+        skipped.push({ file: a, reason: (e as Error).message });
+      }
+    }
+  } else {
+    for (const file of listImages(dir)) {
+      try {
+        if (transform === 'paired') {
+          const [ra, rb] = await Promise.all([rgbOf(sharp, file, size, 'left'), rgbOf(sharp, file, size, 'right')]);
+          pairs.push({ name: relative(dir, file), input: fromRgb(ra, size * size, inCh), target: fromRgb(rb, size * size, outCh) });
+        } else {
+          const rgb = await rgbOf(sharp, file, size);
+          pairs.push({ name: relative(dir, file), input: deriveInput(rgb, size, transform, inCh), target: fromRgb(rgb, size * size, outCh) });
+        }
+      } catch (e) {
+        skipped.push({ file, reason: (e as Error).message.split('\n')[0] });
+      }
+    }
+  }
+  if (!pairs.length) {
+    const why = skipped.length ? `; ${skipped.length} file(s) could not be read, e.g. ${basename(skipped[0].file)}: ${skipped[0].reason}` : '';
+    throw new DataError(`\`${key}\`: no usable images in ${dir}${why}`);
+  }
+  return pairs;
+}
+
+export async function loadDataset(config: ResolvedConfig, options: DataOptions): Promise<Dataset> {
+  if (![1, 3].includes(config.output.channels)) throw new DataError(`\`output.channels\`: images give 1 (gray) or 3 (colour) channels, not ${config.output.channels}`);
+  if (![1, 3].includes(config.input.channels)) throw new DataError(`\`input.channels\`: images give 1 (gray) or 3 (colour) channels, not ${config.input.channels}`);
+  const { data } = config.train;
+  const skipped: Dataset['skipped'] = [];
+  const trainDir = await folderOf(data.train, 'train.data.train', options);
+  let train = await loadFolder(trainDir, config, skipped, 'train.data.train');
+  let test: ImagePair[] = [];
+  let testSource: string;
+  if (data.test) {
+    const testDir = await folderOf(data.test, 'train.data.test', options);
+    test = await loadFolder(testDir, config, skipped, 'train.data.test');
+    testSource = data.test;
+  } else {
+    const order = options.rng.shuffle(train.map((_, i) => i));
+    const nTrain = train.length < 2 ? train.length : Math.min(train.length - 1, Math.max(1, Math.round(train.length * data.split)));
+    test = order.slice(nTrain).map((i) => train[i]);
+    train = order.slice(0, nTrain).map((i) => train[i]);
+    testSource = `${Math.round((1 - data.split) * 100)}% of ${data.train} (seeded split)`;
+  }
+  return { train, test, skipped, sources: { train: data.train, test: testSource } };
+}
