@@ -66,6 +66,8 @@ describe('the extension in VS Code (code-server)', () => {
     const { page } = wb;
     await replaceLine(page, lineOf('skips: all'), '  skips: [1, 9]');
     await page.locator(statusItem, { hasText: '1 error' }).waitFor({ timeout: 20_000 });
+    // Diagnostics arrive after the typing debounce: point at the level once its squiggle is drawn.
+    await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 20_000 });
     await pointAt(page, 'skips', '9');
     const text = await hoverText(page, 'does not exist');
     assert.match(text, /`?generator\.skips`?: level 9 does not exist; this generator has decoder levels 1\.\.6/);
