@@ -1,17 +1,7 @@
 // One seeded generator for everything random in a training process: weight initialisers and dropout (tfjs
 // draws their seeds from Math.random), data order and splits. Its state is saved in checkpoints.
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
+/** mulberry32: small, fast, and its whole state is one 32-bit number. */
 export class SeededRandom {
   private state: number;
 
@@ -43,4 +33,8 @@ export class SeededRandom {
     }
     return xs;
   }
+}
+
+export function mulberry32(seed: number): () => number {
+  return new SeededRandom(seed).next;
 }

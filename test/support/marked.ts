@@ -28,17 +28,8 @@ export function marked(source: string): Marked {
   };
 }
 
-/** Deterministic PRNG (mulberry32) so property and fuzz tests replay. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG so property and fuzz tests replay. */
+export { mulberry32 as rng } from '../../src/trainer/random';
 
 export function pick<T>(r: () => number, items: readonly T[]): T {
   return items[Math.floor(r() * items.length)];
