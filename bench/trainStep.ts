@@ -41,6 +41,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stdout.write(JSON.stringify({ error: (e as Error).message.replace(/\n\s*/g, '; ') }) + '\n');
+  process.stdout.write(JSON.stringify({ error: (e as Error).message.replace(/:?\n\s*/g, '; ') }) + '\n');
   process.exit(1);
 });
