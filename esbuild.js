@@ -25,8 +25,15 @@ const bundles = [
   { entryPoints: ['src/trainer/main.ts'], outfile: 'dist/trainer.js', packages: 'external' },
 ];
 
+// The runs panel runs in the browser: one IIFE and its stylesheet.
+const webview = { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning' };
+const webviewBundles = [
+  { ...webview, entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js' },
+  { ...webview, entryPoints: ['webview/main.css'], outfile: 'dist/webview/main.css' },
+];
+
 async function main() {
-  const contexts = await Promise.all(bundles.map((b) => esbuild.context({ ...common, ...b })));
+  const contexts = await Promise.all([...bundles.map((b) => esbuild.context({ ...common, ...b })), ...webviewBundles.map((b) => esbuild.context(b))]);
   if (watch) {
     await Promise.all(contexts.map((c) => c.watch()));
     return;

@@ -6,11 +6,14 @@ import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { count } from '../core/units';
 import { SummaryRequest, type SummaryResult } from '../protocol/lsp';
+import { RunsPanel } from './runsPanel';
+import { TrainingController } from './training';
 
 const LANGUAGE_ID = 'p2p-yaml';
 const SUMMARY_SCHEME = 'p2p-summary';
 
 let client: LanguageClient | undefined;
+let training: TrainingController | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('pix2pix', { log: true });
@@ -28,12 +31,27 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   await client.start();
   const lsp = client;
 
+  training = new TrainingController(context.extensionPath, lsp, output);
+  const panel = new RunsPanel(context.extensionUri, training);
+  const trainer = training;
   const summaries = new SummaryDocuments(lsp);
   const status = new ParamsStatus(lsp);
   context.subscriptions.push(
     output,
     summaries,
     status,
+    training,
+    panel,
+    vscode.commands.registerCommand('p2p.trainCurrentConfig', async (uri?: vscode.Uri) => {
+      await trainer.trainCurrent(uri);
+      panel.show();
+    }),
+    vscode.commands.registerCommand('p2p.stopTraining', () => trainer.stop()),
+    vscode.commands.registerCommand('p2p.resumeRun', async (dir?: string) => {
+      await trainer.resume(typeof dir === 'string' ? dir : undefined);
+      panel.show();
+    }),
+    vscode.commands.registerCommand('p2p.openRunsPanel', () => panel.show()),
     vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
     vscode.commands.registerCommand('p2p.showKerasSummary', async (arg?: vscode.Uri | string) => {
       const source = typeof arg === 'string' ? vscode.Uri.parse(arg) : (arg ?? vscode.window.activeTextEditor?.document.uri);
@@ -48,6 +66,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 }
 
 export async function deactivate(): Promise<void> {
+  // Checkpoint a running training first: VS Code gives deactivate about 5 s.
+  await training?.shutdown();
   await client?.stop();
   client = undefined;
 }

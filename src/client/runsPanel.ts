@@ -1,0 +1,160 @@
+// The runs panel: a webview fed with the run folders under runs/. It reads them again when they change
+// (debounced), loads images only from inside those folders, and restores itself through a serializer.
+
+import { readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { analyze } from '../core/analysis';
+import { readRuns, sampleInside } from '../panel/runFolders';
+import { configDiff, type RunState } from '../panel/runState';
+import type { HostMessage, PanelRun, WebviewMessage } from '../../webview/contract';
+import { isWebviewMessage } from '../../webview/contract';
+import type { TrainingController } from './training';
+
+export const PANEL_VIEW_TYPE = 'p2p.runsPanel';
+
+export class RunsPanel implements vscode.Disposable {
+  private panel: vscode.WebviewPanel | undefined;
+  private ready = false;
+  private base: string | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly training: TrainingController,
+  ) {
+    this.disposables.push(
+      training.listen({ onEvent: () => this.refreshSoon(250) }),
+      vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+        deserializeWebviewPanel: async (panel) => this.attach(panel),
+      }),
+    );
+  }
+
+  private get root(): string {
+    return this.training.runsRoot();
+  }
+
+  private options(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+    return {
+      enableScripts: true,
+      retainContextWhenHidden: false,
+      // Only the panel's own script and the run folders: nothing else on disk can be loaded.
+      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.file(this.root)],
+    };
+  }
+
+  show(): void {
+    if (this.panel) {
+      this.panel.reveal();
+      return;
+    }
+    this.attach(vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'pix2pix Runs', vscode.ViewColumn.Beside, this.options()));
+  }
+
+  private attach(panel: vscode.WebviewPanel): void {
+    this.panel = panel;
+    this.ready = false;
+    panel.webview.options = this.options();
+    panel.webview.html = this.html(panel.webview);
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(this.root), '**/{events.jsonl,resolved.json}'));
+    const subs = [
+      watcher,
+      watcher.onDidChange(() => this.refreshSoon(500)),
+      watcher.onDidCreate(() => this.refreshSoon(500)),
+      watcher.onDidDelete(() => this.refreshSoon(100)),
+      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+    ];
+    panel.onDidDispose(() => {
+      subs.forEach((s) => s.dispose());
+      this.panel = undefined;
+    });
+  }
+
+  private onMessage(m: unknown): void {
+    if (!isWebviewMessage(m)) return;
+    const msg: WebviewMessage = m;
+    switch (msg.type) {
+      case 'ready':
+        this.ready = true;
+        this.post();
+        break;
+      case 'setBase':
+        this.base = msg.payload.id;
+        this.post();
+        break;
+      case 'stop':
+        this.training.stop();
+        break;
+      case 'resume':
+        void this.training.resume(path.join(this.root, path.basename(msg.payload.id)));
+        break;
+      case 'openSample':
+        break;
+    }
+  }
+
+  refreshSoon(delay: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.post(), delay);
+  }
+
+  private post(): void {
+    if (!this.panel || !this.ready) return;
+    const webview = this.panel.webview;
+    const live = this.training.liveRunDir;
+    const runs = readRuns(this.root, (dir) => this.training.running && !!live && path.resolve(dir) === path.resolve(live));
+    const base = runs.find((r) => r.id === this.base) ?? runs[runs.length - 1];
+    const panelRuns: PanelRun[] = runs.map((r) => {
+      const { config, samples, ...rest } = r;
+      const macs = config ? macsOf(r) : undefined;
+      return {
+        ...rest,
+        macs,
+        diff: base?.config && config && base !== r ? configDiff(base.config, config).filter((c) => c.path !== 'name') : [],
+        samples: samples.flatMap((s) => {
+          const file = sampleInside(r.dir, s.path);
+          if (!file) return [];
+          let mtime = 0;
+          try {
+            mtime = statSync(file).mtimeMs;
+          } catch {
+            return []; // deleted while shown
+          }
+          return [{ step: s.step, split: s.split, uri: `${webview.asWebviewUri(vscode.Uri.file(file)).toString()}?v=${Math.round(mtime)}` }];
+        }),
+      };
+    });
+    const message: HostMessage = { type: 'runs', payload: { runs: panelRuns, root: this.root } };
+    void webview.postMessage(message);
+  }
+
+  private html(webview: vscode.Webview): string {
+    const nonce = Array.from({ length: 32 }, () => Math.floor(Math.random() * 16).toString(16)).join('');
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'main.js'));
+    const css = webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview', 'main.css'));
+    return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${webview.cspSource}; style-src ${webview.cspSource}; script-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${css}"><title>pix2pix Runs</title></head>
+<body><div id="app">Loading runs...</div><script nonce="${nonce}" src="${script}"></script></body></html>`;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.panel?.dispose();
+    this.disposables.forEach((d) => d.dispose());
+  }
+}
+
+function macsOf(r: RunState): number | undefined {
+  if (!r.config) return undefined;
+  try {
+    const text = readFileSync(path.join(r.dir, 'config.p2p.yaml'), 'utf8');
+    return analyze(text).generator?.totals.macs;
+  } catch {
+    return undefined;
+  }
+}

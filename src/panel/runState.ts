@@ -1,0 +1,141 @@
+// A run folder read back for the runs panel: status, backend, params, curves, samples and config, from
+// events.jsonl (plus resolved.json). Pure over its file reads, which are injected; a folder that is half
+// written or deleted while read gives what could be read, never a throw.
+
+import type { ResolvedConfig } from '../core/config';
+import type { EvalPayload, StartedPayload, StepPayload, TrainerEvent } from '../trainer/contract';
+
+export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
+
+export interface SampleRef {
+  step: number;
+  split: 'train' | 'test';
+  /** Path of the PNG inside the run folder. */
+  path: string;
+}
+
+export interface RunState {
+  id: string;
+  dir: string;
+  name: string;
+  status: RunStatus;
+  backend?: string;
+  params?: { generator: number; discriminator: number };
+  step: number;
+  totalSteps?: number;
+  /** Step curves, thinned to at most MAX_POINTS points. */
+  steps: Pick<StepPayload, 'step' | 'gL1' | 'gGan' | 'dLoss' | 'imgPerSec'>[];
+  evals: EvalPayload[];
+  samples: SampleRef[];
+  bestTestL1?: number;
+  lastEval?: EvalPayload;
+  medianImgPerSec?: number;
+  error?: string;
+  config?: ResolvedConfig;
+}
+
+export interface RunFiles {
+  readText(path: string): string | undefined;
+  /** Whether the trainer process that writes this run is alive (known to the host). */
+  isLive(dir: string): boolean;
+}
+
+const MAX_POINTS = 500;
+
+export function parseEvents(text: string): TrainerEvent[] {
+  const out: TrainerEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as TrainerEvent);
+    } catch {
+      // A line being written while read: the next read has it.
+    }
+  }
+  return out;
+}
+
+function thin<T>(xs: T[], max: number): T[] {
+  if (xs.length <= max) return xs;
+  const stride = xs.length / max;
+  const out: T[] = [];
+  for (let i = 0; i < max; i++) out.push(xs[Math.floor(i * stride)]);
+  out[out.length - 1] = xs[xs.length - 1];
+  return out;
+}
+
+export function readRun(dir: string, files: RunFiles): RunState | undefined {
+  const text = files.readText(`${dir}/events.jsonl`);
+  if (text === undefined) return undefined;
+  const events = parseEvents(text);
+  const id = dir.split(/[\\/]/).pop()!;
+  const started = events.find((e): e is { type: 'started'; payload: StartedPayload } => e.type === 'started');
+  const state: RunState = { id, dir, name: started?.payload.name ?? id, status: 'interrupted', step: 0, steps: [], evals: [], samples: [] };
+  if (started) {
+    state.backend = started.payload.backend;
+    state.params = started.payload.params;
+    state.totalSteps = started.payload.totalSteps;
+  }
+  let finished: Extract<TrainerEvent, { type: 'finished' }> | undefined;
+  const steps: RunState['steps'] = [];
+  for (const e of events) {
+    switch (e.type) {
+      case 'started':
+        state.totalSteps = e.payload.totalSteps; // a resumed run restates it
+        finished = undefined;
+        break;
+      case 'step':
+        steps.push({ step: e.payload.step, gL1: e.payload.gL1, gGan: e.payload.gGan, dLoss: e.payload.dLoss, imgPerSec: e.payload.imgPerSec });
+        state.step = e.payload.step;
+        break;
+      case 'eval':
+        state.evals.push(e.payload);
+        break;
+      case 'sample':
+        state.samples.push({ step: e.payload.step, split: e.payload.split, path: e.payload.path });
+        break;
+      case 'error':
+        state.error = e.payload.message;
+        break;
+      case 'finished':
+        finished = e;
+        break;
+      default:
+        break;
+    }
+  }
+  state.steps = thin(steps, MAX_POINTS);
+  state.status = finished ? finished.payload.reason : files.isLive(dir) ? 'running' : 'interrupted';
+  const tests = state.evals.map((e) => e.test?.l1).filter((v): v is number => v !== undefined);
+  state.bestTestL1 = tests.length ? Math.min(...tests) : undefined;
+  state.lastEval = state.evals[state.evals.length - 1];
+  const rates = steps.slice(1).map((s) => s.imgPerSec).sort((a, b) => a - b);
+  state.medianImgPerSec = rates.length ? rates[Math.floor(rates.length / 2)] : undefined;
+  const resolved = files.readText(`${dir}/resolved.json`);
+  if (resolved) {
+    try {
+      state.config = (JSON.parse(resolved) as { config: ResolvedConfig }).config;
+    } catch {
+      // half written: shown without its config
+    }
+  }
+  return state;
+}
+
+export interface ConfigChange {
+  path: string;
+  base: unknown;
+  other: unknown;
+}
+
+/** Leaf-by-leaf differences between two resolved configs (`generator.decoder[2].skip: true -> false`). */
+export function configDiff(base: unknown, other: unknown, path = ''): ConfigChange[] {
+  if (base === other) return [];
+  const isObj = (v: unknown) => v !== null && typeof v === 'object';
+  if (!isObj(base) || !isObj(other) || Array.isArray(base) !== Array.isArray(other)) return [{ path, base, other }];
+  const keys = [...new Set([...Object.keys(base as object), ...Object.keys(other as object)])];
+  return keys.flatMap((k) => {
+    const sub = Array.isArray(base) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+    return configDiff((base as Record<string, unknown>)[k], (other as Record<string, unknown>)[k], sub);
+  });
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isWebviewMessage } from '../../webview/contract';
+import { analyze } from '../../src/core/analysis';
+import { readRuns, sampleInside } from '../../src/panel/runFolders';
+import { configDiff, parseEvents } from '../../src/panel/runState';
+import type { TrainerEvent } from '../../src/trainer/contract';
+
+const q = (l1: number) => ({ l1, psnr: 10, ssim: 0.2 });
+
+function writeRun(root: string, id: string, events: TrainerEvent[], extra = ''): string {
+  const dir = join(root, id);
+  mkdirSync(join(dir, 'samples'), { recursive: true });
+  writeFileSync(join(dir, 'events.jsonl'), events.map((e) => JSON.stringify(e)).join('\n') + '\n' + extra);
+  return dir;
+}
+
+const started = (dir: string, startStep = 0): TrainerEvent => ({
+  type: 'started',
+  payload: { runDir: dir, name: 'tiny', backend: 'wasm', backendLog: [], totalSteps: 40, stepsPerEpoch: 20, batchSize: 5, trainImages: 100, testImages: 10, params: { generator: 100, discriminator: 20 }, startStep, evalMode: 'training', time: '' },
+});
+const step = (n: number, gL1: number): TrainerEvent => ({ type: 'step', payload: { step: n, epoch: n / 20, gL1, gGan: 0.7, gTotal: 10 * gL1 + 0.7, dLoss: 0.6, imgPerSec: 10 + n, numTensors: 100 } });
+const evalAt = (n: number, train: number, test: number): TrainerEvent => ({ type: 'eval', payload: { step: n, epoch: n / 20, train: q(train), test: q(test), gap: q(test - train) } });
+
+describe('runs panel state', () => {
+  it('reads a run folder: status, curves, best test L1, samples', () => {
+    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    const dir = join(root, 'a');
+    writeRun(root, 'a', [
+      started(dir),
+      evalAt(0, 0.8, 0.9),
+      step(1, 0.7),
+      step(2, 0.6),
+      evalAt(2, 0.5, 0.4),
+      { type: 'sample', payload: { step: 2, split: 'test', path: join(dir, 'samples/test-0000002.png'), mode: 'training' } },
+      { type: 'finished', payload: { step: 2, reason: 'stopped', runDir: dir } },
+    ]);
+    const [run] = readRuns(root, () => false);
+    assert.equal(run.status, 'stopped');
+    assert.equal(run.backend, 'wasm');
+    assert.equal(run.step, 2);
+    assert.deepEqual(run.steps.map((s) => s.gL1), [0.7, 0.6]);
+    assert.equal(run.bestTestL1, 0.4);
+    assert.equal(run.lastEval?.step, 2);
+    assert.equal(run.samples[0].split, 'test');
+  });
+
+  it('tells running from interrupted, and a resumed run from a finished one', () => {
+    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    const a = writeRun(root, 'a', [started(join(root, 'a')), step(1, 0.5)]);
+    assert.equal(readRuns(root, (d) => d === a)[0].status, 'running');
+    assert.equal(readRuns(root, () => false)[0].status, 'interrupted');
+    appendFileSync(join(a, 'events.jsonl'), JSON.stringify({ type: 'finished', payload: { step: 1, reason: 'stopped', runDir: a } }) + '\n' + JSON.stringify(started(a, 1)) + '\n');
+    assert.equal(readRuns(root, (d) => d === a)[0].status, 'running');
+  });
+
+  it('survives half-written and deleted run folders', () => {
+    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    writeRun(root, 'half', [started(join(root, 'half')), step(1, 0.5)], '{"type":"step","payload":{"st');
+    mkdirSync(join(root, 'empty'));
+    writeFileSync(join(root, 'half', 'resolved.json'), '{"config": {"inp');
+    const runs = readRuns(root, () => false);
+    assert.deepEqual(runs.map((r) => r.id), ['half']);
+    assert.equal(runs[0].step, 1);
+    assert.equal(runs[0].config, undefined);
+    rmSync(join(root, 'half'), { recursive: true });
+    assert.deepEqual(readRuns(root, () => false), []);
+    assert.deepEqual(readRuns(join(root, 'nowhere'), () => false), []);
+    assert.equal(parseEvents('not json\n{"type":"warning","payload":{"message":"x"}}\n').length, 1);
+  });
+
+  it('stays fast with 50 runs of 1,000 samples each', () => {
+    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    for (let r = 0; r < 50; r++) {
+      const dir = join(root, `run-${String(r).padStart(2, '0')}`);
+      const events: TrainerEvent[] = [started(dir)];
+      for (let i = 1; i <= 1000; i++) {
+        events.push(step(i, 1 / i));
+        events.push({ type: 'sample', payload: { step: i, split: i % 2 ? 'train' : 'test', path: join(dir, `samples/x-${i}.png`), mode: 'training' } });
+      }
+      writeRun(root, `run-${String(r).padStart(2, '0')}`, events);
+    }
+    const t = performance.now();
+    const runs = readRuns(root, () => false);
+    const ms = performance.now() - t;
+    assert.equal(runs.length, 50);
+    assert.equal(runs[0].samples.length, 1000);
+    assert.ok(runs[0].steps.length <= 500, 'curves are thinned for the webview');
+    assert.ok(ms < 5000, `read in ${ms} ms`);
+  });
+
+  it('lists config differences against a base run', () => {
+    const base = analyze('').config;
+    const other = analyze('generator:\n  skips: [1, 2]\ntrain: { batchSize: 2 }\n').config;
+    const diff = configDiff(base, other).map((d) => `${d.path}: ${JSON.stringify(d.base)} -> ${JSON.stringify(d.other)}`);
+    assert.deepEqual(diff, [
+      'generator.decoder[2].skip: true -> false',
+      'generator.decoder[3].skip: true -> false',
+      'generator.decoder[4].skip: true -> false',
+      'generator.decoder[5].skip: true -> false',
+      'train.batchSize: 5 -> 2',
+    ]);
+  });
+});
+
+describe('panel boundaries', () => {
+  it('serves only PNG samples inside a run folder', () => {
+    const run = '/work/runs/20261128-tiny';
+    assert.equal(sampleInside(run, '/work/runs/20261128-tiny/samples/test-0000020.png'), '/work/runs/20261128-tiny/samples/test-0000020.png');
+    assert.equal(sampleInside(run, 'samples/train-0000000.png'), '/work/runs/20261128-tiny/samples/train-0000000.png');
+    for (const outside of ['/etc/passwd', '../../../etc/passwd.png', 'samples/../../other/samples/x.png', '/work/runs/20261128-tiny/checkpoints/latest.json', '/work/runs/20261128-tiny/config.p2p.yaml', 'samples/../events.jsonl']) {
+      assert.equal(sampleInside(run, outside), undefined, outside);
+    }
+  });
+
+  it('accepts only well-formed webview messages', () => {
+    assert.ok(isWebviewMessage({ type: 'ready', payload: {} }));
+    assert.ok(isWebviewMessage({ type: 'resume', payload: { id: 'x' } }));
+    for (const bad of [null, 'ready', { type: 'ready' }, { type: 'resume', payload: {} }, { type: 'rm -rf', payload: {} }, { type: 'openSample', payload: { uri: 3 } }]) {
+      assert.equal(isWebviewMessage(bad), false, JSON.stringify(bad));
+    }
+  });
+});

@@ -1,0 +1,51 @@
+// Webview <-> extension host messages of the runs panel, as discriminated unions.
+
+import type { ConfigChange, RunState } from '../src/panel/runState';
+
+/** A run as the panel receives it: sample paths already turned into webview URIs. */
+export interface PanelRun extends Omit<RunState, 'samples' | 'config'> {
+  samples: { step: number; split: 'train' | 'test'; uri: string }[];
+  /** Differences to the chosen base run's config. */
+  diff: ConfigChange[];
+  macs?: number;
+}
+
+/** What the panel keeps with setState, so a hidden or restored panel comes back as it was. */
+export interface PanelViewState {
+  selected: string[];
+  base?: string;
+  split: 'train' | 'test';
+  /** Step shown for samples; undefined follows the newest. */
+  step?: number;
+  tab: 'runs' | 'compare';
+}
+
+export type HostMessage =
+  | { type: 'runs'; payload: { runs: PanelRun[]; root: string } }
+  | { type: 'select'; payload: { ids: string[] } };
+
+export type WebviewMessage =
+  | { type: 'ready'; payload: Record<string, never> }
+  | { type: 'setBase'; payload: { id: string } }
+  | { type: 'stop'; payload: Record<string, never> }
+  | { type: 'resume'; payload: { id: string } }
+  | { type: 'openSample'; payload: { uri: string } };
+
+export function isWebviewMessage(m: unknown): m is WebviewMessage {
+  if (!m || typeof m !== 'object') return false;
+  const t = (m as { type?: unknown }).type;
+  const p = (m as { payload?: unknown }).payload;
+  if (!p || typeof p !== 'object') return false;
+  switch (t) {
+    case 'ready':
+    case 'stop':
+      return true;
+    case 'setBase':
+    case 'resume':
+      return typeof (p as { id?: unknown }).id === 'string';
+    case 'openSample':
+      return typeof (p as { uri?: unknown }).uri === 'string';
+    default:
+      return false;
+  }
+}
