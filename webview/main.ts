@@ -93,7 +93,7 @@ function samples(r: PanelRun): string {
   <span id="step-label">step ${current}${view.step === undefined ? ' (newest)' : ''}</span>
 </div>
 <div class="rows-legend">rows: input / generated / target</div>
-<img class="sample" src="${s.uri}" alt="${view.split} samples at step ${current}" loading="lazy" data-enlarge>
+<img class="sample" src="${s.uri}" alt="${view.split} samples at step ${current}" data-enlarge>
 </div>`;
 }
 
@@ -125,7 +125,7 @@ function compare(): string {
   const images = chosen
     .map((r) => {
       const s = sampleAt(r, view.split, commonStep);
-      return `<figure><figcaption>${esc(r.name)} · ${esc(r.id)} · step ${s?.step ?? '—'}</figcaption>${s ? `<img class="sample" src="${s.uri}" loading="lazy" data-enlarge>` : '<p class="muted">no sample</p>'}</figure>`;
+      return `<figure><figcaption>${esc(r.name)} · ${esc(r.id)} · step ${s?.step ?? '—'}</figcaption>${s ? `<img class="sample" src="${s.uri}" data-enlarge>` : '<p class="muted">no sample</p>'}</figure>`;
     })
     .join('');
   return `${table}<div class="controls"><label><input type="radio" name="split" value="train" ${view.split === 'train' ? 'checked' : ''}> Train</label><label><input type="radio" name="split" value="test" ${view.split === 'test' ? 'checked' : ''}> Test</label> at step ${commonStep}</div><div class="side-by-side">${images}</div>`;

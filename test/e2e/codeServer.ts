@@ -104,12 +104,21 @@ export async function startWorkbench(vsix: string, files: Record<string, string>
 
 /** Quick Open (Ctrl+P) or the command palette (F1, text starting with `>`). */
 export async function quickInput(page: Page, key: string, text: string, row: string | RegExp): Promise<void> {
-  await page.keyboard.press(key);
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: 10_000 });
-  await input.fill(text);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: row }).first().waitFor({ state: 'visible', timeout: 30_000 });
-  await page.keyboard.press('Enter');
+  // A second try: right after start-up the palette sometimes opens before the command list is filled.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press(key);
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(text);
+    try {
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: row }).first().waitFor({ state: 'visible', timeout: 20_000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (attempt === 2) throw e;
+    }
+  }
 }
 
 /** Moves the mouse onto `word` in the first editor line containing `lineText`, as a person pointing at it. */

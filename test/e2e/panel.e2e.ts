@@ -1,0 +1,83 @@
+// End to end: train from the editor and read the results in the runs panel (code-server + Chromium).
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FrameLocator } from 'playwright-core';
+import { quickInput, root, startWorkbench, type Workbench } from './codeServer';
+
+const shots = join(root, 'test-output', 'e2e');
+const tiny = readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8').replace('epochs: 5', 'epochs: 1').replace('sampleEvery: 0.5', 'sampleEvery: 0.25');
+
+describe('training from the editor and the runs panel (code-server)', () => {
+  let wb: Workbench;
+  let panel: FrameLocator;
+  const shot = (name: string) => wb.page.screenshot({ path: join(shots, `${name}.png`) });
+  const command = (title: string) => quickInput(wb.page, 'F1', `>${title}`, title);
+  const open = async (file: string) => {
+    await quickInput(wb.page, 'Control+P', file, file);
+    await wb.page.locator('.tabs-container .tab.active', { hasText: file }).waitFor({ timeout: 20_000 });
+  };
+  const runRow = (name: string) => panel.locator('tr[data-run]', { hasText: name });
+
+  before(async () => {
+    mkdirSync(shots, { recursive: true });
+    wb = await startWorkbench(join(root, 'out/p2p-ablation-lab.vsix'), {
+      'skips.p2p.yaml': tiny.replace('name: tiny', 'name: all-skips'),
+      'noskips.p2p.yaml': tiny.replace('name: tiny', 'name: no-skips').replace('skips: all', 'skips: none'),
+    });
+    panel = wb.page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
+  });
+
+  after(async () => {
+    if (process.env.E2E_LOG) console.log(wb?.log());
+    await wb?.stop();
+  });
+
+  it('trains the current config and shows curves and samples as they appear', async () => {
+    await open('skips.p2p.yaml');
+    await wb.page.locator('[id="p2p-ablation-lab.p2p-ablation-lab.p2p.params"]').waitFor({ timeout: 60_000 });
+    await wb.page.locator('.editor-actions [aria-label*="Train Current Config"]').first().waitFor({ timeout: 30_000 });
+    await command('pix2pix: Train Current Config');
+    await runRow('all-skips').locator('.status', { hasText: 'running' }).waitFor({ timeout: 120_000 });
+    await panel.locator('.chart-title', { hasText: 'Generator' }).waitFor({ timeout: 60_000 });
+    await panel.locator('.chart svg polyline').first().waitFor({ timeout: 60_000 });
+    await panel.locator('#step-label', { hasText: /step [1-9]\d* \(newest\)/ }).waitFor({ timeout: 120_000 });
+    const sample = panel.locator('img.sample').first();
+    await sample.scrollIntoViewIfNeeded();
+    await sample.waitFor({ timeout: 30_000 });
+    assert.ok(await sample.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'the sample image loads');
+    await shot('10-panel-training');
+  });
+
+  it('stops with a checkpoint and resumes', async () => {
+    await command('pix2pix: Stop Training');
+    await runRow('all-skips').locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 60_000 });
+    const stoppedAt = await runRow('all-skips').locator('td.num').nth(1).innerText();
+    await shot('11-panel-stopped');
+    await runRow('all-skips').locator('button', { hasText: 'Resume' }).click();
+    await runRow('all-skips').locator('.status', { hasText: /running|completed/ }).waitFor({ timeout: 60_000 });
+    await runRow('all-skips').locator('.status', { hasText: 'completed' }).waitFor({ timeout: 180_000 });
+    const finalStep = await runRow('all-skips').locator('td.num').nth(1).innerText();
+    assert.equal(finalStep, '40/40');
+    assert.ok(Number(stoppedAt.split('/')[0]) < 40, `stopped early at ${stoppedAt}`);
+  });
+
+  it('compares two runs (all skips vs none) side by side', async () => {
+    await open('noskips.p2p.yaml');
+    await command('pix2pix: Train Current Config');
+    await runRow('no-skips').locator('.status', { hasText: 'completed' }).waitFor({ timeout: 240_000 });
+    await runRow('no-skips').locator('td.diff', { hasText: 'skip' }).waitFor({ timeout: 20_000 });
+    for (const name of ['all-skips', 'no-skips']) {
+      const box = runRow(name).locator('input[type=checkbox]');
+      if (!(await box.isChecked())) await box.click();
+    }
+    await panel.locator('nav button', { hasText: 'Compare' }).click();
+    await panel.locator('table.compare tbody tr').nth(1).waitFor({ timeout: 20_000 });
+    assert.equal(await panel.locator('.side-by-side figure').count(), 2);
+    await panel.locator('.side-by-side img.sample').nth(1).scrollIntoViewIfNeeded();
+    await panel.locator('.side-by-side img.sample').nth(1).waitFor({ timeout: 20_000 });
+    await panel.locator('.side-by-side').first().scrollIntoViewIfNeeded();
+    await shot('12-panel-compare');
+  });
+});
