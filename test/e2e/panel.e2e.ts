@@ -7,7 +7,8 @@ import type { FrameLocator } from 'playwright-core';
 import { quickInput, root, startWorkbench, type Workbench } from './codeServer';
 
 const shots = join(root, 'test-output', 'e2e');
-const tiny = readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8').replace('epochs: 5', 'epochs: 1').replace('sampleEvery: 0.5', 'sampleEvery: 0.25');
+// 120 steps with a sample every 5: long enough to stop mid-run on a slow machine, short enough to finish.
+const config = (epochs: number) => readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8').replace('epochs: 5', `epochs: ${epochs}`).replace('sampleEvery: 0.5', 'sampleEvery: 0.125');
 
 describe('training from the editor and the runs panel (code-server)', () => {
   let wb: Workbench;
@@ -23,8 +24,8 @@ describe('training from the editor and the runs panel (code-server)', () => {
   before(async () => {
     mkdirSync(shots, { recursive: true });
     wb = await startWorkbench(join(root, 'out/p2p-ablation-lab.vsix'), {
-      'skips.p2p.yaml': tiny.replace('name: tiny', 'name: all-skips'),
-      'noskips.p2p.yaml': tiny.replace('name: tiny', 'name: no-skips').replace('skips: all', 'skips: none'),
+      'skips.p2p.yaml': config(3).replace('name: tiny', 'name: all-skips'),
+      'noskips.p2p.yaml': config(1).replace('name: tiny', 'name: no-skips').replace('skips: all', 'skips: none'),
     });
     panel = wb.page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
   });
@@ -43,10 +44,18 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await panel.locator('.chart-title', { hasText: 'Generator' }).waitFor({ timeout: 60_000 });
     await panel.locator('.chart svg polyline').first().waitFor({ timeout: 60_000 });
     await panel.locator('#step-label', { hasText: /step [1-9]\d* \(newest\)/ }).waitFor({ timeout: 120_000 });
-    const sample = panel.locator('img.sample').first();
-    await sample.scrollIntoViewIfNeeded();
-    await sample.waitFor({ timeout: 30_000 });
-    assert.ok(await sample.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'the sample image loads');
+    // The panel re-renders on every event while training: poll until a rendered sample has loaded.
+    const deadline = Date.now() + 30_000;
+    let loaded = false;
+    while (!loaded && Date.now() < deadline) {
+      loaded = await panel
+        .locator('img.sample')
+        .first()
+        .evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0, undefined, { timeout: 2_000 })
+        .catch(() => false);
+      if (!loaded) await wb.page.waitForTimeout(250);
+    }
+    assert.ok(loaded, 'the sample image loads');
     await shot('10-panel-training');
   });
 
@@ -59,8 +68,8 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await runRow('all-skips').locator('.status', { hasText: /running|completed/ }).waitFor({ timeout: 60_000 });
     await runRow('all-skips').locator('.status', { hasText: 'completed' }).waitFor({ timeout: 180_000 });
     const finalStep = await runRow('all-skips').locator('td.num').nth(1).innerText();
-    assert.equal(finalStep, '40/40');
-    assert.ok(Number(stoppedAt.split('/')[0]) < 40, `stopped early at ${stoppedAt}`);
+    assert.equal(finalStep, '120/120');
+    assert.ok(Number(stoppedAt.split('/')[0]) < 120, `stopped early at ${stoppedAt}`);
   });
 
   it('compares two runs (all skips vs none) side by side', async () => {
