@@ -5,8 +5,8 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { analyze } from '../core/analysis';
-import { readRuns, sampleInside } from '../panel/runFolders';
-import { configDiff, type RunState } from '../panel/runState';
+import { readRuns, sampleInside, type RunCache } from '../panel/runFolders';
+import { configDiff } from '../panel/runState';
 import type { HostMessage, PanelRun, WebviewMessage } from '../../webview/contract';
 import { isWebviewMessage } from '../../webview/contract';
 import type { TrainingController } from './training';
@@ -19,6 +19,9 @@ export class RunsPanel implements vscode.Disposable {
   private base: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly cache: RunCache = new Map();
+  /** Generator MACs per run folder: a run's config never changes. */
+  private readonly macs = new Map<string, number | undefined>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -104,11 +107,12 @@ export class RunsPanel implements vscode.Disposable {
     if (!this.panel || !this.ready) return;
     const webview = this.panel.webview;
     const live = this.training.liveRunDir;
-    const runs = readRuns(this.root, (dir) => this.training.running && !!live && path.resolve(dir) === path.resolve(live));
+    const runs = readRuns(this.root, (dir) => this.training.running && !!live && path.resolve(dir) === path.resolve(live), this.cache);
     const base = runs.find((r) => r.id === this.base) ?? runs[runs.length - 1];
     const panelRuns: PanelRun[] = runs.map((r) => {
       const { config, samples, ...rest } = r;
-      const macs = config ? macsOf(r) : undefined;
+      if (!this.macs.has(r.dir)) this.macs.set(r.dir, macsOf(r.dir));
+      const macs = this.macs.get(r.dir);
       return {
         ...rest,
         macs,
@@ -149,10 +153,9 @@ export class RunsPanel implements vscode.Disposable {
   }
 }
 
-function macsOf(r: RunState): number | undefined {
-  if (!r.config) return undefined;
+function macsOf(dir: string): number | undefined {
   try {
-    const text = readFileSync(path.join(r.dir, 'config.p2p.yaml'), 'utf8');
+    const text = readFileSync(path.join(dir, 'config.p2p.yaml'), 'utf8');
     return analyze(text).generator?.totals.macs;
   } catch {
     return undefined;

@@ -11,8 +11,14 @@ export function sampleInside(runDir: string, samplePath: string): string | undef
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) && full.endsWith('.png') ? full : undefined;
 }
 
-/** Reads every run folder under `root`, newest first; unreadable ones are left out. */
-export function readRuns(root: string, isLive: (dir: string) => boolean): RunState[] {
+/** Runs read before, by folder, with the size and mtime of their events.jsonl then. */
+export type RunCache = Map<string, { key: string; live: boolean; state: RunState }>;
+
+/**
+ * Reads every run folder under `root`, newest first; unreadable ones are left out. With a cache, only runs whose
+ * events.jsonl changed (or whose liveness changed) are parsed again: the panel refreshes while a run trains.
+ */
+export function readRuns(root: string, isLive: (dir: string) => boolean, cache?: RunCache): RunState[] {
   let names: string[];
   try {
     names = readdirSync(root).filter((n) => statSync(path.join(root, n)).isDirectory());
@@ -32,6 +38,23 @@ export function readRuns(root: string, isLive: (dir: string) => boolean): RunSta
   return names
     .sort()
     .reverse()
-    .map((n) => readRun(path.join(root, n), files))
+    .map((n) => {
+      const dir = path.join(root, n);
+      if (!cache) return readRun(dir, files);
+      let key: string;
+      try {
+        const st = statSync(path.join(dir, 'events.jsonl'));
+        key = `${st.size}:${st.mtimeMs}`;
+      } catch {
+        cache.delete(dir);
+        return undefined;
+      }
+      const live = isLive(dir);
+      const hit = cache.get(dir);
+      if (hit && hit.key === key && hit.live === live) return hit.state;
+      const state = readRun(dir, files);
+      if (state) cache.set(dir, { key, live, state });
+      return state;
+    })
     .filter((r): r is RunState => !!r);
 }

@@ -90,6 +90,17 @@ describe('runs panel state', () => {
     assert.equal(runs[0].samples.length, 1000);
     assert.ok(runs[0].steps.length <= 500, 'curves are thinned for the webview');
     assert.ok(ms < 5000, `read in ${ms} ms`);
+    // With a cache, a refresh parses only the run that changed.
+    const cache = new Map();
+    const first = readRuns(root, () => false, cache);
+    appendFileSync(join(root, 'run-07', 'events.jsonl'), JSON.stringify(step(1001, 0.001)) + '\n');
+    const t2 = performance.now();
+    const again = readRuns(root, () => false, cache);
+    const refresh = performance.now() - t2;
+    assert.equal(again.find((r) => r.id === 'run-07')!.step, 1001);
+    assert.strictEqual(again.find((r) => r.id === 'run-08'), first.find((r) => r.id === 'run-08'), 'unchanged runs are not parsed again');
+    assert.notStrictEqual(again.find((r) => r.id === 'run-07'), first.find((r) => r.id === 'run-07'));
+    assert.ok(refresh < ms, `cached refresh ${refresh} ms vs ${ms} ms`);
   });
 
   it('lists config differences against a base run', () => {
