@@ -59,6 +59,12 @@ export interface ResolvedConfig {
   train: TrainConfig;
 }
 
+/** What `train.preset` sets; written keys win. */
+export const PRESETS: Record<Preset, { batchSize: number; optimizer: { lr: number; beta1: number; beta2: number }; loss: { l1: number; gan: number } }> = {
+  seed: { batchSize: 5, optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 }, loss: { l1: 10, gan: 1 } },
+  paper: { batchSize: 1, optimizer: { lr: 2e-4, beta1: 0.5, beta2: 0.999 }, loss: { l1: 100, gan: 1 } },
+};
+
 /** The seed's Keras model and training settings (see README, "The seed"). */
 export const DEFAULTS = {
   input: { size: 128, channels: 1 },
@@ -78,20 +84,13 @@ export const DEFAULTS = {
     evalMode: 'training' as EvalMode,
     data: { train: 'builtin:faces', transform: 'canny' as Transform, split: 0.9 },
     epochs: 40,
-    batchSize: 5,
-    optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 },
-    loss: { l1: 10, gan: 1 },
+    ...PRESETS.seed,
     sampleEvery: 0.5,
     seed: 0,
     backend: 'auto' as Backend,
   },
 };
 
-/** What `train.preset` sets; written keys win. */
-export const PRESETS: Record<Preset, { batchSize: number; optimizer: { lr: number; beta1: number; beta2: number }; loss: { l1: number; gan: number } }> = {
-  seed: { batchSize: 5, optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 }, loss: { l1: 10, gan: 1 } },
-  paper: { batchSize: 1, optimizer: { lr: 2e-4, beta1: 0.5, beta2: 0.999 }, loss: { l1: 100, gan: 1 } },
-};
 
 /** Encoder level i (1-based) has `filters * min(maxMultiplier, 2^(i-1))` filters. */
 export function encoderFilters(filters: number, maxMultiplier: number, levels: number): number[] {
