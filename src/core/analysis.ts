@@ -5,6 +5,7 @@ import type { Diagnostic } from './diagnostics';
 import { parseConfig, type ParsedConfig } from './document';
 import { discriminatorGraph, generatorGraph, type ModelGraph } from './graph';
 import { resolveConfig } from './resolve';
+import { expandSweep, type Sweep } from './sweep';
 
 export interface Analysis {
   parsed: ParsedConfig;
@@ -14,22 +15,35 @@ export interface Analysis {
   /** Present when there are no errors. */
   generator?: ModelGraph;
   discriminator?: ModelGraph;
+  /** The expanded `ablation:` section, when there is one and the base has no errors. */
+  sweep?: Sweep;
 }
 
-export function analyze(text: string): Analysis {
+/** `name` names the config when it has no `name:` key (the file name without `.p2p.yaml`). */
+export function analyze(text: string, name = 'config'): Analysis {
   const parsed = parseConfig(text);
   const { config, diagnostics: semantic } = resolveConfig(parsed);
   // A syntax error makes the rest of the tree guesswork: report only what the parser said until it is fixed.
   const syntax = parsed.diagnostics.filter((d) => d.code === 'yaml-syntax' && d.severity === 'error');
-  const diagnostics = (syntax.length ? syntax : [...parsed.diagnostics, ...semantic]).sort(
-    (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
-  );
-  const ok = !diagnostics.some((d) => d.severity === 'error');
-  return {
-    parsed,
-    config,
-    diagnostics,
-    generator: ok ? generatorGraph(config) : undefined,
-    discriminator: ok ? discriminatorGraph(config) : undefined,
+  const diagnostics = syntax.length ? syntax : [...parsed.diagnostics, ...semantic];
+  // Errors inside `ablation:` concern the sweep only: the base model is still shown.
+  const ablation = parsed.locate(['ablation']);
+  const inAblation = (d: Diagnostic) => {
+    if (!ablation) return false;
+    const at = parsed.lines.offset(d.range.start);
+    return at >= (ablation.key ?? ablation.value)[0] && at <= ablation.value[1];
   };
+  const ok = !diagnostics.some((d) => d.severity === 'error' && !inAblation(d));
+  const generator = ok ? generatorGraph(config) : undefined;
+  const discriminator = ok ? discriminatorGraph(config) : undefined;
+  let sweep: Sweep | undefined;
+  if (generator && discriminator) {
+    const expanded = expandSweep(parsed, { config, generator, discriminator, name: config.name ?? name });
+    if (expanded) {
+      sweep = expanded.sweep;
+      diagnostics.push(...expanded.diagnostics);
+    }
+  }
+  diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  return { parsed, config, diagnostics, generator, discriminator, sweep };
 }

@@ -3,7 +3,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { didYouMean } from './didYouMean';
 import { formatPath, LineIndex, pathKey, type Diagnostic, type Path, type Range, type Severity } from './diagnostics';
-import { configSchema, type NumberSchema, type Schema } from './schema';
+import { childSchema, configSchema, gridPaths, type NumberSchema, type Schema } from './schema';
 
 /** Offsets into the text: [start, end). */
 export type Span = readonly [number, number];
@@ -169,6 +169,42 @@ export function parseConfig(text: string): ParsedConfig {
       return out;
     }
 
+    if (schema.kind === 'grid') {
+      if (node === null || (isScalar(node) && node.value === null)) return {};
+      if (!isMap(node)) {
+        report('error', 'type', `\`${where}\`: expected a mapping from config paths (\`generator.upsampling\`) to lists of values, found ${describe(node)}`, span);
+        return undefined;
+      }
+      const out: Record<string, unknown> = {};
+      const known = [...gridPaths().keys()];
+      for (const pair of node.items) {
+        const keyNode = pair.key as Node | null;
+        const keySpan: Span = keyNode?.range ? [keyNode.range[0], keyNode.range[1]] : span;
+        const key = isScalar(keyNode) ? keyNode.value : undefined;
+        const child = typeof key === 'string' ? childSchema(schema, key) : undefined;
+        if (typeof key !== 'string' || !child) {
+          const guess = typeof key === 'string' ? didYouMean(key, known) : undefined;
+          report(
+            'error',
+            'unknown-key',
+            `\`${where}\`: ${typeof key === 'string' ? `\`${clip(key)}\` is not a config path a variant can change` : `keys are config paths, found ${describe(keyNode)}`}${guess ? `; did you mean \`${guess}\`?` : ` (e.g. ${known.slice(0, 3).map((k) => `\`${k}\``).join(', ')})`}`,
+            keySpan,
+          );
+          continue;
+        }
+        const childPath = [...path, key];
+        const valueNode = pair.value as Node | null;
+        const valueSpan = record(childPath, valueNode, keySpan, [keySpan[1], keySpan[1]]);
+        const v = walk(valueNode, child, childPath, valueSpan);
+        if (Array.isArray(v) && v.length === 0) {
+          report('error', 'range', `\`${formatPath(childPath)}\`: list at least one value`, valueSpan);
+          continue;
+        }
+        if (v !== undefined) out[key] = v;
+      }
+      return out;
+    }
+
     if (schema.kind === 'array') {
       if (!isSeq(node)) {
         report('error', 'type', `\`${where}\`: expected a list, found ${describe(node)}`, span);
@@ -268,6 +304,7 @@ function matchesKind(node: Node | null, schema: Schema): boolean {
   if (node && isAlias(node)) return true;
   switch (schema.kind) {
     case 'object':
+    case 'grid':
       return isMap(node);
     case 'array':
       return isSeq(node);

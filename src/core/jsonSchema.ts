@@ -1,6 +1,6 @@
 // The DSL schema as JSON Schema (draft-07), shipped as schemas/p2p.schema.json for YAML tooling.
 
-import { configSchema, type Schema } from './schema';
+import { configSchema, gridPaths, type Schema } from './schema';
 
 type Json = Record<string, unknown>;
 
@@ -36,6 +36,13 @@ function convert(s: Schema): Json {
     }
     case 'union':
       return { ...base, anyOf: s.anyOf.map(convert) };
+    case 'grid':
+      return {
+        ...base,
+        type: 'object',
+        additionalProperties: false,
+        properties: Object.fromEntries([...gridPaths()].map(([k, v]) => [k, { type: 'array', minItems: 1, items: convert(v) }])),
+      };
   }
 }
 

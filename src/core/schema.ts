@@ -1,6 +1,6 @@
 // The `.p2p.yaml` DSL described once: the validator, the JSON Schema, hovers and completion all read it.
 
-export type Schema = ObjectSchema | NumberSchema | StringSchema | BooleanSchema | ArraySchema | UnionSchema;
+export type Schema = ObjectSchema | NumberSchema | StringSchema | BooleanSchema | ArraySchema | UnionSchema | GridSchema;
 
 interface Base {
   doc: string;
@@ -45,6 +45,14 @@ export interface UnionSchema extends Base {
   anyOf: Schema[];
   /** How the accepted forms are named in messages, e.g. "`all`, `none` or a list of levels". */
   expected: string;
+}
+
+/**
+ * A mapping from dotted config paths (`generator.upsampling`) to lists of values, each value checked against the
+ * schema of its path: the axes of an ablation grid.
+ */
+export interface GridSchema extends Base {
+  kind: 'grid';
 }
 
 const levelNumber = (what: string): NumberSchema => ({
@@ -358,6 +366,101 @@ export const configSchema: ObjectSchema = {
   },
 };
 
+/** The keys of the config a sweep variant may override: all but `name` and `ablation`. */
+export const VARIANT_KEYS = ['input', 'output', 'generator', 'discriminator', 'train'] as const;
+
+const levelSpec = (what: string): Schema => ({
+  kind: 'union',
+  expected: '`all`, `none` or a list of decoder levels',
+  doc: `Decoder levels ${what}.`,
+  anyOf: [
+    { kind: 'string', enum: ['all', 'none'], enumDocs: { all: 'Every decoder level.', none: 'No decoder level.' }, doc: 'All or none.' },
+    { kind: 'array', items: levelNumber(what), maxItems: 64, doc: `The decoder levels ${what}.` },
+  ],
+});
+
+/** At most this many variants in one sweep. */
+export const MAX_VARIANTS = 256;
+
+configSchema.properties.ablation = {
+  kind: 'object',
+  doc: 'An ablation sweep over this config (the base): named variants and generated ones, each an ordinary run in one sweep folder, trained from the same seed on the same data. `pix2pix: Run Ablation` or `p2p ablate FILE` runs it; training this file alone ignores this section.',
+  properties: {
+    name: { kind: 'string', doc: 'Name of the sweep folder under `runs/`. Defaults to the config name followed by `-ablation`.' },
+    steps: {
+      kind: 'number',
+      integer: true,
+      minimum: 1,
+      maximum: 100_000_000,
+      doc: 'Training steps of every variant (instead of `train.epochs` epochs).',
+    },
+    parallel: {
+      kind: 'union',
+      expected: '`auto` or a number of variants',
+      default: 'auto',
+      doc: 'Variants trained at once. `auto`: one on a GPU; on a CPU backend, as many as there are cores to spare and memory for.',
+      anyOf: [
+        { kind: 'string', enum: ['auto'], enumDocs: { auto: 'One on a GPU; on a CPU backend, one per spare core while memory allows.' }, doc: 'Decided by the backend.' },
+        { kind: 'number', integer: true, minimum: 1, maximum: 64, doc: 'This many at once.' },
+      ],
+    },
+    base: {
+      kind: 'boolean',
+      default: true,
+      doc: 'Train the base config itself as variant `base` (left out when a generated variant is the same model).',
+    },
+    progressiveSkips: {
+      kind: 'string',
+      enum: ['shallowFirst', 'deepFirst'],
+      enumDocs: {
+        shallowFirst: 'All skips, then without the shallowest (full-resolution) one, and so on down to none: the seed\'s ablation.',
+        deepFirst: 'All skips, then without the deepest one (level 1), and so on down to none.',
+      },
+      doc: 'Generate one variant per step of removing skip connections one level at a time, from the U-Net to a plain encoder-decoder.',
+    },
+    dropoutLevels: {
+      kind: 'array',
+      maxItems: MAX_VARIANTS,
+      items: levelSpec('with dropout'),
+      doc: 'One variant per entry, each with dropout (at `generator.dropout.rate`) on those decoder levels.',
+    },
+    grid: {
+      kind: 'grid',
+      doc: 'One variant per combination of the listed values: keys are dotted config paths (`generator.upsampling`, `train.loss.l1`), values are lists.',
+    },
+    variants: {
+      kind: 'array',
+      maxItems: MAX_VARIANTS,
+      doc: 'Named variants, each written as the parts of the config it changes (mappings merge into the base; lists and values replace).',
+      items: {
+        kind: 'object',
+        doc: 'A variant: `name` and the keys it overrides.',
+        properties: {
+          name: { kind: 'string', doc: 'Name of the variant and of its run folder.' },
+          ...Object.fromEntries(VARIANT_KEYS.map((k) => [k, configSchema.properties[k]])),
+        },
+      },
+    },
+  },
+};
+
+let gridCache: Map<string, Schema> | undefined;
+
+/** Leaf paths of the config a grid may vary (`generator.upsampling`), with their schemas. */
+export function gridPaths(): Map<string, Schema> {
+  if (gridCache) return gridCache;
+  const out = (gridCache = new Map<string, Schema>());
+  const visit = (s: Schema, path: string[]) => {
+    if (s.kind === 'object') {
+      for (const [k, v] of Object.entries(s.properties)) visit(v, [...path, k]);
+    } else if (s.kind !== 'array' || s.items.kind !== 'object') {
+      out.set(path.join('.'), s);
+    }
+  };
+  for (const k of VARIANT_KEYS) visit(configSchema.properties[k], [k]);
+  return out;
+}
+
 /** The schema node at a path of keys and indices, or undefined when the path leaves the schema. */
 export function schemaAt(path: readonly (string | number)[]): Schema | undefined {
   let node: Schema | undefined = configSchema;
@@ -371,6 +474,11 @@ export function schemaAt(path: readonly (string | number)[]): Schema | undefined
 export function childSchema(node: Schema, seg: string | number): Schema | undefined {
   if (node.kind === 'object') return typeof seg === 'string' ? node.properties[seg] : undefined;
   if (node.kind === 'array') return typeof seg === 'number' ? node.items : undefined;
+  if (node.kind === 'grid') {
+    if (typeof seg !== 'string') return undefined;
+    const leaf = gridPaths().get(seg);
+    return leaf && { kind: 'array', items: leaf, maxItems: MAX_VARIANTS, doc: `Values of \`${seg}\`, one variant each (crossed with the other keys). ${leaf.doc}` };
+  }
   if (node.kind === 'union') {
     for (const alt of node.anyOf) {
       const c = childSchema(alt, seg);

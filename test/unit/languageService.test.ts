@@ -58,7 +58,7 @@ describe('hover', () => {
 
 describe('completion', () => {
   it('completes top-level and nested keys, leaving out those present', () => {
-    assert.deepEqual(labels('|'), ['name', 'input', 'output', 'generator', 'discriminator', 'train']);
+    assert.deepEqual(labels('|'), ['name', 'input', 'output', 'generator', 'discriminator', 'train', 'ablation']);
     assert.deepEqual(labels('input:\n  size: 64\n  |'), ['channels']);
     assert.ok(labels('generator:\n  levels: 5\n  up|').includes('upsampling'));
     assert.ok(!labels('generator:\n  levels: 5\n  |').includes('levels'));

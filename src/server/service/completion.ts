@@ -3,7 +3,7 @@
 
 import type { Analysis } from '../../core/analysis';
 import type { Path } from '../../core/diagnostics';
-import { schemaAt, type Schema } from '../../core/schema';
+import { childSchema, gridPaths, schemaAt, type Schema } from '../../core/schema';
 import { keyDocs } from './hover';
 
 export interface CompletionEntry {
@@ -184,6 +184,10 @@ function objectOf(s: Schema | undefined) {
   if (!s) return undefined;
   if (s.kind === 'object') return s;
   if (s.kind === 'union') return s.anyOf.find((a) => a.kind === 'object') as Extract<Schema, { kind: 'object' }> | undefined;
+  if (s.kind === 'grid') {
+    const properties = Object.fromEntries([...gridPaths().keys()].map((k) => [k, childSchema(s, k)!]));
+    return { kind: 'object' as const, doc: s.doc, properties };
+  }
   return undefined;
 }
 
@@ -201,6 +205,8 @@ function detailOf(s: Schema): string {
       return s.integer ? 'integer' : 'number';
     case 'boolean':
       return 'boolean';
+    case 'grid':
+      return 'config path: [values]';
   }
 }
 
@@ -208,6 +214,7 @@ function insertKey(key: string, s: Schema, flow: boolean): string {
   if (flow) return s.kind === 'object' ? `${key}: { $0 }` : `${key}: $0`;
   if (s.kind === 'object') return `${key}:\n  $0`;
   if (s.kind === 'array' && s.items.kind === 'object') return `${key}:\n  - $0`;
+  if (s.kind === 'array' && key.includes('.')) return `${key}: [$0]`;
   if (s.kind === 'string' && s.enum) return `${key}: \${1|${s.enum.join(',')}|}`;
   if (s.kind === 'boolean') return `${key}: \${1|true,false|}`;
   return `${key}: $0`;

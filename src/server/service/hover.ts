@@ -7,6 +7,7 @@ import { channelArithmetic, type LayerNode, type ModelGraph } from '../../core/g
 import { kerasShape, kerasSummary } from '../../core/kerasSummary';
 import { schemaAt, type Schema } from '../../core/schema';
 import { skipEffect } from '../../core/skipEffect';
+import { describeVariant, variantsAt } from '../../core/sweep';
 import { bytes, count, si, signedCount } from '../../core/units';
 import { contextAt, decoderLevelAt } from './context';
 
@@ -21,6 +22,7 @@ export function hover(analysis: Analysis, offset: number): HoverResult | undefin
   const sections: string[] = [];
   const numbers = numbersFor(analysis, ctx.path);
   if (numbers) sections.push(numbers);
+  else if (ctx.path[0] === 'ablation') sections.push(sweepSection(analysis, ctx.path));
   else if (!analysis.generator && isModelPath(ctx.path)) {
     const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
     sections.push(`_No shapes or parameter counts while the config has ${errors} error${errors === 1 ? '' : 's'}._`);
@@ -71,6 +73,8 @@ function describeSchema(s: Schema): string | undefined {
       return 'a list';
     case 'object':
       return `a mapping of ${Object.keys(s.properties).map((k) => `\`${k}\``).join(', ')}`;
+    case 'grid':
+      return 'a mapping from config paths to lists of values';
   }
 }
 
@@ -208,4 +212,30 @@ function dropoutSection(g: ModelGraph): string {
   if (!drops.length) return '**Dropout**: none in this generator.';
   const rows = drops.map((l) => `| ${l.level} | ${l.name} | ${l.op.op === 'dropout' ? l.op.rate : ''} | ${kerasShape(l.outputShape)} |`);
   return ['**Dropout layers**', ['| Level | Layer | Rate | Output Shape |', '|---:|---|---:|---|', ...rows].join('\n')].join('\n\n');
+}
+
+/** The variants under the cursor with their difference to the base: what the ablation varies, before it trains. */
+function sweepSection(analysis: Analysis, path: Path): string {
+  const sweep = analysis.sweep;
+  const g = analysis.generator;
+  const d = analysis.discriminator;
+  if (!sweep || !g || !d) {
+    const errors = analysis.diagnostics.filter((x) => x.severity === 'error').length;
+    return `_No variants while the base config has ${errors} error${errors === 1 ? '' : 's'}._`;
+  }
+  const variants = variantsAt(sweep, path);
+  if (!variants.length) return '_No valid variant here (see the problems on this line)._';
+  const rows = variants.map((v) => {
+    const { skips, dropout } = describeVariant(v.config);
+    const dp = v.generator.totals.params - g.totals.params;
+    const dm = v.generator.totals.macs - g.totals.macs;
+    const dd = v.discriminator.totals.params - d.totals.params;
+    return `| ${v.name} | ${skips} | ${dropout} | ${count(v.generator.totals.params)} | ${dp ? signedCount(dp) : '='} | ${si(v.generator.totals.macs)} | ${dm ? (dm > 0 ? '+' : '−') + si(Math.abs(dm)) : '='} | ${dd ? signedCount(dd) : '='} |`;
+  });
+  const head = path.length <= 1 ? `**Ablation \`${sweep.name}\`** · ${sweep.variants.length} variant${sweep.variants.length === 1 ? '' : 's'}${sweep.steps ? ` · ${count(sweep.steps)} steps each` : ''}` : `**${variants.length === 1 ? `Variant \`${variants[0].name}\`` : `${variants.length} variants`}** against the base`;
+  return [
+    head,
+    ['| Variant | Skips | Dropout | G params | Δ | G MACs | Δ | D Δ |', '|---|---|---|---:|---:|---:|---:|---:|', ...rows].join('\n'),
+    `Base: ${count(g.totals.params)} generator params, ${si(g.totals.macs)} MACs per image; ${count(d.totals.params)} discriminator params.`,
+  ].join('\n\n');
 }
