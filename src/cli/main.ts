@@ -15,6 +15,7 @@ const USAGE = `usage:
   p2p check FILE...
   p2p train FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--out DIR]
   p2p train --resume RUNDIR [--steps N]
+  p2p ablate FILE [--backend B] [--steps N] [--parallel N] [--out DIR]
 `;
 
 /** `examples/seed.p2p.yaml:12:5: error: ...` (1-based line and column, as compilers print them). */

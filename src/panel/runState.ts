@@ -30,6 +30,8 @@ export interface RunState {
   bestTestL1?: number;
   lastEval?: EvalPayload;
   medianImgPerSec?: number;
+  /** Seconds spent training, summed over the sessions of a resumed run. */
+  seconds: number;
   error?: string;
   config?: ResolvedConfig;
 }
@@ -70,7 +72,7 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
   const events = parseEvents(text);
   const id = dir.split(/[\\/]/).pop()!;
   const started = events.find((e): e is { type: 'started'; payload: StartedPayload } => e.type === 'started');
-  const state: RunState = { id, dir, name: started?.payload.name ?? id, status: 'interrupted', step: 0, steps: [], evals: [], samples: [] };
+  const state: RunState = { id, dir, name: started?.payload.name ?? id, status: 'interrupted', step: 0, steps: [], evals: [], samples: [], seconds: 0 };
   if (started) {
     state.backend = started.payload.backend;
     state.params = started.payload.params;
@@ -78,11 +80,19 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
   }
   let finished: Extract<TrainerEvent, { type: 'finished' }> | undefined;
   const steps: RunState['steps'] = [];
+  let sessionStart: number | undefined;
+  let sessionLast: number | undefined;
+  const closeSession = () => {
+    if (sessionStart !== undefined && sessionLast !== undefined) state.seconds += Math.max(0, sessionLast - sessionStart) / 1000;
+  };
   for (const e of events) {
+    const t = Date.parse((e as { time?: string }).time ?? '');
     switch (e.type) {
       case 'started':
         state.totalSteps = e.payload.totalSteps; // a resumed run restates it
         finished = undefined;
+        closeSession();
+        sessionStart = Number.isFinite(t) ? t : undefined;
         break;
       case 'step':
         steps.push({ step: e.payload.step, gL1: e.payload.gL1, gGan: e.payload.gGan, dLoss: e.payload.dLoss, imgPerSec: e.payload.imgPerSec });
@@ -103,7 +113,9 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
       default:
         break;
     }
+    if (Number.isFinite(t)) sessionLast = t;
   }
+  closeSession();
   state.steps = thin(steps, MAX_POINTS);
   state.status = finished ? finished.payload.reason : files.isLive(dir) ? 'running' : 'interrupted';
   const tests = state.evals.map((e) => e.test?.l1).filter((v): v is number => v !== undefined);

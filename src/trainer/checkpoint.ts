@@ -16,6 +16,8 @@ export interface LoopState {
   order: number[];
   position: number;
   rng: number;
+  /** The data-order stream (absent in checkpoints written before it existed). */
+  dataRng?: number;
 }
 
 async function saveModel(tf: Tf, model: TF.LayersModel, dir: string, name: string): Promise<void> {

@@ -28,6 +28,10 @@ export interface TrainerArgs {
   backend?: Backend;
   steps?: number;
   builtinRoot?: string;
+  /** The exact run folder to create (a sweep's variant), instead of a new dated folder under `out`. */
+  runDir?: string;
+  /** Where relative data paths start (default: the config file's folder). */
+  baseDir?: string;
 }
 
 export function parseTrainerArgs(argv: readonly string[]): TrainerArgs {
@@ -52,6 +56,12 @@ export function parseTrainerArgs(argv: readonly string[]): TrainerArgs {
         break;
       case '--builtin-root':
         args.builtinRoot = value;
+        break;
+      case '--run-dir':
+        args.runDir = value;
+        break;
+      case '--base-dir':
+        args.baseDir = value;
         break;
       default:
         throw new Error(`unknown trainer argument ${argv[i]}`);
@@ -84,7 +94,10 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
   const config = analysis.config;
   const resumeDir = args.resume ? resolve(args.resume) : undefined;
   const resolvedFile = resumeDir ? join(resumeDir, 'resolved.json') : undefined;
-  const baseDir = resumeDir && resolvedFile && existsSync(resolvedFile) ? (JSON.parse(readFileSync(resolvedFile, 'utf8')).baseDir as string) : dirname(configFile);
+  const baseDir =
+    resumeDir && resolvedFile && existsSync(resolvedFile)
+      ? (JSON.parse(readFileSync(resolvedFile, 'utf8')).baseDir as string)
+      : resolve(args.baseDir ?? dirname(configFile));
   const name = config.name ?? basename(configFile).replace(/\.p2p\.ya?ml$/, '');
 
   const backend = await chooseBackend(args.backend ?? config.train.backend);
@@ -93,6 +106,8 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
   // One seeded generator for weights, dropout, data order and the split (tfjs seeds from Math.random).
   const rng = new SeededRandom(config.train.seed);
   Math.random = rng.next;
+  // Data order has its own stream, so variants of a sweep see the same batches whatever their weights draw.
+  const dataRng = new SeededRandom(config.train.seed ^ 0x5bd1e995);
 
   let data: Dataset;
   try {
@@ -119,9 +134,10 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
     if (!latest) throw new Error(`trainer: ${resumeDir} has no checkpoint to resume from`);
     state = await loadCheckpoint(tf, nets, latest.dir);
     rng.restore(state.rng);
+    if (state.dataRng !== undefined) dataRng.restore(state.dataRng);
     if (args.steps !== undefined) state.totalSteps = args.steps;
   } else {
-    run = RunDir.create(resolve(args.out ?? 'runs'), name, new Date());
+    run = args.runDir ? RunDir.createAt(resolve(args.runDir)) : RunDir.create(resolve(args.out ?? 'runs'), name, new Date());
     run.write('config.p2p.yaml', text);
     run.write('resolved.json', JSON.stringify({ configFile, baseDir, config }, null, 2) + '\n');
     run.write('summary-generator.txt', kerasSummary(analysis.generator));
@@ -129,7 +145,7 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
     state = {
       step: 0,
       totalSteps: args.steps ?? config.train.epochs * stepsPerEpoch,
-      order: rng.shuffle(data.train.map((_, i) => i)),
+      order: dataRng.shuffle(data.train.map((_, i) => i)),
       position: 0,
       rng: 0,
     };
@@ -167,6 +183,7 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
 
   const checkpoint = async () => {
     state.rng = rng.saved;
+    state.dataRng = dataRng.saved;
     const path = await run.checkpoint(state.step, (dir) => saveCheckpoint(tf, nets, dir, state));
     send({ type: 'checkpoint', payload: { step: state.step, path } });
   };
@@ -216,7 +233,7 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
         break;
       }
       if (state.position >= state.order.length) {
-        state.order = rng.shuffle(data.train.map((_, i) => i));
+        state.order = dataRng.shuffle(data.train.map((_, i) => i));
         state.position = 0;
       }
       const indices = state.order.slice(state.position, state.position + batchSize);
@@ -271,8 +288,14 @@ if (require.main === module) {
   process.on('message', (m: TrainerCommand) => {
     if (m?.type === 'stop') requestStop();
   });
+  // The host went away (an editor closed, a sweep runner killed): checkpoint and stop rather than train unwatched.
+  process.on('disconnect', requestStop);
   // Forked: events over IPC. Alone: one JSON line each on stdout.
-  const emit = (e: TrainerEvent) => (process.send ? process.send(e) : process.stdout.write(JSON.stringify(e) + '\n'));
+  const forked = !!process.send;
+  const emit = (e: TrainerEvent) => {
+    if (!forked) process.stdout.write(JSON.stringify(e) + '\n');
+    else if (process.connected) process.send!(e);
+  };
   let args: TrainerArgs;
   try {
     args = parseTrainerArgs(process.argv.slice(2));

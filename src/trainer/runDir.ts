@@ -26,6 +26,12 @@ export class RunDir {
   static create(root: string, name: string, now: Date): RunDir {
     let dir = join(root, runName(name, now));
     for (let i = 2; existsSync(dir); i++) dir = join(root, `${runName(name, now)}-${i}`);
+    return RunDir.createAt(dir);
+  }
+
+  /** A new run in exactly `dir`; refuses a folder that already holds a run. */
+  static createAt(dir: string): RunDir {
+    if (existsSync(join(dir, 'events.jsonl'))) throw new Error(`trainer: ${dir} already holds a run; resume it or choose another folder`);
     mkdirSync(join(dir, 'samples'), { recursive: true });
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     writeAtomic(join(dir, 'metrics.csv'), METRICS_HEADER + '\n');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyze } from '../../src/core/analysis';
 import { describeVariant } from '../../src/core/sweep';
@@ -7,7 +8,7 @@ import { complete } from '../../src/server/service/completion';
 import { hover } from '../../src/server/service/hover';
 import { marked } from '../support/marked';
 
-const tiny = readFileSync(new URL('../../examples/tiny.p2p.yaml', import.meta.url), 'utf8');
+const tiny = readFileSync(join(__dirname, '../../examples/tiny.p2p.yaml'), 'utf8');
 const names = (text: string) => analyze(text, 'tiny').sweep!.variants.map((v) => v.name);
 
 describe('ablation sweeps', () => {

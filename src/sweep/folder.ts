@@ -1,0 +1,134 @@
+// A sweep folder on disk: `sweep.json` (the plan: variants, their overrides and graph numbers), `sweep.jsonl`
+// (what the queue did: starts and exits, including failures that left no run), and one ordinary run folder per
+// variant. Read back into report rows for `report.md`, `report.html` and the runs panel.
+
+import { appendFileSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { VariantOrigin } from '../core/sweep';
+import { readRun, type RunFiles, type RunState } from '../panel/runState';
+
+export const SWEEP_FILE = 'sweep.json';
+export const SWEEP_LOG = 'sweep.jsonl';
+
+export interface PlannedVariant {
+  name: string;
+  /** Run folder, relative to the sweep folder. */
+  dir: string;
+  origin: VariantOrigin;
+  overrides: Record<string, unknown>;
+  skips: string;
+  dropout: string;
+  params: number;
+  discriminatorParams: number;
+  /** Generator multiply-accumulates per image. */
+  macs: number;
+}
+
+export interface SweepPlan {
+  name: string;
+  configFile: string;
+  /** Steps per variant, when the sweep sets them. */
+  steps?: number;
+  seed: number;
+  data: { train: string; test?: string; transform: string };
+  created: string;
+  variants: PlannedVariant[];
+}
+
+export type SweepLogEntry =
+  | { type: 'start'; variant: string; mode: 'new' | 'resume'; time: string }
+  | { type: 'exit'; variant: string; reason: 'completed' | 'stopped' | 'failed'; error?: string; time: string }
+  | { type: 'capacity'; parallel: number; why: string; time: string };
+
+export interface SweepRow {
+  variant: string;
+  origin: VariantOrigin;
+  skips: string;
+  dropout: string;
+  params: number;
+  macs: number;
+  status: RunState['status'] | 'pending';
+  step: number;
+  totalSteps?: number;
+  trainL1?: number;
+  trainSsim?: number;
+  testL1?: number;
+  testSsim?: number;
+  /** test L1 - train L1 at the last evaluation. */
+  gap?: number;
+  imgPerSec?: number;
+  seconds: number;
+  error?: string;
+}
+
+export interface SweepState {
+  dir: string;
+  plan: SweepPlan;
+  rows: SweepRow[];
+  /** The variants' runs, by variant name (absent: never started). */
+  runs: Map<string, RunState>;
+}
+
+export function appendLog(sweepDir: string, entry: SweepLogEntry): void {
+  appendFileSync(path.join(sweepDir, SWEEP_LOG), JSON.stringify(entry) + '\n');
+}
+
+const fsFiles = (isLive: (dir: string) => boolean): RunFiles => ({
+  readText: (p) => {
+    try {
+      return readFileSync(p, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+  isLive,
+});
+
+/** Reads a sweep folder; undefined when it holds no readable `sweep.json`. */
+export function readSweep(dir: string, isLive: (dir: string) => boolean = () => false, readRunAt?: (dir: string) => RunState | undefined): SweepState | undefined {
+  const files = fsFiles(isLive);
+  const text = files.readText(path.join(dir, SWEEP_FILE));
+  if (!text) return undefined;
+  let plan: SweepPlan;
+  try {
+    plan = JSON.parse(text) as SweepPlan;
+  } catch {
+    return undefined;
+  }
+  const log: SweepLogEntry[] = [];
+  for (const line of (files.readText(path.join(dir, SWEEP_LOG)) ?? '').split('\n')) {
+    try {
+      if (line.trim()) log.push(JSON.parse(line) as SweepLogEntry);
+    } catch {
+      // a line being written
+    }
+  }
+  const runs = new Map<string, RunState>();
+  const rows = plan.variants.map((v): SweepRow => {
+    const runDir = path.join(dir, v.dir);
+    const run = readRunAt ? readRunAt(runDir) : readRun(runDir, files);
+    if (run) runs.set(v.name, run);
+    const lastExit = log.filter((e): e is Extract<SweepLogEntry, { type: 'exit' }> => e.type === 'exit' && e.variant === v.name).pop();
+    const last = run?.lastEval;
+    return {
+      variant: v.name,
+      origin: v.origin,
+      skips: v.skips,
+      dropout: v.dropout,
+      params: v.params,
+      macs: v.macs,
+      status: run ? run.status : lastExit?.reason === 'failed' ? 'failed' : 'pending',
+      step: run?.step ?? 0,
+      totalSteps: run?.totalSteps ?? plan.steps,
+      trainL1: last?.train.l1,
+      trainSsim: last?.train.ssim,
+      testL1: last?.test?.l1,
+      testSsim: last?.test?.ssim,
+      gap: last?.gap?.l1,
+      imgPerSec: run?.medianImgPerSec,
+      seconds: run?.seconds ?? 0,
+      error: run?.error ?? (lastExit?.reason === 'failed' ? lastExit.error : undefined),
+    };
+  });
+  return { dir, plan, rows, runs };
+}

@@ -1,0 +1,222 @@
+// The ablation report: one table (variant, skips, dropout, params, MACs, train and test L1 / SSIM, gap, img/s,
+// time), plots (train vs test L1 and the gap per variant; test L1 curves) and every variant's samples on the same
+// test images. Written as report.md and report.html (with gap.svg and curves.svg) into the sweep folder.
+
+import * as path from 'node:path';
+import { count, si } from '../core/units';
+import { writeAtomic } from '../trainer/runDir';
+import type { SweepRow, SweepState } from './folder';
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+export const colourOf = (i: number): string => PALETTE[i % PALETTE.length];
+
+const fixed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
+const signed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`);
+
+export function clock(seconds: number): string {
+  if (!seconds) return '—';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return h ? `${h}:${p(m)}:${p(s % 60)}` : `${m}:${p(s % 60)}`;
+}
+
+export const TABLE_HEADER = ['Variant', 'Skips', 'Dropout', 'Params', 'MACs', 'Train L1', 'Train SSIM', 'Test L1', 'Test SSIM', 'Gap (L1)', 'img/s', 'Time', 'Status'];
+
+/** The table's cells, formatted; the same in the report and the panel. */
+export function rowCells(r: SweepRow): string[] {
+  const status = r.status === 'completed' ? `${count(r.step)} steps` : r.status === 'pending' ? 'pending' : `${r.status} at ${count(r.step)}${r.totalSteps ? `/${count(r.totalSteps)}` : ''}`;
+  return [
+    r.variant,
+    r.skips,
+    r.dropout,
+    count(r.params),
+    si(r.macs),
+    fixed(r.trainL1, 3),
+    fixed(r.trainSsim, 3),
+    fixed(r.testL1, 3),
+    fixed(r.testSsim, 3),
+    signed(r.gap, 3),
+    r.imgPerSec === undefined ? '—' : r.imgPerSec.toFixed(1),
+    clock(r.seconds),
+    status,
+  ];
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeMd = (s: string) => s.replace(/\|/g, '\\|');
+
+/** Horizontal bars per variant: train L1 and test L1 at the last evaluation, the gap written beside them. */
+export function gapSvg(rows: readonly SweepRow[]): string {
+  const rowH = 34;
+  const left = 150;
+  const width = 640;
+  const plotW = width - left - 90;
+  const height = 40 + rows.length * rowH + 30;
+  const max = Math.max(1e-6, ...rows.flatMap((r) => [r.trainL1 ?? 0, r.testL1 ?? 0]));
+  const x = (v: number) => left + (v / max) * plotW;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="${left}" y="18" font-weight="bold">L1 at the last evaluation (lower is better); gap = test − train</text>`,
+    `<rect x="${left}" y="26" width="10" height="10" fill="#6baed6"/><text x="${left + 14}" y="35">train</text>`,
+    `<rect x="${left + 60}" y="26" width="10" height="10" fill="#e6550d"/><text x="${left + 74}" y="35">test</text>`,
+  ];
+  rows.forEach((r, i) => {
+    const y = 44 + i * rowH;
+    parts.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${escapeHtml(r.variant)}</text>`);
+    if (r.trainL1 !== undefined) parts.push(`<rect x="${left}" y="${y + 2}" width="${(x(r.trainL1) - left).toFixed(1)}" height="12" fill="#6baed6"><title>train L1 ${r.trainL1.toFixed(4)}</title></rect>`);
+    if (r.testL1 !== undefined) parts.push(`<rect x="${left}" y="${y + 15}" width="${(x(r.testL1) - left).toFixed(1)}" height="12" fill="#e6550d"><title>test L1 ${r.testL1.toFixed(4)}</title></rect>`);
+    const end = Math.max(x(r.trainL1 ?? 0), x(r.testL1 ?? 0));
+    parts.push(`<text x="${(end + 6).toFixed(1)}" y="${y + 18}">${r.gap === undefined ? escapeHtml(r.status) : `gap ${signed(r.gap, 3)}`}</text>`);
+  });
+  const axisY = 44 + rows.length * rowH + 4;
+  parts.push(`<line x1="${left}" y1="${axisY}" x2="${left + plotW}" y2="${axisY}" stroke="#888"/>`);
+  for (let t = 0; t <= 4; t++) {
+    const v = (max * t) / 4;
+    parts.push(`<text x="${x(v).toFixed(1)}" y="${axisY + 16}" text-anchor="middle" fill="#555">${v.toFixed(2)}</text>`);
+  }
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** Test L1 (solid) and train L1 (dashed) against the step, one colour per variant. */
+export function curvesSvg(state: SweepState): string {
+  const width = 640;
+  const height = 320;
+  const pad = { l: 50, r: 150, t: 24, b: 36 };
+  const series = state.plan.variants.map((v, i) => ({ name: v.name, colour: colourOf(i), evals: state.runs.get(v.name)?.evals ?? [] }));
+  const steps = series.flatMap((s) => s.evals.map((e) => e.step));
+  const values = series.flatMap((s) => s.evals.flatMap((e) => [e.train.l1, e.test?.l1 ?? e.train.l1]));
+  const maxStep = Math.max(1, ...steps);
+  const maxV = Math.max(1e-6, ...values);
+  const x = (s: number) => pad.l + (s / maxStep) * (width - pad.l - pad.r);
+  const y = (v: number) => pad.t + (1 - v / maxV) * (height - pad.t - pad.b);
+  const line = (pts: [number, number][], colour: string, dash: boolean) =>
+    pts.length ? `<polyline fill="none" stroke="${colour}" stroke-width="1.6"${dash ? ' stroke-dasharray="4 3"' : ''} points="${pts.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>` : '';
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="${pad.l}" y="16" font-weight="bold">L1 per evaluation: test solid, train dashed</text>`,
+    `<line x1="${pad.l}" y1="${height - pad.b}" x2="${width - pad.r}" y2="${height - pad.b}" stroke="#888"/>`,
+    `<line x1="${pad.l}" y1="${pad.t}" x2="${pad.l}" y2="${height - pad.b}" stroke="#888"/>`,
+    `<text x="${(pad.l + width - pad.r) / 2}" y="${height - 6}" text-anchor="middle" fill="#555">step</text>`,
+  ];
+  for (let t = 0; t <= 4; t++) {
+    parts.push(`<text x="${pad.l - 6}" y="${(y((maxV * t) / 4) + 4).toFixed(1)}" text-anchor="end" fill="#555">${((maxV * t) / 4).toFixed(2)}</text>`);
+    parts.push(`<text x="${x((maxStep * t) / 4).toFixed(1)}" y="${height - pad.b + 14}" text-anchor="middle" fill="#555">${Math.round((maxStep * t) / 4)}</text>`);
+  }
+  series.forEach((s, i) => {
+    parts.push(line(s.evals.filter((e) => e.test).map((e) => [e.step, e.test!.l1]), s.colour, false));
+    parts.push(line(s.evals.map((e) => [e.step, e.train.l1]), s.colour, true));
+    parts.push(`<rect x="${width - pad.r + 10}" y="${pad.t + i * 16}" width="10" height="10" fill="${s.colour}"/><text x="${width - pad.r + 24}" y="${pad.t + i * 16 + 9}">${escapeHtml(s.name)}</text>`);
+  });
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+/** The latest step at which every variant with samples has a test sample: the same test images, side by side. */
+export function commonSampleStep(state: SweepState): number | undefined {
+  const sets = [...state.runs.values()].map((r) => new Set(r.samples.filter((s) => s.split === 'test').map((s) => s.step))).filter((s) => s.size);
+  if (!sets.length) return undefined;
+  const common = [...sets[0]].filter((step) => sets.every((s) => s.has(step)));
+  return common.length ? Math.max(...common) : undefined;
+}
+
+/** Samples per variant at the common step, as paths relative to the sweep folder. */
+export function sampleFiles(state: SweepState, step: number | undefined): { variant: string; train?: string; test?: string }[] {
+  return state.plan.variants.map((v) => {
+    const run = state.runs.get(v.name);
+    const at = (split: 'train' | 'test') => {
+      const s = run?.samples.find((x) => x.split === split && x.step === step);
+      return s ? path.relative(state.dir, path.isAbsolute(s.path) ? s.path : path.join(run!.dir, s.path)).split(path.sep).join('/') : undefined;
+    };
+    return { variant: v.name, train: at('train'), test: at('test') };
+  });
+}
+
+function setupLine(state: SweepState): string {
+  const p = state.plan;
+  const data = `train on \`${p.data.train}\`${p.data.test ? `, test on \`${p.data.test}\`` : ' (held-out split)'}, input \`${p.data.transform}\``;
+  return `${p.variants.length} variants of \`${path.basename(p.configFile)}\`, seed ${p.seed}, ${data}${p.steps ? `, ${count(p.steps)} steps each` : ''}. Metrics are from each variant's last evaluation (16 training images, up to 100 test images).`;
+}
+
+export function reportMarkdown(state: SweepState): string {
+  const step = commonSampleStep(state);
+  const lines = [
+    `# Ablation \`${state.plan.name}\``,
+    '',
+    setupLine(state),
+    '',
+    `| ${TABLE_HEADER.join(' | ')} |`,
+    `|${TABLE_HEADER.map((_, i) => (i >= 3 && i <= 11 ? '---:' : '---')).join('|')}|`,
+    ...state.rows.map((r) => `| ${rowCells(r).map(escapeMd).join(' | ')} |`),
+    '',
+  ];
+  const failed = state.rows.filter((r) => r.error);
+  if (failed.length) lines.push(...failed.map((r) => `- \`${r.variant}\` ${r.status}: ${r.error}`), '');
+  lines.push('![Train and test L1 per variant](gap.svg)', '', '![L1 curves](curves.svg)', '');
+  if (step !== undefined) {
+    lines.push(`## Samples at step ${count(step)} (rows: input, generated, target)`, '');
+    for (const s of sampleFiles(state, step)) {
+      lines.push(`### ${s.variant}`, '');
+      if (s.test) lines.push(`Test: ![${s.variant} test](${encodeURI(s.test)})`, '');
+      if (s.train) lines.push(`Train: ![${s.variant} train](${encodeURI(s.train)})`, '');
+    }
+  }
+  return lines.join('\n');
+}
+
+export function reportHtml(state: SweepState): string {
+  const step = commonSampleStep(state);
+  const head = TABLE_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = state.rows
+    .map((r) => `<tr class="${r.status}">${rowCells(r).map((c, i) => `<td${i >= 3 && i <= 11 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`)
+    .join('\n');
+  const failed = state.rows.filter((r) => r.error).map((r) => `<li><code>${escapeHtml(r.variant)}</code> ${r.status}: ${escapeHtml(r.error!)}</li>`);
+  const samples =
+    step === undefined
+      ? '<p>No samples yet.</p>'
+      : `<h2>Samples at step ${count(step)}</h2><p>Rows: input, generated, target. The same test and training images for every variant.</p><div class="samples">${sampleFiles(state, step)
+          .map(
+            (s) =>
+              `<figure><figcaption>${escapeHtml(s.variant)}</figcaption>${s.test ? `<div>test</div><img src="${escapeHtml(encodeURI(s.test))}" alt="${escapeHtml(s.variant)} test">` : ''}${s.train ? `<div>train</div><img src="${escapeHtml(encodeURI(s.train))}" alt="${escapeHtml(s.variant)} train">` : ''}</figure>`,
+          )
+          .join('')}</div>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Ablation ${escapeHtml(state.plan.name)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:24px;color:#222}
+table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:4px 8px}th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
+tr.failed td{color:#b00}tr.pending td,tr.running td{color:#777}
+.samples{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0}figcaption{font-weight:bold}img{image-rendering:pixelated;width:320px;border:1px solid #ddd}
+</style></head><body>
+<h1>Ablation <code>${escapeHtml(state.plan.name)}</code></h1>
+<p>${escapeHtml(setupLine(state)).replace(/`([^`]*)`/g, '<code>$1</code>')}</p>
+<table><thead><tr>${head}</tr></thead><tbody>
+${body}
+</tbody></table>
+${failed.length ? `<ul>${failed.join('')}</ul>` : ''}
+<h2>Train vs test</h2>
+${gapSvg(state.rows)}
+${curvesSvg(state)}
+${samples}
+</body></html>
+`;
+}
+
+/** Writes report.md, report.html, gap.svg and curves.svg; returns their paths. */
+export function writeReport(state: SweepState): string[] {
+  const out: [string, string][] = [
+    ['report.md', reportMarkdown(state)],
+    ['report.html', reportHtml(state)],
+    ['gap.svg', gapSvg(state.rows)],
+    ['curves.svg', curvesSvg(state)],
+  ];
+  return out.map(([name, text]) => {
+    const file = path.join(state.dir, name);
+    writeAtomic(file, text);
+    return file;
+  });
+}
