@@ -1,0 +1,130 @@
+// Ablation sweeps through the real trainer process (dist/trainer.js): the queue, the report, and a sweep
+// interrupted and continued.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import sharp from 'sharp';
+import { analyze } from '../../src/core/analysis';
+import { readSweep } from '../../src/sweep/folder';
+import { commonSampleStep } from '../../src/sweep/report';
+import { SweepRunner, type SweepEvent } from '../../src/sweep/runner';
+
+const root = join(__dirname, '..', '..');
+const trainerPath = join(root, 'dist', 'trainer.js');
+const work = mkdtempSync(join(tmpdir(), 'p2p-sweep-'));
+const builtinRoot = join(work, 'data');
+
+// A 3-level U-Net at 16x16: progressive skip removal gives 3 variants (all, level 1 only, none).
+const base = `name: micro
+input: { size: 16 }
+generator: { filters: 4, levels: 3, dropout: { levels: [1] } }
+discriminator: { patch: 8, filters: 4, layers: 2 }
+train:
+  data: { train: builtin:faces, test: builtin:garments, transform: canny }
+  batchSize: 4
+  sampleEvery: 0.1
+  backend: wasm
+  seed: 3
+`;
+
+function write(name: string, text: string): string {
+  const file = join(work, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('ablation sweeps through the trainer', () => {
+  it('trains a 3-variant sweep and reports it', async () => {
+    const file = write('skips.p2p.yaml', `${base}ablation:\n  name: skips\n  steps: 12\n  progressiveSkips: shallowFirst\n`);
+    const events: SweepEvent[] = [];
+    const outcome = await new SweepRunner({ file, out: join(work, 'runs'), trainerPath, builtinRoot }, (e) => events.push(e)).run();
+    assert.deepEqual(outcome.completed.sort(), ['skips-1', 'skips-all', 'skips-none']);
+    assert.deepEqual(outcome.failed, []);
+    // Two cores, one-thread wasm: the second variant starts while the first trains.
+    const capacity = events.find((e) => e.type === 'capacity');
+    assert.ok(capacity && capacity.type === 'capacity');
+
+    const state = readSweep(outcome.sweepDir)!;
+    const graphs = analyze(readFileSync(file, 'utf8'), 'skips').sweep!.variants;
+    assert.deepEqual(state.rows.map((r) => [r.variant, r.skips, r.dropout, r.params, r.status, r.step]), [
+      ['skips-all', 'all', '1 @0.5', graphs[0].generator.totals.params, 'completed', 12],
+      ['skips-1', '1', '1 @0.5', graphs[1].generator.totals.params, 'completed', 12],
+      ['skips-none', 'none', '1 @0.5', graphs[2].generator.totals.params, 'completed', 12],
+    ]);
+    for (const r of state.rows) {
+      for (const v of [r.trainL1, r.testL1, r.trainSsim, r.testSsim, r.imgPerSec]) assert.ok(Number.isFinite(v), `${r.variant}: ${JSON.stringify(r)}`);
+      assert.ok(Math.abs(r.gap! - (r.testL1! - r.trainL1!)) < 1e-9);
+      assert.ok(r.seconds > 0);
+    }
+    // Same seed and data: the input and target rows of every variant's test figure are the same pixels.
+    const rowsOf = async (png: string) => {
+      const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+      const third = (info.height / 3) * info.width * info.channels;
+      return { input: data.subarray(0, third), target: data.subarray(2 * third) };
+    };
+    const figures = await Promise.all(state.plan.variants.map((v) => rowsOf(join(outcome.sweepDir, v.dir, 'samples', 'test-0000012.png'))));
+    for (const f of figures.slice(1)) {
+      assert.ok(f.input.equals(figures[0].input) && f.target.equals(figures[0].target));
+    }
+
+    const md = readFileSync(join(outcome.sweepDir, 'report.md'), 'utf8');
+    for (const r of state.rows) assert.match(md, new RegExp(`^\\| ${r.variant} \\| ${r.skips} \\| 1 @0\\.5 \\| ${r.params.toLocaleString('en-US')} \\| .* \\| ${r.testL1!.toFixed(3)} \\| .* \\| 12 steps \\|$`, 'm'));
+    const step = commonSampleStep(state)!;
+    assert.equal(step, 12);
+    const html = readFileSync(join(outcome.sweepDir, 'report.html'), 'utf8');
+    assert.equal((html.match(/<svg /g) ?? []).length, 2);
+    const images = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(images.length, 6, 'test and train samples of every variant');
+    for (const img of images) assert.ok(existsSync(join(outcome.sweepDir, decodeURI(img))), img);
+    assert.ok(images.every((i) => i.endsWith('-0000012.png')));
+    assert.match(readFileSync(join(outcome.sweepDir, 'gap.svg'), 'utf8'), /gap [+−]0\.\d{3}/);
+  });
+
+  it('continues an interrupted sweep without redoing finished variants, and records a failed one', async () => {
+    const file = write(
+      'resume.p2p.yaml',
+      `${base}ablation:\n  name: resume\n  steps: 40\n  parallel: 1\n  base: false\n  dropoutLevels: [none, all]\n  variants:\n    - name: broken\n      train: { data: { train: ./no-such-folder } }\n`,
+    );
+    const out = join(work, 'runs');
+    const first = new SweepRunner({ file, out, trainerPath, builtinRoot }, (e) => {
+      // Stop once the first variant is done and the second has trained past its first checkpoint (every 10 steps).
+      if (e.type === 'variant' && e.variant === 'dropout-all' && e.event.type === 'step' && e.event.payload.step === 15) first.stop();
+    });
+    const a = await first.run();
+    assert.deepEqual(a.completed, ['dropout-none']);
+    assert.deepEqual(a.stopped, ['dropout-all']);
+    assert.deepEqual(a.pending, ['broken']);
+    const doneEvents = readFileSync(join(a.sweepDir, 'dropout-none', 'events.jsonl'), 'utf8');
+    assert.equal(readSweep(a.sweepDir)!.rows[1].status, 'stopped');
+
+    const planned: SweepEvent[] = [];
+    const starts: number[] = [];
+    const b = await new SweepRunner({ file, out, trainerPath, builtinRoot }, (e) => {
+      if (e.type === 'planned') planned.push(e);
+      if (e.type === 'variant' && e.event.type === 'started') starts.push(e.event.payload.startStep);
+    }).run();
+    assert.deepEqual(planned[0].type === 'planned' && planned[0].variants, [
+      { name: 'dropout-none', mode: 'done' },
+      { name: 'dropout-all', mode: 'resume' },
+      { name: 'broken', mode: 'new' },
+    ]);
+    assert.ok(starts[0] >= 15, `dropout-all resumed from its stop checkpoint, at ${starts[0]}`);
+    assert.deepEqual(b.completed.sort(), ['dropout-all', 'dropout-none']);
+    assert.deepEqual(b.failed, ['broken']);
+    assert.equal(readFileSync(join(a.sweepDir, 'dropout-none', 'events.jsonl'), 'utf8'), doneEvents, 'the finished variant was not touched');
+    const rows = readSweep(b.sweepDir)!.rows;
+    assert.deepEqual(rows.map((r) => [r.variant, r.status, r.step]), [
+      ['dropout-none', 'completed', 40],
+      ['dropout-all', 'completed', 40],
+      ['broken', 'failed', 0],
+    ]);
+    assert.match(rows[2].error!, /no-such-folder/);
+    assert.match(readFileSync(join(b.sweepDir, 'report.md'), 'utf8'), /- `broken` failed: .*no-such-folder/);
+
+    // Editing a variant after it ran is refused rather than mixed into the same table.
+    writeFileSync(file, readFileSync(file, 'utf8').replace('dropoutLevels: [none, all]', 'dropoutLevels: [none, all]\n  grid: { train.seed: [3] }').replace('seed: 3\n', 'seed: 4\n'));
+    await assert.rejects(new SweepRunner({ file, out, trainerPath, builtinRoot }).run(), /changed since they ran/);
+  });
+});
