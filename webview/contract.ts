@@ -1,6 +1,18 @@
 // Webview <-> extension host messages of the runs panel, as discriminated unions.
 
 import type { ConfigChange, RunState } from '../src/panel/runState';
+import type { SweepRow } from '../src/sweep/folder';
+
+/** An ablation sweep: its table rows, and the panel id of each variant's run (absent until it starts). */
+export interface PanelSweep {
+  id: string;
+  name: string;
+  rows: SweepRow[];
+  runIds: (string | undefined)[];
+  steps?: number;
+  data: { train: string; test?: string; transform: string };
+  seed: number;
+}
 
 /** A run as the panel receives it: sample paths already turned into webview URIs. */
 export interface PanelRun extends Omit<RunState, 'samples' | 'config'> {
@@ -17,19 +29,21 @@ export interface PanelViewState {
   split: 'train' | 'test';
   /** Step shown for samples; undefined follows the newest. */
   step?: number;
-  tab: 'runs' | 'compare';
+  tab: 'runs' | 'compare' | 'ablations';
 }
 
 export type HostMessage =
-  | { type: 'runs'; payload: { runs: PanelRun[]; root: string } }
-  | { type: 'select'; payload: { ids: string[] } };
+  | { type: 'runs'; payload: { runs: PanelRun[]; sweeps: PanelSweep[]; root: string } }
+  | { type: 'select'; payload: { ids: string[] } }
+  | { type: 'tab'; payload: { tab: PanelViewState['tab'] } };
 
 export type WebviewMessage =
   | { type: 'ready'; payload: Record<string, never> }
   | { type: 'setBase'; payload: { id: string } }
   | { type: 'stop'; payload: Record<string, never> }
   | { type: 'resume'; payload: { id: string } }
-  | { type: 'openSample'; payload: { uri: string } };
+  | { type: 'openSample'; payload: { uri: string } }
+  | { type: 'openReport'; payload: { id: string } };
 
 export function isWebviewMessage(m: unknown): m is WebviewMessage {
   if (!m || typeof m !== 'object') return false;
@@ -42,6 +56,7 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
       return true;
     case 'setBase':
     case 'resume':
+    case 'openReport':
       return typeof (p as { id?: unknown }).id === 'string';
     case 'openSample':
       return typeof (p as { uri?: unknown }).uri === 'string';

@@ -1,12 +1,14 @@
 // The runs panel in the webview: runs list, live curves, Train/Test samples with a step slider, and a
 // side-by-side comparison. All state it needs to come back after being hidden lives in vscode.setState.
 
-import type { HostMessage, PanelRun, PanelViewState, WebviewMessage } from './contract';
+import { rowCells, TABLE_HEADER } from '../src/sweep/table';
+import type { HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): PanelViewState | undefined; setState(s: PanelViewState): void };
 
 const vscode = acquireVsCodeApi();
 let runs: PanelRun[] = [];
+let sweeps: PanelSweep[] = [];
 let view: PanelViewState = vscode.getState() ?? { selected: [], split: 'test', tab: 'runs' };
 
 const app = document.getElementById('app')!;
@@ -20,11 +22,15 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   const m = e.data;
   if (m.type === 'runs') {
     runs = m.payload.runs;
+    sweeps = m.payload.sweeps ?? [];
     view.selected = view.selected.filter((id) => runs.some((r) => r.id === id));
     if (!view.selected.length && runs.length) view.selected = [runs[0].id];
     render();
   } else if (m.type === 'select') {
     view.selected = m.payload.ids;
+    render();
+  } else if (m.type === 'tab') {
+    view.tab = m.payload.tab;
     render();
   }
 });
@@ -131,9 +137,42 @@ function compare(): string {
   return `${table}<div class="controls"><label><input type="radio" name="split" value="train" ${view.split === 'train' ? 'checked' : ''}> Train</label><label><input type="radio" name="split" value="test" ${view.split === 'test' ? 'checked' : ''}> Test</label> at step ${commonStep}</div><div class="side-by-side">${images}</div>`;
 }
 
+/** One table per sweep (the report's columns), test L1 curves of its variants, and buttons to compare or report. */
+function ablations(): string {
+  if (!sweeps.length) return '<p class="muted">No ablations yet. Add an <code>ablation:</code> section to a .p2p.yaml config and run "pix2pix: Run Ablation".</p>';
+  return sweeps
+    .map((sw) => {
+      const head = TABLE_HEADER.map((h) => `<th>${esc(h)}</th>`).join('');
+      const rows = sw.rows
+        .map((r, i) => {
+          const id = sw.runIds[i];
+          return `<tr class="${id && view.selected.includes(id) ? 'selected' : ''}"${id ? ` data-run="${esc(id)}"` : ''}>${rowCells(r)
+            .map((c, j) => `<td class="${j >= 3 && j <= 11 ? 'num' : ''}${j === 12 ? ` status ${r.status}` : ''}"${j === 12 && r.error ? ` title="${esc(r.error)}"` : ''}>${esc(c)}${j === 12 && r.error ? ' ⚠' : ''}</td>`)
+            .join('')}</tr>`;
+        })
+        .join('');
+      const byId = new Map(runs.map((r) => [r.id, r]));
+      const series = sw.rows.map((r, i) => ({
+        name: r.variant,
+        points: (byId.get(sw.runIds[i] ?? '')?.evals ?? []).filter((e) => e.test).map((e): [number, number] => [e.step, e.test!.l1]),
+      }));
+      const gaps = sw.rows.map((r) => ({ name: r.variant, points: (byId.get(sw.runIds[sw.rows.indexOf(r)] ?? '')?.evals ?? []).filter((e) => e.gap).map((e): [number, number] => [e.step, e.gap!.l1]) }));
+      const done = sw.rows.filter((r) => r.status === 'completed').length;
+      return `<section class="sweep"><h2>${esc(sw.name)} <span class="muted">${done}/${sw.rows.length} done · seed ${sw.seed} · ${esc(sw.data.train)}${sw.data.test ? ` → ${esc(sw.data.test)}` : ''}${sw.steps ? ` · ${sw.steps} steps` : ''}</span></h2>
+<div class="controls"><button data-compare-sweep="${esc(sw.id)}">Compare variants</button> <button data-report="${esc(sw.id)}">Open report</button></div>
+<table class="runs ablation"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
+<div class="charts">${chart('Test L1 per variant', series)}${chart('Gap (test − train L1) per variant', gaps)}</div></section>`;
+    })
+    .join('');
+}
+
 function render(): void {
   save();
-  const tabs = `<nav><button data-tab="runs" class="${view.tab === 'runs' ? 'active' : ''}">Runs</button><button data-tab="compare" class="${view.tab === 'compare' ? 'active' : ''}">Compare</button></nav>`;
+  const tabs = `<nav><button data-tab="runs" class="${view.tab === 'runs' ? 'active' : ''}">Runs</button><button data-tab="compare" class="${view.tab === 'compare' ? 'active' : ''}">Compare</button><button data-tab="ablations" class="${view.tab === 'ablations' ? 'active' : ''}">Ablations</button></nav>`;
+  if (view.tab === 'ablations') {
+    app.innerHTML = `${tabs}${ablations()}`;
+    return;
+  }
   if (!runs.length) {
     app.innerHTML = `${tabs}<p class="muted">No runs yet. Open a .p2p.yaml file and run "pix2pix: Train Current Config".</p>`;
     return;
@@ -162,6 +201,14 @@ app.addEventListener('click', (e) => {
     send({ type: 'stop', payload: {} });
   } else if (t.dataset.resume !== undefined) {
     send({ type: 'resume', payload: { id: t.dataset.resume } });
+  } else if (t.dataset.compareSweep !== undefined) {
+    const sw = sweeps.find((x) => x.id === t.dataset.compareSweep);
+    view.selected = (sw?.runIds ?? []).filter((id): id is string => !!id);
+    view.tab = 'compare';
+    view.step = undefined;
+    render();
+  } else if (t.dataset.report !== undefined) {
+    send({ type: 'openReport', payload: { id: t.dataset.report } });
   } else if (t.dataset.enlarge !== undefined) {
     t.classList.toggle('enlarged');
   } else {
@@ -169,6 +216,7 @@ app.addEventListener('click', (e) => {
     if (row && !(t instanceof HTMLInputElement) && !(t instanceof HTMLButtonElement)) {
       view.selected = [row.dataset.run!, ...view.selected.filter((x) => x !== row.dataset.run)];
       view.step = undefined;
+      if (view.tab === 'ablations') view.tab = 'runs'; // a variant's row opens its curves and samples
       render();
     }
   }

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Backend } from '../core/config';
 import { count } from '../core/units';
-import { TABLE_HEADER, rowCells } from '../sweep/report';
+import { TABLE_HEADER, rowCells } from '../sweep/table';
 import { readSweep } from '../sweep/folder';
 import { SweepRunner } from '../sweep/runner';
 

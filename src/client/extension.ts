@@ -46,6 +46,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       await trainer.trainCurrent(uri);
       panel.show();
     }),
+    vscode.commands.registerCommand('p2p.runAblation', async (arg?: vscode.Uri | string) => {
+      panel.show();
+      panel.showTab('ablations');
+      await trainer.ablate(typeof arg === 'string' ? vscode.Uri.parse(arg) : arg);
+    }),
     vscode.commands.registerCommand('p2p.stopTraining', () => trainer.stop()),
     vscode.commands.registerCommand('p2p.resumeRun', async (dir?: string) => {
       await trainer.resume(typeof dir === 'string' ? dir : undefined);

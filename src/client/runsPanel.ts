@@ -5,9 +5,9 @@ import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { analyze } from '../core/analysis';
-import { readRuns, sampleInside, type RunCache } from '../panel/runFolders';
+import { readRunsAndSweeps, sampleInside, type RunCache } from '../panel/runFolders';
 import { configDiff } from '../panel/runState';
-import type { HostMessage, PanelRun, WebviewMessage } from '../../webview/contract';
+import type { HostMessage, PanelRun, PanelSweep, WebviewMessage } from '../../webview/contract';
 import { isWebviewMessage } from '../../webview/contract';
 import type { TrainingController } from './training';
 
@@ -82,6 +82,7 @@ export class RunsPanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         this.post();
+        this.flushTab();
         break;
       case 'setBase':
         this.base = msg.payload.id;
@@ -90,12 +91,35 @@ export class RunsPanel implements vscode.Disposable {
       case 'stop':
         this.training.stop();
         break;
-      case 'resume':
-        void this.training.resume(path.join(this.root, path.basename(msg.payload.id)));
+      case 'resume': {
+        // `run` or `sweep/variant`; never a path out of the runs folder.
+        const parts = msg.payload.id.split('/').filter((p) => p && p !== '.' && p !== '..');
+        if (parts.length) void this.training.resume(path.join(this.root, ...parts.slice(0, 2)));
         break;
+      }
+      case 'openReport': {
+        const report = vscode.Uri.file(path.join(this.root, path.basename(msg.payload.id), 'report.md'));
+        void vscode.commands.executeCommand('markdown.showPreview', report);
+        break;
+      }
       case 'openSample':
         break;
     }
+  }
+
+  /** Switches the panel to a tab (once its page is ready). */
+  showTab(tab: 'runs' | 'compare' | 'ablations'): void {
+    this.pendingTab = tab;
+    this.flushTab();
+  }
+
+  private pendingTab: 'runs' | 'compare' | 'ablations' | undefined;
+
+  private flushTab(): void {
+    if (!this.panel || !this.ready || !this.pendingTab) return;
+    const message: HostMessage = { type: 'tab', payload: { tab: this.pendingTab } };
+    this.pendingTab = undefined;
+    void this.panel.webview.postMessage(message);
   }
 
   refreshSoon(delay: number): void {
@@ -106,8 +130,7 @@ export class RunsPanel implements vscode.Disposable {
   private post(): void {
     if (!this.panel || !this.ready) return;
     const webview = this.panel.webview;
-    const live = this.training.liveRunDir;
-    const runs = readRuns(this.root, (dir) => this.training.running && !!live && path.resolve(dir) === path.resolve(live), this.cache);
+    const { runs, sweeps } = readRunsAndSweeps(this.root, (dir) => this.training.isLive(dir), this.cache);
     const base = runs.find((r) => r.id === this.base) ?? runs[runs.length - 1];
     const panelRuns: PanelRun[] = runs.map((r) => {
       const { config, samples, ...rest } = r;
@@ -130,7 +153,19 @@ export class RunsPanel implements vscode.Disposable {
         }),
       };
     });
-    const message: HostMessage = { type: 'runs', payload: { runs: panelRuns, root: this.root } };
+    const panelSweeps: PanelSweep[] = sweeps.map((sw) => {
+      const id = path.basename(sw.dir);
+      return {
+        id,
+        name: sw.plan.name,
+        rows: sw.rows,
+        runIds: sw.plan.variants.map((v) => (sw.runs.has(v.name) ? `${id}/${v.dir}` : undefined)),
+        steps: sw.plan.steps,
+        data: sw.plan.data,
+        seed: sw.plan.seed,
+      };
+    });
+    const message: HostMessage = { type: 'runs', payload: { runs: panelRuns, sweeps: panelSweeps, root: this.root } };
     void webview.postMessage(message);
   }
 

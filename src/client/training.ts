@@ -8,6 +8,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { SummaryRequest } from '../protocol/lsp';
 import type { StartedPayload, TrainerEvent } from '../trainer/contract';
+import { SweepRunner } from '../sweep/runner';
 
 export interface TrainingListener {
   onEvent(runDir: string | undefined, event: TrainerEvent): void;
@@ -28,8 +29,18 @@ export class TrainingController implements vscode.Disposable {
     this.status.command = 'p2p.openRunsPanel';
   }
 
+  private sweep: SweepRunner | undefined;
+  /** Run folders of the sweep variants training now. */
+  private readonly sweepLive = new Set<string>();
+
   get running(): boolean {
-    return !!this.child;
+    return !!this.child || !!this.sweep;
+  }
+
+  /** Whether a trainer started here is writing `dir` now. */
+  isLive(dir: string): boolean {
+    const d = path.resolve(dir);
+    return (!!this.child && !!this.runDir && path.resolve(this.runDir) === d) || this.sweepLive.has(d);
   }
 
   get liveRunDir(): string | undefined {
@@ -47,15 +58,20 @@ export class TrainingController implements vscode.Disposable {
     return path.join(ws?.uri.fsPath ?? (config ? path.dirname(config.fsPath) : process.cwd()), 'runs');
   }
 
-  async trainCurrent(arg?: vscode.Uri): Promise<void> {
+  /** The config to train: saved, free of errors, in a trusted workspace; else undefined after saying why. */
+  private async configToTrain(arg: vscode.Uri | undefined, what: string): Promise<vscode.TextDocument | undefined> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showErrorMessage('pix2pix: training runs code on your data; trust this workspace first (Workspaces: Manage Workspace Trust).');
-      return;
+      return undefined;
     }
     const doc = arg ? await vscode.workspace.openTextDocument(arg) : vscode.window.activeTextEditor?.document;
     if (!doc || doc.languageId !== 'p2p-yaml') {
-      void vscode.window.showWarningMessage('pix2pix: open a .p2p.yaml config to train it.');
-      return;
+      void vscode.window.showWarningMessage(`pix2pix: open a .p2p.yaml config to ${what} it.`);
+      return undefined;
+    }
+    if (this.running) {
+      void vscode.window.showWarningMessage('pix2pix: a training is already running; stop it first.');
+      return undefined;
     }
     if (doc.isDirty) await doc.save();
     const summary = await this.lsp.sendRequest(SummaryRequest, { uri: doc.uri.toString() });
@@ -63,9 +79,98 @@ export class TrainingController implements vscode.Disposable {
       void vscode.window.showErrorMessage(`pix2pix: ${path.basename(doc.uri.fsPath)} has ${summary.errors} error${summary.errors === 1 ? '' : 's'}; fix them before training.`, 'Show Problems').then((pick) => {
         if (pick) void vscode.commands.executeCommand('workbench.actions.view.problems');
       });
-      return;
+      return undefined;
     }
+    return doc;
+  }
+
+  async trainCurrent(arg?: vscode.Uri): Promise<void> {
+    const doc = await this.configToTrain(arg, 'train');
+    if (!doc) return;
     await this.start(['--config', doc.uri.fsPath, '--out', this.runsRoot(doc.uri)], path.basename(doc.uri.fsPath));
+  }
+
+  /** "pix2pix: Run Ablation": every variant of the config's `ablation:` section, as a resumable queue. */
+  async ablate(arg?: vscode.Uri): Promise<void> {
+    const doc = await this.configToTrain(arg, 'ablate');
+    if (!doc) return;
+    const label = path.basename(doc.uri.fsPath);
+    const progressOf = new Map<string, string>();
+    const dirOf = new Map<string, string>();
+    let total = 0;
+    let done = 0;
+    let report: ((text: string) => void) | undefined;
+    const show = () => {
+      const text = `${done}/${total} variants done${progressOf.size ? ` · ${[...progressOf.values()].join(' · ')}` : ''}`;
+      report?.(text);
+      this.status.text = `$(pulse) pix2pix ablation ${text}`;
+      this.status.show();
+    };
+    const runner = new SweepRunner({ file: doc.uri.fsPath, out: this.runsRoot(doc.uri), trainerPath: path.join(this.extensionPath, 'dist', 'trainer.js') }, (e) => {
+      switch (e.type) {
+        case 'planned':
+          total = e.variants.length;
+          done = e.variants.filter((v) => v.mode === 'done').length;
+          this.output.info(`ablation ${e.sweepDir}: ${e.variants.map((v) => `${v.name} (${v.mode})`).join(', ')}`);
+          show();
+          break;
+        case 'capacity':
+          this.output.info(`ablation: ${e.parallel} variant(s) at a time (${e.why})`);
+          break;
+        case 'variant': {
+          const ev = e.event;
+          if (ev.type === 'started') {
+            dirOf.set(e.variant, ev.payload.runDir);
+            this.sweepLive.add(path.resolve(ev.payload.runDir));
+            this.output.info(`${e.variant}: ${ev.payload.runDir} on ${ev.payload.backend}: ${ev.payload.backendLog.join('; ')}`);
+          } else if (ev.type === 'step') {
+            progressOf.set(e.variant, `${e.variant} ${ev.payload.step}`);
+            show();
+          } else if (ev.type === 'warning') {
+            this.output.warn(`${e.variant}: ${ev.payload.message}`);
+          }
+          for (const l of this.listeners) l.onEvent(dirOf.get(e.variant), ev);
+          break;
+        }
+        case 'exit': {
+          const dir = dirOf.get(e.variant);
+          if (dir) this.sweepLive.delete(path.resolve(dir));
+          progressOf.delete(e.variant);
+          if (e.reason === 'completed') done++;
+          if (e.error) this.output.error(`${e.variant} failed: ${e.error}`);
+          this.output.info(`${e.variant}: ${e.reason}`);
+          show();
+          for (const l of this.listeners) l.onEvent(dir, { type: 'warning', payload: { message: `${e.variant} ${e.reason}` } });
+          break;
+        }
+        default:
+          break;
+      }
+    });
+    this.sweep = runner;
+    try {
+      const outcome = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `pix2pix: ablation of ${label}`, cancellable: true },
+        (progress, token) => {
+          report = (message) => progress.report({ message });
+          token.onCancellationRequested(() => this.stop());
+          return runner.run();
+        },
+      );
+      const left = outcome.stopped.length + outcome.pending.length;
+      const summary = `pix2pix: ablation of ${label}: ${outcome.completed.length} completed${outcome.failed.length ? `, ${outcome.failed.length} failed (${outcome.failed.join(', ')})` : ''}${left ? `, ${left} left (Run Ablation again to continue)` : ''}.`;
+      const show = outcome.failed.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+      void show(summary, 'Open Report').then((pick) => {
+        if (pick) void vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(path.join(outcome.sweepDir, 'report.md')));
+      });
+    } catch (e) {
+      void vscode.window.showErrorMessage(`pix2pix: ablation of ${label}: ${(e as Error).message.split('\n')[0]}`);
+    } finally {
+      this.sweep = undefined;
+      this.sweepLive.clear();
+      this.status.hide();
+      for (const l of this.listeners) l.onEvent(undefined, { type: 'warning', payload: { message: 'ablation ended' } });
+    }
   }
 
   async resume(runDir?: string): Promise<void> {
@@ -94,6 +199,11 @@ export class TrainingController implements vscode.Disposable {
   }
 
   stop(): void {
+    if (this.sweep) {
+      this.sweep.stop();
+      this.status.text = '$(sync~spin) pix2pix: stopping the ablation (checkpoints)...';
+      return;
+    }
     if (!this.child) {
       void vscode.window.showInformationMessage('pix2pix: no training is running.');
       return;
@@ -103,7 +213,7 @@ export class TrainingController implements vscode.Disposable {
   }
 
   private start(args: string[], label: string): Promise<void> {
-    if (this.child) {
+    if (this.running) {
       void vscode.window.showWarningMessage('pix2pix: a training is already running; stop it first.');
       return Promise.resolve();
     }
@@ -166,6 +276,7 @@ export class TrainingController implements vscode.Disposable {
 
   /** Checkpoint and stop within VS Code's deactivate budget (about 5 s), then end the process group. */
   async shutdown(): Promise<void> {
+    if (this.sweep) await this.sweep.shutdown(4000);
     const child = this.child;
     if (!child) return;
     child.send({ type: 'stop' });

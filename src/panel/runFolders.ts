@@ -2,6 +2,7 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
+import { readSweep, SWEEP_FILE, type SweepState } from '../sweep/folder';
 import { readRun, type RunState } from './runState';
 
 /** The run folder a sample path belongs to, or undefined when the path leaves it (never served). */
@@ -15,15 +16,20 @@ export function sampleInside(runDir: string, samplePath: string): string | undef
 export type RunCache = Map<string, { key: string; live: boolean; state: RunState }>;
 
 /**
- * Reads every run folder under `root`, newest first; unreadable ones are left out. With a cache, only runs whose
- * events.jsonl changed (or whose liveness changed) are parsed again: the panel refreshes while a run trains.
+ * Reads every run folder under `root`, newest first, then the variant runs of every sweep folder (a folder with
+ * sweep.json) in sweep order, with ids `sweep/variant`; unreadable ones are left out. With a cache, only runs
+ * whose events.jsonl changed (or whose liveness changed) are parsed again: the panel refreshes while a run trains.
  */
 export function readRuns(root: string, isLive: (dir: string) => boolean, cache?: RunCache): RunState[] {
+  return readRunsAndSweeps(root, isLive, cache).runs;
+}
+
+export function readRunsAndSweeps(root: string, isLive: (dir: string) => boolean, cache?: RunCache): { runs: RunState[]; sweeps: SweepState[] } {
   let names: string[];
   try {
     names = readdirSync(root).filter((n) => statSync(path.join(root, n)).isDirectory());
   } catch {
-    return [];
+    return { runs: [], sweeps: [] };
   }
   const files = {
     readText: (p: string) => {
@@ -35,26 +41,40 @@ export function readRuns(root: string, isLive: (dir: string) => boolean, cache?:
     },
     isLive,
   };
-  return names
-    .sort()
-    .reverse()
-    .map((n) => {
-      const dir = path.join(root, n);
-      if (!cache) return readRun(dir, files);
-      let key: string;
-      try {
-        const st = statSync(path.join(dir, 'events.jsonl'));
-        key = `${st.size}:${st.mtimeMs}`;
-      } catch {
-        cache.delete(dir);
-        return undefined;
+  const read = (dir: string, id: string): RunState | undefined => {
+    const withId = (s: RunState | undefined) => s && { ...s, id };
+    if (!cache) return withId(readRun(dir, files));
+    let key: string;
+    try {
+      const st = statSync(path.join(dir, 'events.jsonl'));
+      key = `${st.size}:${st.mtimeMs}`;
+    } catch {
+      cache.delete(dir);
+      return undefined;
+    }
+    const live = isLive(dir);
+    const hit = cache.get(dir);
+    if (hit && hit.key === key && hit.live === live) return hit.state;
+    const state = withId(readRun(dir, files));
+    if (state) cache.set(dir, { key, live, state });
+    return state;
+  };
+  const runs: RunState[] = [];
+  const sweeps: SweepState[] = [];
+  for (const n of names.sort().reverse()) {
+    const dir = path.join(root, n);
+    if (files.readText(path.join(dir, SWEEP_FILE)) !== undefined) {
+      const sweep = readSweep(dir, isLive, (runDir) => read(runDir, `${n}/${path.basename(runDir)}`));
+      if (!sweep) continue;
+      sweeps.push(sweep);
+      for (const v of sweep.plan.variants) {
+        const run = sweep.runs.get(v.name);
+        if (run) runs.push({ ...run, name: v.name, sweep: sweep.plan.name });
       }
-      const live = isLive(dir);
-      const hit = cache.get(dir);
-      if (hit && hit.key === key && hit.live === live) return hit.state;
-      const state = readRun(dir, files);
-      if (state) cache.set(dir, { key, live, state });
-      return state;
-    })
-    .filter((r): r is RunState => !!r);
+      continue;
+    }
+    const run = read(dir, n);
+    if (run) runs.push(run);
+  }
+  return { runs, sweeps };
 }

@@ -18,6 +18,8 @@ export interface RunState {
   id: string;
   dir: string;
   name: string;
+  /** The sweep this run is a variant of. */
+  sweep?: string;
   status: RunStatus;
   backend?: string;
   params?: { generator: number; discriminator: number };

@@ -39,7 +39,7 @@ export function startServer(connection: Connection): void {
     if (!doc) return undefined;
     const hit = cache.get(uri);
     if (hit && hit.version === doc.version) return hit.analysis;
-    const analysis = analyze(doc.getText());
+    const analysis = analyze(doc.getText(), configName(doc.uri));
     cache.set(uri, { version: doc.version, analysis });
     return analysis;
   };
@@ -138,7 +138,10 @@ export function startServer(connection: Connection): void {
       if (!analysis) return [];
       return codeLenses(analysis).map((l) => ({
         range: l.range,
-        command: { title: l.title, command: 'p2p.showKerasSummary', arguments: [params.textDocument.uri, l.part] },
+        command:
+          l.part === 'ablation'
+            ? { title: l.title, command: 'p2p.runAblation', arguments: [params.textDocument.uri] }
+            : { title: l.title, command: 'p2p.showKerasSummary', arguments: [params.textDocument.uri, l.part] },
       }));
     }),
   );
@@ -204,4 +207,10 @@ if (require.main === module) {
   process.on('uncaughtException', (e) => connection.console.error(`uncaught: ${e.stack ?? e.message}`));
   process.on('unhandledRejection', (e) => connection.console.error(`unhandled rejection: ${String(e)}`));
   startServer(connection);
+}
+
+/** `file:///x/seed.p2p.yaml` -> `seed`: a config's default name, as the trainer derives it. */
+function configName(uri: string): string {
+  const last = decodeURIComponent(uri.split(/[\\/]/).pop() ?? 'config');
+  return last.replace(/\.p2p\.ya?ml$/, '') || 'config';
 }

@@ -87,6 +87,14 @@ export class SweepRunner {
     for (const child of this.children.values()) child.send?.({ type: 'stop' });
   }
 
+  /** Stop, wait up to `ms` for the checkpoints, then kill what is left. */
+  async shutdown(ms: number): Promise<void> {
+    this.stop();
+    const exits = [...this.children.values()].map((c) => new Promise((r) => c.once('exit', r)));
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, ms))]);
+    for (const c of this.children.values()) c.kill('SIGKILL');
+  }
+
   get runningVariants(): string[] {
     return [...this.children.keys()];
   }

@@ -26,6 +26,8 @@ describe('training from the editor and the runs panel (code-server)', () => {
     wb = await startWorkbench(join(root, 'out/p2p-ablation-lab.vsix'), {
       'skips.p2p.yaml': config(3).replace('name: tiny', 'name: all-skips'),
       'noskips.p2p.yaml': config(1).replace('name: tiny', 'name: no-skips').replace('skips: all', 'skips: none'),
+      // 3 levels: progressive skip removal gives 3 variants.
+      'sweep.p2p.yaml': `${config(1).replace('name: tiny', 'name: sweep').replace('levels: 5', 'levels: 3')}ablation:\n  name: e2e-skips\n  steps: 30\n  progressiveSkips: shallowFirst\n`,
     });
     panel = wb.page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
   });
@@ -88,5 +90,28 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await panel.locator('.side-by-side img.sample').nth(1).waitFor({ timeout: 20_000 });
     await panel.locator('.side-by-side').first().scrollIntoViewIfNeeded();
     await shot('12-panel-compare');
+  });
+
+  it('runs an ablation from its code lens and shows the table, then the variants side by side', async () => {
+    await open('sweep.p2p.yaml');
+    const lens = wb.page.locator('.codelens-decoration a', { hasText: 'Run Ablation: 3 variants' });
+    await lens.waitFor({ timeout: 60_000 });
+    await lens.click();
+    const table = panel.locator('table.ablation');
+    await table.waitFor({ timeout: 60_000 });
+    for (const v of ['skips-all', 'skips-1', 'skips-none']) {
+      await table.locator('tr', { hasText: v }).locator('td.status', { hasText: '30 steps' }).waitFor({ timeout: 240_000 });
+    }
+    assert.equal(await table.locator('tbody tr').count(), 3);
+    const cells = await table.locator('tbody tr').first().locator('td').allInnerTexts();
+    assert.equal(cells[1], 'all');
+    assert.match(cells[7], /^0\.\d{3}$/, `test L1 ${cells[7]}`);
+    await panel.locator('.chart-title', { hasText: 'Test L1 per variant' }).waitFor();
+    await shot('13-panel-ablation');
+    await panel.locator('button', { hasText: 'Compare variants' }).click();
+    await panel.locator('table.compare tbody tr').nth(2).waitFor({ timeout: 20_000 });
+    assert.equal(await panel.locator('.side-by-side figure').count(), 3);
+    await panel.locator('.side-by-side img.sample').nth(2).waitFor({ timeout: 20_000 });
+    await shot('14-panel-ablation-compare');
   });
 });

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isWebviewMessage } from '../../webview/contract';
 import { analyze } from '../../src/core/analysis';
-import { readRuns, sampleInside } from '../../src/panel/runFolders';
+import { readRuns, readRunsAndSweeps, sampleInside } from '../../src/panel/runFolders';
+import type { SweepPlan } from '../../src/sweep/folder';
+import { rowCells } from '../../src/sweep/table';
 import { configDiff, parseEvents } from '../../src/panel/runState';
 import type { TrainerEvent } from '../../src/trainer/contract';
 
@@ -103,6 +105,32 @@ describe('runs panel state', () => {
     assert.ok(refresh < ms, `cached refresh ${refresh} ms vs ${ms} ms`);
   });
 
+  it('reads sweep folders: variant runs with sweep ids, table rows, a failure that left no run', () => {
+    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    writeRun(root, '20261128-010000-plain', [started(join(root, 'plain')), step(1, 0.5)]);
+    const sweepDir = join(root, 'skips');
+    mkdirSync(sweepDir);
+    const variant = (name: string, params: number) => ({ name, dir: name, origin: 'progressiveSkips' as const, overrides: {}, skips: name.slice(6), dropout: '1 @0.5', params, discriminatorParams: 20, macs: 2e6 });
+    const plan: SweepPlan = { name: 'skips', configFile: '/x/a.p2p.yaml', steps: 2, seed: 1, data: { train: 'builtin:faces', test: 'builtin:garments', transform: 'canny' }, created: '', variants: [variant('skips-all', 120), variant('skips-none', 90), variant('skips-1', 100)] };
+    writeFileSync(join(sweepDir, 'sweep.json'), JSON.stringify(plan));
+    const t = (s: number) => new Date(Date.UTC(2026, 10, 28, 1, 0, s)).toISOString();
+    const timed = (e: TrainerEvent, s: number) => ({ ...e, time: t(s) }) as unknown as TrainerEvent;
+    writeRun(sweepDir, 'skips-all', [timed(started(join(sweepDir, 'skips-all')), 0), timed(step(1, 0.6), 5), timed(step(2, 0.5), 9), timed(evalAt(2, 0.3, 0.45), 10), timed({ type: 'finished', payload: { step: 2, reason: 'completed', runDir: '' } }, 12)]);
+    appendFileSync(join(sweepDir, 'sweep.jsonl'), JSON.stringify({ type: 'exit', variant: 'skips-none', reason: 'failed', error: 'data: no such folder', time: t(1) }) + '\n{"type": "exi');
+
+    const { runs, sweeps } = readRunsAndSweeps(root, () => false);
+    assert.deepEqual(runs.map((r) => [r.id, r.name, r.sweep]), [
+      ['skips/skips-all', 'skips-all', 'skips'],
+      ['20261128-010000-plain', 'tiny', undefined],
+    ].sort((a, b) => (a[0]! < b[0]! ? 1 : -1)));
+    assert.equal(sweeps.length, 1);
+    const rows = sweeps[0].rows;
+    assert.deepEqual(rows.map((r) => [r.variant, r.status]), [['skips-all', 'completed'], ['skips-none', 'failed'], ['skips-1', 'pending']]);
+    assert.equal(rows[1].error, 'data: no such folder');
+    assert.deepEqual(rowCells(rows[0]), ['skips-all', 'all', '1 @0.5', '120', '2.00 M', '0.300', '0.200', '0.450', '0.200', '+0.150', '12.0', '0:12', '2 steps']);
+    assert.equal(rowCells(rows[2])[12], 'pending');
+  });
+
   it('lists config differences against a base run', () => {
     const base = analyze('').config;
     const other = analyze('generator:\n  skips: [1, 2]\ntrain: { batchSize: 2 }\n').config;
@@ -130,6 +158,8 @@ describe('panel boundaries', () => {
   it('accepts only well-formed webview messages', () => {
     assert.ok(isWebviewMessage({ type: 'ready', payload: {} }));
     assert.ok(isWebviewMessage({ type: 'resume', payload: { id: 'x' } }));
+    assert.ok(isWebviewMessage({ type: 'openReport', payload: { id: 'skips' } }));
+    assert.equal(isWebviewMessage({ type: 'openReport', payload: {} }), false);
     for (const bad of [null, 'ready', { type: 'ready' }, { type: 'resume', payload: {} }, { type: 'rm -rf', payload: {} }, { type: 'openSample', payload: { uri: 3 } }]) {
       assert.equal(isWebviewMessage(bad), false, JSON.stringify(bad));
     }

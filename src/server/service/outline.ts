@@ -1,5 +1,6 @@
 // Totals at a glance (code lenses), per-line shapes and params (inlay hints) and the outline (document symbols).
 
+import { safeName } from '../../core/sweep';
 import type { Analysis } from '../../core/analysis';
 import type { Path, Position, Range } from '../../core/diagnostics';
 import type { LayerNode, ModelGraph } from '../../core/graph';
@@ -9,7 +10,7 @@ import { count, si } from '../../core/units';
 export interface Lens {
   range: Range;
   title: string;
-  part: 'generator' | 'discriminator';
+  part: 'generator' | 'discriminator' | 'ablation';
 }
 
 export interface Hint {
@@ -40,10 +41,16 @@ export function codeLenses(analysis: Analysis): Lens[] {
     const line = loc?.key ? parsed.lines.position(loc.key[0]).line : 0;
     return { start: { line, character: 0 }, end: { line, character: 0 } };
   };
-  return [
+  const lenses: Lens[] = [
     { range: at('generator'), title: totalsTitle('Generator', generator), part: 'generator' },
     { range: at('discriminator'), title: totalsTitle('Discriminator', discriminator), part: 'discriminator' },
   ];
+  const sweep = analysis.sweep;
+  if (sweep && sweep.variants.length) {
+    const n = sweep.variants.length;
+    lenses.push({ range: at('ablation'), title: `$(beaker) Run Ablation: ${n} variant${n === 1 ? '' : 's'} into runs/${safeName(sweep.name)}${sweep.steps ? `, ${count(sweep.steps)} steps each` : ''}`, part: 'ablation' });
+  }
+  return lenses;
 }
 
 const levelLayers = (g: ModelGraph, part: LayerNode['part'], level: number) => g.layers.filter((l) => l.part === part && l.level === level);

@@ -1,0 +1,40 @@
+// The ablation table's columns and cells, shared by report.md/html, `p2p ablate` and the runs panel (pure: it
+// runs in the webview too).
+
+import { count, si } from '../core/units';
+import type { SweepRow } from './folder';
+
+const fixed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
+export const signed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`);
+
+export function clock(seconds: number): string {
+  if (!seconds) return '—';
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return h ? `${h}:${p(m)}:${p(s % 60)}` : `${m}:${p(s % 60)}`;
+}
+
+export const TABLE_HEADER = ['Variant', 'Skips', 'Dropout', 'Params', 'MACs', 'Train L1', 'Train SSIM', 'Test L1', 'Test SSIM', 'Gap (L1)', 'img/s', 'Time', 'Status'];
+
+/** The table's cells, formatted; the same in the report and the panel. */
+export function rowCells(r: SweepRow): string[] {
+  const status = r.status === 'completed' ? `${count(r.step)} steps` : r.status === 'pending' ? 'pending' : `${r.status} at ${count(r.step)}${r.totalSteps ? `/${count(r.totalSteps)}` : ''}`;
+  return [
+    r.variant,
+    r.skips,
+    r.dropout,
+    count(r.params),
+    si(r.macs),
+    fixed(r.trainL1, 3),
+    fixed(r.trainSsim, 3),
+    fixed(r.testL1, 3),
+    fixed(r.testSsim, 3),
+    signed(r.gap, 3),
+    r.imgPerSec === undefined ? '—' : r.imgPerSec.toFixed(1),
+    clock(r.seconds),
+    status,
+  ];
+}
+
