@@ -68,6 +68,10 @@ export class RunsPanel implements vscode.Disposable {
       watcher.onDidCreate(() => this.refreshSoon(500)),
       watcher.onDidDelete(() => this.refreshSoon(100)),
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+      // A hidden webview is discarded (no retained context) and says `ready` again when shown: hold messages till then.
+      panel.onDidChangeViewState((e) => {
+        if (!e.webviewPanel.visible) this.ready = false;
+      }),
     ];
     panel.onDidDispose(() => {
       subs.forEach((s) => s.dispose());

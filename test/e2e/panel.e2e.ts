@@ -7,7 +7,7 @@ import type { FrameLocator } from 'playwright-core';
 import { quickInput, root, startWorkbench, type Workbench } from './codeServer';
 
 const shots = join(root, 'test-output', 'e2e');
-// 120 steps with a sample every 5: long enough to stop mid-run on a slow machine, short enough to finish.
+// 240 steps with a sample every 5: long enough to stop mid-run on a slow machine, short enough to finish.
 const config = (epochs: number) => readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8').replace('epochs: 5', `epochs: ${epochs}`).replace('sampleEvery: 0.5', 'sampleEvery: 0.125');
 
 describe('training from the editor and the runs panel (code-server)', () => {
@@ -24,7 +24,7 @@ describe('training from the editor and the runs panel (code-server)', () => {
   before(async () => {
     mkdirSync(shots, { recursive: true });
     wb = await startWorkbench(join(root, 'out/p2p-ablation-lab.vsix'), {
-      'skips.p2p.yaml': config(3).replace('name: tiny', 'name: all-skips'),
+      'skips.p2p.yaml': config(6).replace('name: tiny', 'name: all-skips'),
       'noskips.p2p.yaml': config(1).replace('name: tiny', 'name: no-skips').replace('skips: all', 'skips: none'),
       // 3 levels: progressive skip removal gives 3 variants.
       'sweep.p2p.yaml': `${config(1).replace('name: tiny', 'name: sweep').replace('levels: 5', 'levels: 3')}ablation:\n  name: e2e-skips\n  steps: 30\n  progressiveSkips: shallowFirst\n`,
@@ -68,10 +68,10 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await shot('11-panel-stopped');
     await runRow('all-skips').locator('button', { hasText: 'Resume' }).click();
     await runRow('all-skips').locator('.status', { hasText: /running|completed/ }).waitFor({ timeout: 60_000 });
-    await runRow('all-skips').locator('.status', { hasText: 'completed' }).waitFor({ timeout: 180_000 });
+    await runRow('all-skips').locator('.status', { hasText: 'completed' }).waitFor({ timeout: 240_000 });
     const finalStep = await runRow('all-skips').locator('td.num').nth(1).innerText();
-    assert.equal(finalStep, '120/120');
-    assert.ok(Number(stoppedAt.split('/')[0]) < 120, `stopped early at ${stoppedAt}`);
+    assert.equal(finalStep, '240/240');
+    assert.ok(Number(stoppedAt.split('/')[0]) < 240, `stopped early at ${stoppedAt}`);
   });
 
   it('compares two runs (all skips vs none) side by side', async () => {
@@ -94,11 +94,14 @@ describe('training from the editor and the runs panel (code-server)', () => {
 
   it('runs an ablation from its code lens and shows the table, then the variants side by side', async () => {
     await open('sweep.p2p.yaml');
-    const lens = wb.page.locator('.codelens-decoration a', { hasText: 'Run Ablation: 3 variants' });
+    const lens = wb.page.locator('.editor-group-container.active .codelens-decoration a', { hasText: 'Run Ablation: 3 variants' });
     await lens.waitFor({ timeout: 60_000 });
     await lens.click();
     const table = panel.locator('table.ablation');
-    await table.waitFor({ timeout: 60_000 });
+    await table.waitFor({ timeout: 60_000 }).catch(async (e) => {
+      await shot('13-panel-ablation-failed');
+      throw e;
+    });
     for (const v of ['skips-all', 'skips-1', 'skips-none']) {
       await table.locator('tr', { hasText: v }).locator('td.status', { hasText: '30 steps' }).waitFor({ timeout: 240_000 });
     }
