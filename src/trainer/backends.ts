@@ -5,6 +5,7 @@
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Backend } from '../core/config';
+import { registerCpuTrainingKernels } from './cpuKernels';
 import { registerWasmTrainingKernels } from './wasmKernels';
 
 export type Tf = typeof TF;
@@ -84,6 +85,7 @@ const wasm: Attempt = async () => {
 const cpu: Attempt = async () => {
   const tf: Tf = require('@tensorflow/tfjs');
   await tf.setBackend('cpu');
+  registerCpuTrainingKernels(tf);
   return tf;
 };
 

@@ -1,0 +1,112 @@
+// Two kernels of the tfjs `cpu` backend (the pure-JavaScript reference) replaced for training:
+//
+// - ResizeNearestNeighborGrad: the stock kernel mis-assigns gradients when an image has more than one channel
+//   or the batch more than one image (its values differ from the exact adjoint, the sums over each source
+//   pixel's block, by up to 0.5 on unit-scale inputs; central finite differences of a generator loss agree with
+//   the wasm backend, not with it). This one is the exact adjoint of the cpu forward kernel's index mapping.
+// - Conv2DBackpropFilter: the stock kernel reads every element through TensorBuffer.get (an array per call),
+//   88% of a tiny training step on `cpu`. This one is the same sum over flat typed arrays.
+//
+// Both are tested against the exact adjoint and against the stock kernels on random inputs.
+
+import type * as TF from '@tensorflow/tfjs';
+
+type Tf = typeof TF;
+
+interface CpuBackend {
+  readSync(dataId: object): Float32Array;
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TF.TensorInfo;
+}
+
+export function registerCpuTrainingKernels(tf: Tf): void {
+  if (tf.getKernel('ResizeNearestNeighborGrad', 'cpu')?.kernelFunc.name === 'resizeNearestNeighborGradCpu') return;
+  for (const name of ['ResizeNearestNeighborGrad', 'Conv2DBackpropFilter']) if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
+
+  tf.registerKernel({
+    kernelName: 'ResizeNearestNeighborGrad',
+    backendName: 'cpu',
+    kernelFunc: function resizeNearestNeighborGradCpu({ inputs, backend, attrs }) {
+      const b = backend as unknown as CpuBackend;
+      const { images, dy } = inputs as { images: TF.TensorInfo; dy: TF.TensorInfo };
+      const { alignCorners, halfPixelCenters } = attrs as unknown as { alignCorners: boolean; halfPixelCenters: boolean };
+      const [batch, inH, inW, channels] = images.shape;
+      const [, outH, outW] = dy.shape;
+      const dyv = b.readSync(dy.dataId);
+      const out = new Float32Array(batch * inH * inW * channels);
+      // The forward kernel's mapping from an output pixel to its source pixel, per axis.
+      const source = (inSize: number, outSize: number): Int32Array => {
+        const scale = alignCorners && outSize > 1 ? (inSize - 1) / (outSize - 1) : inSize / outSize;
+        const map = new Int32Array(outSize);
+        for (let o = 0; o < outSize; o++) {
+          const frac = halfPixelCenters ? scale * (o + 0.5) : scale * o;
+          let s = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
+          if (halfPixelCenters) s = Math.max(0, s);
+          map[o] = s;
+        }
+        return map;
+      };
+      const rows = source(inH, outH);
+      const cols = source(inW, outW);
+      for (let n = 0; n < batch; n++) {
+        for (let y = 0; y < outH; y++) {
+          const srcRow = (n * inH + rows[y]) * inW;
+          for (let x = 0; x < outW; x++) {
+            const src = (srcRow + cols[x]) * channels;
+            const d = ((n * outH + y) * outW + x) * channels;
+            for (let c = 0; c < channels; c++) out[src + c] += dyv[d + c];
+          }
+        }
+      }
+      return b.makeTensorInfo(images.shape as number[], 'float32', out);
+    },
+  });
+
+  tf.registerKernel({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'cpu',
+    kernelFunc: function conv2DBackpropFilterCpu({ inputs, backend, attrs }) {
+      const b = backend as unknown as CpuBackend;
+      const { x, dy } = inputs as { x: TF.TensorInfo; dy: TF.TensorInfo };
+      const a = attrs as unknown as {
+        strides: number | [number, number];
+        pad: 'same' | 'valid' | number | TF.backend_util.ExplicitPadding;
+        dataFormat: 'NHWC' | 'NCHW';
+        dimRoundingMode?: 'floor' | 'round' | 'ceil';
+        filterShape: [number, number, number, number];
+      };
+      if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (cpu): only NHWC is supported');
+      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+      const top = info.padInfo.top;
+      const left = info.padInfo.left;
+      const xv = b.readSync(x.dataId);
+      const dyv = b.readSync(dy.dataId);
+      const dw = new Float32Array(filterHeight * filterWidth * inChannels * outChannels);
+      const acc = new Float64Array(outChannels);
+      for (let kh = 0; kh < filterHeight; kh++) {
+        for (let kw = 0; kw < filterWidth; kw++) {
+          for (let ci = 0; ci < inChannels; ci++) {
+            acc.fill(0);
+            for (let n = 0; n < batchSize; n++) {
+              for (let oh = 0; oh < outHeight; oh++) {
+                const ih = oh * strideHeight + kh - top;
+                if (ih < 0 || ih >= inHeight) continue;
+                for (let ow = 0; ow < outWidth; ow++) {
+                  const iw = ow * strideWidth + kw - left;
+                  if (iw < 0 || iw >= inWidth) continue;
+                  const xval = xv[((n * inHeight + ih) * inWidth + iw) * inChannels + ci];
+                  if (xval === 0) continue;
+                  const d = ((n * outHeight + oh) * outWidth + ow) * outChannels;
+                  for (let co = 0; co < outChannels; co++) acc[co] += xval * dyv[d + co];
+                }
+              }
+            }
+            const o = ((kh * filterWidth + kw) * inChannels + ci) * outChannels;
+            for (let co = 0; co < outChannels; co++) dw[o + co] = acc[co];
+          }
+        }
+      }
+      return b.makeTensorInfo(a.filterShape, 'float32', dw);
+    },
+  });
+}
