@@ -19,10 +19,15 @@ interface CpuBackend {
 }
 
 export function registerCpuTrainingKernels(tf: Tf): void {
-  if (tf.getKernel('ResizeNearestNeighborGrad', 'cpu')?.kernelFunc.name === 'resizeNearestNeighborGradCpu') return;
-  for (const name of ['ResizeNearestNeighborGrad', 'Conv2DBackpropFilter']) if (tf.getKernel(name, 'cpu')) tf.unregisterKernel(name, 'cpu');
+  // Each kernel is replaced once; calling again restores ours where another was registered since.
+  const replace = (kernel: TF.KernelConfig) => {
+    const now = tf.getKernel(kernel.kernelName, 'cpu');
+    if (now?.kernelFunc.name === kernel.kernelFunc.name) return;
+    if (now) tf.unregisterKernel(kernel.kernelName, 'cpu');
+    tf.registerKernel(kernel);
+  };
 
-  tf.registerKernel({
+  replace({
     kernelName: 'ResizeNearestNeighborGrad',
     backendName: 'cpu',
     kernelFunc: function resizeNearestNeighborGradCpu({ inputs, backend, attrs }) {
@@ -61,7 +66,7 @@ export function registerCpuTrainingKernels(tf: Tf): void {
     },
   });
 
-  tf.registerKernel({
+  replace({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'cpu',
     kernelFunc: function conv2DBackpropFilterCpu({ inputs, backend, attrs }) {

@@ -61,7 +61,7 @@ export function registerWasmTrainingKernels(tf: Tf): void {
       const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
       const top = info.filterHeight - 1 - info.padInfo.top;
       const left = info.filterWidth - 1 - info.padInfo.left;
-      if (a.dataFormat === 'NCHW' || top < 0 || left < 0 || process.env.P2P_STOCK_INPUT) {
+      if (a.dataFormat === 'NCHW' || top < 0 || left < 0) {
         if (!stockInput) throw new Error('Conv2DBackpropInput (wasm): unsupported padding');
         return stockInput.kernelFunc(args) as TF.TensorInfo;
       }

@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
+import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
 import { registerWasmTrainingKernels, wasmKernelOptions } from '../../src/trainer/wasmKernels';
 import { rng } from '../support/marked';
 
 tf.env().set('PROD', true);
+/** The cpu backend's own kernel, before this project replaces it. */
+const stockCpuFilter = tf.getKernel('Conv2DBackpropFilter', 'cpu')!;
 
 /** dL/dx and dL/dfilter of sum(conv2d(x, f) * dy): the backend's Conv2DBackpropInput and Conv2DBackpropFilter. */
 function grads(x: Float32Array, xShape: number[], f: Float32Array, fShape: number[], dy: Float32Array, strides: number, pad: 'same' | 'valid'): { dx: Float32Array; df: Float32Array } {
@@ -84,5 +87,51 @@ describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput', () => {
     const h = await model.fit(tf.ones([4, 8, 8, 1]), tf.ones([4, 1]), { epochs: 2, verbose: 0 });
     assert.equal(h.history.loss.length, 2);
     model.dispose();
+  });
+});
+
+describe('cpu training kernels', () => {
+  it('ResizeNearestNeighborGrad is the exact adjoint of nearest upsampling, on cpu and on wasm', async () => {
+    const r = rng(11);
+    for (const [n, h, w, c, f] of [
+      [5, 2, 2, 64, 2],
+      [2, 3, 5, 3, 3],
+      [5, 16, 16, 32, 2],
+    ]) {
+      const x = Float32Array.from({ length: n * h * w * c }, () => r());
+      const dy = Float32Array.from({ length: n * f * f * h * w * c }, () => r() * 2 - 1);
+      const exact = new Float32Array(x.length);
+      for (let b = 0; b < n; b++)
+        for (let y = 0; y < f * h; y++)
+          for (let xx = 0; xx < f * w; xx++)
+            for (let ch = 0; ch < c; ch++) exact[((b * h + Math.floor(y / f)) * w + Math.floor(xx / f)) * c + ch] += dy[((b * f * h + y) * f * w + xx) * c + ch];
+      const grad = () =>
+        tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [f * h, f * w]), tf.tensor4d(dy, [n, f * h, f * w, c]))))(tf.tensor4d(x, [n, h, w, c])).dataSync() as Float32Array);
+      await tf.setBackend('cpu');
+      registerCpuTrainingKernels(tf);
+      assert.ok(relativeError(grad(), exact) < 1e-6, `cpu ${[n, h, w, c, f]}`);
+      await tf.setBackend('wasm');
+      assert.ok(relativeError(grad(), exact) < 1e-6, `wasm ${[n, h, w, c, f]}`);
+    }
+  });
+
+  it('Conv2DBackpropFilter matches the stock cpu kernel on random inputs', async () => {
+    const r = rng(12);
+    await tf.setBackend('cpu');
+    for (const c of [
+      { x: [2, 9, 9, 3], f: [3, 3, 3, 4], s: 2, pad: 'same' as const },
+      { x: [3, 11, 7, 2], f: [3, 3, 2, 6], s: 2, pad: 'valid' as const },
+      { x: [2, 10, 10, 4], f: [4, 4, 4, 3], s: 1, pad: 'same' as const },
+    ]) {
+      const x = Float32Array.from({ length: c.x.reduce((a, b) => a * b, 1) }, () => r() * 2 - 1);
+      const f = Float32Array.from({ length: c.f.reduce((a, b) => a * b, 1) }, () => r() * 2 - 1);
+      const dy = Float32Array.from({ length: c.x.reduce((a, b) => a * b, 1) * c.f[3] }, () => r() * 2 - 1);
+      tf.unregisterKernel('Conv2DBackpropFilter', 'cpu');
+      tf.registerKernel(stockCpuFilter);
+      const theirs = grads(x, c.x, f, c.f, dy, c.s, c.pad).df;
+      registerCpuTrainingKernels(tf);
+      const ours = grads(x, c.x, f, c.f, dy, c.s, c.pad).df;
+      assert.ok(relativeError(ours, theirs) < 1e-5, JSON.stringify(c));
+    }
   });
 });
