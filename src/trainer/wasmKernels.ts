@@ -5,7 +5,9 @@
 //   the contraction runs over the inner dimension of both operands and the small dY is XNNPACK's packed weight.
 //   The stock transposed-A matMul took about 20x longer for the same product.
 // - Conv2DBackpropInput (the stock one is a scalar loop, about 12x slower than a forward convolution): a forward
-//   convolution of dY, dilated by the stride, with the filter flipped in space and its channels swapped.
+//   convolution of dY with the filter flipped in space and its channels swapped. With a stride s, the input
+//   gradient splits into s x s phases (rows and columns i = s * k + p), each a stride-1 convolution of dY with
+//   the filter taps that land on that phase, so no multiply is spent on the zeros of a dilated dY.
 //
 // Both run in chunks so that no temporary grows past `chunkFloats`, and both are tested against `cpu`.
 
@@ -167,6 +169,10 @@ function backpropInput(
   const bottom = inHeight + filterHeight - 1 - dh - top;
   const right = inWidth + filterWidth - 1 - dw - left;
 
+  if (strideHeight > 1 || strideWidth > 1) {
+    const phased = backpropInputByPhase(b, conv2D, dy, filter, info);
+    if (phased) return phased;
+  }
   const flipped = b.makeOutput([filterHeight, filterWidth, outChannels, inChannels], 'float32');
   {
     const wv = b.typedArrayFromHeap(filter);
@@ -182,6 +188,7 @@ function backpropInput(
     }
   }
   const dilated = strideHeight > 1 || strideWidth > 1;
+
   const perImageIn = dh * dw * outChannels;
   const perImageOut = inHeight * inWidth * inChannels;
   const imagesPerChunk = dilated ? Math.max(1, Math.min(batchSize, Math.floor(wasmKernelOptions.chunkFloats / perImageIn))) : batchSize;
@@ -219,5 +226,76 @@ function backpropInput(
     b.disposeData(d.dataId);
   }
   b.disposeData(flipped.dataId);
+  return out;
+}
+
+/**
+ * dx for stride s > 1 as s*s stride-1 convolutions of dy, one per output phase (py, px): dx[s*i + py] takes the
+ * taps kh = r, r + s, ... with r = (py + padTop) mod s, and reads dy[i + q - t] for tap r + s*t, q = (py +
+ * padTop - r) / s. Undefined when a phase would need negative padding (the dilated path handles those).
+ */
+function backpropInputByPhase(b: WasmBackend, conv2D: Kernel, dy: TF.TensorInfo, filter: TF.TensorInfo, info: TF.backend_util.Conv2DInfo): TF.TensorInfo | undefined {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight: sh, strideWidth: sw } = info;
+  const axis = (p: number, pad: number, s: number, k: number, inSize: number, outSize: number) => {
+    const r = (p + pad) % s;
+    const taps = r < k ? Math.ceil((k - r) / s) : 0;
+    const q = (p + pad - r) / s;
+    const count = p < inSize ? Math.ceil((inSize - p) / s) : 0;
+    const before = taps - 1 - q;
+    const after = Math.max(0, count - outSize - before + taps - 1);
+    return { r, taps, count, before, after };
+  };
+  const phases: { py: number; px: number; ay: ReturnType<typeof axis>; ax: ReturnType<typeof axis> }[] = [];
+  for (let py = 0; py < sh; py++) {
+    for (let px = 0; px < sw; px++) {
+      const ay = axis(py, info.padInfo.top, sh, filterHeight, inHeight, outHeight);
+      const ax = axis(px, info.padInfo.left, sw, filterWidth, inWidth, outWidth);
+      if (ay.taps && ax.taps && (ay.before < 0 || ax.before < 0)) return undefined;
+      phases.push({ py, px, ay, ax });
+    }
+  }
+  const out = b.makeOutput([batchSize, inHeight, inWidth, inChannels], 'float32');
+  b.typedArrayFromHeap(out).fill(0);
+  for (const { py, px, ay, ax } of phases) {
+    if (!ay.taps || !ax.taps || !ay.count || !ax.count) continue; // no tap reaches this phase: its gradient is zero
+    const sub = b.makeOutput([ay.taps, ax.taps, outChannels, inChannels], 'float32');
+    {
+      const wv = b.typedArrayFromHeap(filter);
+      const uv = b.typedArrayFromHeap(sub);
+      for (let jh = 0; jh < ay.taps; jh++) {
+        const kh = ay.r + sh * (ay.taps - 1 - jh);
+        for (let jw = 0; jw < ax.taps; jw++) {
+          const kw = ax.r + sw * (ax.taps - 1 - jw);
+          const src = (kh * filterWidth + kw) * inChannels * outChannels;
+          const dst = (jh * ax.taps + jw) * outChannels * inChannels;
+          for (let ci = 0; ci < inChannels; ci++) {
+            for (let co = 0; co < outChannels; co++) uv[dst + co * inChannels + ci] = wv[src + ci * outChannels + co];
+          }
+        }
+      }
+    }
+    const pad: TF.backend_util.ExplicitPadding = [
+      [0, 0],
+      [ay.before, ay.after],
+      [ax.before, ax.after],
+      [0, 0],
+    ];
+    const res = conv2D.kernelFunc({ inputs: { x: dy, filter: sub }, backend: b as never, attrs: { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 } as never }) as TF.TensorInfo;
+    const rv = b.typedArrayFromHeap(res);
+    const ov = b.typedArrayFromHeap(out);
+    const [, rh, rw] = res.shape;
+    for (let n = 0; n < batchSize; n++) {
+      for (let i = 0; i < ay.count; i++) {
+        const row = (n * inHeight + sh * i + py) * inWidth;
+        const srcRow = (n * rh + i) * rw;
+        for (let j = 0; j < ax.count; j++) {
+          const src = (srcRow + j) * inChannels;
+          ov.set(rv.subarray(src, src + inChannels), (row + sw * j + px) * inChannels);
+        }
+      }
+    }
+    b.disposeData(res.dataId);
+    b.disposeData(sub.dataId);
+  }
   return out;
 }
