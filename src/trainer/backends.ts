@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Backend } from '../core/config';
 import { registerCpuTrainingKernels } from './cpuKernels';
+import { registerTrainingGradients } from './gradients';
 import { registerWasmTrainingKernels } from './wasmKernels';
 
 export type Tf = typeof TF;
@@ -105,6 +106,7 @@ export async function chooseBackend(requested: Backend): Promise<ChosenBackend> 
     try {
       const tf = await ATTEMPTS[name]();
       await tf.ready();
+      registerTrainingGradients(tf);
       tf.env().set('PROD', true); // no "install tfjs-node" banner; NaN checks happen in the loop instead
       log.push(`${name}: chosen${requested === 'auto' ? ' (auto)' : ''}`);
       return { tf, name, log };
