@@ -41,6 +41,8 @@ async function saveModel(tf: Tf, model: TF.LayersModel, dir: string, name: strin
 async function saveOptimizer(tf: Tf, optimizer: TF.Optimizer, dir: string, name: string): Promise<void> {
   const named = await optimizer.getWeights();
   const { data, specs } = await tf.io.encodeWeights(named);
+  // The iteration count comes back as a new scalar each call (the moments are the optimizer's own variables).
+  tf.dispose(named.filter((w) => w.name === 'iter').map((w) => w.tensor));
   writeAtomic(join(dir, `${name}.bin`), new Uint8Array(data as ArrayBuffer));
   writeAtomic(join(dir, `${name}.json`), JSON.stringify(specs));
 }
