@@ -33,9 +33,8 @@ export interface PanelViewState {
 }
 
 export type HostMessage =
-  | { type: 'runs'; payload: { runs: PanelRun[]; sweeps: PanelSweep[]; root: string } }
-  | { type: 'select'; payload: { ids: string[] } }
-  | { type: 'tab'; payload: { tab: PanelViewState['tab'] } };
+  | { type: 'runs'; payload: { runs: PanelRun[]; sweeps: PanelSweep[]; root: string; /** A tab the host asks to show. */ tab?: PanelViewState['tab'] } }
+  | { type: 'select'; payload: { ids: string[] } };
 
 export type WebviewMessage =
   | { type: 'ready'; payload: Record<string, never> }
@@ -43,7 +42,8 @@ export type WebviewMessage =
   | { type: 'stop'; payload: Record<string, never> }
   | { type: 'resume'; payload: { id: string } }
   | { type: 'openSample'; payload: { uri: string } }
-  | { type: 'openReport'; payload: { id: string } };
+  | { type: 'openReport'; payload: { id: string } }
+  | { type: 'tabShown'; payload: { tab: PanelViewState['tab'] } };
 
 export function isWebviewMessage(m: unknown): m is WebviewMessage {
   if (!m || typeof m !== 'object') return false;
@@ -60,6 +60,8 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
       return typeof (p as { id?: unknown }).id === 'string';
     case 'openSample':
       return typeof (p as { uri?: unknown }).uri === 'string';
+    case 'tabShown':
+      return ['runs', 'compare', 'ablations'].includes((p as { tab?: unknown }).tab as string);
     default:
       return false;
   }

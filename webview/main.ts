@@ -23,14 +23,15 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   if (m.type === 'runs') {
     runs = m.payload.runs;
     sweeps = m.payload.sweeps ?? [];
+    if (m.payload.tab) {
+      view.tab = m.payload.tab;
+      send({ type: 'tabShown', payload: { tab: m.payload.tab } });
+    }
     view.selected = view.selected.filter((id) => runs.some((r) => r.id === id));
     if (!view.selected.length && runs.length) view.selected = [runs[0].id];
     render();
   } else if (m.type === 'select') {
     view.selected = m.payload.ids;
-    render();
-  } else if (m.type === 'tab') {
-    view.tab = m.payload.tab;
     render();
   }
 });

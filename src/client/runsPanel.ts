@@ -68,10 +68,6 @@ export class RunsPanel implements vscode.Disposable {
       watcher.onDidCreate(() => this.refreshSoon(500)),
       watcher.onDidDelete(() => this.refreshSoon(100)),
       panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-      // A hidden webview is discarded (no retained context) and says `ready` again when shown: hold messages till then.
-      panel.onDidChangeViewState((e) => {
-        if (!e.webviewPanel.visible) this.ready = false;
-      }),
     ];
     panel.onDidDispose(() => {
       subs.forEach((s) => s.dispose());
@@ -86,7 +82,9 @@ export class RunsPanel implements vscode.Disposable {
       case 'ready':
         this.ready = true;
         this.post();
-        this.flushTab();
+        break;
+      case 'tabShown':
+        if (this.pendingTab === msg.payload.tab) this.pendingTab = undefined;
         break;
       case 'setBase':
         this.base = msg.payload.id;
@@ -111,20 +109,16 @@ export class RunsPanel implements vscode.Disposable {
     }
   }
 
-  /** Switches the panel to a tab (once its page is ready). */
+  /**
+   * Switches the panel to a tab. The request rides on every `runs` message until the page says it showed it: a
+   * hidden webview is discarded (no retained context), so a message sent while it reloads would be lost.
+   */
   showTab(tab: 'runs' | 'compare' | 'ablations'): void {
     this.pendingTab = tab;
-    this.flushTab();
+    this.post();
   }
 
   private pendingTab: 'runs' | 'compare' | 'ablations' | undefined;
-
-  private flushTab(): void {
-    if (!this.panel || !this.ready || !this.pendingTab) return;
-    const message: HostMessage = { type: 'tab', payload: { tab: this.pendingTab } };
-    this.pendingTab = undefined;
-    void this.panel.webview.postMessage(message);
-  }
 
   refreshSoon(delay: number): void {
     clearTimeout(this.timer);
@@ -169,7 +163,7 @@ export class RunsPanel implements vscode.Disposable {
         seed: sw.plan.seed,
       };
     });
-    const message: HostMessage = { type: 'runs', payload: { runs: panelRuns, sweeps: panelSweeps, root: this.root } };
+    const message: HostMessage = { type: 'runs', payload: { runs: panelRuns, sweeps: panelSweeps, root: this.root, ...(this.pendingTab ? { tab: this.pendingTab } : {}) } };
     void webview.postMessage(message);
   }
 

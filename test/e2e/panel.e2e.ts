@@ -66,8 +66,19 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await runRow('all-skips').locator('.status', { hasText: 'stopped' }).waitFor({ timeout: 60_000 });
     const stoppedAt = await runRow('all-skips').locator('td.num').nth(1).innerText();
     await shot('11-panel-stopped');
-    await runRow('all-skips').locator('button', { hasText: 'Resume' }).click();
-    await runRow('all-skips').locator('.status', { hasText: /running|completed/ }).waitFor({ timeout: 60_000 });
+    // The table re-renders on every event: a click that lands on a row being replaced is retried.
+    let resumed = false;
+    for (let attempt = 0; attempt < 3 && !resumed; attempt++) {
+      const button = runRow('all-skips').locator('button', { hasText: 'Resume' });
+      if (await button.count()) await button.click().catch(() => undefined);
+      resumed = await runRow('all-skips')
+        .locator('.status', { hasText: /running|completed/ })
+        .waitFor({ timeout: 20_000 })
+        .then(() => true)
+        .catch(() => false);
+    }
+    if (!resumed) await shot('11-panel-resume-failed');
+    assert.ok(resumed, 'the run resumes from the panel');
     await runRow('all-skips').locator('.status', { hasText: 'completed' }).waitFor({ timeout: 240_000 });
     const finalStep = await runRow('all-skips').locator('td.num').nth(1).innerText();
     assert.equal(finalStep, '240/240');

@@ -160,6 +160,8 @@ describe('panel boundaries', () => {
     assert.ok(isWebviewMessage({ type: 'resume', payload: { id: 'x' } }));
     assert.ok(isWebviewMessage({ type: 'openReport', payload: { id: 'skips' } }));
     assert.equal(isWebviewMessage({ type: 'openReport', payload: {} }), false);
+    assert.ok(isWebviewMessage({ type: 'tabShown', payload: { tab: 'ablations' } }));
+    assert.equal(isWebviewMessage({ type: 'tabShown', payload: { tab: 'settings' } }), false);
     for (const bad of [null, 'ready', { type: 'ready' }, { type: 'resume', payload: {} }, { type: 'rm -rf', payload: {} }, { type: 'openSample', payload: { uri: 3 } }]) {
       assert.equal(isWebviewMessage(bad), false, JSON.stringify(bad));
     }
