@@ -1,29 +1,12 @@
 // Per-kernel time of one training step (generator + discriminator) on one backend, from tf.profile.
 // Usage: node --import tsx bench/profile.ts [CONFIG] [BACKEND]   (default: examples/seed.p2p.yaml wasm)
-import { readFileSync } from 'node:fs';
-import { analyze } from '../src/core/analysis';
 import type { Backend } from '../src/core/config';
-import { buildModel } from '../src/model/build';
-import { chooseBackend } from '../src/trainer/backends';
-import { trainStep, type Nets } from '../src/trainer/pix2pix';
-import { SeededRandom } from '../src/trainer/random';
+import { trainStep } from '../src/trainer/pix2pix';
+import { stepSetup } from './setup';
 
 async function main() {
   const [file = 'examples/seed.p2p.yaml', backendName = 'wasm'] = process.argv.slice(2);
-  const a = analyze(readFileSync(file, 'utf8'));
-  if (!a.generator || !a.discriminator) throw new Error(`${file} has errors`);
-  const { tf, name } = await chooseBackend(backendName as Backend);
-  Math.random = new SeededRandom(0).next;
-  const c = a.config;
-  const nets: Nets = {
-    generator: buildModel(tf, a.generator),
-    discriminator: buildModel(tf, a.discriminator),
-    gOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
-    dOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
-  };
-  const s = c.input.size;
-  const x = tf.randomUniform([c.train.batchSize, s, s, c.input.channels], -1, 1) as import('@tensorflow/tfjs').Tensor4D;
-  const y = tf.randomUniform([c.train.batchSize, s, s, c.output.channels], -1, 1) as import('@tensorflow/tfjs').Tensor4D;
+  const { tf, name, config: c, nets, x, y } = await stepSetup(file, backendName as Backend);
   trainStep(tf, nets, c.train.loss, x, y); // warm-up: kernels set up, weights packed
   const t0 = performance.now();
   const info = await tf.profile(() => {
