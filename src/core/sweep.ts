@@ -170,7 +170,15 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
   const byKey = new Map<string, SweepVariant>();
   const byFolder = new Map<string, SweepVariant>();
   const at = (source: Path) => parsed.rangeOf(source, source[1] === 'grid' ? 'key' : source.length === 2 ? 'pair' : 'value');
-  const baseTaken = candidates.some((c) => c.origin !== 'variants' && configKey(resolveQuiet(parsed, deepMerge(baseValue, c.overrides))) === baseKey);
+  // Each candidate resolved once: its diagnostics carry the range of the entry that made it.
+  const resolvedCandidates = candidates.map((c) => {
+    const value = deepMerge(baseValue, c.overrides);
+    const range = at(c.source);
+    const resolved = resolveConfig({ ...parsed, value, locate: () => undefined, rangeOf: () => range });
+    const valid = !resolved.diagnostics.some((d) => d.severity === 'error');
+    return { ...c, value, range, resolved, valid, key: configKey(resolved.config) };
+  });
+  const baseTaken = resolvedCandidates.some((c) => c.origin !== 'variants' && c.valid && c.key === baseKey);
 
   if (wantBase && !baseTaken) {
     variants.push({ name: 'base', origin: 'base', source: ['ablation'], overrides: {}, config: base.config, generator: base.generator, discriminator: base.discriminator, text: variantText(baseValue, 'base', base.name, {}) });
@@ -178,23 +186,14 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
     byFolder.set('base', variants[0]);
   }
 
-  for (const c of candidates) {
-    const value = deepMerge(baseValue, c.overrides);
-    const range = at(c.source);
+  for (const c of resolvedCandidates) {
+    const { value, range, resolved, key } = c;
     const label = `variant \`${c.name}\``;
-    const resolved = resolveConfig({
-      ...parsed,
-      value,
-      locate: () => undefined,
-      rangeOf: () => range,
-    });
-    const errors = resolved.diagnostics.filter((d) => d.severity === 'error');
     for (const d of resolved.diagnostics) {
-      if (d.code === 'override' && c.origin !== 'variants') continue; // a generator fights the base's own decoder overrides: shown below if it matters
+      if (d.code === 'override' && c.origin !== 'variants') continue; // a generated variant overriding the base's own decoder entries is expected
       diagnostics.push({ ...d, code: `variant-${d.code}`, message: `${label}: ${d.message}`, range });
     }
-    if (errors.length) continue;
-    const key = configKey(resolved.config);
+    if (!c.valid) continue;
     const same = byKey.get(key);
     if (same || (key === baseKey && c.origin === 'variants')) {
       diagnostics.push({
@@ -249,11 +248,6 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
     },
     diagnostics,
   };
-}
-
-function resolveQuiet(parsed: ParsedConfig, value: Obj): ResolvedConfig {
-  const zero = parsed.rangeOf([]);
-  return resolveConfig({ ...parsed, value, locate: () => undefined, rangeOf: () => zero }).config;
 }
 
 /** Two variants train the same thing when their resolved configs agree on everything but the name. */
