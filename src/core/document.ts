@@ -139,9 +139,7 @@ export function parseConfig(text: string): ParsedConfig {
       const out: Record<string, unknown> = {};
       const known = Object.keys(schema.properties);
       for (const pair of node.items) {
-        const keyNode = pair.key as Node | null;
-        const keySpan: Span = keyNode?.range ? [keyNode.range[0], keyNode.range[1]] : span;
-        const key = isScalar(keyNode) ? keyNode.value : undefined;
+        const { keyNode, keySpan, key } = keyOf(pair, span);
         if (typeof key !== 'string') {
           report('error', 'key-type', `\`${where}\`: keys are names (${known.join(', ')}), found ${describe(keyNode)}`, keySpan);
           continue;
@@ -161,9 +159,7 @@ export function parseConfig(text: string): ParsedConfig {
           continue;
         }
         const childPath = [...path, key];
-        const valueNode = pair.value as Node | null;
-        const valueSpan = record(childPath, valueNode, keySpan, [keySpan[1], keySpan[1]]);
-        const v = walk(valueNode, child, childPath, valueSpan);
+        const { v } = walkPair(pair, child, childPath, keySpan);
         if (v !== undefined) out[key] = v;
       }
       return out;
@@ -178,9 +174,7 @@ export function parseConfig(text: string): ParsedConfig {
       const out: Record<string, unknown> = {};
       const known = [...gridPaths().keys()];
       for (const pair of node.items) {
-        const keyNode = pair.key as Node | null;
-        const keySpan: Span = keyNode?.range ? [keyNode.range[0], keyNode.range[1]] : span;
-        const key = isScalar(keyNode) ? keyNode.value : undefined;
+        const { keyNode, keySpan, key } = keyOf(pair, span);
         const child = typeof key === 'string' ? childSchema(schema, key) : undefined;
         if (typeof key !== 'string' || !child) {
           const guess = typeof key === 'string' ? didYouMean(key, known) : undefined;
@@ -193,9 +187,7 @@ export function parseConfig(text: string): ParsedConfig {
           continue;
         }
         const childPath = [...path, key];
-        const valueNode = pair.value as Node | null;
-        const valueSpan = record(childPath, valueNode, keySpan, [keySpan[1], keySpan[1]]);
-        const v = walk(valueNode, child, childPath, valueSpan);
+        const { v, valueSpan } = walkPair(pair, child, childPath, keySpan);
         if (Array.isArray(v) && v.length === 0) {
           report('error', 'range', `\`${formatPath(childPath)}\`: list at least one value`, valueSpan);
           continue;
@@ -256,6 +248,13 @@ export function parseConfig(text: string): ParsedConfig {
     return scalar;
   };
 
+  // A mapping entry's value: located (an empty value sits right after its key), then validated.
+  function walkPair(pair: { value: unknown }, child: Schema, childPath: Path, keySpan: Span): { v: unknown; valueSpan: Span } {
+    const valueNode = pair.value as Node | null;
+    const valueSpan = record(childPath, valueNode, keySpan, [keySpan[1], keySpan[1]]);
+    return { v: walk(valueNode, child, childPath, valueSpan), valueSpan };
+  }
+
   const root = doc.contents as Node | null;
   const rootSpan: Span = root?.range ? trimEnd(text, root.range[0], root.range[1]) : [0, 0];
   record([], root, undefined, rootSpan);
@@ -268,6 +267,13 @@ export function parseConfig(text: string): ParsedConfig {
     }
   }
   return result();
+}
+
+/** A mapping entry's key: its node, its span (the mapping's, when the key has none) and its scalar value. */
+function keyOf(pair: { key: unknown }, fallback: Span): { keyNode: Node | null; keySpan: Span; key: unknown } {
+  const keyNode = pair.key as Node | null;
+  const keySpan: Span = keyNode?.range ? [keyNode.range[0], keyNode.range[1]] : fallback;
+  return { keyNode, keySpan, key: isScalar(keyNode) ? keyNode.value : undefined };
 }
 
 /** The yaml parser slows down quadratically on deeply nested flow collections; no config comes close. */
