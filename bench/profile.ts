@@ -7,10 +7,10 @@ import { stepSetup } from './setup';
 async function main() {
   const [file = 'examples/seed.p2p.yaml', backendName = 'wasm'] = process.argv.slice(2);
   const { tf, name, config: c, nets, x, y } = await stepSetup(file, backendName as Backend);
-  trainStep(tf, nets, c.train.loss, x, y); // warm-up: kernels set up, weights packed
+  await trainStep(tf, nets, c.train.loss, x, y); // warm-up: kernels set up, weights packed
   const t0 = performance.now();
-  const info = await tf.profile(() => {
-    trainStep(tf, nets, c.train.loss, x, y);
+  const info = await tf.profile(async () => {
+    await trainStep(tf, nets, c.train.loss, x, y);
   });
   const wall = performance.now() - t0;
   const byKernel = new Map<string, { ms: number; calls: number }>();

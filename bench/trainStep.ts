@@ -9,13 +9,13 @@ async function main() {
   const { tf, name, config: c, nets, x, y } = await stepSetup(file, backendName as Backend);
   const b = c.train.batchSize;
   const warm = performance.now();
-  trainStep(tf, nets, c.train.loss, x, y);
+  await trainStep(tf, nets, c.train.loss, x, y);
   const warmMs = performance.now() - warm;
   const steps = Number(stepsArg);
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
-    trainStep(tf, nets, c.train.loss, x, y);
+    await trainStep(tf, nets, c.train.loss, x, y);
     times.push(performance.now() - t);
   }
   times.sort((p, q) => p - q);

@@ -1,13 +1,15 @@
 // Backend choice for training. `auto` tries, in order: CUDA (@tensorflow/tfjs-node-gpu), WebGPU (Dawn for Node
-// + @tensorflow/tfjs-backend-webgpu), native CPU (@tensorflow/tfjs-node), wasm, cpu. Native and WebGPU packages
-// are optional installs loaded at run time; each one not used gets a line saying why.
+// + @tensorflow/tfjs-backend-webgpu, on a hardware adapter), native CPU (@tensorflow/tfjs-node), wasm, cpu. The
+// tfjs-node packages are optional installs loaded at run time; each backend not used gets a line saying why.
 
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Backend } from '../core/config';
 import { registerCpuTrainingKernels } from './cpuKernels';
 import { registerTrainingGradients } from './gradients';
+import type { AdapterReport } from './contract';
 import { registerWasmTrainingKernels } from './wasmKernels';
+import { describeAdapter, openWebGpu, type DeviceWatch } from './webgpu';
 
 export type Tf = typeof TF;
 
@@ -16,9 +18,13 @@ export interface ChosenBackend {
   name: 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
   /** One line per backend tried, the chosen one last. */
   log: string[];
+  /** On webgpu: the adapter, and the watch that reports a lost device or a GPU error. */
+  adapter?: AdapterReport;
+  watch?: DeviceWatch;
 }
 
-type Attempt = () => Promise<Tf>;
+type Loaded = Pick<ChosenBackend, 'tf' | 'adapter' | 'watch'>;
+type Attempt = (requested: Backend) => Promise<Loaded>;
 
 function missing(pkg: string, e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
@@ -37,30 +43,13 @@ const tensorflowGpu: Attempt = async () => {
   if (!backend.isUsingGpuDevice) {
     throw new Error('@tensorflow/tfjs-node-gpu loaded, but TensorFlow found no usable GPU: it needs CUDA 11.2 (libcudart.so.11.0) and cuDNN 8.1 (libcudnn.so.8) and a driver > 450');
   }
-  return tf;
+  return { tf };
 };
 
-const webgpu: Attempt = async () => {
-  let dawn: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
-  try {
-    dawn = require('webgpu');
-  } catch (e) {
-    throw new Error(`${missing('webgpu', e)} (npm install webgpu @tensorflow/tfjs-backend-webgpu)`);
-  }
-  const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
-  Object.assign(globalThis, dawn.globals);
-  if (!g.navigator) (globalThis as Record<string, unknown>).navigator = {};
-  (g.navigator as Record<string, unknown>).gpu = dawn.create([]);
-  const adapter = await (g.navigator!.gpu as { requestAdapter(): Promise<unknown> }).requestAdapter();
-  if (!adapter) throw new Error('webgpu: no WebGPU adapter on this machine (Dawn found no Vulkan/Metal/D3D12 device)');
+// A software adapter (llvmpipe, SwiftShader) is slower than wasm: `auto` passes over it, `webgpu` takes it.
+const webgpu: Attempt = async (requested) => {
   const tf: Tf = require('@tensorflow/tfjs');
-  try {
-    require('@tensorflow/tfjs-backend-webgpu');
-  } catch (e) {
-    throw new Error(missing('@tensorflow/tfjs-backend-webgpu', e));
-  }
-  if (!(await tf.setBackend('webgpu'))) throw new Error('webgpu: the tfjs backend failed to initialise');
-  return tf;
+  return { tf, ...(await openWebGpu(tf, { allowSoftware: requested === 'webgpu' })) };
 };
 
 const tensorflowCpu: Attempt = async () => {
@@ -71,7 +60,7 @@ const tensorflowCpu: Attempt = async () => {
     throw new Error(`${missing('@tensorflow/tfjs-node', e)} (npm install @tensorflow/tfjs-node)`);
   }
   await tf.setBackend('tensorflow');
-  return tf;
+  return { tf };
 };
 
 const wasm: Attempt = async () => {
@@ -80,14 +69,14 @@ const wasm: Attempt = async () => {
   backend.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'));
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm: the backend failed to initialise');
   registerWasmTrainingKernels(tf);
-  return tf;
+  return { tf };
 };
 
 const cpu: Attempt = async () => {
   const tf: Tf = require('@tensorflow/tfjs');
   await tf.setBackend('cpu');
   registerCpuTrainingKernels(tf);
-  return tf;
+  return { tf };
 };
 
 const ATTEMPTS: Record<ChosenBackend['name'], Attempt> = { 'tensorflow-gpu': tensorflowGpu, webgpu, tensorflow: tensorflowCpu, wasm, cpu };
@@ -104,12 +93,12 @@ export async function chooseBackend(requested: Backend): Promise<ChosenBackend> 
   const log: string[] = [];
   for (const name of ORDER[requested]) {
     try {
-      const tf = await ATTEMPTS[name]();
+      const { tf, adapter, watch } = await ATTEMPTS[name](requested);
       await tf.ready();
       registerTrainingGradients(tf);
       tf.env().set('PROD', true); // no "install tfjs-node" banner; NaN checks happen in the loop instead
-      log.push(`${name}: chosen${requested === 'auto' ? ' (auto)' : ''}`);
-      return { tf, name, log };
+      log.push(`${name}: chosen${requested === 'auto' ? ' (auto)' : ''}${adapter ? `: ${describeAdapter(adapter)}` : ''}`);
+      return { tf, name, log, adapter, watch };
     } catch (e) {
       log.push(`${name}: ${(e as Error).message}`);
     }

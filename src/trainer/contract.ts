@@ -3,12 +3,27 @@
 
 import type { Quality } from './metrics';
 
+/** The WebGPU adapter a run trains on, as the backend probe saw it. */
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  /** A rasteriser on the CPU (llvmpipe, SwiftShader): correct, slower than wasm. */
+  software: boolean;
+  /** Of `shader-f16`, `subgroups`, `timestamp-query`: those the adapter has. */
+  features: string[];
+  limits: Record<string, number>;
+}
+
 export interface StartedPayload {
   runDir: string;
   name: string;
   backend: string;
   /** Why each backend before the chosen one was not used. */
   backendLog: string[];
+  /** The GPU adapter, on `webgpu`. */
+  adapter?: AdapterReport;
   totalSteps: number;
   stepsPerEpoch: number;
   batchSize: number;
@@ -43,6 +58,13 @@ export interface EvalPayload {
   gap: Quality | null;
 }
 
+export interface ErrorPayload {
+  message: string;
+  stack?: string;
+  /** The GPU device failed (lost, out of memory): another backend can resume the run from its last checkpoint. */
+  device?: boolean;
+}
+
 export type TrainerEvent =
   | { type: 'started'; payload: StartedPayload }
   | { type: 'step'; payload: StepPayload }
@@ -50,7 +72,7 @@ export type TrainerEvent =
   | { type: 'sample'; payload: { step: number; split: 'train' | 'test'; path: string; mode: 'training' | 'inference' } }
   | { type: 'checkpoint'; payload: { step: number; path: string } }
   | { type: 'warning'; payload: { message: string } }
-  | { type: 'error'; payload: { message: string; stack?: string } }
+  | { type: 'error'; payload: ErrorPayload }
   | { type: 'finished'; payload: { step: number; reason: 'completed' | 'stopped' | 'failed'; runDir: string } };
 
 export type TrainerCommand = { type: 'stop' };

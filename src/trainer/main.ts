@@ -13,8 +13,9 @@ import { kerasSummary } from '../core/kerasSummary';
 import { DataError, loadDataset, type Dataset } from '../data/dataset';
 import { buildModel } from '../model/build';
 import { chooseBackend, type Tf } from './backends';
+import { DeviceFailure } from './webgpu';
 import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
-import type { TrainerCommand, TrainerEvent } from './contract';
+import type { ErrorPayload, TrainerCommand, TrainerEvent } from './contract';
 import type { Quality } from './metrics';
 import { batchTensor, evaluate, trainStep, type Nets, type Shapes } from './pix2pix';
 import { SeededRandom } from './random';
@@ -169,6 +170,7 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
       name,
       backend: backend.name,
       backendLog: backend.log,
+      adapter: backend.adapter,
       totalSteps: state.totalSteps,
       stepsPerEpoch,
       batchSize,
@@ -190,8 +192,8 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
 
   const evaluateAndSample = async () => {
     const epoch = state.step / stepsPerEpoch;
-    const train = evaluate(tf, nets.generator, evalTrain, shapes, batchSize, mode);
-    const test = evalTest.length ? evaluate(tf, nets.generator, evalTest, shapes, batchSize, mode) : undefined;
+    const train = await evaluate(tf, nets.generator, evalTrain, shapes, batchSize, mode);
+    const test = evalTest.length ? await evaluate(tf, nets.generator, evalTest, shapes, batchSize, mode) : undefined;
     const gap = test ? diff(test.quality, train.quality) : null;
     send({ type: 'eval', payload: { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap } });
     run.appendMetrics(
@@ -215,7 +217,7 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
     await trainLoop();
   } catch (e) {
     // The run folder keeps its last checkpoint, samples and events; the failure is its last line.
-    send({ type: 'error', payload: { message: (e as Error).message, stack: (e as Error).stack } });
+    send({ type: 'error', payload: failure(e, state.step, run) });
     send({ type: 'finished', payload: { step: state.step, reason: 'failed', runDir: run.dir } });
     disposeNets(tf, nets);
     return 1;
@@ -241,8 +243,9 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
       const started = performance.now();
       const x = batchTensor(tf, indices.map((i) => data.train[i].input), shapes.size, shapes.inChannels);
       const y = batchTensor(tf, indices.map((i) => data.train[i].target), shapes.size, shapes.outChannels);
-      const losses = trainStep(tf, nets, config.train.loss, x, y);
+      const losses = await trainStep(tf, nets, config.train.loss, x, y).catch((e: unknown) => backend.watch?.check(e) as never);
       tf.dispose([x, y]);
+      backend.watch?.check();
       state.step++;
       if (!Number.isFinite(losses.gTotal) || !Number.isFinite(losses.dLoss)) {
         throw new Error(`the loss became ${losses.gTotal} (generator) / ${losses.dLoss} (discriminator) at step ${state.step}; lower train.optimizer.lr`);
@@ -260,6 +263,17 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
     await checkpoint();
     send({ type: 'finished', payload: { step: state.step, reason, runDir: run.dir } });
   }
+}
+
+/** The error event of a failed run; a failed GPU device says how to go on from the last checkpoint elsewhere. */
+function failure(e: unknown, step: number, run: RunDir): ErrorPayload {
+  const error = e as Error;
+  if (!(error instanceof DeviceFailure)) return { message: error.message, stack: error.stack };
+  const latest = run.latestCheckpoint();
+  const resume = latest
+    ? `the last checkpoint (step ${latest.step}) is kept: resume on another backend with \`p2p train --resume ${run.dir} --backend wasm\``
+    : 'no checkpoint was written before it';
+  return { message: `${error.message} at step ${step}; ${resume}`, device: true };
 }
 
 function disposeNets(tf: Tf, nets: Nets): void {

@@ -44,14 +44,22 @@ export function batchTensor(tf: Tf, images: readonly Uint8Array[], size: number,
 
 const variablesOf = (model: TF.LayersModel) => model.trainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
 
+/** Mean absolute error, the generator's L1 term. */
+export function l1Loss(tf: Tf, a: TF.Tensor, b: TF.Tensor): TF.Scalar {
+  return tf.mean(tf.abs(tf.sub(a, b))) as TF.Scalar;
+}
+
 /** Binary cross-entropy on the softmax [fake, real] output: -mean(log p[:, cls]). */
-function bce(tf: Tf, p: TF.Tensor, cls: 0 | 1): TF.Scalar {
+export function bce(tf: Tf, p: TF.Tensor, cls: 0 | 1): TF.Scalar {
   const column = tf.slice(p, [0, cls], [-1, 1]);
   return tf.neg(tf.mean(tf.log(tf.clipByValue(column, 1e-7, 1)))) as TF.Scalar;
 }
 
-/** One training step: a generator update, then a discriminator update on the same fake batch. */
-export function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.Tensor4D, y: TF.Tensor4D): StepLosses {
+/**
+ * One training step: a generator update, then a discriminator update on the same fake batch. The four losses
+ * come back in one asynchronous read (GPU backends cannot read synchronously in Node).
+ */
+export async function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.Tensor4D, y: TF.Tensor4D): Promise<StepLosses> {
   const { generator: g, discriminator: d } = nets;
   let fake: TF.Tensor | undefined;
   let l1: TF.Scalar | undefined;
@@ -60,7 +68,7 @@ export function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.Tensor
     const out = g.apply(x, { training: true }) as TF.Tensor;
     fake = tf.keep(out);
     const p = d.apply(tf.concat([x, out], -1), { training: true }) as TF.Tensor;
-    l1 = tf.keep(tf.mean(tf.abs(tf.sub(out, y))) as TF.Scalar);
+    l1 = tf.keep(l1Loss(tf, out, y));
     gan = tf.keep(bce(tf, p, 1));
     return tf.add(tf.mul(l1, weights.l1), tf.mul(gan, weights.gan)) as TF.Scalar;
   }, variablesOf(g));
@@ -75,8 +83,10 @@ export function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.Tensor
   nets.dOptimizer.applyGradients(dStep.grads);
   tf.dispose(dStep.grads);
 
-  const [gTotal, dLoss, gL1, gGan] = [gStep.value, dStep.value, l1!, gan!].map((t) => t.dataSync()[0]);
+  const losses = tf.stack([gStep.value, dStep.value, l1!, gan!]);
   tf.dispose([gStep.value, dStep.value, l1!, gan!, fake!]);
+  const [gTotal, dLoss, gL1, gGan] = await losses.data();
+  losses.dispose();
   return { gL1, gGan, gTotal, dLoss };
 }
 
@@ -85,18 +95,16 @@ export function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.Tensor
  * behaviour: dropout and batch statistics on) the BatchNorm moving statistics are restored afterwards, so
  * evaluation never changes the model.
  */
-export function generate(tf: Tf, g: TF.LayersModel, pairs: readonly ImagePair[], shapes: Shapes, batchSize: number, mode: 'training' | 'inference'): Float32Array {
+export async function generate(tf: Tf, g: TF.LayersModel, pairs: readonly ImagePair[], shapes: Shapes, batchSize: number, mode: 'training' | 'inference'): Promise<Float32Array> {
   const { size, inChannels, outChannels } = shapes;
   const out = new Float32Array(pairs.length * size * size * outChannels);
   const moving = g.nonTrainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
   const saved = mode === 'training' ? moving.map((v) => tf.clone(v)) : [];
   for (let i = 0; i < pairs.length; i += batchSize) {
     const chunk = pairs.slice(i, i + batchSize);
-    const values = tf.tidy(() => {
-      const x = batchTensor(tf, chunk.map((p) => p.input), size, inChannels);
-      return (g.apply(x, { training: mode === 'training' }) as TF.Tensor).dataSync() as Float32Array;
-    });
-    out.set(values, i * size * size * outChannels);
+    const generated = tf.tidy(() => g.apply(batchTensor(tf, chunk.map((p) => p.input), size, inChannels), { training: mode === 'training' }) as TF.Tensor);
+    out.set(await generated.data(), i * size * size * outChannels);
+    generated.dispose();
   }
   moving.forEach((v, k) => mode === 'training' && v.assign(saved[k]));
   tf.dispose(saved);
@@ -112,7 +120,7 @@ export function targetsOf(pairs: readonly ImagePair[], shapes: Shapes): Float32A
   return out;
 }
 
-export function evaluate(tf: Tf, g: TF.LayersModel, pairs: readonly ImagePair[], shapes: Shapes, batchSize: number, mode: 'training' | 'inference'): { quality: Quality; generated: Float32Array } {
-  const generated = generate(tf, g, pairs, shapes, batchSize, mode);
+export async function evaluate(tf: Tf, g: TF.LayersModel, pairs: readonly ImagePair[], shapes: Shapes, batchSize: number, mode: 'training' | 'inference'): Promise<{ quality: Quality; generated: Float32Array }> {
+  const generated = await generate(tf, g, pairs, shapes, batchSize, mode);
   return { quality: quality(generated, targetsOf(pairs, shapes), pairs.length, shapes.size, shapes.outChannels), generated };
 }

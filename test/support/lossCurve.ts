@@ -36,7 +36,7 @@ async function main() {
     const idx = order.slice(at, at + b);
     const x = batchTensor(tf, idx.map((i) => data.train[i].input), c.input.size, c.input.channels);
     const y = batchTensor(tf, idx.map((i) => data.train[i].target), c.input.size, c.output.channels);
-    const l = trainStep(tf, nets, c.train.loss, x, y);
+    const l = await trainStep(tf, nets, c.train.loss, x, y);
     tf.dispose([x, y]);
     losses.push([l.gL1, l.gGan, l.dLoss]);
   }

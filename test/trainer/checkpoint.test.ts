@@ -21,7 +21,7 @@ describe('checkpoints', () => {
     };
     const x = tf.zeros([5, 32, 32, 1]) as import('@tensorflow/tfjs').Tensor4D;
     const y = tf.zeros([5, 32, 32, 3]) as import('@tensorflow/tfjs').Tensor4D;
-    trainStep(tf, nets, { l1: 10, gan: 1 }, x, y);
+    await trainStep(tf, nets, { l1: 10, gan: 1 }, x, y);
     const dir = mkdtempSync(join(tmpdir(), 'p2p-ckpt-'));
     const state = { step: 1, totalSteps: 2, order: [], position: 0, rng: 0 };
     await saveCheckpoint(tf, nets, dir, state);

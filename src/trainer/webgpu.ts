@@ -1,0 +1,126 @@
+/// <reference types="@webgpu/types" />
+// WebGPU for training: Dawn for Node (the `webgpu` package: Vulkan, Metal or D3D12) under tfjs-backend-webgpu.
+// The backend runs on a device this module opens, so the adapter can be reported (and a software one passed
+// over) and the device watched: a lost device or an error the GPU reports ends the run with what happened,
+// instead of training on garbage.
+
+import type { AdapterReport } from './contract';
+
+type Tf = typeof import('@tensorflow/tfjs');
+
+/** Features that matter for training kernels, reported when present. */
+const REPORTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+const REPORTED_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupsPerDimension',
+] as const;
+
+/**
+ * tfjs-backend-webgpu settings for training, measured by `npm run bench:gpu` (see the README's GPU section).
+ * `WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE` (default true) sends every input gradient and transposed convolution
+ * through a kernel with one thread per output value; the matrix-multiply form is the one that scales.
+ */
+export const TRAINING_FLAGS: Record<string, number | boolean> = {
+  WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE: false,
+};
+
+/** Software rasterisers that present themselves as GPUs: correct, but slower than the wasm backend. */
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|warp/i;
+
+export function adapterReport(adapter: GPUAdapter): AdapterReport {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  const limits: Record<string, number> = {};
+  for (const k of REPORTED_LIMITS) limits[k] = adapter.limits[k];
+  const text = [info.vendor, info.architecture, info.device, info.description].join(' ');
+  return {
+    vendor: info.vendor,
+    architecture: info.architecture,
+    device: info.device,
+    description: info.description,
+    software: !!info.isFallbackAdapter || info.architecture === 'software' || SOFTWARE.test(text),
+    features: REPORTED_FEATURES.filter((f) => adapter.features.has(f)),
+    limits,
+  };
+}
+
+/** "NVIDIA H200 (nvidia, hopper)" / "llvmpipe: Mesa 25.0.7 (mesa, software)". */
+export function describeAdapter(a: AdapterReport): string {
+  const name = a.description || a.device || 'unnamed adapter';
+  const kind = [a.vendor, a.architecture].filter(Boolean).join(', ');
+  return `${name}${kind ? ` (${kind})` : ''}${a.software && a.architecture !== 'software' ? ' [software]' : ''}`;
+}
+
+/** The GPU device failed; the weights on it are gone, the run's last checkpoint is not. */
+export class DeviceFailure extends Error {}
+
+/** What went wrong with the device, once something has: the watch the training loop checks after each step. */
+export class DeviceWatch {
+  private failure: string | undefined;
+
+  constructor(device: GPUDevice) {
+    void device.lost.then((info) => {
+      this.fail(`the GPU device was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`);
+    });
+    device.addEventListener('uncapturederror', (e) => {
+      const error = (e as GPUUncapturedErrorEvent).error;
+      const kind = error.constructor?.name === 'GPUOutOfMemoryError' ? 'out of GPU memory' : 'a GPU error';
+      this.fail(`${kind}: ${error.message.split('\n')[0]}`);
+    });
+  }
+
+  private fail(message: string): void {
+    this.failure ??= message;
+  }
+
+  /** The first failure, or undefined while the device is healthy. */
+  get problem(): string | undefined {
+    return this.failure;
+  }
+
+  /** Throws a DeviceFailure once the device has failed; `cause` is what the failure made go wrong, if anything. */
+  check(cause?: unknown): void {
+    if (this.failure) throw new DeviceFailure(this.failure);
+    if (cause !== undefined) throw cause;
+  }
+}
+
+export interface OpenedWebGpu {
+  adapter: AdapterReport;
+  watch: DeviceWatch;
+}
+
+/**
+ * Opens a Dawn device and makes it tfjs's `webgpu` backend. Refuses a software adapter unless `allowSoftware`
+ * (an explicit `backend: webgpu`). `dawnFlags` go to Dawn's `create` (`backend=null` measures host work alone).
+ */
+export async function openWebGpu(tf: Tf, options: { allowSoftware: boolean; dawnFlags?: string[] }): Promise<OpenedWebGpu> {
+  const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
+  Object.assign(globalThis, dawn.globals);
+  const gpu = dawn.create(options.dawnFlags ?? []);
+  // tfjs-backend-webgpu checks navigator.gpu when it loads, so this comes first.
+  const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GPU };
+  Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, writable: true });
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new Error('no WebGPU adapter: Dawn found no Vulkan, Metal or D3D12 device (is the GPU driver installed?)');
+  const report = adapterReport(adapter);
+  if (report.software && !options.allowSoftware) {
+    throw new Error(`passed over the software adapter ${describeAdapter(report)}: it renders on the CPU, slower than wasm; \`train.backend: webgpu\` uses it anyway`);
+  }
+  const device = await adapter.requestDevice({
+    requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
+    requiredLimits: Object.fromEntries(REPORTED_LIMITS.map((k) => [k, adapter.limits[k]])),
+  });
+  const watch = new DeviceWatch(device);
+  const { WebGPUBackend } = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {
+    WebGPUBackend: new (device: GPUDevice, info: GPUAdapterInfo) => import('@tensorflow/tfjs').KernelBackend;
+  };
+  tf.removeBackend('webgpu');
+  tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info), 3);
+  if (!(await tf.setBackend('webgpu'))) throw new Error('the tfjs webgpu backend failed to initialise on this device');
+  for (const [flag, value] of Object.entries(TRAINING_FLAGS)) tf.env().set(flag, value);
+  return { adapter: report, watch };
+}

@@ -1,0 +1,31 @@
+// WebGPU trains the same model as the reference: 100 steps of examples/tiny.p2p.yaml from the same seed, on the
+// same batches, on webgpu (lavapipe in CI, or a GPU) and on cpu (pure JavaScript), each in its own process.
+// The tolerance is what a one-ulp weight perturbation does to either run: measured here, the cpu run is the more
+// sensitive one (its own perturbed twin drifts as far from it as webgpu does), the webgpu run barely moves.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { assertSameCurve, curve } from '../support/curves';
+
+const STEPS = 100;
+const builtinRoot = mkdtempSync(join(tmpdir(), 'p2p-curve-'));
+after(() => rmSync(builtinRoot, { recursive: true, force: true }));
+
+describe('loss curve, webgpu vs cpu', () => {
+  it(`is the same over ${STEPS} steps of the tiny config, within what float rounding alone does`, async () => {
+    await curve('webgpu', 1, builtinRoot); // draws the embedded data once, so the runs below do not race on it
+    // The two cpu runs take one core each; lavapipe then has the machine for the webgpu runs.
+    const [cpu, cpuPerturbed] = await Promise.all([curve('cpu', STEPS, builtinRoot), curve('cpu', STEPS, builtinRoot, true)]);
+    const gpu = await curve('webgpu', STEPS, builtinRoot);
+    const gpuPerturbed = await curve('webgpu', STEPS, builtinRoot, true);
+    assert.equal(gpu.backend, 'webgpu');
+    assert.equal(cpu.backend, 'cpu');
+    const rows = assertSameCurve(gpu, cpu, [
+      [gpu, gpuPerturbed],
+      [cpu, cpuPerturbed],
+    ]);
+    console.log(`${STEPS} steps: webgpu ${gpu.seconds.toFixed(1)} s, cpu ${cpu.seconds.toFixed(1)} s\n${rows.join('\n')}`);
+  });
+});
