@@ -40,7 +40,7 @@ export type WebviewMessage =
   | { type: 'ready'; payload: Record<string, never> }
   | { type: 'setBase'; payload: { id: string } }
   | { type: 'stop'; payload: Record<string, never> }
-  | { type: 'resume'; payload: { id: string } }
+  | { type: 'resume'; payload: { id: string; /** Another backend to go on with (after a GPU device failure). */ backend?: 'wasm' } }
   | { type: 'openSample'; payload: { uri: string } }
   | { type: 'openReport'; payload: { id: string } }
   | { type: 'tabShown'; payload: { tab: PanelViewState['tab'] } };
@@ -54,8 +54,9 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
     case 'ready':
     case 'stop':
       return true;
-    case 'setBase':
     case 'resume':
+      return typeof (p as { id?: unknown }).id === 'string' && [undefined, 'wasm'].includes((p as { backend?: unknown }).backend as string);
+    case 'setBase':
     case 'openReport':
       return typeof (p as { id?: unknown }).id === 'string';
     case 'openSample':

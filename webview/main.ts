@@ -2,6 +2,7 @@
 // side-by-side comparison. All state it needs to come back after being hidden lives in vscode.setState.
 
 import { rowCells, TABLE_HEADER } from '../src/sweep/table';
+import { describeAdapter } from '../src/trainer/contract';
 import type { HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): PanelViewState | undefined; setState(s: PanelViewState): void };
@@ -104,6 +105,22 @@ function samples(r: PanelRun): string {
 </div>`;
 }
 
+/** The run header's backend line: the backend, the GPU adapter and its features, and earlier backends of a resumed run. */
+function backendLine(r: PanelRun): string {
+  if (!r.backend) return '';
+  const a = r.adapter;
+  const gpu = a ? `: ${esc(describeAdapter(a))}${a.features.length ? ` · ${a.features.map(esc).join(', ')}` : ''}` : '';
+  const earlier = r.backends.length > 1 ? ` · resumed from ${esc(r.backends.slice(0, -1).join(' → '))}` : '';
+  return `<p class="run-backend">Backend <b>${esc(r.backend)}</b>${gpu}${earlier}</p>`;
+}
+
+/** A failed run's error; after a GPU device failure, the way on from its checkpoint. */
+function errorLine(r: PanelRun): string {
+  if (!r.error || r.status === 'running') return '';
+  const resume = r.deviceError ? ` <button data-resume="${esc(r.id)}" data-backend="wasm">Resume on wasm</button>` : '';
+  return `<p class="run-error">${esc(r.error)}${resume}</p>`;
+}
+
 function runsTable(): string {
   const rows = runs
     .map((r) => {
@@ -114,7 +131,7 @@ function runsTable(): string {
 <td><input type="checkbox" data-select="${esc(r.id)}" ${sel ? 'checked' : ''}></td>
 <td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td>
 <td class="status ${r.status}">${r.status}${r.error ? ` <span title="${esc(r.error)}">⚠</span>` : ''}</td>
-<td>${esc(r.backend ?? '—')}</td><td class="num">${count(r.params ? r.params.generator + r.params.discriminator : undefined)}</td>
+<td${r.adapter ? ` title="${esc(describeAdapter(r.adapter))}"` : ''}>${esc(r.backends.join(' → ') || '—')}</td><td class="num">${count(r.params ? r.params.generator + r.params.discriminator : undefined)}</td>
 <td class="num">${r.step}/${r.totalSteps ?? '?'}</td><td class="num">${fmt(r.bestTestL1)}</td>
 <td class="diff">${diff}</td><td><input type="radio" name="base" data-base="${esc(r.id)}" title="compare configs against this run"></td><td>${action}</td></tr>`;
     })
@@ -181,7 +198,7 @@ function render(): void {
   const current = runs.find((r) => r.id === view.selected[0]);
   app.innerHTML =
     view.tab === 'runs'
-      ? `${tabs}${runsTable()}${current ? `<h2>${esc(current.name)} <span class="muted">${esc(current.id)} · ${current.status}</span></h2>${curves(current)}${samples(current)}` : ''}`
+      ? `${tabs}${runsTable()}${current ? `<h2>${esc(current.name)} <span class="muted">${esc(current.id)} · ${current.status}</span></h2>${backendLine(current)}${errorLine(current)}${curves(current)}${samples(current)}` : ''}`
       : `${tabs}${compare()}`;
 }
 
@@ -201,7 +218,7 @@ app.addEventListener('click', (e) => {
   } else if (t.dataset.stop !== undefined) {
     send({ type: 'stop', payload: {} });
   } else if (t.dataset.resume !== undefined) {
-    send({ type: 'resume', payload: { id: t.dataset.resume } });
+    send({ type: 'resume', payload: { id: t.dataset.resume, ...(t.dataset.backend === 'wasm' ? { backend: 'wasm' as const } : {}) } });
   } else if (t.dataset.compareSweep !== undefined) {
     const sw = sweeps.find((x) => x.id === t.dataset.compareSweep);
     view.selected = (sw?.runIds ?? []).filter((id): id is string => !!id);

@@ -3,7 +3,7 @@
 
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import type { StartedPayload, TrainerEvent } from '../trainer/contract';
+import { describeAdapter, type StartedPayload, type TrainerEvent } from '../trainer/contract';
 
 const USAGE = 'usage: p2p train FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--out DIR]\n       p2p train --resume RUNDIR [--steps N] [--backend B]\n';
 
@@ -19,6 +19,14 @@ function clock(seconds: number): string {
   const m = Math.floor((s % 3600) / 60);
   const p = (n: number) => String(n).padStart(2, '0');
   return h ? `${h}:${p(m)}:${p(s % 60)}` : `${m}:${p(s % 60)}`;
+}
+
+/** "webgpu: NVIDIA H200 (nvidia, hopper) · shader-f16, subgroups", then why each backend before it was not used. */
+function backendText(started: StartedPayload): string {
+  const a = started.adapter;
+  const gpu = a ? `: ${describeAdapter(a)}${a.features.length ? ` · ${a.features.join(', ')}` : ''}` : '';
+  const passed = started.backendLog.slice(0, -1).map((line) => `\n  not used: ${line}`);
+  return `${started.backend}${gpu}${passed.join('')}`;
 }
 
 export function runTrain(argv: readonly string[], trainerPath = join(__dirname, 'trainer.js')): Promise<number> {
@@ -66,7 +74,7 @@ export function runTrain(argv: readonly string[], trainerPath = join(__dirname, 
           started = e.payload;
           t0 = Date.now();
           process.stderr.write(
-            `${e.payload.startStep ? 'resuming' : 'training'} ${e.payload.name} on ${e.payload.backend} (${e.payload.backendLog.join('; ')})\n` +
+            `${e.payload.startStep ? 'resuming' : 'training'} ${e.payload.name} on ${backendText(e.payload)}\n` +
               `  ${e.payload.trainImages} train / ${e.payload.testImages} test images, batch ${e.payload.batchSize}, ${e.payload.stepsPerEpoch} steps per epoch, ` +
               `steps ${e.payload.startStep}..${e.payload.totalSteps}\n  run: ${e.payload.runDir}\n`,
           );

@@ -96,7 +96,7 @@ export class RunsPanel implements vscode.Disposable {
       case 'resume': {
         // `run` or `sweep/variant`; never a path out of the runs folder.
         const parts = msg.payload.id.split('/').filter((p) => p && p !== '.' && p !== '..');
-        if (parts.length) void this.training.resume(path.join(this.root, ...parts.slice(0, 2)));
+        if (parts.length) void this.training.resume(path.join(this.root, ...parts.slice(0, 2)), msg.payload.backend);
         break;
       }
       case 'openReport': {

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { SummaryRequest } from '../protocol/lsp';
-import type { StartedPayload, TrainerEvent } from '../trainer/contract';
+import type { Backend } from '../core/config';
+import type { ErrorPayload, StartedPayload, TrainerEvent } from '../trainer/contract';
 import { SweepRunner } from '../sweep/runner';
 
 export interface TrainingListener {
@@ -173,7 +174,8 @@ export class TrainingController implements vscode.Disposable {
     }
   }
 
-  async resume(runDir?: string): Promise<void> {
+  /** Continues a run from its last checkpoint, on `backend` when given (checkpoints do not depend on the backend). */
+  async resume(runDir?: string, backend?: Backend): Promise<void> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showErrorMessage('pix2pix: trust this workspace to train.');
       return;
@@ -195,7 +197,7 @@ export class TrainingController implements vscode.Disposable {
       if (!pick) return;
       dir = path.join(root, pick);
     }
-    await this.start(['--resume', dir], path.basename(dir));
+    await this.start(['--resume', dir, ...(backend ? ['--backend', backend] : [])], path.basename(dir));
   }
 
   stop(): void {
@@ -253,7 +255,7 @@ export class TrainingController implements vscode.Disposable {
                 this.status.show();
               } else if (e.type === 'error') {
                 this.output.error(e.payload.message);
-                void vscode.window.showErrorMessage(`pix2pix training failed: ${e.payload.message.split('\n')[0]}`);
+                this.reportFailure(e.payload, this.runDir);
               } else if (e.type === 'warning') {
                 this.output.warn(e.payload.message);
               } else if (e.type === 'finished') {
@@ -272,6 +274,25 @@ export class TrainingController implements vscode.Disposable {
           }),
       );
     });
+  }
+
+  /** Says why a run failed; after a GPU device failure, offers to go on from its checkpoint on the CPU. */
+  private reportFailure(error: ErrorPayload, runDir: string | undefined): void {
+    const text = `pix2pix training failed: ${error.message.split('\n')[0]}`;
+    if (!error.device || !runDir) {
+      void vscode.window.showErrorMessage(text);
+      return;
+    }
+    const action = 'Resume on wasm';
+    void vscode.window.showErrorMessage(text, action).then((pick) => {
+      // The trainer is still exiting when the message shows; resume once it has.
+      if (pick === action) void this.whenIdle().then(() => this.resume(runDir, 'wasm'));
+    });
+  }
+
+  /** Resolves once no trainer started here is running. */
+  private async whenIdle(): Promise<void> {
+    while (this.child) await new Promise((r) => setTimeout(r, 100));
   }
 
   /** Checkpoint and stop within VS Code's deactivate budget (about 5 s), then end the process group. */

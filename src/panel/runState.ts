@@ -3,7 +3,7 @@
 // written or deleted while read gives what could be read, never a throw.
 
 import type { ResolvedConfig } from '../core/config';
-import type { EvalPayload, StartedPayload, StepPayload, TrainerEvent } from '../trainer/contract';
+import type { AdapterReport, EvalPayload, StartedPayload, StepPayload, TrainerEvent } from '../trainer/contract';
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
 
@@ -21,7 +21,12 @@ export interface RunState {
   /** The sweep this run is a variant of. */
   sweep?: string;
   status: RunStatus;
+  /** The backend of the newest session; a run resumed elsewhere lists the earlier ones in `backends`. */
   backend?: string;
+  /** Every backend the run trained on, in order, each once per change (`['webgpu', 'wasm']`). */
+  backends: string[];
+  /** The GPU adapter of the newest session, on webgpu. */
+  adapter?: AdapterReport;
   params?: { generator: number; discriminator: number };
   step: number;
   totalSteps?: number;
@@ -35,6 +40,8 @@ export interface RunState {
   /** Seconds spent training, summed over the sessions of a resumed run. */
   seconds: number;
   error?: string;
+  /** The error was the GPU device's: the run can go on from its checkpoint on another backend. */
+  deviceError?: boolean;
   config?: ResolvedConfig;
 }
 
@@ -74,12 +81,8 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
   const events = parseEvents(text);
   const id = dir.split(/[\\/]/).pop()!;
   const started = events.find((e): e is { type: 'started'; payload: StartedPayload } => e.type === 'started');
-  const state: RunState = { id, dir, name: started?.payload.name ?? id, status: 'interrupted', step: 0, steps: [], evals: [], samples: [], seconds: 0 };
-  if (started) {
-    state.backend = started.payload.backend;
-    state.params = started.payload.params;
-    state.totalSteps = started.payload.totalSteps;
-  }
+  const state: RunState = { id, dir, name: started?.payload.name ?? id, status: 'interrupted', backends: [], step: 0, steps: [], evals: [], samples: [], seconds: 0 };
+  if (started) state.params = started.payload.params;
   let finished: Extract<TrainerEvent, { type: 'finished' }> | undefined;
   const steps: RunState['steps'] = [];
   let sessionStart: number | undefined;
@@ -92,7 +95,12 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
     switch (e.type) {
       case 'started':
         state.totalSteps = e.payload.totalSteps; // a resumed run restates it
+        state.backend = e.payload.backend;
+        state.adapter = e.payload.adapter;
+        if (state.backends[state.backends.length - 1] !== e.payload.backend) state.backends.push(e.payload.backend);
         finished = undefined;
+        state.error = undefined; // an earlier session's failure, which this one resumes from
+        state.deviceError = undefined;
         closeSession();
         sessionStart = Number.isFinite(t) ? t : undefined;
         break;
@@ -108,6 +116,7 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
         break;
       case 'error':
         state.error = e.payload.message;
+        state.deviceError = e.payload.device;
         break;
       case 'finished':
         finished = e;

@@ -7,9 +7,9 @@ import type * as TF from '@tensorflow/tfjs';
 import type { Backend } from '../core/config';
 import { registerCpuTrainingKernels } from './cpuKernels';
 import { registerTrainingGradients } from './gradients';
-import type { AdapterReport } from './contract';
+import { describeAdapter, type AdapterReport } from './contract';
 import { registerWasmTrainingKernels } from './wasmKernels';
-import { describeAdapter, openWebGpu, type DeviceWatch } from './webgpu';
+import { openWebGpu, type DeviceWatch } from './webgpu';
 
 export type Tf = typeof TF;
 

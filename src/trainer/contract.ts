@@ -16,6 +16,13 @@ export interface AdapterReport {
   limits: Record<string, number>;
 }
 
+/** How an adapter is named wherever it is shown: "NVIDIA H200 (nvidia, hopper)", "llvmpipe: Mesa 25.0.7 (mesa, software)". */
+export function describeAdapter(a: AdapterReport): string {
+  const name = a.description || a.device || 'unnamed adapter';
+  const kind = [a.vendor, a.architecture].filter(Boolean).join(', ');
+  return `${name}${kind ? ` (${kind})` : ''}${a.software && a.architecture !== 'software' ? ' [software]' : ''}`;
+}
+
 export interface StartedPayload {
   runDir: string;
   name: string;

@@ -18,7 +18,7 @@ import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
 import type { ErrorPayload, TrainerCommand, TrainerEvent } from './contract';
 import type { Quality } from './metrics';
 import { batchTensor, evaluate, trainStep, type Nets, type Shapes } from './pix2pix';
-import { SeededRandom } from './random';
+import { SeededRandom, withRandom } from './random';
 import { RunDir } from './runDir';
 import { samplePng } from './samples';
 
@@ -80,6 +80,7 @@ export function defaultBuiltinRoot(): string {
 const EVAL_TRAIN_IMAGES = 16;
 const EVAL_TEST_IMAGES = 100;
 const SAMPLE_COLUMNS = 5;
+const EVAL_STREAM = 0x2545f491;
 
 export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => void, stopRequested: () => boolean): Promise<number> {
   // Config: from the file, or the copy a resumed run keeps.
@@ -192,8 +193,12 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
 
   const evaluateAndSample = async () => {
     const epoch = state.step / stepsPerEpoch;
-    const train = await evaluate(tf, nets.generator, evalTrain, shapes, batchSize, mode);
-    const test = evalTest.length ? await evaluate(tf, nets.generator, evalTest, shapes, batchSize, mode) : undefined;
+    // Evaluation's dropout draws from a stream of its own, seeded by the step: training's stream does not depend
+    // on when evaluations happen, so a run stopped and resumed (on any backend) trains as an uninterrupted one.
+    const { train, test } = await withRandom(new SeededRandom(config.train.seed ^ EVAL_STREAM ^ state.step).next, async () => ({
+      train: await evaluate(tf, nets.generator, evalTrain, shapes, batchSize, mode),
+      test: evalTest.length ? await evaluate(tf, nets.generator, evalTest, shapes, batchSize, mode) : undefined,
+    }));
     const gap = test ? diff(test.quality, train.quality) : null;
     send({ type: 'eval', payload: { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap } });
     run.appendMetrics(

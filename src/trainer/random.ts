@@ -38,3 +38,14 @@ export class SeededRandom {
 export function mulberry32(seed: number): () => number {
   return new SeededRandom(seed).next;
 }
+
+/** Runs `fn` with Math.random drawing from `random` (tfjs draws dropout seeds from it), then puts it back. */
+export async function withRandom<T>(random: () => number, fn: () => Promise<T>): Promise<T> {
+  const saved = Math.random;
+  Math.random = random;
+  try {
+    return await fn();
+  } finally {
+    Math.random = saved;
+  }
+}

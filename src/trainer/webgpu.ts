@@ -4,7 +4,7 @@
 // over) and the device watched: a lost device or an error the GPU reports ends the run with what happened,
 // instead of training on garbage.
 
-import type { AdapterReport } from './contract';
+import { describeAdapter, type AdapterReport } from './contract';
 
 type Tf = typeof import('@tensorflow/tfjs');
 
@@ -45,13 +45,6 @@ export function adapterReport(adapter: GPUAdapter): AdapterReport {
     features: REPORTED_FEATURES.filter((f) => adapter.features.has(f)),
     limits,
   };
-}
-
-/** "NVIDIA H200 (nvidia, hopper)" / "llvmpipe: Mesa 25.0.7 (mesa, software)". */
-export function describeAdapter(a: AdapterReport): string {
-  const name = a.description || a.device || 'unnamed adapter';
-  const kind = [a.vendor, a.architecture].filter(Boolean).join(', ');
-  return `${name}${kind ? ` (${kind})` : ''}${a.software && a.architecture !== 'software' ? ' [software]' : ''}`;
 }
 
 /** The GPU device failed; the weights on it are gone, the run's last checkpoint is not. */

@@ -140,6 +140,17 @@ describe('trainer process', () => {
     assert.deepEqual(ofType(all, 'step').map((e) => e.payload.step), [...Array(60).keys()].map((i) => i + 1));
   });
 
+  it('trains a stopped and resumed run exactly as an uninterrupted one (evaluation has a random stream of its own)', async () => {
+    const straight = start(['--config', config, '--out', join(work, 'runs'), '--steps', '20']);
+    assert.equal(await straight.exit, 0);
+    const first = start(['--config', config, '--out', join(work, 'runs'), '--steps', '8']); // ends with an evaluation at 8
+    assert.equal(await first.exit, 0);
+    const second = start(['--resume', ofType(first.events, 'finished')[0].payload.runDir, '--steps', '20']);
+    assert.equal(await second.exit, 0);
+    const losses = (events: TrainerEvent[]) => ofType(events, 'step').map((e) => [e.payload.gL1, e.payload.gGan, e.payload.dLoss]);
+    assert.deepEqual([...losses(first.events), ...losses(second.events)], losses(straight.events));
+  });
+
   it('leaves a readable run folder when killed mid-run', async () => {
     const run = start(['--config', config, '--out', join(work, 'runs'), '--steps', '200']);
     const started = (await run.waitFor((e) => e.type === 'started')) as Extract<TrainerEvent, { type: 'started' }>;

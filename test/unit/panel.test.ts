@@ -59,6 +59,20 @@ describe('runs panel state', () => {
     assert.equal(readRuns(root, (d) => d === a)[0].status, 'running');
   });
 
+  it('follows a run across backends: the newest backend and adapter, the earlier ones, a GPU failure until resumed', () => {
+    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    const dir = join(root, 'a');
+    const adapter = { vendor: 'nvidia', architecture: 'hopper', device: 'H200', description: 'NVIDIA H200', software: false, features: ['subgroups'], limits: {} };
+    const onGpu = { ...started(dir), payload: { ...(started(dir).payload as object), backend: 'webgpu', adapter } } as TrainerEvent;
+    const lost = 'the GPU device was lost (unknown: driver reset) at step 2';
+    writeRun(root, 'a', [onGpu, step(1, 0.7), step(2, 0.6), { type: 'error', payload: { message: lost, device: true } }, { type: 'finished', payload: { step: 2, reason: 'failed', runDir: dir } }]);
+    let [run] = readRuns(root, () => false);
+    assert.deepEqual([run.status, run.backend, run.backends, run.adapter?.description, run.error, run.deviceError], ['failed', 'webgpu', ['webgpu'], 'NVIDIA H200', lost, true]);
+    appendFileSync(join(dir, 'events.jsonl'), [started(dir, 2), step(3, 0.5)].map((e) => JSON.stringify(e) + '\n').join(''));
+    [run] = readRuns(root, (d) => d === dir);
+    assert.deepEqual([run.status, run.backend, run.backends, run.adapter, run.error, run.deviceError], ['running', 'wasm', ['webgpu', 'wasm'], undefined, undefined, undefined]);
+  });
+
   it('survives half-written and deleted run folders', () => {
     const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
     writeRun(root, 'half', [started(join(root, 'half')), step(1, 0.5)], '{"type":"step","payload":{"st');
@@ -158,6 +172,8 @@ describe('panel boundaries', () => {
   it('accepts only well-formed webview messages', () => {
     assert.ok(isWebviewMessage({ type: 'ready', payload: {} }));
     assert.ok(isWebviewMessage({ type: 'resume', payload: { id: 'x' } }));
+    assert.ok(isWebviewMessage({ type: 'resume', payload: { id: 'x', backend: 'wasm' } }));
+    assert.equal(isWebviewMessage({ type: 'resume', payload: { id: 'x', backend: '--inspect' } }), false);
     assert.ok(isWebviewMessage({ type: 'openReport', payload: { id: 'skips' } }));
     assert.equal(isWebviewMessage({ type: 'openReport', payload: {} }), false);
     assert.ok(isWebviewMessage({ type: 'tabShown', payload: { tab: 'ablations' } }));
