@@ -1,18 +1,29 @@
 // One training step's ingredients for the benchmarks: a config's two networks and Adam optimizers on a backend,
-// seeded, with a random batch of the config's size.
+// seeded, with a random batch of the config's size (or `batch`).
 import { readFileSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs';
 import { analyze } from '../src/core/analysis';
 import type { Backend, ResolvedConfig } from '../src/core/config';
 import { buildModel } from '../src/model/build';
-import { chooseBackend, type Tf } from '../src/trainer/backends';
+import { chooseBackend, type BackendOptions, type ChosenBackend, type Tf } from '../src/trainer/backends';
 import type { Nets } from '../src/trainer/pix2pix';
 import { SeededRandom } from '../src/trainer/random';
 
-export async function stepSetup(file: string, backend: Backend): Promise<{ tf: Tf; name: string; config: ResolvedConfig; nets: Nets; x: TF.Tensor4D; y: TF.Tensor4D }> {
+export interface StepSetup {
+  tf: Tf;
+  name: string;
+  chosen: ChosenBackend;
+  config: ResolvedConfig;
+  nets: Nets;
+  x: TF.Tensor4D;
+  y: TF.Tensor4D;
+}
+
+export async function stepSetup(file: string, backend: Backend, options: BackendOptions & { batch?: number } = {}): Promise<StepSetup> {
   const a = analyze(readFileSync(file, 'utf8'));
   if (!a.generator || !a.discriminator) throw new Error(`${file} has errors`);
-  const { tf, name } = await chooseBackend(backend);
+  const chosen = await chooseBackend(backend, options);
+  const tf = chosen.tf;
   Math.random = new SeededRandom(0).next;
   const c = a.config;
   const nets: Nets = {
@@ -21,9 +32,9 @@ export async function stepSetup(file: string, backend: Backend): Promise<{ tf: T
     gOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
     dOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
   };
-  const b = c.train.batchSize;
+  const b = options.batch ?? c.train.batchSize;
   const s = c.input.size;
   const x = tf.randomUniform([b, s, s, c.input.channels], -1, 1) as TF.Tensor4D;
   const y = tf.randomUniform([b, s, s, c.output.channels], -1, 1) as TF.Tensor4D;
-  return { tf, name, config: c, nets, x, y };
+  return { tf, name: chosen.name, chosen, config: c, nets, x, y };
 }

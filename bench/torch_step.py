@@ -1,6 +1,7 @@
 """PyTorch peer for bench/train: the same generator and discriminator, built from the layer graph that
 `p2p summary --format json` prints, and the same pix2pix step (G update with L1 + BCE, then D update on the
-fake and the real batch, Adam for both). Usage: python3 torch_step.py GEN.json DISC.json CONFIG.json THREADS STEPS
+fake and the real batch, Adam for both). Usage: python3 torch_step.py GEN.json DISC.json CONFIG.json THREADS STEPS [--device cuda] [--batch N]
+On CUDA each step ends in a synchronisation, as the tfjs step ends in reading its losses.
 """
 import json, sys, time
 import torch
@@ -84,17 +85,22 @@ class GraphNet(nn.Module):
 def main():
     gen_graph, disc_graph, cfg = (json.load(open(p)) for p in sys.argv[1:4])
     threads, steps = int(sys.argv[4]), int(sys.argv[5])
+    rest = sys.argv[6:]
+    device = rest[rest.index("--device") + 1] if "--device" in rest else "cpu"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    g, d = GraphNet(gen_graph), GraphNet(disc_graph)
+    g, d = GraphNet(gen_graph).to(device), GraphNet(disc_graph).to(device)
     n_g = sum(p.numel() for p in g.parameters()) + sum(b.numel() for n, b in g.named_buffers() if "running" in n)
     n_d = sum(p.numel() for p in d.parameters()) + sum(b.numel() for n, b in d.named_buffers() if "running" in n)
     opt = cfg["train"]["optimizer"]
     og = torch.optim.Adam(g.parameters(), lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=1e-8)
     od = torch.optim.Adam(d.parameters(), lr=opt["lr"], betas=(opt["beta1"], opt["beta2"]), eps=1e-8)
-    b, s = cfg["train"]["batchSize"], cfg["input"]["size"]
-    x = torch.rand(b, cfg["input"]["channels"], s, s) * 2 - 1
-    y = torch.rand(b, cfg["output"]["channels"], s, s) * 2 - 1
+    b = int(rest[rest.index("--batch") + 1]) if "--batch" in rest else cfg["train"]["batchSize"]
+    s = cfg["input"]["size"]
+    x = torch.rand(b, cfg["input"]["channels"], s, s, device=device) * 2 - 1
+    y = torch.rand(b, cfg["output"]["channels"], s, s, device=device) * 2 - 1
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    torch.backends.cudnn.benchmark = device == "cuda"  # the fastest convolution algorithms for these shapes
     w = cfg["train"]["loss"]
     g.train(); d.train()
 
@@ -106,6 +112,7 @@ def main():
         pf = d(torch.cat([x, fake.detach()], 1)); pr = d(torch.cat([x, y], 1))
         loss_d = -0.5 * (torch.log(pf[:, 0].clamp(1e-7, 1)).mean() + torch.log(pr[:, 1].clamp(1e-7, 1)).mean())
         od.zero_grad(); loss_d.backward(); od.step()
+        sync()
 
     t = time.perf_counter(); step(); warm = (time.perf_counter() - t) * 1000
     times = []
@@ -113,7 +120,7 @@ def main():
         t = time.perf_counter(); step(); times.append((time.perf_counter() - t) * 1000)
     times.sort()
     med = times[len(times) // 2] if times else warm
-    print(json.dumps({"backend": f"pytorch-cpu-{threads}t", "batch": b, "warmMs": warm, "msPerStep": med, "imgPerSec": b * 1000 / med, "params": [n_g, n_d]}))
+    print(json.dumps({"backend": f"pytorch-cuda" if device == "cuda" else f"pytorch-cpu-{threads}t", "batch": b, "warmMs": warm, "msPerStep": med, "imgPerSec": b * 1000 / med, "params": [n_g, n_d]}))
 
 
 main()

@@ -2,6 +2,7 @@
 // + @tensorflow/tfjs-backend-webgpu, on a hardware adapter), native CPU (@tensorflow/tfjs-node), wasm, cpu. The
 // tfjs-node packages are optional installs loaded at run time; each backend not used gets a line saying why.
 
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Backend } from '../core/config';
@@ -24,7 +25,12 @@ export interface ChosenBackend {
 }
 
 type Loaded = Pick<ChosenBackend, 'tf' | 'adapter' | 'watch'>;
-type Attempt = (requested: Backend) => Promise<Loaded>;
+type Attempt = (requested: Backend, options: BackendOptions) => Promise<Loaded>;
+
+export interface BackendOptions {
+  /** Flags for Dawn's `create` (`backend=null` executes nothing: the benchmarks' measure of host work). */
+  dawnFlags?: string[];
+}
 
 function missing(pkg: string, e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
@@ -47,9 +53,9 @@ const tensorflowGpu: Attempt = async () => {
 };
 
 // A software adapter (llvmpipe, SwiftShader) is slower than wasm: `auto` passes over it, `webgpu` takes it.
-const webgpu: Attempt = async (requested) => {
+const webgpu: Attempt = async (requested, options) => {
   const tf: Tf = require('@tensorflow/tfjs');
-  return { tf, ...(await openWebGpu(tf, { allowSoftware: requested === 'webgpu' })) };
+  return { tf, ...(await openWebGpu(tf, { allowSoftware: requested === 'webgpu', dawnFlags: options.dawnFlags })) };
 };
 
 const tensorflowCpu: Attempt = async () => {
@@ -63,10 +69,16 @@ const tensorflowCpu: Attempt = async () => {
   return { tf };
 };
 
+/** The wasm backend's binaries: beside the bundle (dist/wasm, copied by esbuild.js), else in the package (tests). */
+function wasmBinaries(): string {
+  const bundled = join(__dirname, 'wasm');
+  return existsSync(bundled) ? bundled : dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+}
+
 const wasm: Attempt = async () => {
   const tf: Tf = require('@tensorflow/tfjs');
   const backend = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(prefix: string): void };
-  backend.setWasmPaths(join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), '/'));
+  backend.setWasmPaths(join(wasmBinaries(), '/'));
   if (!(await tf.setBackend('wasm'))) throw new Error('wasm: the backend failed to initialise');
   registerWasmTrainingKernels(tf);
   return { tf };
@@ -89,11 +101,11 @@ const ORDER: Record<Backend, ChosenBackend['name'][]> = {
   cpu: ['cpu'],
 };
 
-export async function chooseBackend(requested: Backend): Promise<ChosenBackend> {
+export async function chooseBackend(requested: Backend, options: BackendOptions = {}): Promise<ChosenBackend> {
   const log: string[] = [];
   for (const name of ORDER[requested]) {
     try {
-      const { tf, adapter, watch } = await ATTEMPTS[name](requested);
+      const { tf, adapter, watch } = await ATTEMPTS[name](requested, options);
       await tf.ready();
       registerTrainingGradients(tf);
       tf.env().set('PROD', true); // no "install tfjs-node" banner; NaN checks happen in the loop instead

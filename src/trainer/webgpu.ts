@@ -20,12 +20,15 @@ const REPORTED_LIMITS = [
 ] as const;
 
 /**
- * tfjs-backend-webgpu settings for training, measured by `npm run bench:gpu` (see the README's GPU section).
- * `WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE` (default true) sends every input gradient and transposed convolution
- * through a kernel with one thread per output value; the matrix-multiply form is the one that scales.
+ * tfjs-backend-webgpu settings for training, as measured (`npm run bench:gpu` prints the table; the README's GPU
+ * section has the numbers). On lavapipe the naive input gradient beats the matrix-multiply one
+ * (`WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE: false`) by 1.4-3.2x on the seed's layers: for stride 2 the latter
+ * multiplies the zeros of the dilated gradient, 4x the MACs. The submit batch size and CPU forwarding move the
+ * host's work per step (Dawn's null backend) by less than its noise. Pinned here so that a tfjs upgrade does not
+ * change them unmeasured; bench:gpu measures each again on a real GPU.
  */
 export const TRAINING_FLAGS: Record<string, number | boolean> = {
-  WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE: false,
+  WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE: true,
 };
 
 /** Software rasterisers that present themselves as GPUs: correct, but slower than the wasm backend. */
