@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dismissHover, hoverText, pointAt, quickInput, replaceLine, root, startWorkbench, type Workbench } from './codeServer';
+import { hostTarget, vsixPath } from '../../scripts/package';
 
 const shots = join(root, 'test-output', 'e2e');
 const seed = readFileSync(join(root, 'examples/seed.p2p.yaml'), 'utf8');
@@ -18,7 +19,7 @@ describe('the extension in VS Code (code-server)', () => {
 
   before(async () => {
     mkdirSync(shots, { recursive: true });
-    wb = await startWorkbench(join(root, 'out/p2p-ablation-lab.vsix'), {
+    wb = await startWorkbench(vsixPath(hostTarget()), {
       'seed.p2p.yaml': seed,
       'tiny.p2p.yaml': readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8'),
       'encoder-decoder.p2p.yaml': readFileSync(join(root, 'examples/encoder-decoder.p2p.yaml'), 'utf8'),

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import { quickInput, root, startWorkbench, type Workbench } from './codeServer';
+import { hostTarget, vsixPath } from '../../scripts/package';
 
 const shots = join(root, 'test-output', 'e2e');
 // 240 steps with a sample every 5: long enough to stop mid-run on a slow machine, short enough to finish.
@@ -23,10 +24,11 @@ describe('training from the editor and the runs panel (code-server)', () => {
 
   before(async () => {
     mkdirSync(shots, { recursive: true });
-    wb = await startWorkbench(join(root, 'out/p2p-ablation-lab.vsix'), {
+    wb = await startWorkbench(vsixPath(hostTarget()), {
       'skips.p2p.yaml': config(6).replace('name: tiny', 'name: all-skips'),
       'noskips.p2p.yaml': config(1).replace('name: tiny', 'name: no-skips').replace('skips: all', 'skips: none'),
       // 3 levels: progressive skip removal gives 3 variants.
+      'gpu.p2p.yaml': config(1).replace('name: tiny', 'name: on-webgpu').replace('seed: 1', 'seed: 1\n  backend: webgpu'),
       'sweep.p2p.yaml': `${config(1).replace('name: tiny', 'name: sweep').replace('levels: 5', 'levels: 3')}ablation:\n  name: e2e-skips\n  steps: 30\n  progressiveSkips: shallowFirst\n`,
     });
     panel = wb.page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
@@ -127,5 +129,20 @@ describe('training from the editor and the runs panel (code-server)', () => {
     assert.equal(await panel.locator('.side-by-side figure').count(), 3);
     await panel.locator('.side-by-side img.sample').nth(2).waitFor({ timeout: 20_000 });
     await shot('14-panel-ablation-compare');
+  });
+
+  it('trains a config with backend: webgpu, and the panel shows the backend and the adapter', async () => {
+    await open('gpu.p2p.yaml');
+    await command('pix2pix: Train Current Config');
+    await panel.locator('nav button', { hasText: 'Runs' }).click();
+    await runRow('on-webgpu').locator('.status', { hasText: 'completed' }).waitFor({ timeout: 240_000 });
+    assert.equal(await runRow('on-webgpu').locator('td').nth(3).innerText(), 'webgpu');
+    const box = runRow('on-webgpu').locator('input[type=checkbox]');
+    if (!(await box.isChecked())) await box.click();
+    const header = panel.locator('p.run-backend');
+    await header.waitFor({ timeout: 20_000 });
+    // lavapipe in CI; the GPU's own name where there is one.
+    assert.match(await header.innerText(), /^Backend webgpu: .+ \(.+\)/);
+    await shot('15-panel-webgpu');
   });
 });
