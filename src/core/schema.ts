@@ -352,9 +352,9 @@ export const configSchema: ObjectSchema = {
           kind: 'string',
           enum: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'],
           enumDocs: {
-            auto: 'The fastest available: CUDA, then WebGPU, then native CPU, then wasm, then cpu.',
+            auto: 'The fastest available: CUDA, then WebGPU on a hardware GPU, then native CPU, then wasm, then cpu. A software GPU (llvmpipe, SwiftShader) is passed over: it is slower than wasm.',
             tensorflow: '@tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node (optional installs).',
-            webgpu: 'WebGPU through Dawn for Node (optional install).',
+            webgpu: 'WebGPU through Dawn for Node (Vulkan, Metal or D3D12): any GPU with a current driver; also a software adapter.',
             wasm: 'WebAssembly (XNNPACK) on the CPU.',
             cpu: 'Pure JavaScript; the slow reference.',
           },

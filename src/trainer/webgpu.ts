@@ -31,8 +31,8 @@ export const TRAINING_FLAGS: Record<string, number | boolean> = {
   WEBGPU_USE_NAIVE_CONV2D_TRANSPOSE: true,
 };
 
-/** Software rasterisers that present themselves as GPUs: correct, but slower than the wasm backend. */
-const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|warp/i;
+/** Software rasterisers that present themselves as GPUs (Mesa, Chrome's, Windows' WARP): correct, slower than wasm. */
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|microsoft basic render/i;
 
 export function adapterReport(adapter: GPUAdapter): AdapterReport {
   const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
@@ -70,11 +70,6 @@ export class DeviceWatch {
 
   private fail(message: string): void {
     this.failure ??= message;
-  }
-
-  /** The first failure, or undefined while the device is healthy. */
-  get problem(): string | undefined {
-    return this.failure;
   }
 
   /** Throws a DeviceFailure once the device has failed; `cause` is what the failure made go wrong, if anything. */

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
 
 export const root = join(__dirname, '..', '..');
 const e2eDir = process.env.E2E_DIR ?? join(root, '.e2e');
@@ -119,6 +119,22 @@ export async function quickInput(page: Page, key: string, text: string, row: str
       if (attempt === 2) throw e;
     }
   }
+}
+
+/** Opens a workspace file by name (Quick Open) and waits for its tab. */
+export async function openFile(page: Page, name: string): Promise<void> {
+  await quickInput(page, 'Control+P', name, name);
+  await page.locator('.tabs-container .tab.active', { hasText: name }).waitFor({ timeout: 20_000 });
+}
+
+/** Runs a command from the palette by its title. */
+export function runCommand(page: Page, title: string): Promise<void> {
+  return quickInput(page, 'F1', `>${title}`, title);
+}
+
+/** The runs panel's document: the webview's inner frame. */
+export function runsPanel(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview').frameLocator('iframe#active-frame');
 }
 
 /** Moves the mouse onto `word` in the first editor line containing `lineText`, as a person pointing at it. */
