@@ -2,11 +2,13 @@
 // Usage: node --import tsx bench/trainStep.ts CONFIG BACKEND STEPS -> one JSON line on stdout.
 import type { Backend } from '../src/core/config';
 import { trainStep } from '../src/trainer/pix2pix';
+import { describeAdapter } from '../src/trainer/contract';
 import { stepSetup } from './setup';
 
 async function main() {
   const [file, backendName, stepsArg] = process.argv.slice(2);
-  const { tf, name, config: c, nets, x, y } = await stepSetup(file, backendName as Backend);
+  const { tf, name, chosen, config: c, nets, x, y } = await stepSetup(file, backendName as Backend);
+  if (chosen.adapter?.software) throw new Error(`a software adapter (${describeAdapter(chosen.adapter)}), slower than wasm: npm run bench:gpu measures GPUs`);
   const b = c.train.batchSize;
   const warm = performance.now();
   await trainStep(tf, nets, c.train.loss, x, y);

@@ -63,8 +63,8 @@ export class DeviceWatch {
     });
     device.addEventListener('uncapturederror', (e) => {
       const error = (e as GPUUncapturedErrorEvent).error;
-      const kind = error.constructor?.name === 'GPUOutOfMemoryError' ? 'out of GPU memory' : 'a GPU error';
-      this.fail(`${kind}: ${error.message.split('\n')[0]}`);
+      const oom = error.constructor?.name === 'GPUOutOfMemoryError';
+      this.fail(oom ? `out of GPU memory (a smaller train.batchSize or input.size needs less): ${error.message.split('\n')[0]}` : `a GPU error: ${error.message.split('\n')[0]}`);
     });
   }
 
