@@ -14,7 +14,7 @@ import { analyze } from '../src/core/analysis';
 import { describeAdapter } from '../src/trainer/contract';
 import { trainStep } from '../src/trainer/pix2pix';
 import { TRAINING_FLAGS } from '../src/trainer/webgpu';
-import { stepSetup, type StepSetup } from './setup';
+import { kernelTable, profileStep, stepSetup, type StepSetup } from './setup';
 
 const EXAMPLE = (name: string) => join(__dirname, '..', 'examples', `${name}.p2p.yaml`);
 
@@ -54,24 +54,10 @@ async function stepTime(s: StepSetup, steps: number): Promise<{ warmMs: number; 
 
 /** One profiled step: GPU time per kernel (timestamp queries where the adapter has them). */
 async function kernelProfile(s: StepSetup): Promise<string[]> {
-  const info = await s.tf.profile(async () => {
-    await trainStep(s.tf, s.nets, s.config.train.loss, s.x, s.y);
-  });
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
-    if (k.name.endsWith('__op')) continue;
-    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    e.calls++;
-    byKernel.set(k.name, e);
-  }
-  const rows = [...byKernel].sort((p, q) => q[1].ms - p[1].ms);
-  const total = rows.reduce((sum, [, e]) => sum + e.ms, 0);
-  const calls = rows.reduce((sum, [, e]) => sum + e.calls, 0);
-  return [
-    `    kernels: ${total.toFixed(1)} ms of GPU time in ${calls} dispatches (profiled, one at a time)`,
-    ...rows.slice(0, 12).map(([k, e]) => `    ${k.padEnd(26)} ${e.ms.toFixed(2).padStart(9)} ms ${String(e.calls).padStart(6)} calls ${((100 * e.ms) / total).toFixed(1).padStart(5)}%`),
-  ];
+  const { kernels } = await profileStep(s);
+  const total = kernels.reduce((sum, k) => sum + k.ms, 0);
+  const calls = kernels.reduce((sum, k) => sum + k.calls, 0);
+  return [`    kernels: ${total.toFixed(1)} ms of GPU time in ${calls} dispatches (profiled, one at a time)`, ...kernelTable(kernels, 12, '    ')];
 }
 
 /** Step time with each tfjs-webgpu setting changed from this project's defaults, one at a time. */

@@ -6,7 +6,7 @@ import { analyze } from '../src/core/analysis';
 import type { Backend, ResolvedConfig } from '../src/core/config';
 import { buildModel } from '../src/model/build';
 import { chooseBackend, type BackendOptions, type ChosenBackend, type Tf } from '../src/trainer/backends';
-import type { Nets } from '../src/trainer/pix2pix';
+import { trainStep, type Nets } from '../src/trainer/pix2pix';
 import { SeededRandom } from '../src/trainer/random';
 
 export interface StepSetup {
@@ -37,4 +37,36 @@ export async function stepSetup(file: string, backend: Backend, options: Backend
   const x = tf.randomUniform([b, s, s, c.input.channels], -1, 1) as TF.Tensor4D;
   const y = tf.randomUniform([b, s, s, c.output.channels], -1, 1) as TF.Tensor4D;
   return { tf, name: chosen.name, chosen, config: c, nets, x, y };
+}
+
+export interface KernelTime {
+  name: string;
+  ms: number;
+  calls: number;
+}
+
+/**
+ * One profiled training step (after the step the caller has warmed up): time per kernel, busiest first. Op
+ * wrappers such as `fusedConv2d__op` are left out: their time is their kernels'.
+ */
+export async function profileStep(s: StepSetup): Promise<{ wallMs: number; kernels: KernelTime[] }> {
+  const t0 = performance.now();
+  const info = await s.tf.profile(async () => {
+    await trainStep(s.tf, s.nets, s.config.train.loss, s.x, s.y);
+  });
+  const wallMs = performance.now() - t0;
+  const byName = new Map<string, KernelTime>();
+  for (const k of info.kernels.filter((k) => !k.name.endsWith('__op'))) {
+    const e = byName.get(k.name) ?? { name: k.name, ms: 0, calls: 0 };
+    e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
+    e.calls++;
+    byName.set(k.name, e);
+  }
+  return { wallMs, kernels: [...byName.values()].sort((a, b) => b.ms - a.ms) };
+}
+
+/** The busiest `rows` kernels as table lines: name, ms, calls, share of all kernel time. */
+export function kernelTable(kernels: KernelTime[], rows: number, indent = ''): string[] {
+  const total = kernels.reduce((sum, k) => sum + k.ms, 0);
+  return kernels.slice(0, rows).map((k) => `${indent}${k.name.padEnd(26)} ${k.ms.toFixed(1).padStart(9)} ms ${String(k.calls).padStart(6)} calls ${((100 * k.ms) / total).toFixed(1).padStart(5)}%`);
 }
