@@ -13,7 +13,6 @@ import { kerasSummary } from '../core/kerasSummary';
 import { DataError, loadDataset, type Dataset } from '../data/dataset';
 import { buildModel } from '../model/build';
 import { chooseBackend, type Tf } from './backends';
-import { DeviceFailure } from './webgpu';
 import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
 import type { ErrorPayload, TrainerCommand, TrainerEvent } from './contract';
 import type { Quality } from './metrics';
@@ -222,7 +221,7 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
     await trainLoop();
   } catch (e) {
     // The run folder keeps its last checkpoint, samples and events; the failure is its last line.
-    send({ type: 'error', payload: failure(e, state.step, run) });
+    send({ type: 'error', payload: failure(e as Error, backend.watch?.problem, state.step, run) });
     send({ type: 'finished', payload: { step: state.step, reason: 'failed', runDir: run.dir } });
     disposeNets(tf, nets);
     return 1;
@@ -248,7 +247,7 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
       const started = performance.now();
       const x = batchTensor(tf, indices.map((i) => data.train[i].input), shapes.size, shapes.inChannels);
       const y = batchTensor(tf, indices.map((i) => data.train[i].target), shapes.size, shapes.outChannels);
-      const losses = await trainStep(tf, nets, config.train.loss, x, y).catch((e: unknown) => backend.watch?.check(e) as never);
+      const losses = await trainStep(tf, nets, config.train.loss, x, y);
       tf.dispose([x, y]);
       backend.watch?.check();
       state.step++;
@@ -271,14 +270,13 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
 }
 
 /** The error event of a failed run; a failed GPU device says how to go on from the last checkpoint elsewhere. */
-function failure(e: unknown, step: number, run: RunDir): ErrorPayload {
-  const error = e as Error;
-  if (!(error instanceof DeviceFailure)) return { message: error.message, stack: error.stack };
+function failure(error: Error, deviceProblem: string | undefined, step: number, run: RunDir): ErrorPayload {
+  if (!deviceProblem) return { message: error.message, stack: error.stack };
   const latest = run.latestCheckpoint();
   const resume = latest
     ? `the last checkpoint (step ${latest.step}) is kept: resume on another backend with \`p2p train --resume ${run.dir} --backend wasm\``
     : 'no checkpoint was written before it';
-  return { message: `${error.message} at step ${step}; ${resume}`, device: true };
+  return { message: `${deviceProblem} at step ${step}; ${resume}`, device: true };
 }
 
 function disposeNets(tf: Tf, nets: Nets): void {

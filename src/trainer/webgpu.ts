@@ -50,10 +50,10 @@ export function adapterReport(adapter: GPUAdapter): AdapterReport {
   };
 }
 
-/** The GPU device failed; the weights on it are gone, the run's last checkpoint is not. */
-export class DeviceFailure extends Error {}
-
-/** What went wrong with the device, once something has: the watch the training loop checks after each step. */
+/**
+ * What went wrong with the device, once something has: a lost device or an error the GPU reported. The training
+ * loop checks it after each step; a run that fails for any reason while it is set failed because of the device.
+ */
 export class DeviceWatch {
   private failure: string | undefined;
 
@@ -72,10 +72,14 @@ export class DeviceWatch {
     this.failure ??= message;
   }
 
-  /** Throws a DeviceFailure once the device has failed; `cause` is what the failure made go wrong, if anything. */
-  check(cause?: unknown): void {
-    if (this.failure) throw new DeviceFailure(this.failure);
-    if (cause !== undefined) throw cause;
+  /** The first failure, or undefined while the device is healthy. */
+  get problem(): string | undefined {
+    return this.failure;
+  }
+
+  /** Throws once the device has failed: the weights on it are no longer to be trusted. */
+  check(): void {
+    if (this.failure) throw new Error(this.failure);
   }
 }
 

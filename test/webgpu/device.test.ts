@@ -2,7 +2,7 @@
 // null backend, whose small memory makes a real out-of-memory error.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { adapterReport, DeviceFailure, DeviceWatch } from '../../src/trainer/webgpu';
+import { adapterReport, DeviceWatch } from '../../src/trainer/webgpu';
 
 async function open(flags: string[]): Promise<{ adapter: GPUAdapter; device: GPUDevice; watch: DeviceWatch }> {
   const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
@@ -19,14 +19,11 @@ async function settle(device: GPUDevice): Promise<void> {
   await new Promise((r) => setTimeout(r, 20));
 }
 
+/** The watch's failure, which check() throws (and nothing while there is none). */
 function failure(watch: DeviceWatch): string | undefined {
-  try {
-    watch.check();
-    return undefined;
-  } catch (e) {
-    assert.ok(e instanceof DeviceFailure);
-    return e.message;
-  }
+  if (watch.problem) assert.throws(() => watch.check(), { message: watch.problem });
+  else assert.doesNotThrow(() => watch.check());
+  return watch.problem;
 }
 
 describe('WebGPU device watch and adapter report', () => {
