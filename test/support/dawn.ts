@@ -1,0 +1,28 @@
+/// <reference types="@webgpu/types" />
+// A Dawn device for the WebGPU tests, with the watch the trainer puts on it. One Dawn instance per process: with a
+// second one, Dawn for Node has aborted (std::system_error, a pthread mutex assertion) or stopped delivering the
+// first one's callbacks.
+import assert from 'node:assert/strict';
+import { DeviceWatch } from '../../src/trainer/webgpu';
+
+export async function open(flags: string[]): Promise<{ adapter: GPUAdapter; device: GPUDevice; watch: DeviceWatch }> {
+  const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
+  Object.assign(globalThis, dawn.globals);
+  const adapter = (await dawn.create(flags).requestAdapter())!;
+  assert.ok(adapter, `an adapter for ${JSON.stringify(flags)}`);
+  const device = await adapter.requestDevice({ requiredLimits: { maxBufferSize: adapter.limits.maxBufferSize } });
+  return { adapter, device, watch: new DeviceWatch(device) };
+}
+
+/** Lets Dawn deliver its callbacks (errors, lost) to JavaScript. */
+export async function settle(device: GPUDevice): Promise<void> {
+  await device.queue.onSubmittedWorkDone();
+  await new Promise((r) => setTimeout(r, 20));
+}
+
+/** The watch's failure, which check() throws (and nothing while there is none). */
+export function failure(watch: DeviceWatch): string | undefined {
+  if (watch.problem) assert.throws(() => watch.check(), { message: watch.problem });
+  else assert.doesNotThrow(() => watch.check());
+  return watch.problem;
+}
