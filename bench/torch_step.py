@@ -38,18 +38,20 @@ class GraphNet(nn.Module):
             elif inner["op"] == "dropout":
                 self.mods[key] = nn.Dropout(inner["rate"])
 
-    def forward(self, x):
+    def forward(self, *xs):
+        """The graph's input layers take `xs` in order (the discriminator: image, then the generator's input)."""
         t = {}
+        inputs = iter(xs)
         patches = None  # (grid, patch) while the Reshape/Permute/Reshape tiling is in progress
         for l in self.layers:
             op = l["op"]
             inner = op["layer"] if op["op"] == "timeDistributed" else op
             key = l["name"].replace(".", "_")
             ins = [t[n] for n in l["inbound"]]
-            v = ins[0] if ins else x
+            v = ins[0] if ins else None
             o = inner["op"]
             if o == "input":
-                out = x
+                out = next(inputs)
             elif o == "reshape" and len(inner["target"]) == 5:
                 patches = (inner["target"][0], inner["target"][1])
                 out = v
@@ -106,10 +108,10 @@ def main():
 
     def step():
         fake = g(x)
-        p = d(torch.cat([x, fake], 1))
+        p = d(fake, x)
         loss_g = w["l1"] * (fake - y).abs().mean() - w["gan"] * torch.log(p[:, 1].clamp(1e-7, 1)).mean()
         og.zero_grad(); loss_g.backward(); og.step()
-        pf = d(torch.cat([x, fake.detach()], 1)); pr = d(torch.cat([x, y], 1))
+        pf = d(fake.detach(), x); pr = d(y, x)
         loss_d = -0.5 * (torch.log(pf[:, 0].clamp(1e-7, 1)).mean() + torch.log(pr[:, 1].clamp(1e-7, 1)).mean())
         od.zero_grad(); loss_d.backward(); od.step()
         sync()

@@ -3,6 +3,8 @@
 export type OutputActivation = 'tanh' | 'sigmoid' | 'linear';
 export type Upsampling = 'nearest' | 'transpose';
 export type Transform = 'gray' | 'canny' | 'paired';
+export type Resize = 'squash' | 'cover';
+export type DiscriminatorType = 'seed' | 'patchgan';
 export type Backend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 export interface DecoderLevel {
@@ -28,7 +30,7 @@ export interface GeneratorConfig {
 }
 
 export interface DiscriminatorConfig {
-  type: 'patchgan';
+  type: DiscriminatorType;
   patch: number;
   filters: number;
   layers: number;
@@ -40,7 +42,15 @@ export type EvalMode = 'training' | 'inference';
 export interface TrainConfig {
   preset: Preset;
   evalMode: EvalMode;
-  data: { train: string; test: string | undefined; transform: Transform; split: number };
+  data: {
+    train: string;
+    test: string | undefined;
+    transform: Transform;
+    split: number;
+    resize: Resize;
+    /** Canny thresholds on the L1 Sobel magnitude, and the Gaussian sigma before it (0: no blur). */
+    canny: { low: number; high: number; blur: number };
+  };
   epochs: number;
   batchSize: number;
   optimizer: { lr: number; beta1: number; beta2: number };
@@ -59,10 +69,18 @@ export interface ResolvedConfig {
   train: TrainConfig;
 }
 
+interface PresetDefaults {
+  batchSize: number;
+  optimizer: { lr: number; beta1: number; beta2: number };
+  loss: { l1: number; gan: number };
+  discriminator: DiscriminatorType;
+  resize: Resize;
+}
+
 /** What `train.preset` sets; written keys win. */
-export const PRESETS: Record<Preset, { batchSize: number; optimizer: { lr: number; beta1: number; beta2: number }; loss: { l1: number; gan: number } }> = {
-  seed: { batchSize: 5, optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 }, loss: { l1: 10, gan: 1 } },
-  paper: { batchSize: 1, optimizer: { lr: 2e-4, beta1: 0.5, beta2: 0.999 }, loss: { l1: 100, gan: 1 } },
+export const PRESETS: Record<Preset, PresetDefaults> = {
+  seed: { batchSize: 5, optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 }, loss: { l1: 10, gan: 1 }, discriminator: 'seed', resize: 'squash' },
+  paper: { batchSize: 1, optimizer: { lr: 2e-4, beta1: 0.5, beta2: 0.999 }, loss: { l1: 100, gan: 1 }, discriminator: 'patchgan', resize: 'cover' },
 };
 
 /** The seed's Keras model and training settings (see README, "The seed"). */
@@ -73,24 +91,64 @@ export const DEFAULTS = {
     filters: 64,
     maxMultiplier: 8,
     kernel: 3,
-    levels: 7,
     upsampling: 'nearest' as Upsampling,
     skips: 'all' as const,
     dropout: { rate: 0.5, levels: [1, 2, 3] },
   },
-  discriminator: { type: 'patchgan' as const, patch: 64, filters: 64 },
+  discriminator: { patch: 64, filters: 64 },
   train: {
     preset: 'seed' as Preset,
     evalMode: 'training' as EvalMode,
-    data: { train: 'builtin:faces', transform: 'canny' as Transform, split: 0.9 },
+    data: { train: 'builtin:faces', transform: 'canny' as Transform, split: 0.9, canny: { low: 128, high: 128, blur: 0 } },
     epochs: 40,
-    ...PRESETS.seed,
+    batchSize: PRESETS.seed.batchSize,
+    optimizer: PRESETS.seed.optimizer,
+    loss: PRESETS.seed.loss,
     sampleEvery: 0.5,
     seed: 0,
     backend: 'auto' as Backend,
   },
 };
 
+/** Encoder levels by default: floor(log2(size)), as the seed's Keras code and the paper's unet_128 / unet_256. */
+export function defaultLevels(size: number): number {
+  return Math.min(16, Math.max(2, Math.floor(Math.log2(Math.max(1, size)))));
+}
+
+/** A default that follows other keys, with where it came from (hovers and completion say it). */
+export interface DerivedDefault {
+  value: unknown;
+  /** "floor(log2(input.size)) with input.size 128" */
+  from: string;
+}
+
+export function derivedDefault(path: string, c: ResolvedConfig): DerivedDefault | undefined {
+  const preset = (value: unknown) => ({ value, from: `\`train.preset: ${c.train.preset}\`` });
+  const p = PRESETS[c.train.preset];
+  switch (path) {
+    case 'generator.levels':
+      return { value: defaultLevels(c.input.size), from: `floor(log2(\`input.size\`)) with \`input.size\` ${c.input.size}` };
+    case 'discriminator.patch':
+      return { value: Math.min(DEFAULTS.discriminator.patch, c.input.size), from: `min(64, \`input.size\`) with \`input.size\` ${c.input.size}` };
+    case 'discriminator.layers':
+      return { value: Math.max(1, Math.floor(Math.log2(c.discriminator.patch))), from: `log2(\`discriminator.patch\`) with \`patch\` ${c.discriminator.patch}` };
+    case 'discriminator.type':
+      return preset(p.discriminator);
+    case 'train.data.resize':
+      return preset(p.resize);
+    case 'train.batchSize':
+      return preset(p.batchSize);
+    case 'train.optimizer.lr':
+    case 'train.optimizer.beta1':
+    case 'train.optimizer.beta2':
+      return preset(p.optimizer[path.split('.')[2] as 'lr']);
+    case 'train.loss.l1':
+    case 'train.loss.gan':
+      return preset(p.loss[path.split('.')[2] as 'l1']);
+    default:
+      return undefined;
+  }
+}
 
 /** Encoder level i (1-based) has `filters * min(maxMultiplier, 2^(i-1))` filters. */
 export function encoderFilters(filters: number, maxMultiplier: number, levels: number): number[] {

@@ -2,7 +2,7 @@
 // auto-names, output shapes and parameter counts, plus what Keras does not show (MACs, activation memory,
 // skip sources). A pure function of the resolved config; the summary, the hovers and the tfjs builder read it.
 
-import type { OutputActivation, ResolvedConfig } from './config';
+import type { DiscriminatorConfig, OutputActivation, ResolvedConfig } from './config';
 
 /** Output shape without the batch dimension. */
 export type Shape = readonly number[];
@@ -277,35 +277,64 @@ export function generatorGraph(config: ResolvedConfig): ModelGraph {
 }
 
 /**
- * PatchGAN as in the seed: the (input, image) pair is cut into tiles, one shared trunk of stride-2
- * Conv2D-BatchNorm-LeakyReLU(0.2) classifies each tile (softmax over real/fake), and a Dense layer merges them.
- * Tiling is Reshape -> Permute -> Reshape and sharing is TimeDistributed, so every layer is a stock Keras layer.
+ * The discriminator: it reads the image (real or generated, `disc_input`) and the generator's input
+ * (`disc_raw_input`), cuts both into `patch` tiles (Reshape -> Permute -> Reshape), classifies every tile with one
+ * shared network (TimeDistributed layers) as real/fake (softmax over 2, `disc_dense`), and merges the tiles with a
+ * Dense softmax (`disc_output`). Every layer is a stock Keras layer.
  */
 export function discriminatorGraph(config: ResolvedConfig): ModelGraph {
   const d = config.discriminator;
   const size = config.input.size;
-  const channels = config.input.channels + config.output.channels;
-  const p = d.patch;
-  const grid = size / p;
-  const n = grid * grid;
   const b = new GraphBuilder('DCGAN_discriminator', 'discriminator');
-
-  let x = b.add({ op: 'input' }, [], { part: 'input', name: 'disc_input', inputShape: [size, size, channels] });
-  x = b.add({ op: 'reshape', target: [grid, p, grid, p, channels] }, [x], { part: 'patches' });
-  x = b.add({ op: 'permute', dims: [1, 3, 2, 4, 5] }, [x], { part: 'patches' });
-  x = b.add({ op: 'reshape', target: [n, p, p, channels] }, [x], { part: 'patches' });
-  for (let i = 1; i <= d.layers; i++) {
-    const filters = d.filters * Math.min(8, 2 ** (i - 1));
-    const meta = { part: 'trunk' as const, level: i };
-    x = b.add({ op: 'timeDistributed', layer: { op: 'conv2d', filters, kernel: 3, strides: 2, transpose: false } }, [x], { ...meta, name: `disc_conv2d_${i}` });
-    x = b.add({ op: 'timeDistributed', layer: { op: 'batchNorm' } }, [x], meta);
-    x = b.add({ op: 'timeDistributed', layer: { op: 'leakyRelu', alpha: 0.2 } }, [x], meta);
-  }
-  x = b.add({ op: 'timeDistributed', layer: { op: 'flatten' } }, [x], { part: 'head' });
+  const image = b.add({ op: 'input' }, [], { part: 'input', name: 'disc_input', inputShape: [size, size, config.output.channels] });
+  const raw = b.add({ op: 'input' }, [], { part: 'input', name: 'disc_raw_input', inputShape: [size, size, config.input.channels] });
+  const perTile = d.type === 'seed' ? seedTrunk(b, d, tiles(b, [image, raw], d.patch)) : patchganTrunk(b, d, tiles(b, [b.add({ op: 'concat' }, [image, raw], { part: 'patches' })], d.patch)[0]);
+  let x = b.add({ op: 'timeDistributed', layer: { op: 'flatten' } }, [perTile], { part: 'head' });
   x = b.add({ op: 'timeDistributed', layer: { op: 'dense', units: 2, activation: 'softmax' } }, [x], { part: 'head', name: 'disc_dense' });
   x = b.add({ op: 'flatten' }, [x], { part: 'head' });
   b.add({ op: 'dense', units: 2, activation: 'softmax' }, [x], { part: 'head', name: 'disc_output' });
   return b.build();
+}
+
+// Parallel streams are built depth by depth (both reshapes, then both permutes, ...): the order in which Keras and
+// tfjs list a model's layers, so the summary and the tfjs model agree row for row.
+
+/** Each (size, size, c) input to (tiles, patch, patch, c), tiles in row-major order. */
+function tiles(b: GraphBuilder, inputs: string[], p: number): string[] {
+  const meta = { part: 'patches' as const };
+  const grid = (from: string) => b.shapeOf(from)[0] / p;
+  const channels = (from: string) => b.shapeOf(from)[2];
+  const split = inputs.map((x) => b.add({ op: 'reshape', target: [grid(x), p, grid(x), p, channels(x)] }, [x], meta));
+  const permuted = split.map((x) => b.add({ op: 'permute', dims: [1, 3, 2, 4, 5] }, [x], meta));
+  return permuted.map((x, k) => b.add({ op: 'reshape', target: [grid(inputs[k]) ** 2, p, p, channels(inputs[k])] }, [x], meta));
+}
+
+/** A stride-2 Conv2D 3x3, BatchNorm and LeakyReLU(0.2) on every tile of each stream, the conv named `names[k]`. */
+function downBlocks(b: GraphBuilder, froms: string[], filters: number, names: string[], level: number): string[] {
+  const meta = { part: 'trunk' as const, level };
+  const conv = froms.map((x, k) => b.add({ op: 'timeDistributed', layer: { op: 'conv2d', filters, kernel: 3, strides: 2, transpose: false } }, [x], { ...meta, name: names[k] }));
+  const norm = conv.map((x) => b.add({ op: 'timeDistributed', layer: { op: 'batchNorm' } }, [x], meta));
+  return norm.map((x) => b.add({ op: 'timeDistributed', layer: { op: 'leakyRelu', alpha: 0.2 } }, [x], meta));
+}
+
+const discFilters = (d: DiscriminatorConfig, i: number) => d.filters * Math.min(8, 2 ** (i - 1));
+
+/** `patchgan`: `layers` chained down blocks on the concatenated (image, input) tile. */
+function patchganTrunk(b: GraphBuilder, d: DiscriminatorConfig, tiled: string): string {
+  let x = tiled;
+  for (let i = 1; i <= d.layers; i++) [x] = downBlocks(b, [x], discFilters(d, i), [`disc_conv2d_${i}`], i);
+  return x;
+}
+
+/**
+ * `seed`, the article's DCGAN_discriminator: one down block per stream (image, input), their concatenation, and
+ * one more down block with the last of `layers` filter counts. The seed's loop builds that block once per count,
+ * each time from the same two streams, so only the last is connected (Keras keeps only what reaches the output).
+ */
+function seedTrunk(b: GraphBuilder, d: DiscriminatorConfig, [image, raw]: string[]): string {
+  const streams = downBlocks(b, [image, raw], discFilters(d, 1), ['disc_conv2d_1', 'raw_disc_conv2d_1'], 1);
+  const both = b.add({ op: 'concat' }, streams, { part: 'trunk', level: d.layers });
+  return downBlocks(b, [both], discFilters(d, d.layers), [`disc_conv2d_${d.layers}`], d.layers)[0];
 }
 
 function last(s: Shape): number {

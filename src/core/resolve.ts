@@ -4,9 +4,11 @@ import {
   DEFAULTS,
   PRESETS,
   defaultDecoderFilters,
+  defaultLevels,
   encoderFilters,
   type DecoderLevel,
   type DiscriminatorConfig,
+  type DiscriminatorType,
   type GeneratorConfig,
   type ResolvedConfig,
   type TrainConfig,
@@ -54,8 +56,8 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
   }
 
   const generator = resolveGenerator(obj(root.generator), size, sizeOk, report);
-  const train = resolveTrain(obj(root.train));
-  const discriminator = resolveDiscriminator(obj(root.discriminator), size, sizeOk, report);
+  const train = resolveTrain(obj(root.train), report);
+  const discriminator = resolveDiscriminator(obj(root.discriminator), size, sizeOk, PRESETS[train.preset].discriminator, report);
 
   if (sizeOk && generator.levels >= 1 && size / 2 ** generator.levels === 1 && train.batchSize === 1) {
     report(
@@ -111,7 +113,7 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
   const d = DEFAULTS.generator;
   const filters = num(g.filters, d.filters);
   const maxMultiplier = num(g.maxMultiplier, d.maxMultiplier);
-  let levels = num(g.levels, d.levels);
+  let levels = num(g.levels, defaultLevels(size));
   if (sizeOk && 2 ** levels > size) {
     const most = Math.log2(size);
     report(
@@ -199,7 +201,7 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
   };
 }
 
-function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, report: Report): DiscriminatorConfig {
+function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, presetType: DiscriminatorType, report: Report): DiscriminatorConfig {
   const d = DEFAULTS.discriminator;
   let patch = num(dsc.patch, Math.min(d.patch, size));
   if (sizeOk && (!isPowerOfTwo(patch) || patch > size)) {
@@ -224,12 +226,23 @@ function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, report: R
     );
     layers = deepest;
   }
-  return { type: 'patchgan', patch, filters: num(dsc.filters, d.filters), layers };
+  const type = str(dsc.type, presetType);
+  if (type === 'seed' && layers < 2) {
+    report(
+      'error',
+      'disc-layers',
+      `\`discriminator.layers\`: the seed discriminator has a first convolution per stream and one after their concatenation, so at least 2 layers (a patch of at least 4); found ${layers}`,
+      [['discriminator', 'layers'], ['discriminator', 'patch'], ['discriminator', 'type']],
+    );
+    layers = 2;
+  }
+  return { type, patch, filters: num(dsc.filters, d.filters), layers };
 }
 
-function resolveTrain(t: Obj): TrainConfig {
+function resolveTrain(t: Obj, report: Report): TrainConfig {
   const d = DEFAULTS.train;
   const data = obj(t.data);
+  const edges = obj(data.canny);
   const opt = obj(t.optimizer);
   const loss = obj(t.loss);
   const preset = str(t.preset, d.preset);
@@ -242,6 +255,8 @@ function resolveTrain(t: Obj): TrainConfig {
       test: typeof data.test === 'string' ? data.test : undefined,
       transform: str(data.transform, d.data.transform),
       split: num(data.split, d.data.split),
+      resize: str(data.resize, p.resize),
+      canny: resolveCanny(edges, report),
     },
     epochs: num(t.epochs, d.epochs),
     batchSize: num(t.batchSize, p.batchSize),
@@ -251,4 +266,18 @@ function resolveTrain(t: Obj): TrainConfig {
     seed: num(t.seed, d.seed),
     backend: str(t.backend, d.backend),
   };
+}
+
+function resolveCanny(edges: Obj, report: Report): TrainConfig['data']['canny'] {
+  const d = DEFAULTS.train.data.canny;
+  const canny = { low: num(edges.low, d.low), high: num(edges.high, d.high), blur: num(edges.blur, d.blur) };
+  if (canny.low > canny.high) {
+    report(
+      'error',
+      'canny-thresholds',
+      `\`train.data.canny.low\`: ${canny.low} is above \`high\` (${canny.high}); a weak edge is one between \`low\` and \`high\`, so \`low\` <= \`high\``,
+      [['train', 'data', 'canny', 'low'], ['train', 'data', 'canny', 'high']],
+    );
+  }
+  return canny;
 }

@@ -4,7 +4,10 @@ export type Schema = ObjectSchema | NumberSchema | StringSchema | BooleanSchema 
 
 interface Base {
   doc: string;
-  /** Shown in docs; resolution takes defaults from `defaults.ts`, which this mirrors. */
+  /**
+   * Shown in docs; resolution takes defaults from `DEFAULTS` and `PRESETS` in `config.ts`, which this mirrors.
+   * Defaults that follow other keys (`generator.levels` from `input.size`) are `derivedDefault`'s.
+   */
   default?: unknown;
 }
 
@@ -163,8 +166,7 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 2,
           maximum: 16,
-          default: 7,
-          doc: 'Encoder levels. Each halves the image, so `size / 2^levels` must be at least 1. The decoder has `levels - 1` levels plus the last convolution.',
+          doc: 'Encoder levels. Each halves the image, so `size / 2^levels` must be at least 1. The decoder has `levels - 1` levels plus the last convolution. Defaults to floor(log2(`input.size`)), as the seed and the paper\'s unet_128 / unet_256: 7 at 128, 8 at 256, 6 at 64.',
         },
         upsampling: {
           kind: 'string',
@@ -237,14 +239,16 @@ export const configSchema: ObjectSchema = {
     },
     discriminator: {
       kind: 'object',
-      doc: 'The PatchGAN discriminator: the (input, image) pair is cut into `patch`-sized tiles, one shared convolutional trunk classifies each tile real/fake (softmax over 2), and a Dense layer merges the tiles.',
+      doc: 'The discriminator: the image (real or generated) and its input, cut into `patch`-sized tiles; one network shared by all tiles classifies each real/fake (softmax over 2), and a Dense layer merges the tiles.',
       properties: {
         type: {
           kind: 'string',
-          enum: ['patchgan'],
-          enumDocs: { patchgan: 'Tiles of `patch` pixels through a shared Conv-BatchNorm-LeakyReLU trunk (the seed).' },
-          default: 'patchgan',
-          doc: 'Discriminator architecture.',
+          enum: ['seed', 'patchgan'],
+          enumDocs: {
+            seed: 'The seed\'s `DCGAN_discriminator`: the image tile and the input tile through their own stride-2 convolution (`disc_conv2d_1`, `raw_disc_conv2d_1`), concatenated, one more stride-2 convolution with the last filter count (`disc_conv2d_<layers>`: the seed\'s loop rebuilds it from the same two streams for every count, so only the last is connected), then Dense(2, softmax) per tile. A weak critic (857,492 params for the seed).',
+            patchgan: 'The concatenated (image, input) tile through `layers` chained stride-2 Conv-BatchNorm-LeakyReLU layers: a strong critic (6,280,148 params at the seed\'s sizes).',
+          },
+          doc: 'Discriminator architecture. Defaults to `seed` with `train.preset: seed`, `patchgan` with `paper`.',
         },
         patch: {
           kind: 'number',
@@ -252,7 +256,7 @@ export const configSchema: ObjectSchema = {
           minimum: 2,
           maximum: MAX_SIZE,
           default: 64,
-          doc: 'Tile size in pixels; it must tile the image (divide `input.size`) and be a power of two.',
+          doc: 'Tile size in pixels; it must tile the image (divide `input.size`) and be a power of two. Defaults to min(64, `input.size`).',
         },
         filters: filtersSchema('Filters of the first convolution; layer i has `filters * min(8, 2^(i-1))`.', 64),
         layers: {
@@ -260,7 +264,7 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 1,
           maximum: 16,
-          doc: 'Stride-2 convolutions of the trunk; at most log2(patch). Defaults to log2(patch) (6 for 64).',
+          doc: 'Stride-2 convolutions of the trunk (for `seed`: the length of its filter list, whose last entry the final convolution takes); at most log2(patch). Defaults to log2(patch) (6 for 64).',
         },
       },
     },
@@ -318,6 +322,24 @@ export const configSchema: ObjectSchema = {
               maximum: 1,
               default: 0.9,
               doc: 'Fraction of `train` used for training when there is no `test` folder (seeded).',
+            },
+            resize: {
+              kind: 'string',
+              enum: ['squash', 'cover'],
+              enumDocs: {
+                squash: 'Stretched to `size` x `size` by nearest neighbour, the aspect ratio not kept: the seed (Keras `load_img` with `target_size`).',
+                cover: 'Scaled (Lanczos) to cover `size` x `size` and centre-cropped: the aspect ratio kept.',
+              },
+              doc: 'How each image becomes `input.size` square. Defaults to `squash` with `train.preset: seed`, `cover` with `paper`.',
+            },
+            canny: {
+              kind: 'object',
+              doc: 'The edge detector of `transform: canny`, as OpenCV\'s `cv2.Canny`; the defaults are the seed\'s `Canny(gray, 128, 128)` with no blur.',
+              properties: {
+                low: { kind: 'number', minimum: 0, maximum: 8160, default: 128, doc: 'A pixel whose L1 Sobel magnitude |gx| + |gy| (0..2040 for 8-bit images) is above `low` is an edge when connected to a strong one.' },
+                high: { kind: 'number', minimum: 0, maximum: 8160, default: 128, doc: 'A pixel whose L1 Sobel magnitude is above `high` is an edge (a strong one).' },
+                blur: { kind: 'number', minimum: 0, maximum: 10, default: 0, doc: 'Gaussian sigma of a 5x5 blur before the gradients; 0 for none (the seed).' },
+              },
             },
           },
         },

@@ -4,7 +4,7 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import type { ResolvedConfig } from '../core/config';
+import type { Resize, ResolvedConfig } from '../core/config';
 import type { SeededRandom } from '../trainer/random';
 import { canny, luma } from './canny';
 import { BUILTIN_SETS, ensureBuiltinSet, type BuiltinSet } from './synthetic';
@@ -66,8 +66,13 @@ async function folderOf(spec: string, key: string, options: DataOptions): Promis
 }
 
 type Sharp = typeof import('sharp');
+type CannySettings = ResolvedConfig['train']['data']['canny'];
 
-async function rgbOf(sharp: Sharp, file: string, size: number, half?: 'left' | 'right'): Promise<Uint8Array> {
+/**
+ * A colour image as size x size RGB bytes (alpha flattened on white, EXIF orientation applied): `squash`ed by
+ * nearest neighbour as the seed's Keras `load_img` (PIL), or scaled to `cover` the square and centre-cropped.
+ */
+async function rgbOf(sharp: Sharp, file: string, size: number, resize: Resize, half?: 'left' | 'right'): Promise<Uint8Array> {
   let img = sharp(file, { failOn: 'error' }).rotate();
   if (half) {
     const meta = await sharp(file, { failOn: 'error' }).metadata();
@@ -77,14 +82,25 @@ async function rgbOf(sharp: Sharp, file: string, size: number, half?: 'left' | '
     const halfWidth = Math.floor(w / 2);
     img = sharp(file, { failOn: 'error' }).extract({ left: half === 'left' ? 0 : halfWidth, top: 0, width: halfWidth, height: h });
   }
-  const { data, info } = await img
-    .flatten({ background: '#ffffff' })
-    .resize(size, size, { fit: 'cover' })
-    .toColourspace('srgb')
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+  img = img.flatten({ background: '#ffffff' }).toColourspace('srgb');
+  if (resize === 'cover') img = img.resize(size, size, { fit: 'cover' });
+  const { data, info } = await img.raw().toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels, expected 3`);
-  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  return resize === 'cover' ? rgb : squashNearest(rgb, info.width, info.height, size);
+}
+
+/** RGB resampled to size x size by nearest neighbour as PIL's `resize(NEAREST)`: source pixel floor((x + 0.5) * w / size). */
+export function squashNearest(rgb: Uint8Array, width: number, height: number, size: number): Uint8Array {
+  const out = new Uint8Array(size * size * 3);
+  for (let y = 0; y < size; y++) {
+    const sy = Math.floor(((y + 0.5) * height) / size);
+    for (let x = 0; x < size; x++) {
+      const from = (sy * width + Math.floor(((x + 0.5) * width) / size)) * 3;
+      out.set(rgb.subarray(from, from + 3), (y * size + x) * 3);
+    }
+  }
+  return out;
 }
 
 /** Expands one gray channel to `channels` channels. */
@@ -99,11 +115,11 @@ function fromRgb(rgb: Uint8Array, pixels: number, channels: number): Uint8Array 
   return channels === 3 ? rgb : widen(luma(rgb, pixels), channels);
 }
 
-/** The network input derived from a colour target: its luma, or its Canny edges drawn black on white. */
-export function deriveInput(rgb: Uint8Array, size: number, transform: 'gray' | 'canny', channels: number): Uint8Array {
+/** The network input derived from a colour target: its gray, or its Canny edges drawn black on white. */
+export function deriveInput(rgb: Uint8Array, size: number, transform: 'gray' | 'canny', channels: number, settings: CannySettings): Uint8Array {
   const gray = luma(rgb, size * size);
   if (transform === 'gray') return widen(gray, channels);
-  const edges = canny(gray, size, size);
+  const edges = canny(gray, size, size, { sigma: settings.blur, low: settings.low, high: settings.high });
   for (let i = 0; i < edges.length; i++) edges[i] = 255 - edges[i];
   return widen(edges, channels);
 }
@@ -115,6 +131,7 @@ async function loadFolder(dir: string, config: ResolvedConfig, skipped: Dataset[
   const outCh = config.output.channels;
   const pairs: ImagePair[] = [];
   const transform = config.train.data.transform;
+  const read = (file: string, half?: 'left' | 'right') => rgbOf(sharp, file, size, config.train.data.resize, half);
   const aDir = join(dir, 'A');
   const bDir = join(dir, 'B');
   if (transform === 'paired' && existsSync(aDir) && existsSync(bDir)) {
@@ -127,7 +144,7 @@ async function loadFolder(dir: string, config: ResolvedConfig, skipped: Dataset[
         continue;
       }
       try {
-        const [ra, rb] = await Promise.all([rgbOf(sharp, a, size), rgbOf(sharp, b, size)]);
+        const [ra, rb] = await Promise.all([read(a), read(b)]);
         pairs.push({ name, input: fromRgb(ra, size * size, inCh), target: fromRgb(rb, size * size, outCh) });
       } catch (e) {
         skipped.push({ file: a, reason: (e as Error).message });
@@ -137,11 +154,11 @@ async function loadFolder(dir: string, config: ResolvedConfig, skipped: Dataset[
     for (const file of listImages(dir)) {
       try {
         if (transform === 'paired') {
-          const [ra, rb] = await Promise.all([rgbOf(sharp, file, size, 'left'), rgbOf(sharp, file, size, 'right')]);
+          const [ra, rb] = await Promise.all([read(file, 'left'), read(file, 'right')]);
           pairs.push({ name: relative(dir, file), input: fromRgb(ra, size * size, inCh), target: fromRgb(rb, size * size, outCh) });
         } else {
-          const rgb = await rgbOf(sharp, file, size);
-          pairs.push({ name: relative(dir, file), input: deriveInput(rgb, size, transform, inCh), target: fromRgb(rgb, size * size, outCh) });
+          const rgb = await read(file);
+          pairs.push({ name: relative(dir, file), input: deriveInput(rgb, size, transform, inCh, config.train.data.canny), target: fromRgb(rgb, size * size, outCh) });
         }
       } catch (e) {
         skipped.push({ file, reason: (e as Error).message.split('\n')[0] });

@@ -1,4 +1,4 @@
-// The pix2pix training step and evaluation: a conditional GAN whose PatchGAN sees (input, image) pairs, with an
+// The pix2pix training step and evaluation: a conditional GAN whose discriminator sees (image, input) pairs, with an
 // L1 term in the generator loss. The generator and discriminator run in training mode (batch statistics,
 // dropout) in every update, as in the paper's code.
 
@@ -55,6 +55,11 @@ export function bce(tf: Tf, p: TF.Tensor, cls: 0 | 1): TF.Scalar {
   return tf.neg(tf.mean(tf.log(tf.clipByValue(column, 1e-7, 1)))) as TF.Scalar;
 }
 
+/** The discriminator's [fake, real] probabilities for `image` given the generator's `input` (its two inputs). */
+function discriminate(d: TF.LayersModel, image: TF.Tensor, input: TF.Tensor): TF.Tensor {
+  return d.apply([image, input], { training: true }) as TF.Tensor;
+}
+
 /**
  * One training step: a generator update, then a discriminator update on the same fake batch. The four losses
  * come back in one asynchronous read (GPU backends cannot read synchronously in Node).
@@ -67,7 +72,7 @@ export async function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.
   const gStep = tf.variableGrads(() => {
     const out = g.apply(x, { training: true }) as TF.Tensor;
     fake = tf.keep(out);
-    const p = d.apply(tf.concat([x, out], -1), { training: true }) as TF.Tensor;
+    const p = discriminate(d, out, x);
     l1 = tf.keep(l1Loss(tf, out, y));
     gan = tf.keep(bce(tf, p, 1));
     return tf.add(tf.mul(l1, weights.l1), tf.mul(gan, weights.gan)) as TF.Scalar;
@@ -76,8 +81,8 @@ export async function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.
   tf.dispose(gStep.grads);
 
   const dStep = tf.variableGrads(() => {
-    const pFake = d.apply(tf.concat([x, fake!], -1), { training: true }) as TF.Tensor;
-    const pReal = d.apply(tf.concat([x, y], -1), { training: true }) as TF.Tensor;
+    const pFake = discriminate(d, fake!, x);
+    const pReal = discriminate(d, y, x);
     return tf.mul(tf.add(bce(tf, pFake, 0), bce(tf, pReal, 1)), 0.5) as TF.Scalar;
   }, variablesOf(d));
   nets.dOptimizer.applyGradients(dStep.grads);

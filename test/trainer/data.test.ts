@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -58,9 +58,34 @@ describe('Canny', () => {
     const img = new Uint8Array(w * w);
     for (let y = 0; y < w; y++) for (let x = 20; x < w; x++) img[y * w + x] = y < 20 ? 200 : 40; // strong then weak step
     for (let y = 30; y < 36; y++) for (let x = 5; x < 8; x++) img[y * w + x] = 30; // an isolated weak blob
-    const edges = canny(img, w, w, { low: 40, high: 120 });
+    const edges = canny(img, w, w, { sigma: 1, low: 40, high: 120 });
     assert.ok(edges[25 * w + 19] || edges[25 * w + 20], 'the weak part of the line survives through its strong part');
     for (let y = 28; y < 38; y++) for (let x = 2; x < 11; x++) assert.equal(edges[y * w + x], 0, `isolated weak edge at (${x}, ${y})`);
+  });
+});
+
+describe('the seed\'s Canny input', () => {
+  it('agrees with OpenCV on real photographs: squashed to 128 by nearest neighbour, gray, Canny(gray, 128, 128)', async () => {
+    // test/fixtures/canny: scikit-image's sample photographs and the edges the seed's pipeline (PIL, OpenCV) made
+    // of them (scripts/cannyFixtures.py). The config is empty: these are the defaults.
+    const fixtures = join(__dirname, '..', 'fixtures', 'canny');
+    const dir = tmp();
+    mkdirSync(join(dir, 'photos'));
+    const names = ['astronaut', 'coffee', 'chelsea'];
+    for (const n of names) copyFileSync(join(fixtures, `${n}.png`), join(dir, 'photos', `${n}.png`));
+    const data = await load(dir, 'train:\n  data: { train: photos, test: photos }\n');
+    for (const n of names) {
+      const ours = data.test.find((p) => p.name === `${n}.png`)!.input;
+      const theirs = await sharp(join(fixtures, `${n}.edges.png`)).grayscale().raw().toBuffer();
+      let both = 0;
+      let either = 0;
+      for (let i = 0; i < 128 * 128; i++) {
+        both += Number(ours[i] === 0 && theirs[i] === 0);
+        either += Number(ours[i] === 0 || theirs[i] === 0);
+      }
+      assert.ok(either > 1000, `${n}: an edge map, not a blank one`);
+      assert.ok(both / either >= 0.95, `${n}: edge-pixel IoU ${(both / either).toFixed(4)} with OpenCV`);
+    }
   });
 });
 

@@ -32,7 +32,7 @@ describe('p2p CLI', () => {
     assert.equal(r.status, 0, r.stderr);
     const graph = JSON.parse(r.stdout);
     assert.equal(graph.part, 'discriminator');
-    assert.equal(graph.totals.params, 6_280_148);
+    assert.equal(graph.totals.params, 857_492);
     assert.equal(graph.layers.at(-1).name, 'disc_output');
     const keras = p2p('summary', 'examples/seed.p2p.yaml', '--part=discriminator');
     assert.match(keras.stdout, /^disc_output \(Dense\) {14}\(None, 2\) {13}18 {10}flatten_1\[0\]\[0\]$/m);
@@ -44,7 +44,7 @@ describe('p2p CLI', () => {
     assert.equal(r.status, 1);
     const lines = r.stdout.trim().split('\n');
     assert.equal(lines[0], `${file}:2:9: error: \`input.size\`: expected a power of two (every encoder level halves the image), found 100; the nearest are 64 and 128`);
-    assert.equal(lines[1], `${file}:4:14: error: \`generator.skips\`: level 9 does not exist; this generator has decoder levels 1..6`);
+    assert.equal(lines[1], `${file}:4:14: error: \`generator.skips\`: level 9 does not exist; this generator has decoder levels 1..5`);
     assert.equal(lines[2], `${file}: 2 errors, 0 warnings`);
   });
 

@@ -142,8 +142,8 @@ describe('diagnostics', () => {
       { code: 'patch-tiling', message: '`discriminator.patch`: 48 does not tile the 128x128 image; use a power of two that divides 128: 2, 4, 8, 16, 32, 64, 128' },
     ]);
     expectDiagnostics('input: { size: 32 }\ngenerator: { levels: 5 }\ndiscriminator:\n  patch: «64»\n', [{ code: 'patch-tiling' }]);
-    // Written nowhere: the default patch and levels are checked against the size the user wrote.
-    expectDiagnostics('input: { size: «16» }\n', [{ code: 'levels-too-many', message: /it is 16, so at most 4 levels/ }]);
+    // Written nowhere, the levels and the patch follow the size (4 levels and patch 16 at 16): no error.
+    expectDiagnostics('input: { size: 16 }\n', []);
   });
 
   it('reports more discriminator layers than the patch allows', () => {

@@ -89,16 +89,35 @@ describe('layer graph', () => {
     assert.deepEqual(layer(g, 'last_conv').outputShape, [128, 128, 3]);
   });
 
-  it('tiles the discriminator input into patches through a shared trunk', () => {
+  it('tiles the discriminator inputs into patches through the seed\'s two-stream network', () => {
     const d = graphs('').discriminator;
-    assert.deepEqual(layer(d, 'disc_input').outputShape, [128, 128, 4]);
-    assert.deepEqual(layer(d, 'reshape_2').outputShape, [4, 64, 64, 4]);
-    assert.deepEqual(layer(d, 'disc_conv2d_6').outputShape, [4, 1, 1, 512]);
-    assert.deepEqual(layer(d, 'disc_dense').outputShape, [4, 2]);
+    assert.deepEqual(layer(d, 'disc_input').outputShape, [128, 128, 3]);
+    assert.deepEqual(layer(d, 'disc_raw_input').outputShape, [128, 128, 1]);
+    assert.deepEqual(layer(d, 'reshape_3').outputShape, [4, 64, 64, 3]);
+    assert.deepEqual(layer(d, 'reshape_4').outputShape, [4, 64, 64, 1]);
+    assert.equal(layer(d, 'disc_conv2d_1').params, 3 * 3 * 3 * 64 + 64);
+    assert.equal(layer(d, 'raw_disc_conv2d_1').params, 3 * 3 * 1 * 64 + 64);
+    assert.deepEqual(layer(d, 'concatenate_1').outputShape, [4, 32, 32, 128]);
+    // Only the last pass of the seed's loop reaches the output: 512 filters at half the first level's size.
+    assert.deepEqual(layer(d, 'disc_conv2d_6').outputShape, [4, 16, 16, 512]);
+    assert.equal(layer(d, 'disc_conv2d_6').params, 3 * 3 * 128 * 512 + 512);
+    assert.equal(layer(d, 'disc_dense').params, 16 * 16 * 512 * 2 + 2);
     assert.deepEqual(layer(d, 'disc_output').outputShape, [2]);
-    assert.equal(layer(d, 'disc_conv2d_1').params, 3 * 3 * 4 * 64 + 64);
-    assert.equal(layer(d, 'disc_conv2d_1').macs, 4 * 32 * 32 * 3 * 3 * 4 * 64);
-    assert.equal(layer(d, 'time_distributed_1').nonTrainableParams, 128);
-    assert.equal(d.totals.params, 6_280_148);
+    assert.equal(layer(d, 'disc_output').params, 4 * 2 * 2 + 2);
+    assert.deepEqual(d.layers.filter((l) => /conv2d/.test(l.name)).map((l) => l.name), ['disc_conv2d_1', 'raw_disc_conv2d_1', 'disc_conv2d_6']);
+    assert.equal(d.totals.params, 857_492);
+  });
+
+  it('builds the chained PatchGAN on the concatenated pair with type: patchgan (the paper preset\'s default)', () => {
+    for (const text of ['discriminator: { type: patchgan }\n', 'train: { preset: paper }\n']) {
+      const d = graphs(text).discriminator;
+      assert.deepEqual(layer(d, 'concatenate_1').outputShape, [128, 128, 4]);
+      assert.deepEqual(layer(d, 'reshape_2').outputShape, [4, 64, 64, 4]);
+      assert.deepEqual(layer(d, 'disc_conv2d_6').outputShape, [4, 1, 1, 512]);
+      assert.equal(layer(d, 'disc_conv2d_1').params, 3 * 3 * 4 * 64 + 64);
+      assert.equal(layer(d, 'disc_conv2d_1').macs, 4 * 32 * 32 * 3 * 3 * 4 * 64);
+      assert.equal(layer(d, 'time_distributed_1').nonTrainableParams, 128);
+      assert.equal(d.totals.params, 6_280_148);
+    }
   });
 });

@@ -16,7 +16,9 @@ function randomConfig(r: () => number): string {
   const levelList = () => [...new Set(Array.from({ length: int(r, 0, decoderLevels) }, () => int(r, 1, decoderLevels)))];
   const skips = pick(r, ['all', 'none', 'list'] as const);
   const dropout = pick(r, ['all', 'none', 'list'] as const);
-  const patch = 2 ** int(r, 1, Math.log2(size));
+  const type = pick(r, ['seed', 'patchgan'] as const);
+  const least = type === 'seed' ? 2 : 1; // the seed's trunk has a convolution before and after its concatenation
+  const patch = 2 ** int(r, least, Math.log2(size));
   const lines = [
     `input: { size: ${size}, channels: ${pick(r, [1, 3])} }`,
     `output: { channels: ${pick(r, [1, 3])}, activation: ${pick(r, ['tanh', 'sigmoid', 'linear'])} }`,
@@ -40,7 +42,7 @@ function randomConfig(r: () => number): string {
       lines.push(`    - { ${fields.join(', ')} }`);
     }
   }
-  lines.push('discriminator:', `  patch: ${patch}`, `  filters: ${int(r, 1, 8)}`, `  layers: ${int(r, 1, Math.log2(patch))}`);
+  lines.push('discriminator:', `  type: ${type}`, `  patch: ${patch}`, `  filters: ${int(r, 1, 8)}`, `  layers: ${int(r, least, Math.log2(patch))}`);
   return lines.join('\n') + '\n';
 }
 
@@ -76,6 +78,23 @@ describe('tfjs model builder', () => {
     d.dispose();
   });
 
+  it('derives the depth from the image size: 8 levels at 256, 6 at 64, 5 at 32, each with the seed discriminator', () => {
+    for (const [input, levels, patch] of [
+      ['{ size: 256, channels: 3 }', 8, 64],
+      ['{ size: 64 }', 6, 64],
+      ['{ size: 32, channels: 1 }', 5, 32],
+    ] as const) {
+      const a = analyze(`input: ${input}\n`);
+      assert.deepEqual(a.diagnostics, [], input);
+      assert.deepEqual([a.config.generator.levels, a.config.discriminator.patch, a.config.discriminator.type], [levels, patch, 'seed'], input);
+      for (const graph of [a.generator!, a.discriminator!]) {
+        const model = buildModel(tf, graph);
+        compare(model, graph, input);
+        model.dispose();
+      }
+    }
+  });
+
   it('matches the graph for 200 random valid configs', () => {
     const r = rng(20261127);
     for (let i = 0; i < 200; i++) {
@@ -101,7 +120,7 @@ describe('tfjs model builder', () => {
       assert.deepEqual(y.shape, [2, 32, 32, 3]);
       const yMax = y.abs().max().dataSync()[0];
       assert.ok(yMax <= 1, 'tanh output');
-      const p = d.apply(tf.concat([x, y], -1)) as tf.Tensor;
+      const p = d.apply([y, x]) as tf.Tensor;
       assert.deepEqual(p.shape, [2, 2]);
       const sums = p.sum(-1).dataSync();
       sums.forEach((s) => assert.ok(Math.abs(s - 1) < 1e-5, 'softmax rows sum to 1'));

@@ -70,6 +70,14 @@ describe('ablation sweeps', () => {
     assert.equal(a.generator?.totals.params, 194_019);
   });
 
+  it('varies the discriminator like any other key: the seed\'s two streams against the chained PatchGAN', () => {
+    const a = analyze(`${tiny}ablation:\n  grid:\n    discriminator.type: [seed, patchgan]\n`, 'tiny');
+    assert.deepEqual(a.diagnostics, []);
+    const vs = a.sweep!.variants;
+    assert.deepEqual(vs.map((v) => [v.name, v.config.discriminator.type]), [['type-seed', 'seed'], ['type-patchgan', 'patchgan']]);
+    assert.deepEqual(vs.map((v) => v.discriminator.totals.params), [21_556, 24_708]);
+  });
+
   it('hovers a variant with its difference to the base, and completes grid paths', () => {
     const m = marked(`${tiny}ablation:\n  progressiveSkips: shallowFirst\n  variants:\n    - name: w|ide\n      generator: { filters: 32 }\n`);
     const a = analyze(m.text, 'tiny');

@@ -244,12 +244,13 @@ describe('webgpu kernels against cpu', () => {
     }
   });
 
-  it('covers every kernel that training steps run on webgpu (tiny, transpose upsampling, sigmoid and linear outputs)', async () => {
+  it('covers every kernel that training steps run on webgpu (tiny, transpose upsampling, sigmoid and linear outputs, both discriminators)', async () => {
     await tf.setBackend('webgpu');
     const configs = [
       TINY,
       TINY.replace('levels: 5', 'levels: 5\n  upsampling: transpose').replace('output: { channels: 3 }', 'output: { channels: 3, activation: sigmoid }'),
       TINY.replace('output: { channels: 3 }', 'output: { channels: 3, activation: linear }').replace('dropout: { rate: 0.5, levels: [1, 2] }', 'dropout: { levels: none }'),
+      TINY.replace('discriminator:\n', 'discriminator:\n  type: patchgan\n'),
     ];
     const seen = new Set<string>();
     for (const text of configs) {

@@ -4,6 +4,7 @@
 import type { Analysis } from '../../core/analysis';
 import type { Path } from '../../core/diagnostics';
 import { childSchema, gridPaths, schemaAt, type Schema } from '../../core/schema';
+import { derivedDefault } from '../../core/config';
 import { keyDocs } from './hover';
 
 export interface CompletionEntry {
@@ -174,7 +175,7 @@ function keyEntries(analysis: Analysis, path: Path, flow: boolean, flowPresent: 
       label: key,
       kind: 'key' as const,
       detail: detailOf(child),
-      documentation: keyDocs([...path, key]),
+      documentation: keyDocs([...path, key], undefined, analysis.config),
       insertText: insertKey(key, child, flow),
       sortText: String(i).padStart(3, '0'),
     }));
@@ -235,6 +236,8 @@ function valueEntries(analysis: Analysis, path: Path): CompletionEntry[] {
   const isLevel = schema.kind === 'number' && schema.doc.startsWith('A decoder level');
   if (isLevel) for (let l = 1; l <= decoderLevels; l++) add(String(l), `Decoder level ${l} of ${decoderLevels} (1 is the deepest).`);
   if (path.join('.') === 'input.size') for (let s = 16; s <= 1024; s *= 2) add(String(s), `${s}x${s} pixels`);
-  if (!out.length && schema.default !== undefined && typeof schema.default !== 'object') add(String(schema.default), `The default. ${schema.doc}`);
+  const derived = derivedDefault(path.join('.'), analysis.config);
+  if (!out.length && derived) add(String(derived.value), `The default here, from ${derived.from}. ${schema.doc}`);
+  else if (!out.length && schema.default !== undefined && typeof schema.default !== 'object') add(String(schema.default), `The default. ${schema.doc}`);
   return out;
 }

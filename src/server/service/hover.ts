@@ -1,6 +1,7 @@
 // Hovers: the Keras rows of the part under the cursor, with what Keras does not show, and every key's docs.
 
 import type { Analysis } from '../../core/analysis';
+import { derivedDefault, type ResolvedConfig } from '../../core/config';
 import { formatPath, type Path } from '../../core/diagnostics';
 import { describeNumber, type Span } from '../../core/document';
 import { channelArithmetic, type LayerNode, type ModelGraph } from '../../core/graph';
@@ -27,7 +28,7 @@ export function hover(analysis: Analysis, offset: number): HoverResult | undefin
     const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
     sections.push(`_No shapes or parameter counts while the config has ${errors} error${errors === 1 ? '' : 's'}._`);
   }
-  sections.push(keyDocs(ctx.path, ctx.on === 'value' ? valueAt(analysis, ctx.path) : undefined));
+  sections.push(keyDocs(ctx.path, ctx.on === 'value' ? valueAt(analysis, ctx.path) : undefined, analysis.config));
   return { markdown: sections.join('\n\n---\n\n'), span: ctx.span };
 }
 
@@ -39,8 +40,11 @@ function valueAt(analysis: Analysis, path: Path): unknown {
   return v;
 }
 
-/** The schema's documentation of a key, its default and accepted values; on an enumerated value, that value's docs. */
-export function keyDocs(path: Path, value?: unknown): string {
+/**
+ * The schema's documentation of a key, its default and accepted values; on an enumerated value, that value's docs.
+ * With the document's `config`, a default that follows other keys is given with where it came from.
+ */
+export function keyDocs(path: Path, value?: unknown, config?: ResolvedConfig): string {
   const schema = schemaAt(path);
   const name = formatPath(path);
   if (!schema) return `\`${name}\``;
@@ -49,7 +53,9 @@ export function keyDocs(path: Path, value?: unknown): string {
   if (enumDoc) lines.push(`\`${value}\`: ${enumDoc}`);
   const accepted = describeSchema(schema);
   if (accepted) lines.push(`Accepts ${accepted}.`);
-  if (schema.default !== undefined) lines.push(`Default: \`${JSON.stringify(schema.default)}\``);
+  const derived = config && derivedDefault(path.join('.'), config);
+  if (derived) lines.push(`Default: \`${JSON.stringify(derived.value)}\`, from ${derived.from}`);
+  else if (schema.default !== undefined) lines.push(`Default: \`${JSON.stringify(schema.default)}\``);
   return lines.join('\n\n');
 }
 
@@ -87,7 +93,7 @@ function numbersFor(analysis: Analysis, path: Path): string | undefined {
 
   if (top === 'generator' && path.length === 1) return totalsSection('Generator', g, true);
   if (top === 'discriminator' && path.length === 1) return totalsSection('Discriminator', d, true);
-  if (top === 'discriminator') return totalsSection('Discriminator', d, false) + '\n\n' + rowsTable(d.layers.filter((l) => l.part === 'trunk' && l.className === 'TimeDistributed' && l.name.startsWith('disc_conv2d')));
+  if (top === 'discriminator') return totalsSection('Discriminator', d, false) + '\n\n' + rowsTable(d.layers.filter((l) => l.part === 'trunk' && l.name.includes('disc_conv2d')));
   if (top === 'input') return partSection('Input and encoder level 1', g.layers.filter((l) => l.part === 'input' || (l.part === 'encoder' && l.level === 1)));
   if (top === 'output') return partSection('Output', g.layers.filter((l) => l.part === 'output'));
   if (top !== 'generator') return undefined;

@@ -71,6 +71,17 @@ function levelList(levels: number[]): string {
   return runs.join(', ');
 }
 
+/** " · 7 levels, patch 64 (from size 128)" for what is not written and follows `input.size`. */
+function followsSize(analysis: Analysis): string {
+  const written = (path: Path) => !!analysis.parsed.locate(path);
+  const { generator, discriminator, input } = analysis.config;
+  const parts = [
+    ...(written(['generator', 'levels']) ? [] : [`${generator.levels} levels`]),
+    ...(written(['discriminator', 'patch']) ? [] : [`patch ${discriminator.patch}`]),
+  ];
+  return parts.length ? ` · ${parts.join(', ')} (from size ${input.size})` : '';
+}
+
 export function inlayHints(analysis: Analysis): Hint[] {
   const { parsed, generator: g, discriminator: d, config } = analysis;
   if (!g || !d) return [];
@@ -97,7 +108,7 @@ export function inlayHints(analysis: Analysis): Hint[] {
     atLineEnd(['generator', 'decoder', index], `${lastShape(layers)} · ${count(paramsOf(layers))} params`, `decoder level ${entry.level}`);
   });
   const input = g.layers[0];
-  atLineEnd(['input'], kerasShape(input.outputShape));
+  atLineEnd(['input'], `${kerasShape(input.outputShape)}${followsSize(analysis)}`);
   atLineEnd(['output'], kerasShape(g.layers[g.layers.length - 1].outputShape));
   const encoder = g.layers.filter((l) => l.part === 'encoder');
   atLineEnd(['generator', 'levels'], `bottleneck ${lastShape(encoder)} · encoder ${count(paramsOf(encoder))} params`);
