@@ -91,7 +91,7 @@ async function rgbOf(sharp: Sharp, file: string, size: number, resize: Resize, h
 }
 
 /** RGB resampled to size x size by nearest neighbour as PIL's `resize(NEAREST)`: source pixel floor((x + 0.5) * w / size). */
-export function squashNearest(rgb: Uint8Array, width: number, height: number, size: number): Uint8Array {
+function squashNearest(rgb: Uint8Array, width: number, height: number, size: number): Uint8Array {
   const out = new Uint8Array(size * size * 3);
   for (let y = 0; y < size; y++) {
     const sy = Math.floor(((y + 0.5) * height) / size);
