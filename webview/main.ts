@@ -2,7 +2,7 @@
 // side-by-side comparison. All state it needs to come back after being hidden lives in vscode.setState.
 
 import { rowCells, TABLE_HEADER } from '../src/sweep/table';
-import { describeAdapter } from '../src/trainer/contract';
+import { adapterWithFeatures, describeAdapter } from '../src/trainer/contract';
 import type { HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): PanelViewState | undefined; setState(s: PanelViewState): void };
@@ -109,7 +109,7 @@ function samples(r: PanelRun): string {
 function backendLine(r: PanelRun): string {
   if (!r.backend) return '';
   const a = r.adapter;
-  const gpu = a ? `: ${esc(describeAdapter(a))}${a.features.length ? ` · ${a.features.map(esc).join(', ')}` : ''}` : '';
+  const gpu = a ? `: ${esc(adapterWithFeatures(a))}` : '';
   const earlier = r.backends.length > 1 ? ` · resumed from ${esc(r.backends.slice(0, -1).join(' → '))}` : '';
   return `<p class="run-backend">Backend <b>${esc(r.backend)}</b>${gpu}${earlier}</p>`;
 }

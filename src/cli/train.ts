@@ -3,7 +3,7 @@
 
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import { describeAdapter, type StartedPayload, type TrainerEvent } from '../trainer/contract';
+import { adapterWithFeatures, type StartedPayload, type TrainerEvent } from '../trainer/contract';
 
 const USAGE = 'usage: p2p train FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--out DIR]\n       p2p train --resume RUNDIR [--steps N] [--backend B]\n';
 
@@ -24,7 +24,7 @@ function clock(seconds: number): string {
 /** "webgpu: NVIDIA H200 (nvidia, hopper) · shader-f16, subgroups", then why each backend before it was not used. */
 function backendText(started: StartedPayload): string {
   const a = started.adapter;
-  const gpu = a ? `: ${describeAdapter(a)}${a.features.length ? ` · ${a.features.join(', ')}` : ''}` : '';
+  const gpu = a ? `: ${adapterWithFeatures(a)}` : '';
   const passed = started.backendLog.slice(0, -1).map((line) => `\n  not used: ${line}`);
   return `${started.backend}${gpu}${passed.join('')}`;
 }

@@ -2,6 +2,7 @@
 // (dist/trainer.js); progress shows in a cancellable notification and the status bar.
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -255,7 +256,7 @@ export class TrainingController implements vscode.Disposable {
                 this.status.show();
               } else if (e.type === 'error') {
                 this.output.error(e.payload.message);
-                this.reportFailure(e.payload, this.runDir);
+                this.reportFailure(e.payload, this.runDir, child);
               } else if (e.type === 'warning') {
                 this.output.warn(e.payload.message);
               } else if (e.type === 'finished') {
@@ -277,22 +278,20 @@ export class TrainingController implements vscode.Disposable {
   }
 
   /** Says why a run failed; after a GPU device failure, offers to go on from its checkpoint on the CPU. */
-  private reportFailure(error: ErrorPayload, runDir: string | undefined): void {
+  private reportFailure(error: ErrorPayload, runDir: string | undefined, trainer: ChildProcess): void {
     const text = `pix2pix training failed: ${error.message.split('\n')[0]}`;
     if (!error.device || !runDir) {
       void vscode.window.showErrorMessage(text);
       return;
     }
+    // The trainer is still exiting when the message shows: the resume waits for its exit (seen from here on).
+    const exited = trainer.exitCode !== null || trainer.signalCode !== null ? Promise.resolve() : once(trainer, 'exit');
     const action = 'Resume on wasm';
-    void vscode.window.showErrorMessage(text, action).then((pick) => {
-      // The trainer is still exiting when the message shows; resume once it has.
-      if (pick === action) void this.whenIdle().then(() => this.resume(runDir, 'wasm'));
+    void vscode.window.showErrorMessage(text, action).then(async (pick) => {
+      if (pick !== action) return;
+      await exited;
+      await this.resume(runDir, 'wasm');
     });
-  }
-
-  /** Resolves once no trainer started here is running. */
-  private async whenIdle(): Promise<void> {
-    while (this.child) await new Promise((r) => setTimeout(r, 100));
   }
 
   /** Checkpoint and stop within VS Code's deactivate budget (about 5 s), then end the process group. */

@@ -23,6 +23,11 @@ export function describeAdapter(a: AdapterReport): string {
   return `${name}${kind ? ` (${kind})` : ''}${a.software && a.architecture !== 'software' ? ' [software]' : ''}`;
 }
 
+/** The adapter and the features that matter, as a run's header shows them: "NVIDIA H200 (nvidia, hopper) · subgroups". */
+export function adapterWithFeatures(a: AdapterReport): string {
+  return `${describeAdapter(a)}${a.features.length ? ` · ${a.features.join(', ')}` : ''}`;
+}
+
 export interface StartedPayload {
   runDir: string;
   name: string;
