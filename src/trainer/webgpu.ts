@@ -83,6 +83,12 @@ export class DeviceWatch {
   }
 }
 
+/**
+ * Dawn's GPU instances, held for the life of the process: Dawn for Node aborts (`std::system_error`, or a pthread
+ * mutex assertion) when the garbage collector frees an instance while a device made from it still works.
+ */
+const dawnInstances: GPU[] = [];
+
 export interface OpenedWebGpu {
   adapter: AdapterReport;
   watch: DeviceWatch;
@@ -96,6 +102,7 @@ export async function openWebGpu(tf: Tf, options: { allowSoftware: boolean; dawn
   const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
   Object.assign(globalThis, dawn.globals);
   const gpu = dawn.create(options.dawnFlags ?? []);
+  dawnInstances.push(gpu);
   // tfjs-backend-webgpu checks navigator.gpu when it loads, so this comes first.
   const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GPU };
   Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, writable: true });

@@ -1,14 +1,17 @@
 /// <reference types="@webgpu/types" />
-// A Dawn device for the WebGPU tests, with the watch the trainer puts on it. One Dawn instance per process: with a
-// second one, Dawn for Node has aborted (std::system_error, a pthread mutex assertion) or stopped delivering the
-// first one's callbacks.
+// A Dawn device for the WebGPU tests, with the watch the trainer puts on it. One Dawn instance per process, held
+// as long as the process lives: Dawn for Node aborts (std::system_error, a pthread mutex assertion) when the garbage
+// collector frees an instance whose device still works.
 import assert from 'node:assert/strict';
 import { DeviceWatch } from '../../src/trainer/webgpu';
+
+let instance: GPU | undefined;
 
 export async function open(flags: string[]): Promise<{ adapter: GPUAdapter; device: GPUDevice; watch: DeviceWatch }> {
   const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
   Object.assign(globalThis, dawn.globals);
-  const adapter = (await dawn.create(flags).requestAdapter())!;
+  instance = dawn.create(flags);
+  const adapter = (await instance.requestAdapter())!;
   assert.ok(adapter, `an adapter for ${JSON.stringify(flags)}`);
   const device = await adapter.requestDevice({ requiredLimits: { maxBufferSize: adapter.limits.maxBufferSize } });
   return { adapter, device, watch: new DeviceWatch(device) };

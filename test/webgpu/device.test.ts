@@ -2,6 +2,8 @@
 // backend in a file of their own (deviceWatch.test.ts: one Dawn instance per process, test/support/dawn.ts).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { adapterReport } from '../../src/trainer/webgpu';
 import { open } from '../support/dawn';
 
@@ -22,5 +24,20 @@ describe('WebGPU adapter report', () => {
       assert.deepEqual([report.vendor, report.architecture, report.features.length], ['mesa', 'software', 3]);
     }
     assert.ok(device.limits.maxBufferSize > 0);
+  });
+
+  it('keeps working after the garbage collector has run (Dawn aborts if its instance is freed under a device)', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    for (let i = 0; i < 3; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const { device } = machine;
+    const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    device.queue.writeBuffer(buffer, 0, new Float32Array([1, 2, 3, 4]));
+    await buffer.mapAsync(GPUMapMode.READ);
+    assert.deepEqual([...new Float32Array(buffer.getMappedRange())], [1, 2, 3, 4]);
+    buffer.unmap();
   });
 });
