@@ -32,7 +32,15 @@ const bundles = [
 ];
 
 // The runs panel runs in the browser: one IIFE and its stylesheet.
-const webview = { bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production, logLevel: 'warning' };
+const webview = {
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+};
 const webviewBundles = [
   { ...webview, entryPoints: ['webview/main.ts'], outfile: 'dist/webview/main.js' },
   { ...webview, entryPoints: ['webview/main.css'], outfile: 'dist/webview/main.css' },
@@ -42,11 +50,15 @@ const webviewBundles = [
 function copyWasmBinaries() {
   const from = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   mkdirSync('dist/wasm', { recursive: true });
-  for (const f of readdirSync(from).filter((n) => n.endsWith('.wasm'))) copyFileSync(join(from, f), join('dist/wasm', f));
+  for (const f of readdirSync(from).filter((n) => n.endsWith('.wasm')))
+    copyFileSync(join(from, f), join('dist/wasm', f));
 }
 
 async function main() {
-  const contexts = await Promise.all([...bundles.map((b) => esbuild.context({ ...common, ...b })), ...webviewBundles.map((b) => esbuild.context(b))]);
+  const contexts = await Promise.all([
+    ...bundles.map((b) => esbuild.context({ ...common, ...b })),
+    ...webviewBundles.map((b) => esbuild.context(b)),
+  ]);
   copyWasmBinaries();
   if (watch) {
     await Promise.all(contexts.map((c) => c.watch()));

@@ -27,7 +27,9 @@ const withSummary = measure(() => kerasSummary(analyze(text).generator!));
 const yamlOnly = measure(() => parse(text));
 
 const row = (name: string, m: { median: number; p95: number }) =>
-  console.log(`${name.padEnd(44)} median ${m.median.toFixed(3)} ms   p95 ${m.p95.toFixed(3)} ms   ${(m.median / yamlOnly.median).toFixed(2)}x yaml.parse`);
+  console.log(
+    `${name.padEnd(44)} median ${m.median.toFixed(3)} ms   p95 ${m.p95.toFixed(3)} ms   ${(m.median / yamlOnly.median).toFixed(2)}x yaml.parse`,
+  );
 console.log(`seed config (${text.length} chars), ${full.median < 2 ? 'within' : 'OVER'} the 2 ms target`);
 row('analyze (parse+validate+resolve+graphs)', full);
 row('analyze + Keras summary text', withSummary);

@@ -57,7 +57,10 @@ async function kernelProfile(s: StepSetup): Promise<string[]> {
   const { kernels } = await profileStep(s);
   const total = kernels.reduce((sum, k) => sum + k.ms, 0);
   const calls = kernels.reduce((sum, k) => sum + k.calls, 0);
-  return [`    kernels: ${total.toFixed(1)} ms of GPU time in ${calls} dispatches (profiled, one at a time)`, ...kernelTable(kernels, 12, '    ')];
+  return [
+    `    kernels: ${total.toFixed(1)} ms of GPU time in ${calls} dispatches (profiled, one at a time)`,
+    ...kernelTable(kernels, 12, '    '),
+  ];
 }
 
 /**
@@ -84,7 +87,10 @@ async function settings(s: StepSetup, steps: number): Promise<string[]> {
   const [base, ...others] = times.map((t) => t.sort((a, b) => a - b)[1]);
   return [
     `    settings (median of 3 interleaved rounds): this project's ${JSON.stringify(TRAINING_FLAGS)}: ${base.toFixed(1)} ms`,
-    ...variants.map(([flag, value], i) => `    ${`${flag}=${value}`.padEnd(44)} ${others[i].toFixed(1).padStart(9)} ms  ${(base / others[i]).toFixed(2)}x the speed`),
+    ...variants.map(
+      ([flag, value], i) =>
+        `    ${`${flag}=${value}`.padEnd(44)} ${others[i].toFixed(1).padStart(9)} ms  ${(base / others[i]).toFixed(2)}x the speed`,
+    ),
   ];
 }
 
@@ -98,9 +104,16 @@ function child(cmd: string, args: string[]): { imgPerSec?: number; msPerStep?: n
 }
 
 /** PyTorch on CUDA on the same graph and batch, when this machine's python3 has it. */
-function torchCuda(config: string, batch: number, steps: number): { imgPerSec?: number; msPerStep?: number; error?: string } {
+function torchCuda(
+  config: string,
+  batch: number,
+  steps: number,
+): { imgPerSec?: number; msPerStep?: number; error?: string } {
   try {
-    const cuda = execFileSync('python3', ['-c', 'import torch; print(torch.cuda.is_available())'], { encoding: 'utf8', stdio: 'pipe' });
+    const cuda = execFileSync('python3', ['-c', 'import torch; print(torch.cuda.is_available())'], {
+      encoding: 'utf8',
+      stdio: 'pipe',
+    });
     if (cuda.trim() !== 'True') return { error: 'PyTorch sees no CUDA device' };
   } catch {
     return { error: 'python3 with PyTorch is not installed' };
@@ -109,14 +122,27 @@ function torchCuda(config: string, batch: number, steps: number): { imgPerSec?: 
   const work = mkdtempSync(join(tmpdir(), 'p2p-bench-gpu-'));
   const files = ['gen', 'disc', 'cfg'].map((n) => join(work, `${n}.json`));
   [a.generator, a.discriminator, a.config].forEach((v, i) => writeFileSync(files[i], JSON.stringify(v)));
-  return child('python3', [join(__dirname, '..', 'bench', 'torch_step.py'), ...files, '1', String(steps), '--device', 'cuda', '--batch', String(batch)]);
+  return child('python3', [
+    join(__dirname, '..', 'bench', 'torch_step.py'),
+    ...files,
+    '1',
+    String(steps),
+    '--device',
+    'cuda',
+    '--batch',
+    String(batch),
+  ]);
 }
 
 /** The same networks on a random batch of another size. */
 function withBatch(s: StepSetup, batch: number): StepSetup {
   const [size, inC, outC] = [s.config.input.size, s.config.input.channels, s.config.output.channels];
   s.tf.dispose([s.x, s.y]);
-  return { ...s, x: s.tf.randomUniform([batch, size, size, inC], -1, 1), y: s.tf.randomUniform([batch, size, size, outC], -1, 1) };
+  return {
+    ...s,
+    x: s.tf.randomUniform([batch, size, size, inC], -1, 1),
+    y: s.tf.randomUniform([batch, size, size, outC], -1, 1),
+  };
 }
 
 async function hostOnly(o: Options): Promise<void> {
@@ -128,13 +154,21 @@ async function hostOnly(o: Options): Promise<void> {
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   if (o.hostOnly) return hostOnly(o);
-  console.log(`node ${process.version}; config ${o.config}; batches ${o.batches.join(', ')}; ${o.steps} timed steps each`);
+  console.log(
+    `node ${process.version}; config ${o.config}; batches ${o.batches.join(', ')}; ${o.steps} timed steps each`,
+  );
   let s: StepSetup = await stepSetup(o.config, 'webgpu', { batch: o.batches[0] });
   const adapter = s.chosen.adapter!;
   const device = (s.tf.backend() as unknown as { device: GPUDevice }).device;
   console.log(`adapter: ${describeAdapter(adapter)}; device ${adapter.device}`);
-  console.log(`  features that matter: ${adapter.features.join(', ') || 'none'}; the device has: ${[...device.features].sort().join(', ')}`);
-  console.log(`  limits: ${Object.entries(adapter.limits).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `  features that matter: ${adapter.features.join(', ') || 'none'}; the device has: ${[...device.features].sort().join(', ')}`,
+  );
+  console.log(
+    `  limits: ${Object.entries(adapter.limits)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
   if (adapter.software && !o.allowSoftware) {
     console.log('a software adapter: this benchmark is for a GPU (--allow-software runs it anyway, slowly)');
     return;
@@ -142,14 +176,32 @@ async function main(): Promise<void> {
   for (const [i, batch] of o.batches.entries()) {
     if (i > 0) s = withBatch(s, batch);
     const { warmMs, ms } = await stepTime(s, o.steps);
-    console.log(`\nbatch ${batch}: webgpu ${((batch * 1000) / ms).toFixed(1)} img/s, ${ms.toFixed(1)} ms/step (first step ${warmMs.toFixed(0)} ms: pipelines compiled)`);
+    console.log(
+      `\nbatch ${batch}: webgpu ${((batch * 1000) / ms).toFixed(1)} img/s, ${ms.toFixed(1)} ms/step (first step ${warmMs.toFixed(0)} ms: pipelines compiled)`,
+    );
     (await kernelProfile(s)).forEach((l) => console.log(l));
     if (i === 0) (await settings(s, o.steps)).forEach((l) => console.log(l));
     const torch = torchCuda(o.config, batch, Math.max(o.steps, 20));
-    console.log(torch.error ? `    pytorch-cuda: n/a (${torch.error})` : `    pytorch-cuda ${torch.imgPerSec!.toFixed(1)} img/s, ${torch.msPerStep!.toFixed(1)} ms/step: webgpu is ${(ms / torch.msPerStep!).toFixed(1)}x slower`);
+    console.log(
+      torch.error
+        ? `    pytorch-cuda: n/a (${torch.error})`
+        : `    pytorch-cuda ${torch.imgPerSec!.toFixed(1)} img/s, ${torch.msPerStep!.toFixed(1)} ms/step: webgpu is ${(ms / torch.msPerStep!).toFixed(1)}x slower`,
+    );
   }
-  const host = child(process.execPath, [...process.execArgv, process.argv[1], '--host-only', '--config', EXAMPLE('tiny'), '--batches', '5', '--steps', String(o.steps)]);
-  console.log(`\nhost work per step (Dawn null backend, nothing executed), tiny at batch 5: ${host.error ?? `${host.msPerStep!.toFixed(1)} ms`}`);
+  const host = child(process.execPath, [
+    ...process.execArgv,
+    process.argv[1],
+    '--host-only',
+    '--config',
+    EXAMPLE('tiny'),
+    '--batches',
+    '5',
+    '--steps',
+    String(o.steps),
+  ]);
+  console.log(
+    `\nhost work per step (Dawn null backend, nothing executed), tiny at batch 5: ${host.error ?? `${host.msPerStep!.toFixed(1)} ms`}`,
+  );
 }
 
 main().catch((e) => {

@@ -20,7 +20,9 @@ async function main() {
   s.open(uri, seed, 1);
   await first;
   const lines = seed.split('\n');
-  const positions = lines.flatMap((l, line) => (l.trim() ? [{ line, character: Math.max(0, l.search(/\S/)) + 1 }] : []));
+  const positions = lines.flatMap((l, line) =>
+    l.trim() ? [{ line, character: Math.max(0, l.search(/\S/)) + 1 }] : [],
+  );
   const time = async (fn: () => Promise<unknown>, n: number) => {
     const out: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -31,8 +33,16 @@ async function main() {
     return out;
   };
   let i = 0;
-  const hoverCached = () => s.connection.sendRequest('textDocument/hover', { textDocument: { uri }, position: positions[i++ % positions.length] });
-  const noop = () => s.connection.sendRequest('textDocument/hover', { textDocument: { uri: 'file:///none' }, position: { line: 0, character: 0 } });
+  const hoverCached = () =>
+    s.connection.sendRequest('textDocument/hover', {
+      textDocument: { uri },
+      position: positions[i++ % positions.length],
+    });
+  const noop = () =>
+    s.connection.sendRequest('textDocument/hover', {
+      textDocument: { uri: 'file:///none' },
+      position: { line: 0, character: 0 },
+    });
   let version = 1;
   // A hover right after an edit pays for the analysis of the new text.
   const hoverAfterEdit = async () => {
@@ -58,7 +68,9 @@ async function main() {
   const base = stats(rows[rows.length - 1][1]).median;
   for (const [name, t] of rows) {
     const m = stats(t);
-    console.log(`${name.padEnd(44)} median ${m.median.toFixed(2).padStart(7)} ms   p95 ${m.p95.toFixed(2).padStart(7)} ms   ${(m.median / base).toFixed(1)}x round trip`);
+    console.log(
+      `${name.padEnd(44)} median ${m.median.toFixed(2).padStart(7)} ms   p95 ${m.p95.toFixed(2).padStart(7)} ms   ${(m.median / base).toFixed(1)}x round trip`,
+    );
   }
   const hoverP95 = Math.max(stats(rows[0][1]).p95, stats(rows[1][1]).p95);
   console.log(`hover p95 ${hoverP95.toFixed(2)} ms: ${hoverP95 < 10 ? 'within' : 'OVER'} the 10 ms target`);

@@ -10,7 +10,9 @@ async function main() {
   await trainStep(step.tf, step.nets, step.config.train.loss, step.x, step.y); // warm-up: kernels set up, weights packed
   const { wallMs, kernels } = await profileStep(step);
   const total = kernels.reduce((sum, k) => sum + k.ms, 0);
-  console.log(`${file} on ${step.name}: one step ${(wallMs / 1000).toFixed(2)} s wall (profiled), kernels ${(total / 1000).toFixed(2)} s`);
+  console.log(
+    `${file} on ${step.name}: one step ${(wallMs / 1000).toFixed(2)} s wall (profiled), kernels ${(total / 1000).toFixed(2)} s`,
+  );
   kernelTable(kernels, 16).forEach((line) => console.log(line));
 }
 

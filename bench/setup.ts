@@ -19,7 +19,11 @@ export interface StepSetup {
   y: TF.Tensor4D;
 }
 
-export async function stepSetup(file: string, backend: Backend, options: BackendOptions & { batch?: number } = {}): Promise<StepSetup> {
+export async function stepSetup(
+  file: string,
+  backend: Backend,
+  options: BackendOptions & { batch?: number } = {},
+): Promise<StepSetup> {
   const a = analyze(readFileSync(file, 'utf8'));
   if (!a.generator || !a.discriminator) throw new Error(`${file} has errors`);
   const chosen = await chooseBackend(backend, options);
@@ -68,5 +72,10 @@ export async function profileStep(s: StepSetup): Promise<{ wallMs: number; kerne
 /** The busiest `rows` kernels as table lines: name, ms, calls, share of all kernel time. */
 export function kernelTable(kernels: KernelTime[], rows: number, indent = ''): string[] {
   const total = kernels.reduce((sum, k) => sum + k.ms, 0);
-  return kernels.slice(0, rows).map((k) => `${indent}${k.name.padEnd(26)} ${k.ms.toFixed(1).padStart(9)} ms ${String(k.calls).padStart(6)} calls ${((100 * k.ms) / total).toFixed(1).padStart(5)}%`);
+  return kernels
+    .slice(0, rows)
+    .map(
+      (k) =>
+        `${indent}${k.name.padEnd(26)} ${k.ms.toFixed(1).padStart(9)} ms ${String(k.calls).padStart(6)} calls ${((100 * k.ms) / total).toFixed(1).padStart(5)}%`,
+    );
 }

@@ -8,7 +8,10 @@ import { stepSetup } from './setup';
 async function main() {
   const [file, backendName, stepsArg] = process.argv.slice(2);
   const { tf, name, chosen, config: c, nets, x, y } = await stepSetup(file, backendName as Backend);
-  if (chosen.adapter?.software) throw new Error(`a software adapter (${describeAdapter(chosen.adapter)}), slower than wasm: npm run bench:gpu measures GPUs`);
+  if (chosen.adapter?.software)
+    throw new Error(
+      `a software adapter (${describeAdapter(chosen.adapter)}), slower than wasm: npm run bench:gpu measures GPUs`,
+    );
   const b = c.train.batchSize;
   const warm = performance.now();
   await trainStep(tf, nets, c.train.loss, x, y);
@@ -22,7 +25,10 @@ async function main() {
   }
   times.sort((p, q) => p - q);
   const median = times.length ? times[Math.floor(times.length / 2)] : warmMs;
-  process.stdout.write(JSON.stringify({ backend: name, batch: b, warmMs, msPerStep: median, imgPerSec: (b * 1000) / median, steps }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ backend: name, batch: b, warmMs, msPerStep: median, imgPerSec: (b * 1000) / median, steps }) +
+      '\n',
+  );
 }
 
 main().catch((e) => {

@@ -34,7 +34,10 @@ export const vsixPath = (t: Target) => join(root, 'out', `p2p-ablation-lab-${t.n
 /** The target of the machine this runs on. */
 export function hostTarget(): Target {
   const t = TARGETS.find((x) => x.os === process.platform && x.cpu === process.arch);
-  if (!t) throw new Error(`no package target for ${process.platform}-${process.arch}; targets: ${TARGETS.map((x) => x.name).join(', ')}`);
+  if (!t)
+    throw new Error(
+      `no package target for ${process.platform}-${process.arch}; targets: ${TARGETS.map((x) => x.name).join(', ')}`,
+    );
   return t;
 }
 
@@ -56,10 +59,25 @@ function stage(t: Target): string {
   const dir = join(root, 'out', 'stage', t.name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const item of ['dist', 'media', 'schemas', 'examples', 'README.md', 'LICENSE', '.vscodeignore']) cpSync(join(root, item), join(dir, item), { recursive: true });
+  for (const item of ['dist', 'media', 'schemas', 'examples', 'README.md', 'LICENSE', '.vscodeignore'])
+    cpSync(join(root, item), join(dir, item), { recursive: true });
   writeFileSync(join(dir, 'package.json'), stagedManifest());
   cpSync(join(root, 'package-lock.json'), join(dir, 'package-lock.json'));
-  run('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', `--os=${t.os}`, `--cpu=${t.cpu}`, ...(t.os === 'linux' ? ['--libc=glibc'] : [])], dir);
+  run(
+    'npm',
+    [
+      'install',
+      '--omit=dev',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `--os=${t.os}`,
+      `--cpu=${t.cpu}`,
+      ...(t.os === 'linux' ? ['--libc=glibc'] : []),
+    ],
+    dir,
+  );
   const dawn = join(dir, 'node_modules', 'webgpu', 'dist');
   for (const d of readdirSync(dawn)) if (d !== t.dawn) rmSync(join(dawn, d), { recursive: true, force: true });
   return dir;
@@ -73,7 +91,11 @@ export function packageTarget(t: Target): string {
 }
 
 if (require.main === module) {
-  const wanted = process.argv.includes('--host') ? hostTarget().name : process.argv.includes('--target') ? process.argv[process.argv.indexOf('--target') + 1] : undefined;
+  const wanted = process.argv.includes('--host')
+    ? hostTarget().name
+    : process.argv.includes('--target')
+      ? process.argv[process.argv.indexOf('--target') + 1]
+      : undefined;
   const targets = TARGETS.filter((t) => !wanted || t.name === wanted);
   if (!targets.length) {
     console.error(`unknown target ${wanted}; expected one of ${TARGETS.map((t) => t.name).join(', ')}`);

@@ -33,14 +33,25 @@ export interface PanelViewState {
 }
 
 export type HostMessage =
-  | { type: 'runs'; payload: { runs: PanelRun[]; sweeps: PanelSweep[]; root: string; /** A tab the host asks to show. */ tab?: PanelViewState['tab'] } }
+  | {
+      type: 'runs';
+      payload: {
+        runs: PanelRun[];
+        sweeps: PanelSweep[];
+        root: string;
+        /** A tab the host asks to show. */ tab?: PanelViewState['tab'];
+      };
+    }
   | { type: 'select'; payload: { ids: string[] } };
 
 export type WebviewMessage =
   | { type: 'ready'; payload: Record<string, never> }
   | { type: 'setBase'; payload: { id: string } }
   | { type: 'stop'; payload: Record<string, never> }
-  | { type: 'resume'; payload: { id: string; /** Another backend to go on with (after a GPU device failure). */ backend?: 'wasm' } }
+  | {
+      type: 'resume';
+      payload: { id: string; /** Another backend to go on with (after a GPU device failure). */ backend?: 'wasm' };
+    }
   | { type: 'openSample'; payload: { uri: string } }
   | { type: 'openReport'; payload: { id: string } }
   | { type: 'tabShown'; payload: { tab: PanelViewState['tab'] } };
@@ -55,7 +66,10 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
     case 'stop':
       return true;
     case 'resume':
-      return typeof (p as { id?: unknown }).id === 'string' && [undefined, 'wasm'].includes((p as { backend?: unknown }).backend as string);
+      return (
+        typeof (p as { id?: unknown }).id === 'string' &&
+        [undefined, 'wasm'].includes((p as { backend?: unknown }).backend as string)
+      );
     case 'setBase':
     case 'openReport':
       return typeof (p as { id?: unknown }).id === 'string';

@@ -5,7 +5,11 @@ import { rowCells, TABLE_HEADER } from '../src/sweep/table';
 import { adapterWithFeatures, describeAdapter } from '../src/trainer/contract';
 import type { HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
 
-declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): PanelViewState | undefined; setState(s: PanelViewState): void };
+declare function acquireVsCodeApi(): {
+  postMessage(m: WebviewMessage): void;
+  getState(): PanelViewState | undefined;
+  setState(s: PanelViewState): void;
+};
 
 const vscode = acquireVsCodeApi();
 let runs: PanelRun[] = [];
@@ -49,7 +53,13 @@ function chart(title: string, series: { name: string; points: [number, number][]
   const sx = (x: number) => pad + ((x - x0) / (x1 - x0)) * (width - pad - 8);
   const sy = (y: number) => height - 18 - ((y - y0) / (y1 - y0)) * (height - 32);
   const lines = series
-    .map((s, i) => `<polyline class="s${i % 6}" fill="none" points="${s.points.filter((p) => Number.isFinite(p[1])).map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(' ')}"><title>${esc(s.name)}</title></polyline>`)
+    .map(
+      (s, i) =>
+        `<polyline class="s${i % 6}" fill="none" points="${s.points
+          .filter((p) => Number.isFinite(p[1]))
+          .map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`)
+          .join(' ')}"><title>${esc(s.name)}</title></polyline>`,
+    )
     .join('');
   const legend = series.map((s, i) => `<span class="key s${i % 6}">${esc(s.name)}</span>`).join(' ');
   return `<div class="chart"><div class="chart-title">${esc(title)} ${legend}</div><svg viewBox="0 0 ${width} ${height}" width="100%" height="${height}">
@@ -125,8 +135,18 @@ function runsTable(): string {
   const rows = runs
     .map((r) => {
       const sel = view.selected.includes(r.id);
-      const diff = r.diff.length ? r.diff.slice(0, 3).map((d) => `${esc(d.path)}: ${esc(JSON.stringify(d.other))}`).join('; ') + (r.diff.length > 3 ? ` (+${r.diff.length - 3})` : '') : '';
-      const action = r.status === 'running' ? '<button data-stop>Stop</button>' : r.status !== 'completed' ? `<button data-resume="${esc(r.id)}">Resume</button>` : '';
+      const diff = r.diff.length
+        ? r.diff
+            .slice(0, 3)
+            .map((d) => `${esc(d.path)}: ${esc(JSON.stringify(d.other))}`)
+            .join('; ') + (r.diff.length > 3 ? ` (+${r.diff.length - 3})` : '')
+        : '';
+      const action =
+        r.status === 'running'
+          ? '<button data-stop>Stop</button>'
+          : r.status !== 'completed'
+            ? `<button data-resume="${esc(r.id)}">Resume</button>`
+            : '';
       return `<tr class="${sel ? 'selected' : ''}" data-run="${esc(r.id)}">
 <td><input type="checkbox" data-select="${esc(r.id)}" ${sel ? 'checked' : ''}></td>
 <td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td>
@@ -141,10 +161,16 @@ function runsTable(): string {
 
 function compare(): string {
   const chosen = runs.filter((r) => view.selected.includes(r.id));
-  if (chosen.length < 2) return '<p class="muted">Select two or more runs (checkboxes in the Runs tab) to compare them.</p>';
-  const commonStep = Math.min(...chosen.map((r) => Math.max(-1, ...r.samples.filter((s) => s.split === view.split).map((s) => s.step))));
+  if (chosen.length < 2)
+    return '<p class="muted">Select two or more runs (checkboxes in the Runs tab) to compare them.</p>';
+  const commonStep = Math.min(
+    ...chosen.map((r) => Math.max(-1, ...r.samples.filter((s) => s.split === view.split).map((s) => s.step))),
+  );
   const table = `<table class="compare"><thead><tr><th>run</th><th>params</th><th>MACs</th><th>train L1</th><th>test L1</th><th>gap</th><th>img/s</th></tr></thead><tbody>${chosen
-    .map((r) => `<tr><td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td><td class="num">${count(r.params ? r.params.generator : undefined)}</td><td class="num">${r.macs ? (r.macs / 1e6).toFixed(1) + ' M' : '—'}</td><td class="num">${fmt(r.lastEval?.train.l1)}</td><td class="num">${fmt(r.lastEval?.test?.l1)}</td><td class="num">${fmt(r.lastEval?.gap?.l1)}</td><td class="num">${fmt(r.medianImgPerSec, 1)}</td></tr>`)
+    .map(
+      (r) =>
+        `<tr><td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td><td class="num">${count(r.params ? r.params.generator : undefined)}</td><td class="num">${r.macs ? (r.macs / 1e6).toFixed(1) + ' M' : '—'}</td><td class="num">${fmt(r.lastEval?.train.l1)}</td><td class="num">${fmt(r.lastEval?.test?.l1)}</td><td class="num">${fmt(r.lastEval?.gap?.l1)}</td><td class="num">${fmt(r.medianImgPerSec, 1)}</td></tr>`,
+    )
     .join('')}</tbody></table>`;
   const images = chosen
     .map((r) => {
@@ -157,24 +183,37 @@ function compare(): string {
 
 /** One table per sweep (the report's columns), test L1 curves of its variants, and buttons to compare or report. */
 function ablations(): string {
-  if (!sweeps.length) return '<p class="muted">No ablations yet. Add an <code>ablation:</code> section to a .p2p.yaml config and run "pix2pix: Run Ablation".</p>';
+  if (!sweeps.length)
+    return '<p class="muted">No ablations yet. Add an <code>ablation:</code> section to a .p2p.yaml config and run "pix2pix: Run Ablation".</p>';
   return sweeps
     .map((sw) => {
       const head = TABLE_HEADER.map((h) => `<th>${esc(h)}</th>`).join('');
       const rows = sw.rows
         .map((r, i) => {
           const id = sw.runIds[i];
-          return `<tr class="${id && view.selected.includes(id) ? 'selected' : ''}"${id ? ` data-run="${esc(id)}"` : ''}>${rowCells(r)
-            .map((c, j) => `<td class="${j >= 3 && j <= 11 ? 'num' : ''}${j === 12 ? ` status ${r.status}` : ''}"${j === 12 && r.error ? ` title="${esc(r.error)}"` : ''}>${esc(c)}${j === 12 && r.error ? ' ⚠' : ''}</td>`)
+          return `<tr class="${id && view.selected.includes(id) ? 'selected' : ''}"${id ? ` data-run="${esc(id)}"` : ''}>${rowCells(
+            r,
+          )
+            .map(
+              (c, j) =>
+                `<td class="${j >= 3 && j <= 11 ? 'num' : ''}${j === 12 ? ` status ${r.status}` : ''}"${j === 12 && r.error ? ` title="${esc(r.error)}"` : ''}>${esc(c)}${j === 12 && r.error ? ' ⚠' : ''}</td>`,
+            )
             .join('')}</tr>`;
         })
         .join('');
       const byId = new Map(runs.map((r) => [r.id, r]));
       const series = sw.rows.map((r, i) => ({
         name: r.variant,
-        points: (byId.get(sw.runIds[i] ?? '')?.evals ?? []).filter((e) => e.test).map((e): [number, number] => [e.step, e.test!.l1]),
+        points: (byId.get(sw.runIds[i] ?? '')?.evals ?? [])
+          .filter((e) => e.test)
+          .map((e): [number, number] => [e.step, e.test!.l1]),
       }));
-      const gaps = sw.rows.map((r) => ({ name: r.variant, points: (byId.get(sw.runIds[sw.rows.indexOf(r)] ?? '')?.evals ?? []).filter((e) => e.gap).map((e): [number, number] => [e.step, e.gap!.l1]) }));
+      const gaps = sw.rows.map((r) => ({
+        name: r.variant,
+        points: (byId.get(sw.runIds[sw.rows.indexOf(r)] ?? '')?.evals ?? [])
+          .filter((e) => e.gap)
+          .map((e): [number, number] => [e.step, e.gap!.l1]),
+      }));
       const done = sw.rows.filter((r) => r.status === 'completed').length;
       return `<section class="sweep"><h2>${esc(sw.name)} <span class="muted">${done}/${sw.rows.length} done · seed ${sw.seed} · ${esc(sw.data.train)}${sw.data.test ? ` → ${esc(sw.data.test)}` : ''}${sw.steps ? ` · ${sw.steps} steps` : ''}</span></h2>
 <div class="controls"><button data-compare-sweep="${esc(sw.id)}">Compare variants</button> <button data-report="${esc(sw.id)}">Open report</button></div>
@@ -209,7 +248,9 @@ app.addEventListener('click', (e) => {
     render();
   } else if (t.dataset.select !== undefined) {
     const id = t.dataset.select;
-    view.selected = (t as HTMLInputElement).checked ? [...new Set([id, ...view.selected])] : view.selected.filter((x) => x !== id);
+    view.selected = (t as HTMLInputElement).checked
+      ? [...new Set([id, ...view.selected])]
+      : view.selected.filter((x) => x !== id);
     view.step = undefined;
     render();
   } else if (t.dataset.base !== undefined) {
@@ -218,7 +259,10 @@ app.addEventListener('click', (e) => {
   } else if (t.dataset.stop !== undefined) {
     send({ type: 'stop', payload: {} });
   } else if (t.dataset.resume !== undefined) {
-    send({ type: 'resume', payload: { id: t.dataset.resume, ...(t.dataset.backend === 'wasm' ? { backend: 'wasm' as const } : {}) } });
+    send({
+      type: 'resume',
+      payload: { id: t.dataset.resume, ...(t.dataset.backend === 'wasm' ? { backend: 'wasm' as const } : {}) },
+    });
   } else if (t.dataset.compareSweep !== undefined) {
     const sw = sweeps.find((x) => x.id === t.dataset.compareSweep);
     view.selected = (sw?.runIds ?? []).filter((id): id is string => !!id);

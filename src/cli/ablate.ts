@@ -9,13 +9,18 @@ import { TABLE_HEADER, rowCells } from '../sweep/table';
 import { readSweep } from '../sweep/folder';
 import { SweepRunner } from '../sweep/runner';
 
-const USAGE = 'usage: p2p ablate FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--parallel N] [--out DIR]\n';
+const USAGE =
+  'usage: p2p ablate FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--parallel N] [--out DIR]\n';
 const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 /** A plain-text table with aligned columns. */
 export function textTable(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 3 && i <= 11 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 3 && i <= 11 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
@@ -68,7 +73,12 @@ export async function runAblate(argv: readonly string[], trainerPath = join(__di
         const todo = e.variants.filter((v) => v.mode !== 'done');
         process.stderr.write(
           `ablation: ${e.variants.length} variants in ${e.sweepDir}\n` +
-            e.variants.map((v) => `  ${v.name.padEnd(28)} ${v.mode === 'done' ? 'done' : v.mode === 'resume' ? 'resumes from its checkpoint' : 'to train'}`).join('\n') +
+            e.variants
+              .map(
+                (v) =>
+                  `  ${v.name.padEnd(28)} ${v.mode === 'done' ? 'done' : v.mode === 'resume' ? 'resumes from its checkpoint' : 'to train'}`,
+              )
+              .join('\n') +
             `\n${todo.length ? `${todo.length} to train` : 'nothing to train'}\n`,
         );
         break;
@@ -78,13 +88,18 @@ export async function runAblate(argv: readonly string[], trainerPath = join(__di
         break;
       case 'variant': {
         const ev = e.event;
-        if (ev.type === 'started') process.stderr.write(`${e.variant}: ${ev.payload.startStep ? 'resuming' : 'training'} on ${ev.payload.backend}, steps ${ev.payload.startStep}..${ev.payload.totalSteps}\n`);
+        if (ev.type === 'started')
+          process.stderr.write(
+            `${e.variant}: ${ev.payload.startStep ? 'resuming' : 'training'} on ${ev.payload.backend}, steps ${ev.payload.startStep}..${ev.payload.totalSteps}\n`,
+          );
         if (ev.type === 'step') {
           progress.set(e.variant, `${e.variant} ${count(ev.payload.step)} (${ev.payload.imgPerSec.toFixed(1)} img/s)`);
           print();
         }
         if (ev.type === 'eval' && ev.payload.test)
-          process.stderr.write(`${e.variant} @${ev.payload.step}: train L1 ${ev.payload.train.l1.toFixed(3)} · test L1 ${ev.payload.test.l1.toFixed(3)} · gap ${ev.payload.gap!.l1.toFixed(3)}\n`);
+          process.stderr.write(
+            `${e.variant} @${ev.payload.step}: train L1 ${ev.payload.train.l1.toFixed(3)} · test L1 ${ev.payload.test.l1.toFixed(3)} · gap ${ev.payload.gap!.l1.toFixed(3)}\n`,
+          );
         if (ev.type === 'warning') process.stderr.write(`${e.variant}: warning: ${ev.payload.message}\n`);
         break;
       }
@@ -111,7 +126,9 @@ export async function runAblate(argv: readonly string[], trainerPath = join(__di
     if (state) process.stdout.write('\n' + textTable(TABLE_HEADER, state.rows.map(rowCells)));
     process.stderr.write(`\nreport: ${outcome.report.filter((f) => /report\.(md|html)$/.test(f)).join(', ')}\n`);
     if (outcome.stopped.length || outcome.pending.length) {
-      process.stderr.write(`stopped with ${outcome.stopped.length + outcome.pending.length} variant(s) left; run the same command to continue\n`);
+      process.stderr.write(
+        `stopped with ${outcome.stopped.length + outcome.pending.length} variant(s) left; run the same command to continue\n`,
+      );
       return 130;
     }
     if (outcome.failed.length) {

@@ -52,7 +52,14 @@ function read(io: CliIO, file: string): string | undefined {
     return io.readFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (e as Error).message;
     io.stderr(`p2p: cannot read ${file}: ${why}\n`);
     return undefined;
   }
@@ -103,7 +110,10 @@ export function runCli(argv: readonly string[], io: CliIO): number {
       const warnings = diagnostics.length - errors;
       if (errors) status = Math.max(status, 1);
       if (!diagnostics.length) io.stdout(`${file}: ok\n`);
-      else io.stdout(`${file}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`);
+      else
+        io.stdout(
+          `${file}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}\n`,
+        );
     }
     return status;
   }

@@ -5,7 +5,8 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { adapterWithFeatures, type StartedPayload, type TrainerEvent } from '../trainer/contract';
 
-const USAGE = 'usage: p2p train FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--out DIR]\n       p2p train --resume RUNDIR [--steps N] [--backend B]\n';
+const USAGE =
+  'usage: p2p train FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--out DIR]\n       p2p train --resume RUNDIR [--steps N] [--backend B]\n';
 
 function bar(fraction: number, width = 24): string {
   const full = Math.round(Math.max(0, Math.min(1, fraction)) * width);
@@ -94,8 +95,12 @@ export function runTrain(argv: readonly string[], trainerPath = join(__dirname, 
         }
         case 'eval': {
           const q = e.payload;
-          const test = q.test ? ` · test L1 ${q.test.l1.toFixed(3)} PSNR ${q.test.psnr.toFixed(2)} SSIM ${q.test.ssim.toFixed(3)} · gap L1 ${q.gap!.l1.toFixed(3)}` : '';
-          process.stderr.write(`${tty ? '\r\x1b[K' : ''}eval @${q.step}: train L1 ${q.train.l1.toFixed(3)} PSNR ${q.train.psnr.toFixed(2)} SSIM ${q.train.ssim.toFixed(3)}${test}\n`);
+          const test = q.test
+            ? ` · test L1 ${q.test.l1.toFixed(3)} PSNR ${q.test.psnr.toFixed(2)} SSIM ${q.test.ssim.toFixed(3)} · gap L1 ${q.gap!.l1.toFixed(3)}`
+            : '';
+          process.stderr.write(
+            `${tty ? '\r\x1b[K' : ''}eval @${q.step}: train L1 ${q.train.l1.toFixed(3)} PSNR ${q.train.psnr.toFixed(2)} SSIM ${q.train.ssim.toFixed(3)}${test}\n`,
+          );
           break;
         }
         case 'warning':

@@ -3,7 +3,12 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  LanguageClient,
+  TransportKind,
+  type LanguageClientOptions,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
 import { count } from '../core/units';
 import { SummaryRequest, type SummaryResult } from '../protocol/lsp';
 import { RunsPanel } from './runsPanel';
@@ -20,7 +25,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const serverModule = context.asAbsolutePath(path.join('dist', 'server.js'));
   const serverOptions: ServerOptions = {
     run: { module: serverModule, transport: TransportKind.ipc },
-    debug: { module: serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    debug: {
+      module: serverModule,
+      transport: TransportKind.ipc,
+      options: { execArgv: ['--nolazy', '--inspect=6019'] },
+    },
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: LANGUAGE_ID }],
@@ -59,13 +68,18 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('p2p.openRunsPanel', () => panel.show()),
     vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
     vscode.commands.registerCommand('p2p.showKerasSummary', async (arg?: vscode.Uri | string) => {
-      const source = typeof arg === 'string' ? vscode.Uri.parse(arg) : (arg ?? vscode.window.activeTextEditor?.document.uri);
+      const source =
+        typeof arg === 'string' ? vscode.Uri.parse(arg) : (arg ?? vscode.window.activeTextEditor?.document.uri);
       if (!source) {
         void vscode.window.showWarningMessage('pix2pix: open a .p2p.yaml file to show its Keras summary.');
         return;
       }
       const doc = await vscode.workspace.openTextDocument(summaries.uriFor(source));
-      await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside, preserveFocus: false });
+      await vscode.window.showTextDocument(doc, {
+        preview: true,
+        viewColumn: vscode.ViewColumn.Beside,
+        preserveFocus: false,
+      });
     }),
   );
 }
@@ -92,7 +106,11 @@ class SummaryDocuments implements vscode.TextDocumentContentProvider, vscode.Dis
   }
 
   uriFor(source: vscode.Uri): vscode.Uri {
-    const uri = vscode.Uri.from({ scheme: SUMMARY_SCHEME, path: `${source.path}.summary.txt`, query: source.toString() });
+    const uri = vscode.Uri.from({
+      scheme: SUMMARY_SCHEME,
+      path: `${source.path}.summary.txt`,
+      query: source.toString(),
+    });
     this.open.set(source.toString(), uri);
     return uri;
   }
@@ -113,7 +131,9 @@ class SummaryDocuments implements vscode.TextDocumentContentProvider, vscode.Dis
 export function renderSummary(r: SummaryResult, source: vscode.Uri): string {
   const name = path.basename(source.fsPath);
   if (!r.keras || !r.generator || !r.discriminator) {
-    const lines = r.diagnostics.filter((d) => d.severity === 'error').map((d) => `  ${name}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
+    const lines = r.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => `  ${name}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
     return `${name} has ${r.errors} error${r.errors === 1 ? '' : 's'}; no summary until they are fixed:\n${lines.join('\n')}\n`;
   }
   const totals = (title: string, g: NonNullable<SummaryResult['generator']>) =>

@@ -53,7 +53,9 @@ export class RunsPanel implements vscode.Disposable {
       this.panel.reveal();
       return;
     }
-    this.attach(vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'pix2pix Runs', vscode.ViewColumn.Beside, this.options()));
+    this.attach(
+      vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'pix2pix Runs', vscode.ViewColumn.Beside, this.options()),
+    );
   }
 
   private attach(panel: vscode.WebviewPanel): void {
@@ -61,7 +63,9 @@ export class RunsPanel implements vscode.Disposable {
     this.ready = false;
     panel.webview.options = this.options();
     panel.webview.html = this.html(panel.webview);
-    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(this.root), '**/{events.jsonl,resolved.json}'));
+    const watcher = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(this.root), '**/{events.jsonl,resolved.json}'),
+    );
     const subs = [
       watcher,
       watcher.onDidChange(() => this.refreshSoon(500)),
@@ -137,7 +141,8 @@ export class RunsPanel implements vscode.Disposable {
       return {
         ...rest,
         macs,
-        diff: base?.config && config && base !== r ? configDiff(base.config, config).filter((c) => c.path !== 'name') : [],
+        diff:
+          base?.config && config && base !== r ? configDiff(base.config, config).filter((c) => c.path !== 'name') : [],
         samples: samples.flatMap((s) => {
           const file = sampleInside(r.dir, s.path);
           if (!file) return [];
@@ -147,7 +152,13 @@ export class RunsPanel implements vscode.Disposable {
           } catch {
             return []; // deleted while shown
           }
-          return [{ step: s.step, split: s.split, uri: `${webview.asWebviewUri(vscode.Uri.file(file)).toString()}?v=${Math.round(mtime)}` }];
+          return [
+            {
+              step: s.step,
+              split: s.split,
+              uri: `${webview.asWebviewUri(vscode.Uri.file(file)).toString()}?v=${Math.round(mtime)}`,
+            },
+          ];
         }),
       };
     });
@@ -163,7 +174,15 @@ export class RunsPanel implements vscode.Disposable {
         seed: sw.plan.seed,
       };
     });
-    const message: HostMessage = { type: 'runs', payload: { runs: panelRuns, sweeps: panelSweeps, root: this.root, ...(this.pendingTab ? { tab: this.pendingTab } : {}) } };
+    const message: HostMessage = {
+      type: 'runs',
+      payload: {
+        runs: panelRuns,
+        sweeps: panelSweeps,
+        root: this.root,
+        ...(this.pendingTab ? { tab: this.pendingTab } : {}),
+      },
+    };
     void webview.postMessage(message);
   }
 

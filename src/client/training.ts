@@ -63,7 +63,9 @@ export class TrainingController implements vscode.Disposable {
   /** The config to train: saved, free of errors, in a trusted workspace; else undefined after saying why. */
   private async configToTrain(arg: vscode.Uri | undefined, what: string): Promise<vscode.TextDocument | undefined> {
     if (!vscode.workspace.isTrusted) {
-      void vscode.window.showErrorMessage('pix2pix: training runs code on your data; trust this workspace first (Workspaces: Manage Workspace Trust).');
+      void vscode.window.showErrorMessage(
+        'pix2pix: training runs code on your data; trust this workspace first (Workspaces: Manage Workspace Trust).',
+      );
       return undefined;
     }
     const doc = arg ? await vscode.workspace.openTextDocument(arg) : vscode.window.activeTextEditor?.document;
@@ -78,9 +80,14 @@ export class TrainingController implements vscode.Disposable {
     if (doc.isDirty) await doc.save();
     const summary = await this.lsp.sendRequest(SummaryRequest, { uri: doc.uri.toString() });
     if (summary.errors > 0) {
-      void vscode.window.showErrorMessage(`pix2pix: ${path.basename(doc.uri.fsPath)} has ${summary.errors} error${summary.errors === 1 ? '' : 's'}; fix them before training.`, 'Show Problems').then((pick) => {
-        if (pick) void vscode.commands.executeCommand('workbench.actions.view.problems');
-      });
+      void vscode.window
+        .showErrorMessage(
+          `pix2pix: ${path.basename(doc.uri.fsPath)} has ${summary.errors} error${summary.errors === 1 ? '' : 's'}; fix them before training.`,
+          'Show Problems',
+        )
+        .then((pick) => {
+          if (pick) void vscode.commands.executeCommand('workbench.actions.view.problems');
+        });
       return undefined;
     }
     return doc;
@@ -108,47 +115,57 @@ export class TrainingController implements vscode.Disposable {
       this.status.text = `$(pulse) pix2pix ablation ${text}`;
       this.status.show();
     };
-    const runner = new SweepRunner({ file: doc.uri.fsPath, out: this.runsRoot(doc.uri), trainerPath: path.join(this.extensionPath, 'dist', 'trainer.js') }, (e) => {
-      switch (e.type) {
-        case 'planned':
-          total = e.variants.length;
-          done = e.variants.filter((v) => v.mode === 'done').length;
-          this.output.info(`ablation ${e.sweepDir}: ${e.variants.map((v) => `${v.name} (${v.mode})`).join(', ')}`);
-          show();
-          break;
-        case 'capacity':
-          this.output.info(`ablation: ${e.parallel} variant(s) at a time (${e.why})`);
-          break;
-        case 'variant': {
-          const ev = e.event;
-          if (ev.type === 'started') {
-            dirOf.set(e.variant, ev.payload.runDir);
-            this.sweepLive.add(path.resolve(ev.payload.runDir));
-            this.output.info(`${e.variant}: ${ev.payload.runDir} on ${ev.payload.backend}: ${ev.payload.backendLog.join('; ')}`);
-          } else if (ev.type === 'step') {
-            progressOf.set(e.variant, `${e.variant} ${ev.payload.step}`);
+    const runner = new SweepRunner(
+      {
+        file: doc.uri.fsPath,
+        out: this.runsRoot(doc.uri),
+        trainerPath: path.join(this.extensionPath, 'dist', 'trainer.js'),
+      },
+      (e) => {
+        switch (e.type) {
+          case 'planned':
+            total = e.variants.length;
+            done = e.variants.filter((v) => v.mode === 'done').length;
+            this.output.info(`ablation ${e.sweepDir}: ${e.variants.map((v) => `${v.name} (${v.mode})`).join(', ')}`);
             show();
-          } else if (ev.type === 'warning') {
-            this.output.warn(`${e.variant}: ${ev.payload.message}`);
+            break;
+          case 'capacity':
+            this.output.info(`ablation: ${e.parallel} variant(s) at a time (${e.why})`);
+            break;
+          case 'variant': {
+            const ev = e.event;
+            if (ev.type === 'started') {
+              dirOf.set(e.variant, ev.payload.runDir);
+              this.sweepLive.add(path.resolve(ev.payload.runDir));
+              this.output.info(
+                `${e.variant}: ${ev.payload.runDir} on ${ev.payload.backend}: ${ev.payload.backendLog.join('; ')}`,
+              );
+            } else if (ev.type === 'step') {
+              progressOf.set(e.variant, `${e.variant} ${ev.payload.step}`);
+              show();
+            } else if (ev.type === 'warning') {
+              this.output.warn(`${e.variant}: ${ev.payload.message}`);
+            }
+            for (const l of this.listeners) l.onEvent(dirOf.get(e.variant), ev);
+            break;
           }
-          for (const l of this.listeners) l.onEvent(dirOf.get(e.variant), ev);
-          break;
+          case 'exit': {
+            const dir = dirOf.get(e.variant);
+            if (dir) this.sweepLive.delete(path.resolve(dir));
+            progressOf.delete(e.variant);
+            if (e.reason === 'completed') done++;
+            if (e.error) this.output.error(`${e.variant} failed: ${e.error}`);
+            this.output.info(`${e.variant}: ${e.reason}`);
+            show();
+            for (const l of this.listeners)
+              l.onEvent(dir, { type: 'warning', payload: { message: `${e.variant} ${e.reason}` } });
+            break;
+          }
+          default:
+            break;
         }
-        case 'exit': {
-          const dir = dirOf.get(e.variant);
-          if (dir) this.sweepLive.delete(path.resolve(dir));
-          progressOf.delete(e.variant);
-          if (e.reason === 'completed') done++;
-          if (e.error) this.output.error(`${e.variant} failed: ${e.error}`);
-          this.output.info(`${e.variant}: ${e.reason}`);
-          show();
-          for (const l of this.listeners) l.onEvent(dir, { type: 'warning', payload: { message: `${e.variant} ${e.reason}` } });
-          break;
-        }
-        default:
-          break;
-      }
-    });
+      },
+    );
     this.sweep = runner;
     try {
       const outcome = await vscode.window.withProgress(
@@ -163,7 +180,11 @@ export class TrainingController implements vscode.Disposable {
       const summary = `pix2pix: ablation of ${label}: ${outcome.completed.length} completed${outcome.failed.length ? `, ${outcome.failed.length} failed (${outcome.failed.join(', ')})` : ''}${left ? `, ${left} left (Run Ablation again to continue)` : ''}.`;
       const show = outcome.failed.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
       void show(summary, 'Open Report').then((pick) => {
-        if (pick) void vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.file(path.join(outcome.sweepDir, 'report.md')));
+        if (pick)
+          void vscode.commands.executeCommand(
+            'markdown.showPreview',
+            vscode.Uri.file(path.join(outcome.sweepDir, 'report.md')),
+          );
       });
     } catch (e) {
       void vscode.window.showErrorMessage(`pix2pix: ablation of ${label}: ${(e as Error).message.split('\n')[0]}`);
@@ -222,7 +243,12 @@ export class TrainingController implements vscode.Disposable {
     }
     const trainer = path.join(this.extensionPath, 'dist', 'trainer.js');
     // A copy of the environment (electron#18412); detached so the whole process group can be ended.
-    const child = fork(trainer, args, { cwd: this.extensionPath, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe', 'ipc'], detached: process.platform !== 'win32' });
+    const child = fork(trainer, args, {
+      cwd: this.extensionPath,
+      env: { ...process.env },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      detached: process.platform !== 'win32',
+    });
     this.child = child;
     this.runDir = undefined;
     child.stderr?.on('data', (d) => this.output.warn(String(d).trimEnd()));
@@ -268,7 +294,8 @@ export class TrainingController implements vscode.Disposable {
               this.child = undefined;
               this.status.hide();
               this.output.info(`trainer exited with code ${code}`);
-              for (const l of this.listeners) l.onEvent(this.runDir, { type: 'warning', payload: { message: `trainer exited (${code})` } });
+              for (const l of this.listeners)
+                l.onEvent(this.runDir, { type: 'warning', payload: { message: `trainer exited (${code})` } });
               resolveStart();
               done();
             });
@@ -300,7 +327,10 @@ export class TrainingController implements vscode.Disposable {
     const child = this.child;
     if (!child) return;
     child.send({ type: 'stop' });
-    const exited = await Promise.race([new Promise((r) => child.once('exit', () => r(true))), new Promise((r) => setTimeout(() => r(false), 4000))]);
+    const exited = await Promise.race([
+      new Promise((r) => child.once('exit', () => r(true))),
+      new Promise((r) => setTimeout(() => r(false), 4000)),
+    ]);
     if (!exited && child.pid) {
       try {
         process.kill(-child.pid, 'SIGKILL');
@@ -319,5 +349,7 @@ export class TrainingController implements vscode.Disposable {
 function formatEta(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--';
   const s = Math.round(seconds);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}`
+    : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }

@@ -44,6 +44,8 @@ export function analyze(text: string, name = 'config'): Analysis {
       diagnostics.push(...expanded.diagnostics);
     }
   }
-  diagnostics.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character);
+  diagnostics.sort(
+    (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
+  );
   return { parsed, config, diagnostics, generator, discriminator, sweep };
 }

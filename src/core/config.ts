@@ -79,8 +79,20 @@ interface PresetDefaults {
 
 /** What `train.preset` sets; written keys win. */
 export const PRESETS: Record<Preset, PresetDefaults> = {
-  seed: { batchSize: 5, optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 }, loss: { l1: 10, gan: 1 }, discriminator: 'seed', resize: 'squash' },
-  paper: { batchSize: 1, optimizer: { lr: 2e-4, beta1: 0.5, beta2: 0.999 }, loss: { l1: 100, gan: 1 }, discriminator: 'patchgan', resize: 'cover' },
+  seed: {
+    batchSize: 5,
+    optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 },
+    loss: { l1: 10, gan: 1 },
+    discriminator: 'seed',
+    resize: 'squash',
+  },
+  paper: {
+    batchSize: 1,
+    optimizer: { lr: 2e-4, beta1: 0.5, beta2: 0.999 },
+    loss: { l1: 100, gan: 1 },
+    discriminator: 'patchgan',
+    resize: 'cover',
+  },
 };
 
 /** The seed's Keras model and training settings (see README, "The seed"). */
@@ -99,7 +111,12 @@ export const DEFAULTS = {
   train: {
     preset: 'seed' as Preset,
     evalMode: 'training' as EvalMode,
-    data: { train: 'builtin:faces', transform: 'canny' as Transform, split: 0.9, canny: { low: 128, high: 128, blur: 0 } },
+    data: {
+      train: 'builtin:faces',
+      transform: 'canny' as Transform,
+      split: 0.9,
+      canny: { low: 128, high: 128, blur: 0 },
+    },
     epochs: 40,
     batchSize: PRESETS.seed.batchSize,
     optimizer: PRESETS.seed.optimizer,
@@ -127,11 +144,20 @@ export function derivedDefault(path: string, c: ResolvedConfig): DerivedDefault 
   const p = PRESETS[c.train.preset];
   switch (path) {
     case 'generator.levels':
-      return { value: defaultLevels(c.input.size), from: `floor(log2(\`input.size\`)) with \`input.size\` ${c.input.size}` };
+      return {
+        value: defaultLevels(c.input.size),
+        from: `floor(log2(\`input.size\`)) with \`input.size\` ${c.input.size}`,
+      };
     case 'discriminator.patch':
-      return { value: Math.min(DEFAULTS.discriminator.patch, c.input.size), from: `min(64, \`input.size\`) with \`input.size\` ${c.input.size}` };
+      return {
+        value: Math.min(DEFAULTS.discriminator.patch, c.input.size),
+        from: `min(64, \`input.size\`) with \`input.size\` ${c.input.size}`,
+      };
     case 'discriminator.layers':
-      return { value: Math.max(1, Math.floor(Math.log2(c.discriminator.patch))), from: `log2(\`discriminator.patch\`) with \`patch\` ${c.discriminator.patch}` };
+      return {
+        value: Math.max(1, Math.floor(Math.log2(c.discriminator.patch))),
+        from: `log2(\`discriminator.patch\`) with \`patch\` ${c.discriminator.patch}`,
+      };
     case 'discriminator.type':
       return preset(p.discriminator);
     case 'train.data.resize':

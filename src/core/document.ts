@@ -112,7 +112,13 @@ export function parseConfig(text: string): ParsedConfig {
   // Returns the validated plain value, or undefined after reporting why it is invalid.
   const walk = (node: Node | null, schema: Schema, path: Path, span: Span): unknown => {
     if (++visited > MAX_NODES) {
-      if (visited === MAX_NODES + 1) report('error', 'too-complex', `document too complex: more than ${MAX_NODES} nodes after expanding aliases`, span);
+      if (visited === MAX_NODES + 1)
+        report(
+          'error',
+          'too-complex',
+          `document too complex: more than ${MAX_NODES} nodes after expanding aliases`,
+          span,
+        );
       return undefined;
     }
     if (node && isAlias(node)) {
@@ -133,7 +139,12 @@ export function parseConfig(text: string): ParsedConfig {
     if (schema.kind === 'object') {
       if (node === null || (isScalar(node) && node.value === null)) return {}; // `key:` with nothing yet
       if (!isMap(node)) {
-        report('error', 'type', `\`${where}\`: expected a mapping (${Object.keys(schema.properties).join(', ')}), found ${describe(node)}`, span);
+        report(
+          'error',
+          'type',
+          `\`${where}\`: expected a mapping (${Object.keys(schema.properties).join(', ')}), found ${describe(node)}`,
+          span,
+        );
         return undefined;
       }
       const out: Record<string, unknown> = {};
@@ -141,7 +152,12 @@ export function parseConfig(text: string): ParsedConfig {
       for (const pair of node.items) {
         const { keyNode, keySpan, key } = keyOf(pair, span);
         if (typeof key !== 'string') {
-          report('error', 'key-type', `\`${where}\`: keys are names (${known.join(', ')}), found ${describe(keyNode)}`, keySpan);
+          report(
+            'error',
+            'key-type',
+            `\`${where}\`: keys are names (${known.join(', ')}), found ${describe(keyNode)}`,
+            keySpan,
+          );
           continue;
         }
         const child = schema.properties[key];
@@ -168,7 +184,12 @@ export function parseConfig(text: string): ParsedConfig {
     if (schema.kind === 'grid') {
       if (node === null || (isScalar(node) && node.value === null)) return {};
       if (!isMap(node)) {
-        report('error', 'type', `\`${where}\`: expected a mapping from config paths (\`generator.upsampling\`) to lists of values, found ${describe(node)}`, span);
+        report(
+          'error',
+          'type',
+          `\`${where}\`: expected a mapping from config paths (\`generator.upsampling\`) to lists of values, found ${describe(node)}`,
+          span,
+        );
         return undefined;
       }
       const out: Record<string, unknown> = {};
@@ -181,7 +202,14 @@ export function parseConfig(text: string): ParsedConfig {
           report(
             'error',
             'unknown-key',
-            `\`${where}\`: ${typeof key === 'string' ? `\`${clip(key)}\` is not a config path a variant can change` : `keys are config paths, found ${describe(keyNode)}`}${guess ? `; did you mean \`${guess}\`?` : ` (e.g. ${known.slice(0, 3).map((k) => `\`${k}\``).join(', ')})`}`,
+            `\`${where}\`: ${typeof key === 'string' ? `\`${clip(key)}\` is not a config path a variant can change` : `keys are config paths, found ${describe(keyNode)}`}${
+              guess
+                ? `; did you mean \`${guess}\`?`
+                : ` (e.g. ${known
+                    .slice(0, 3)
+                    .map((k) => `\`${k}\``)
+                    .join(', ')})`
+            }`,
             keySpan,
           );
           continue;
@@ -203,7 +231,12 @@ export function parseConfig(text: string): ParsedConfig {
         return undefined;
       }
       if (schema.maxItems !== undefined && node.items.length > schema.maxItems) {
-        report('error', 'range', `\`${where}\`: expected at most ${schema.maxItems} items, found ${node.items.length}`, span);
+        report(
+          'error',
+          'range',
+          `\`${where}\`: expected at most ${schema.maxItems} items, found ${node.items.length}`,
+          span,
+        );
         return undefined;
       }
       const out: unknown[] = [];
@@ -242,14 +275,24 @@ export function parseConfig(text: string): ParsedConfig {
     // number
     const problem = numberProblem(scalar, schema);
     if (problem !== undefined) {
-      report('error', typeof scalar === 'number' ? 'range' : 'type', `\`${where}\`: expected ${describeNumber(schema)}, found ${problem || describe(node)}`, span);
+      report(
+        'error',
+        typeof scalar === 'number' ? 'range' : 'type',
+        `\`${where}\`: expected ${describeNumber(schema)}, found ${problem || describe(node)}`,
+        span,
+      );
       return undefined;
     }
     return scalar;
   };
 
   // A mapping entry's value: located (an empty value sits right after its key), then validated.
-  function walkPair(pair: { value: unknown }, child: Schema, childPath: Path, keySpan: Span): { v: unknown; valueSpan: Span } {
+  function walkPair(
+    pair: { value: unknown },
+    child: Schema,
+    childPath: Path,
+    keySpan: Span,
+  ): { v: unknown; valueSpan: Span } {
     const valueNode = pair.value as Node | null;
     const valueSpan = record(childPath, valueNode, keySpan, [keySpan[1], keySpan[1]]);
     return { v: walk(valueNode, child, childPath, valueSpan), valueSpan };
@@ -261,7 +304,12 @@ export function parseConfig(text: string): ParsedConfig {
   const isEmpty = root === null || (isScalar(root) && root.value === null);
   if (!isEmpty) {
     if (!isMap(root) && !isAlias(root)) {
-      report('error', 'type', `expected a mapping at the top level (${Object.keys(configSchema.properties).join(', ')}), found ${describe(root)}`, rootSpan);
+      report(
+        'error',
+        'type',
+        `expected a mapping at the top level (${Object.keys(configSchema.properties).join(', ')}), found ${describe(root)}`,
+        rootSpan,
+      );
     } else {
       value = (walk(root, configSchema, [], rootSpan) as Record<string, unknown> | undefined) ?? {};
     }
@@ -353,7 +401,10 @@ export function describeNumber(s: NumberSchema): string {
 function expectedString(values: readonly string[] | undefined): string {
   if (!values) return 'a string';
   if (values.length === 1) return `\`${values[0]}\``;
-  return `${values.slice(0, -1).map((v) => `\`${v}\``).join(', ')} or \`${values[values.length - 1]}\``;
+  return `${values
+    .slice(0, -1)
+    .map((v) => `\`${v}\``)
+    .join(', ')} or \`${values[values.length - 1]}\``;
 }
 
 function describe(node: Node | null | undefined): string {

@@ -134,7 +134,9 @@ export function computeLayer(op: LayerOp, inputs: readonly Shape[]): Computed {
       return { shape: x, trainable: 0, nonTrainable: 0, macs: 0 };
     case 'conv2d': {
       const [h, w] = x;
-      const shape = op.transpose ? [h * op.strides, w * op.strides, op.filters] : [Math.ceil(h / op.strides), Math.ceil(w / op.strides), op.filters];
+      const shape = op.transpose
+        ? [h * op.strides, w * op.strides, op.filters]
+        : [Math.ceil(h / op.strides), Math.ceil(w / op.strides), op.filters];
       const kk = op.kernel * op.kernel * c * op.filters;
       const macs = op.transpose ? h * w * kk : shape[0] * shape[1] * kk;
       return { shape, trainable: kk + op.filters, nonTrainable: 0, macs };
@@ -158,10 +160,20 @@ export function computeLayer(op: LayerOp, inputs: readonly Shape[]): Computed {
     case 'flatten':
       return { shape: [product(x)], trainable: 0, nonTrainable: 0, macs: 0 };
     case 'dense':
-      return { shape: [...x.slice(0, -1), op.units], trainable: c * op.units + op.units, nonTrainable: 0, macs: product(x.slice(0, -1)) * c * op.units };
+      return {
+        shape: [...x.slice(0, -1), op.units],
+        trainable: c * op.units + op.units,
+        nonTrainable: 0,
+        macs: product(x.slice(0, -1)) * c * op.units,
+      };
     case 'timeDistributed': {
       const inner = computeLayer(op.layer, [x.slice(1)]);
-      return { shape: [x[0], ...inner.shape], trainable: inner.trainable, nonTrainable: inner.nonTrainable, macs: x[0] * inner.macs };
+      return {
+        shape: [x[0], ...inner.shape],
+        trainable: inner.trainable,
+        nonTrainable: inner.nonTrainable,
+        macs: x[0] * inner.macs,
+      };
     }
   }
 }
@@ -171,10 +183,17 @@ class GraphBuilder {
   private readonly counters = new Map<string, number>();
   private readonly shapes = new Map<string, Shape>();
 
-  constructor(readonly name: string, readonly part: ModelGraph['part']) {}
+  constructor(
+    readonly name: string,
+    readonly part: ModelGraph['part'],
+  ) {}
 
   /** Adds a layer; without `name` it gets Keras's auto-name (`batch_normalization_3`). */
-  add(op: LayerOp, inbound: string[], meta: { part: Part; level?: number; name?: string; inputShape?: Shape; skip?: SkipInfo }): string {
+  add(
+    op: LayerOp,
+    inbound: string[],
+    meta: { part: Part; level?: number; name?: string; inputShape?: Shape; skip?: SkipInfo },
+  ): string {
     const cls = className(op);
     let name = meta.name;
     if (!name) {
@@ -227,8 +246,17 @@ class GraphBuilder {
 export function generatorGraph(config: ResolvedConfig): ModelGraph {
   const g = config.generator;
   const { size, channels } = config.input;
-  const b = new GraphBuilder(g.upsampling === 'transpose' ? 'generator_unet_deconv' : 'generator_unet_upsampling', 'generator');
-  const conv = (filters: number, strides: number, transpose = false): LayerOp => ({ op: 'conv2d', filters, kernel: g.kernel, strides, transpose });
+  const b = new GraphBuilder(
+    g.upsampling === 'transpose' ? 'generator_unet_deconv' : 'generator_unet_upsampling',
+    'generator',
+  );
+  const conv = (filters: number, strides: number, transpose = false): LayerOp => ({
+    op: 'conv2d',
+    filters,
+    kernel: g.kernel,
+    strides,
+    transpose,
+  });
 
   let x = b.add({ op: 'input' }, [], { part: 'input', name: 'unet_input', inputShape: [size, size, channels] });
   const encoderOut: string[] = [];
@@ -286,11 +314,25 @@ export function discriminatorGraph(config: ResolvedConfig): ModelGraph {
   const d = config.discriminator;
   const size = config.input.size;
   const b = new GraphBuilder('DCGAN_discriminator', 'discriminator');
-  const image = b.add({ op: 'input' }, [], { part: 'input', name: 'disc_input', inputShape: [size, size, config.output.channels] });
-  const raw = b.add({ op: 'input' }, [], { part: 'input', name: 'disc_raw_input', inputShape: [size, size, config.input.channels] });
-  const perTile = d.type === 'seed' ? seedTrunk(b, d, tiles(b, [image, raw], d.patch)) : patchganTrunk(b, d, tiles(b, [b.add({ op: 'concat' }, [image, raw], { part: 'patches' })], d.patch)[0]);
+  const image = b.add({ op: 'input' }, [], {
+    part: 'input',
+    name: 'disc_input',
+    inputShape: [size, size, config.output.channels],
+  });
+  const raw = b.add({ op: 'input' }, [], {
+    part: 'input',
+    name: 'disc_raw_input',
+    inputShape: [size, size, config.input.channels],
+  });
+  const perTile =
+    d.type === 'seed'
+      ? seedTrunk(b, d, tiles(b, [image, raw], d.patch))
+      : patchganTrunk(b, d, tiles(b, [b.add({ op: 'concat' }, [image, raw], { part: 'patches' })], d.patch)[0]);
   let x = b.add({ op: 'timeDistributed', layer: { op: 'flatten' } }, [perTile], { part: 'head' });
-  x = b.add({ op: 'timeDistributed', layer: { op: 'dense', units: 2, activation: 'softmax' } }, [x], { part: 'head', name: 'disc_dense' });
+  x = b.add({ op: 'timeDistributed', layer: { op: 'dense', units: 2, activation: 'softmax' } }, [x], {
+    part: 'head',
+    name: 'disc_dense',
+  });
   x = b.add({ op: 'flatten' }, [x], { part: 'head' });
   b.add({ op: 'dense', units: 2, activation: 'softmax' }, [x], { part: 'head', name: 'disc_output' });
   return b.build();
@@ -306,13 +348,20 @@ function tiles(b: GraphBuilder, inputs: string[], p: number): string[] {
   const channels = (from: string) => b.shapeOf(from)[2];
   const split = inputs.map((x) => b.add({ op: 'reshape', target: [grid(x), p, grid(x), p, channels(x)] }, [x], meta));
   const permuted = split.map((x) => b.add({ op: 'permute', dims: [1, 3, 2, 4, 5] }, [x], meta));
-  return permuted.map((x, k) => b.add({ op: 'reshape', target: [grid(inputs[k]) ** 2, p, p, channels(inputs[k])] }, [x], meta));
+  return permuted.map((x, k) =>
+    b.add({ op: 'reshape', target: [grid(inputs[k]) ** 2, p, p, channels(inputs[k])] }, [x], meta),
+  );
 }
 
 /** A stride-2 Conv2D 3x3, BatchNorm and LeakyReLU(0.2) on every tile of each stream, the conv named `names[k]`. */
 function downBlocks(b: GraphBuilder, froms: string[], filters: number, names: string[], level: number): string[] {
   const meta = { part: 'trunk' as const, level };
-  const conv = froms.map((x, k) => b.add({ op: 'timeDistributed', layer: { op: 'conv2d', filters, kernel: 3, strides: 2, transpose: false } }, [x], { ...meta, name: names[k] }));
+  const conv = froms.map((x, k) =>
+    b.add({ op: 'timeDistributed', layer: { op: 'conv2d', filters, kernel: 3, strides: 2, transpose: false } }, [x], {
+      ...meta,
+      name: names[k],
+    }),
+  );
   const norm = conv.map((x) => b.add({ op: 'timeDistributed', layer: { op: 'batchNorm' } }, [x], meta));
   return norm.map((x) => b.add({ op: 'timeDistributed', layer: { op: 'leakyRelu', alpha: 0.2 } }, [x], meta));
 }

@@ -16,7 +16,12 @@ function convert(s: Schema): Json {
         properties: Object.fromEntries(Object.entries(s.properties).map(([k, v]) => [k, convert(v)])),
       };
     case 'array':
-      return { ...base, type: 'array', items: convert(s.items), ...(s.maxItems !== undefined ? { maxItems: s.maxItems } : {}) };
+      return {
+        ...base,
+        type: 'array',
+        items: convert(s.items),
+        ...(s.maxItems !== undefined ? { maxItems: s.maxItems } : {}),
+      };
     case 'boolean':
       return { ...base, type: 'boolean' };
     case 'string':
@@ -41,7 +46,9 @@ function convert(s: Schema): Json {
         ...base,
         type: 'object',
         additionalProperties: false,
-        properties: Object.fromEntries([...gridPaths()].map(([k, v]) => [k, { type: 'array', minItems: 1, items: convert(v) }])),
+        properties: Object.fromEntries(
+          [...gridPaths()].map(([k, v]) => [k, { type: 'array', minItems: 1, items: convert(v) }]),
+        ),
       };
   }
 }

@@ -33,7 +33,14 @@ export function kerasSummary(graph: ModelGraph): string {
   out.push('='.repeat(LINE_LENGTH));
   graph.layers.forEach((layer, i) => {
     const connections = layer.inbound.map((name) => `${name}[0][0]`);
-    out.push(row([`${layer.name} (${layer.className})`, kerasShape(layer.outputShape), String(layer.params), connections[0] ?? '']));
+    out.push(
+      row([
+        `${layer.name} (${layer.className})`,
+        kerasShape(layer.outputShape),
+        String(layer.params),
+        connections[0] ?? '',
+      ]),
+    );
     for (const more of connections.slice(1)) out.push(row(['', '', '', more]));
     out.push((i === graph.layers.length - 1 ? '=' : '_').repeat(LINE_LENGTH));
   });

@@ -57,14 +57,23 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
 
   const generator = resolveGenerator(obj(root.generator), size, sizeOk, report);
   const train = resolveTrain(obj(root.train), report);
-  const discriminator = resolveDiscriminator(obj(root.discriminator), size, sizeOk, PRESETS[train.preset].discriminator, report);
+  const discriminator = resolveDiscriminator(
+    obj(root.discriminator),
+    size,
+    sizeOk,
+    PRESETS[train.preset].discriminator,
+    report,
+  );
 
   if (sizeOk && generator.levels >= 1 && size / 2 ** generator.levels === 1 && train.batchSize === 1) {
     report(
       'warning',
       'bottleneck-batchnorm',
       `\`generator.levels\`: the bottleneck is 1x1 and \`train.batchSize\` is 1, so its BatchNormalization normalises a single value per channel and outputs zeros in training; use fewer levels or a larger batch`,
-      [['generator', 'levels'], ['train', 'batchSize']],
+      [
+        ['generator', 'levels'],
+        ['train', 'batchSize'],
+      ],
     );
   }
 
@@ -82,10 +91,22 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
   return { config, diagnostics };
 }
 
-type Report = (severity: Severity, code: string, message: string, at: Path | Path[], part?: 'key' | 'value' | 'pair') => void;
+type Report = (
+  severity: Severity,
+  code: string,
+  message: string,
+  at: Path | Path[],
+  part?: 'key' | 'value' | 'pair',
+) => void;
 
 /** Levels named by `all`, `none` or a list; list entries outside 1..max are reported at the entry. */
-function levelSet(v: unknown, max: number, path: Path, fallback: 'all' | 'none' | number[], report: Report): Set<number> {
+function levelSet(
+  v: unknown,
+  max: number,
+  path: Path,
+  fallback: 'all' | 'none' | number[],
+  report: Report,
+): Set<number> {
   const spec = v === undefined ? fallback : v;
   if (spec === 'all') return new Set(Array.from({ length: max }, (_, i) => i + 1));
   if (spec === 'none') return new Set();
@@ -95,11 +116,17 @@ function levelSet(v: unknown, max: number, path: Path, fallback: 'all' | 'none' 
     if (typeof level !== 'number') return;
     if (level > max) {
       if (v !== undefined) {
-        report('error', 'level-range', `\`${pathText(path)}\`: level ${level} does not exist; this generator has decoder levels 1..${max}`, [...path, i]);
+        report(
+          'error',
+          'level-range',
+          `\`${pathText(path)}\`: level ${level} does not exist; this generator has decoder levels 1..${max}`,
+          [...path, i],
+        );
       }
       return;
     }
-    if (out.has(level)) report('warning', 'duplicate-level', `\`${pathText(path)}\`: level ${level} is listed twice`, [...path, i]);
+    if (out.has(level))
+      report('warning', 'duplicate-level', `\`${pathText(path)}\`: level ${level} is listed twice`, [...path, i]);
     out.add(level);
   });
   return out;
@@ -120,7 +147,10 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
       'error',
       'levels-too-many',
       `\`generator.levels\`: ${levels} levels halve the image ${levels} times and need \`input.size\` of at least ${2 ** levels}; it is ${size}, so at most ${most} levels`,
-      [['generator', 'levels'], ['input', 'size']],
+      [
+        ['generator', 'levels'],
+        ['input', 'size'],
+      ],
     );
     levels = Math.max(2, most);
   }
@@ -147,16 +177,31 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
     const e = obj(raw);
     const at: Path = ['generator', 'decoder', i];
     if (typeof e.level !== 'number') {
-      report('error', 'missing-level', `\`generator.decoder[${i}]\`: missing \`level\` (1..${decoderCount}, 1 is the deepest)`, at);
+      report(
+        'error',
+        'missing-level',
+        `\`generator.decoder[${i}]\`: missing \`level\` (1..${decoderCount}, 1 is the deepest)`,
+        at,
+      );
       return;
     }
     const level = e.level;
     if (level > decoderCount) {
-      report('error', 'level-range', `\`generator.decoder[${i}].level\`: level ${level} does not exist; this generator has decoder levels 1..${decoderCount}`, [...at, 'level']);
+      report(
+        'error',
+        'level-range',
+        `\`generator.decoder[${i}].level\`: level ${level} does not exist; this generator has decoder levels 1..${decoderCount}`,
+        [...at, 'level'],
+      );
       return;
     }
     if (seen.has(level)) {
-      report('error', 'duplicate-level', `\`generator.decoder[${i}].level\`: level ${level} is already configured by \`generator.decoder[${seen.get(level)}]\``, [...at, 'level']);
+      report(
+        'error',
+        'duplicate-level',
+        `\`generator.decoder[${i}].level\`: level ${level} is already configured by \`generator.decoder[${seen.get(level)}]\``,
+        [...at, 'level'],
+      );
       return;
     }
     seen.set(level, i);
@@ -175,7 +220,7 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
     }
     if (e.dropout !== undefined) {
       const r = e.dropout === true ? rate : e.dropout === false ? 0 : num(e.dropout, 0);
-      if (drop.levels !== undefined && (r > 0) !== (target.dropout > 0)) {
+      if (drop.levels !== undefined && r > 0 !== target.dropout > 0) {
         report(
           'warning',
           'override',
@@ -201,7 +246,13 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
   };
 }
 
-function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, presetType: DiscriminatorType, report: Report): DiscriminatorConfig {
+function resolveDiscriminator(
+  dsc: Obj,
+  size: number,
+  sizeOk: boolean,
+  presetType: DiscriminatorType,
+  report: Report,
+): DiscriminatorConfig {
   const d = DEFAULTS.discriminator;
   let patch = num(dsc.patch, Math.min(d.patch, size));
   if (sizeOk && (!isPowerOfTwo(patch) || patch > size)) {
@@ -211,7 +262,10 @@ function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, presetTyp
       'error',
       'patch-tiling',
       `\`discriminator.patch\`: ${patch} does not tile the ${size}x${size} image; use a power of two that divides ${size}: ${options.join(', ')}`,
-      [['discriminator', 'patch'], ['input', 'size']],
+      [
+        ['discriminator', 'patch'],
+        ['input', 'size'],
+      ],
     );
     patch = Math.min(d.patch, size);
   }
@@ -222,7 +276,11 @@ function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, presetTyp
       'error',
       'disc-layers',
       `\`discriminator.layers\`: ${layers} stride-2 convolutions need a patch of at least ${2 ** layers} pixels; \`patch\` is ${patch}, so at most ${deepest}`,
-      [['discriminator', 'layers'], ['discriminator', 'patch'], ['input', 'size']],
+      [
+        ['discriminator', 'layers'],
+        ['discriminator', 'patch'],
+        ['input', 'size'],
+      ],
     );
     layers = deepest;
   }
@@ -232,7 +290,11 @@ function resolveDiscriminator(dsc: Obj, size: number, sizeOk: boolean, presetTyp
       'error',
       'disc-layers',
       `\`discriminator.layers\`: the seed discriminator has a first convolution per stream and one after their concatenation, so at least 2 layers (a patch of at least 4); found ${layers}`,
-      [['discriminator', 'layers'], ['discriminator', 'patch'], ['discriminator', 'type']],
+      [
+        ['discriminator', 'layers'],
+        ['discriminator', 'patch'],
+        ['discriminator', 'type'],
+      ],
     );
     layers = 2;
   }
@@ -260,7 +322,11 @@ function resolveTrain(t: Obj, report: Report): TrainConfig {
     },
     epochs: num(t.epochs, d.epochs),
     batchSize: num(t.batchSize, p.batchSize),
-    optimizer: { lr: num(opt.lr, p.optimizer.lr), beta1: num(opt.beta1, p.optimizer.beta1), beta2: num(opt.beta2, p.optimizer.beta2) },
+    optimizer: {
+      lr: num(opt.lr, p.optimizer.lr),
+      beta1: num(opt.beta1, p.optimizer.beta1),
+      beta2: num(opt.beta2, p.optimizer.beta2),
+    },
     loss: { l1: num(loss.l1, p.loss.l1), gan: num(loss.gan, p.loss.gan) },
     sampleEvery: num(t.sampleEvery, d.sampleEvery),
     seed: num(t.seed, d.seed),
@@ -276,7 +342,10 @@ function resolveCanny(edges: Obj, report: Report): TrainConfig['data']['canny'] 
       'error',
       'canny-thresholds',
       `\`train.data.canny.low\`: ${canny.low} is above \`high\` (${canny.high}); a weak edge is one between \`low\` and \`high\`, so \`low\` <= \`high\``,
-      [['train', 'data', 'canny', 'low'], ['train', 'data', 'canny', 'high']],
+      [
+        ['train', 'data', 'canny', 'low'],
+        ['train', 'data', 'canny', 'high'],
+      ],
     );
   }
   return canny;

@@ -1,6 +1,7 @@
 // The `.p2p.yaml` DSL described once: the validator, the JSON Schema, hovers and completion all read it.
 
-export type Schema = ObjectSchema | NumberSchema | StringSchema | BooleanSchema | ArraySchema | UnionSchema | GridSchema;
+export type Schema =
+  ObjectSchema | NumberSchema | StringSchema | BooleanSchema | ArraySchema | UnionSchema | GridSchema;
 
 interface Base {
   doc: string;
@@ -166,7 +167,7 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 2,
           maximum: 16,
-          doc: 'Encoder levels. Each halves the image, so `size / 2^levels` must be at least 1. The decoder has `levels - 1` levels plus the last convolution. Defaults to floor(log2(`input.size`)), as the seed and the paper\'s unet_128 / unet_256: 7 at 128, 8 at 256, 6 at 64.',
+          doc: "Encoder levels. Each halves the image, so `size / 2^levels` must be at least 1. The decoder has `levels - 1` levels plus the last convolution. Defaults to floor(log2(`input.size`)), as the seed and the paper's unet_128 / unet_256: 7 at 128, 8 at 256, 6 at 64.",
         },
         upsampling: {
           kind: 'string',
@@ -187,10 +188,18 @@ export const configSchema: ObjectSchema = {
             {
               kind: 'string',
               enum: ['all', 'none'],
-              enumDocs: { all: 'Every decoder level has its skip (the U-Net).', none: 'No skips (an encoder-decoder).' },
+              enumDocs: {
+                all: 'Every decoder level has its skip (the U-Net).',
+                none: 'No skips (an encoder-decoder).',
+              },
               doc: 'All or none.',
             },
-            { kind: 'array', items: levelNumber('that keeps its skip'), maxItems: 64, doc: 'The decoder levels that keep their skip.' },
+            {
+              kind: 'array',
+              items: levelNumber('that keeps its skip'),
+              maxItems: 64,
+              doc: 'The decoder levels that keep their skip.',
+            },
           ],
         },
         dropout: {
@@ -210,7 +219,12 @@ export const configSchema: ObjectSchema = {
                   enumDocs: { all: 'Dropout on every decoder level.', none: 'No dropout.' },
                   doc: 'All or none.',
                 },
-                { kind: 'array', items: levelNumber('with dropout'), maxItems: 64, doc: 'The decoder levels with dropout.' },
+                {
+                  kind: 'array',
+                  items: levelNumber('with dropout'),
+                  maxItems: 64,
+                  doc: 'The decoder levels with dropout.',
+                },
               ],
             },
           },
@@ -231,7 +245,9 @@ export const configSchema: ObjectSchema = {
                 doc: 'Dropout for this level: a rate, `true` for the generator rate, `false` or 0 for none (overrides `dropout.levels`).',
                 anyOf: [dropoutRate, { kind: 'boolean', doc: '`true`: the generator dropout rate; `false`: none.' }],
               },
-              filters: filtersSchema('Filters of this level\'s convolution (default: as the seed, the encoder filters mirrored).'),
+              filters: filtersSchema(
+                "Filters of this level's convolution (default: as the seed, the encoder filters mirrored).",
+              ),
             },
           },
         },
@@ -245,8 +261,9 @@ export const configSchema: ObjectSchema = {
           kind: 'string',
           enum: ['seed', 'patchgan'],
           enumDocs: {
-            seed: 'The seed\'s `DCGAN_discriminator`: the image tile and the input tile through their own stride-2 convolution (`disc_conv2d_1`, `raw_disc_conv2d_1`), concatenated, one more stride-2 convolution with the last filter count (`disc_conv2d_<layers>`: the seed\'s loop rebuilds it from the same two streams for every count, so only the last is connected), then Dense(2, softmax) per tile. A weak critic (857,492 params for the seed).',
-            patchgan: 'The concatenated (image, input) tile through `layers` chained stride-2 Conv-BatchNorm-LeakyReLU layers: a strong critic (6,280,148 params at the seed\'s sizes).',
+            seed: "The seed's `DCGAN_discriminator`: the image tile and the input tile through their own stride-2 convolution (`disc_conv2d_1`, `raw_disc_conv2d_1`), concatenated, one more stride-2 convolution with the last filter count (`disc_conv2d_<layers>`: the seed's loop rebuilds it from the same two streams for every count, so only the last is connected), then Dense(2, softmax) per tile. A weak critic (857,492 params for the seed).",
+            patchgan:
+              "The concatenated (image, input) tile through `layers` chained stride-2 Conv-BatchNorm-LeakyReLU layers: a strong critic (6,280,148 params at the seed's sizes).",
           },
           doc: 'Discriminator architecture. Defaults to `seed` with `train.preset: seed`, `patchgan` with `paper`.',
         },
@@ -327,23 +344,49 @@ export const configSchema: ObjectSchema = {
               kind: 'string',
               enum: ['squash', 'cover'],
               enumDocs: {
-                squash: 'Stretched to `size` x `size` by nearest neighbour, the aspect ratio not kept: the seed (Keras `load_img` with `target_size`).',
+                squash:
+                  'Stretched to `size` x `size` by nearest neighbour, the aspect ratio not kept: the seed (Keras `load_img` with `target_size`).',
                 cover: 'Scaled (Lanczos) to cover `size` x `size` and centre-cropped: the aspect ratio kept.',
               },
               doc: 'How each image becomes `input.size` square. Defaults to `squash` with `train.preset: seed`, `cover` with `paper`.',
             },
             canny: {
               kind: 'object',
-              doc: 'The edge detector of `transform: canny`, as OpenCV\'s `cv2.Canny`; the defaults are the seed\'s `Canny(gray, 128, 128)` with no blur.',
+              doc: "The edge detector of `transform: canny`, as OpenCV's `cv2.Canny`; the defaults are the seed's `Canny(gray, 128, 128)` with no blur.",
               properties: {
-                low: { kind: 'number', minimum: 0, maximum: 8160, default: 128, doc: 'A pixel whose L1 Sobel magnitude |gx| + |gy| (0..2040 for 8-bit images) is above `low` is an edge when connected to a strong one.' },
-                high: { kind: 'number', minimum: 0, maximum: 8160, default: 128, doc: 'A pixel whose L1 Sobel magnitude is above `high` is an edge (a strong one).' },
-                blur: { kind: 'number', minimum: 0, maximum: 10, default: 0, doc: 'Gaussian sigma of a 5x5 blur before the gradients; 0 for none (the seed).' },
+                low: {
+                  kind: 'number',
+                  minimum: 0,
+                  maximum: 8160,
+                  default: 128,
+                  doc: 'A pixel whose L1 Sobel magnitude |gx| + |gy| (0..2040 for 8-bit images) is above `low` is an edge when connected to a strong one.',
+                },
+                high: {
+                  kind: 'number',
+                  minimum: 0,
+                  maximum: 8160,
+                  default: 128,
+                  doc: 'A pixel whose L1 Sobel magnitude is above `high` is an edge (a strong one).',
+                },
+                blur: {
+                  kind: 'number',
+                  minimum: 0,
+                  maximum: 10,
+                  default: 0,
+                  doc: 'Gaussian sigma of a 5x5 blur before the gradients; 0 for none (the seed).',
+                },
               },
             },
           },
         },
-        epochs: { kind: 'number', integer: true, minimum: 1, maximum: 1_000_000, default: 40, doc: 'Passes over the training set.' },
+        epochs: {
+          kind: 'number',
+          integer: true,
+          minimum: 1,
+          maximum: 1_000_000,
+          default: 40,
+          doc: 'Passes over the training set.',
+        },
         batchSize: { kind: 'number', integer: true, minimum: 1, maximum: 4096, default: 5, doc: 'Images per step.' },
         optimizer: {
           kind: 'object',
@@ -358,7 +401,13 @@ export const configSchema: ObjectSchema = {
           kind: 'object',
           doc: 'Generator loss = l1 * L1(generated, target) + gan * BCE(D(input, generated), real).',
           properties: {
-            l1: { kind: 'number', minimum: 0, maximum: 1e6, default: 10, doc: 'Weight of the L1 term (the paper: 100).' },
+            l1: {
+              kind: 'number',
+              minimum: 0,
+              maximum: 1e6,
+              default: 10,
+              doc: 'Weight of the L1 term (the paper: 100).',
+            },
             gan: { kind: 'number', minimum: 0, maximum: 1e6, default: 1, doc: 'Weight of the adversarial term.' },
           },
         },
@@ -369,14 +418,22 @@ export const configSchema: ObjectSchema = {
           default: 0.5,
           doc: 'Epochs between Train/Test sample figures (0.5: twice an epoch, as the seed).',
         },
-        seed: { kind: 'number', integer: true, minimum: 0, maximum: 2 ** 31 - 1, default: 0, doc: 'Seed for weights, data order and splits.' },
+        seed: {
+          kind: 'number',
+          integer: true,
+          minimum: 0,
+          maximum: 2 ** 31 - 1,
+          default: 0,
+          doc: 'Seed for weights, data order and splits.',
+        },
         backend: {
           kind: 'string',
           enum: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'],
           enumDocs: {
             auto: 'The fastest available: CUDA, then WebGPU on a hardware GPU, then native CPU, then wasm, then cpu. A software GPU (llvmpipe, SwiftShader) is passed over: it is slower than wasm.',
             tensorflow: '@tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node (optional installs).',
-            webgpu: 'WebGPU through Dawn for Node (Vulkan, Metal or D3D12): any GPU with a current driver; also a software adapter.',
+            webgpu:
+              'WebGPU through Dawn for Node (Vulkan, Metal or D3D12): any GPU with a current driver; also a software adapter.',
             wasm: 'WebAssembly (XNNPACK) on the CPU.',
             cpu: 'Pure JavaScript; the slow reference.',
           },
@@ -396,7 +453,12 @@ const levelSpec = (what: string): Schema => ({
   expected: '`all`, `none` or a list of decoder levels',
   doc: `Decoder levels ${what}.`,
   anyOf: [
-    { kind: 'string', enum: ['all', 'none'], enumDocs: { all: 'Every decoder level.', none: 'No decoder level.' }, doc: 'All or none.' },
+    {
+      kind: 'string',
+      enum: ['all', 'none'],
+      enumDocs: { all: 'Every decoder level.', none: 'No decoder level.' },
+      doc: 'All or none.',
+    },
     { kind: 'array', items: levelNumber(what), maxItems: 64, doc: `The decoder levels ${what}.` },
   ],
 });
@@ -408,7 +470,10 @@ configSchema.properties.ablation = {
   kind: 'object',
   doc: 'An ablation sweep over this config (the base): named variants and generated ones, each an ordinary run in one sweep folder, trained from the same seed on the same data. `pix2pix: Run Ablation` or `p2p ablate FILE` runs it; training this file alone ignores this section.',
   properties: {
-    name: { kind: 'string', doc: 'Name of the sweep folder under `runs/`. Defaults to the config name followed by `-ablation`.' },
+    name: {
+      kind: 'string',
+      doc: 'Name of the sweep folder under `runs/`. Defaults to the config name followed by `-ablation`.',
+    },
     steps: {
       kind: 'number',
       integer: true,
@@ -422,7 +487,12 @@ configSchema.properties.ablation = {
       default: 'auto',
       doc: 'Variants trained at once. `auto`: one on a GPU; on a CPU backend, as many as there are cores to spare and memory for.',
       anyOf: [
-        { kind: 'string', enum: ['auto'], enumDocs: { auto: 'One on a GPU; on a CPU backend, one per spare core while memory allows.' }, doc: 'Decided by the backend.' },
+        {
+          kind: 'string',
+          enum: ['auto'],
+          enumDocs: { auto: 'One on a GPU; on a CPU backend, one per spare core while memory allows.' },
+          doc: 'Decided by the backend.',
+        },
         { kind: 'number', integer: true, minimum: 1, maximum: 64, doc: 'This many at once.' },
       ],
     },
@@ -435,7 +505,8 @@ configSchema.properties.ablation = {
       kind: 'string',
       enum: ['shallowFirst', 'deepFirst'],
       enumDocs: {
-        shallowFirst: 'All skips, then without the shallowest (full-resolution) one, and so on down to none: the seed\'s ablation.',
+        shallowFirst:
+          "All skips, then without the shallowest (full-resolution) one, and so on down to none: the seed's ablation.",
         deepFirst: 'All skips, then without the deepest one (level 1), and so on down to none.',
       },
       doc: 'Generate one variant per step of removing skip connections one level at a time, from the U-Net to a plain encoder-decoder.',
@@ -499,7 +570,14 @@ export function childSchema(node: Schema, seg: string | number): Schema | undefi
   if (node.kind === 'grid') {
     if (typeof seg !== 'string') return undefined;
     const leaf = gridPaths().get(seg);
-    return leaf && { kind: 'array', items: leaf, maxItems: MAX_VARIANTS, doc: `Values of \`${seg}\`, one variant each (crossed with the other keys). ${leaf.doc}` };
+    return (
+      leaf && {
+        kind: 'array',
+        items: leaf,
+        maxItems: MAX_VARIANTS,
+        doc: `Values of \`${seg}\`, one variant each (crossed with the other keys). ${leaf.doc}`,
+      }
+    );
   }
   if (node.kind === 'union') {
     for (const alt of node.anyOf) {

@@ -41,6 +41,10 @@ export function skipEffect(config: ResolvedConfig, level: number, now?: ModelGra
     paramsFlipped: after.totals.params,
     macsNow: before.totals.macs,
     macsFlipped: after.totals.macs,
-    nextConv: { name: next, inputChannelsNow: convInputChannels(before, next), inputChannelsFlipped: convInputChannels(after, next) },
+    nextConv: {
+      name: next,
+      inputChannelsNow: convInputChannels(before, next),
+      inputChannelsFlipped: convInputChannels(after, next),
+    },
   };
 }

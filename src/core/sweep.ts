@@ -71,7 +71,12 @@ function valueLabel(v: unknown): string {
 
 /** A folder-safe variant name. */
 export function safeName(name: string): string {
-  return name.replace(/[^\w.-]+/g, '_').replace(/^\.+/, '_').slice(0, 80) || '_';
+  return (
+    name
+      .replace(/[^\w.-]+/g, '_')
+      .replace(/^\.+/, '_')
+      .slice(0, 80) || '_'
+  );
 }
 
 function setPath(target: Obj, dotted: string, value: unknown): Obj {
@@ -130,7 +135,9 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
     });
   }
   if (isObj(ab.grid)) {
-    const axes = Object.entries(ab.grid).filter((e): e is [string, unknown[]] => Array.isArray(e[1]) && e[1].length > 0);
+    const axes = Object.entries(ab.grid).filter(
+      (e): e is [string, unknown[]] => Array.isArray(e[1]) && e[1].length > 0,
+    );
     const total = axes.reduce((n, [, vs]) => n * vs.length, 1);
     if (total > MAX_VARIANTS) {
       diagnostics.push({
@@ -144,10 +151,18 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
       for (const [key, values] of axes) {
         const short = key.split('.').pop()!;
         combos = combos.flatMap((c) =>
-          values.filter((v) => v !== undefined).map((v) => ({ name: [...c.name, `${short}-${valueLabel(v)}`], overrides: setPath(c.overrides, key, v) })),
+          values
+            .filter((v) => v !== undefined)
+            .map((v) => ({ name: [...c.name, `${short}-${valueLabel(v)}`], overrides: setPath(c.overrides, key, v) })),
         );
       }
-      for (const c of combos) candidates.push({ name: c.name.join('_'), origin: 'grid', source: ['ablation', 'grid'], overrides: c.overrides });
+      for (const c of combos)
+        candidates.push({
+          name: c.name.join('_'),
+          origin: 'grid',
+          source: ['ablation', 'grid'],
+          overrides: c.overrides,
+        });
     }
   }
   if (Array.isArray(ab.variants)) {
@@ -169,7 +184,8 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
   const variants: SweepVariant[] = [];
   const byKey = new Map<string, SweepVariant>();
   const byFolder = new Map<string, SweepVariant>();
-  const at = (source: Path) => parsed.rangeOf(source, source[1] === 'grid' ? 'key' : source.length === 2 ? 'pair' : 'value');
+  const at = (source: Path) =>
+    parsed.rangeOf(source, source[1] === 'grid' ? 'key' : source.length === 2 ? 'pair' : 'value');
   // Each candidate resolved once: its diagnostics carry the range of the entry that made it.
   const resolvedCandidates = candidates.map((c) => {
     const value = deepMerge(baseValue, c.overrides);
@@ -181,7 +197,16 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
   const baseTaken = resolvedCandidates.some((c) => c.origin !== 'variants' && c.valid && c.key === baseKey);
 
   if (wantBase && !baseTaken) {
-    variants.push({ name: 'base', origin: 'base', source: ['ablation'], overrides: {}, config: base.config, generator: base.generator, discriminator: base.discriminator, text: variantText(baseValue, 'base', base.name, {}) });
+    variants.push({
+      name: 'base',
+      origin: 'base',
+      source: ['ablation'],
+      overrides: {},
+      config: base.config,
+      generator: base.generator,
+      discriminator: base.discriminator,
+      text: variantText(baseValue, 'base', base.name, {}),
+    });
     byKey.set(baseKey, variants[0]);
     byFolder.set('base', variants[0]);
   }
@@ -258,10 +283,17 @@ function configKey(config: ResolvedConfig): string {
 /** How a variant's generator differs where ablations look: its skips and dropout, as labels. */
 export function describeVariant(config: ResolvedConfig): { skips: string; dropout: string } {
   const dec = config.generator.decoder;
-  const skips = levelsLabel(dec.filter((d) => d.skip).map((d) => d.level), dec.length);
+  const skips = levelsLabel(
+    dec.filter((d) => d.skip).map((d) => d.level),
+    dec.length,
+  );
   const dropped = dec.filter((d) => d.dropout > 0);
   const rates = [...new Set(dropped.map((d) => d.dropout))];
-  const dropout = levelsLabel(dropped.map((d) => d.level), dec.length) + (dropped.length && rates.length === 1 ? ` @${rates[0]}` : '');
+  const dropout =
+    levelsLabel(
+      dropped.map((d) => d.level),
+      dec.length,
+    ) + (dropped.length && rates.length === 1 ? ` @${rates[0]}` : '');
   return { skips, dropout };
 }
 
@@ -269,8 +301,11 @@ export function describeVariant(config: ResolvedConfig): { skips: string; dropou
 export function variantsAt(sweep: Sweep, path: Path): SweepVariant[] {
   if (path.length <= 1) return sweep.variants;
   const key = path[1];
-  if (key === 'variants' && typeof path[2] === 'number') return sweep.variants.filter((v) => v.origin === 'variants' && v.source[2] === path[2]);
-  if (key === 'dropoutLevels' && typeof path[2] === 'number') return sweep.variants.filter((v) => v.origin === 'dropoutLevels' && v.source[2] === path[2]);
-  if (key === 'progressiveSkips' || key === 'dropoutLevels' || key === 'grid' || key === 'variants') return sweep.variants.filter((v) => v.origin === key);
+  if (key === 'variants' && typeof path[2] === 'number')
+    return sweep.variants.filter((v) => v.origin === 'variants' && v.source[2] === path[2]);
+  if (key === 'dropoutLevels' && typeof path[2] === 'number')
+    return sweep.variants.filter((v) => v.origin === 'dropoutLevels' && v.source[2] === path[2]);
+  if (key === 'progressiveSkips' || key === 'dropoutLevels' || key === 'grid' || key === 'variants')
+    return sweep.variants.filter((v) => v.origin === key);
   return sweep.variants;
 }

@@ -58,7 +58,7 @@ function sector(gx: number, gy: number): number {
   const tg22x = x * 13573;
   if (y < tg22x) return 0;
   if (y > tg22x + x * 65536) return 2;
-  return (gx < 0) !== (gy < 0) ? 3 : 1;
+  return gx < 0 !== gy < 0 ? 3 : 1;
 }
 
 /** Sobel magnitudes (L1) and gradient sectors, borders replicated. */
@@ -68,8 +68,10 @@ function gradients(img: ArrayLike<number>, width: number, height: number): { mag
   const px = (x: number, y: number) => img[clampIndex(y, height) * width + clampIndex(x, width)];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const gx = px(x + 1, y - 1) + 2 * px(x + 1, y) + px(x + 1, y + 1) - px(x - 1, y - 1) - 2 * px(x - 1, y) - px(x - 1, y + 1);
-      const gy = px(x - 1, y + 1) + 2 * px(x, y + 1) + px(x + 1, y + 1) - px(x - 1, y - 1) - 2 * px(x, y - 1) - px(x + 1, y - 1);
+      const gx =
+        px(x + 1, y - 1) + 2 * px(x + 1, y) + px(x + 1, y + 1) - px(x - 1, y - 1) - 2 * px(x - 1, y) - px(x - 1, y + 1);
+      const gy =
+        px(x - 1, y + 1) + 2 * px(x, y + 1) + px(x + 1, y + 1) - px(x - 1, y - 1) - 2 * px(x, y - 1) - px(x + 1, y - 1);
       mag[y * width + x] = Math.abs(gx) + Math.abs(gy);
       dir[y * width + x] = sector(gx, gy);
     }
@@ -90,10 +92,13 @@ function suppress(mag: Float32Array, dir: Uint8Array, width: number, height: num
       if (m <= low) continue;
       const d = dir[y * width + x];
       const keep =
-        d === 0 ? m > at(x - 1, y) && m >= at(x + 1, y)
-        : d === 2 ? m > at(x, y - 1) && m >= at(x, y + 1)
-        : d === 1 ? m > at(x - 1, y - 1) && m > at(x + 1, y + 1)
-        : m > at(x + 1, y - 1) && m > at(x - 1, y + 1);
+        d === 0
+          ? m > at(x - 1, y) && m >= at(x + 1, y)
+          : d === 2
+            ? m > at(x, y - 1) && m >= at(x, y + 1)
+            : d === 1
+              ? m > at(x - 1, y - 1) && m > at(x + 1, y + 1)
+              : m > at(x + 1, y - 1) && m > at(x - 1, y + 1);
       if (keep) thin[y * width + x] = m;
     }
   }
@@ -140,6 +145,7 @@ export function canny(gray: ArrayLike<number>, width: number, height: number, op
 /** Gray of interleaved RGB bytes as OpenCV's RGB2GRAY: BT.601 weights in 14-bit fixed point, rounded. */
 export function luma(rgb: ArrayLike<number>, pixels: number): Uint8Array {
   const out = new Uint8Array(pixels);
-  for (let i = 0; i < pixels; i++) out[i] = (4899 * rgb[3 * i] + 9617 * rgb[3 * i + 1] + 1868 * rgb[3 * i + 2] + 8192) >> 14;
+  for (let i = 0; i < pixels; i++)
+    out[i] = (4899 * rgb[3 * i] + 9617 * rgb[3 * i + 1] + 1868 * rgb[3 * i + 2] + 8192) >> 14;
   return out;
 }

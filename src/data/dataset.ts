@@ -56,7 +56,12 @@ async function folderOf(spec: string, key: string, options: DataOptions): Promis
   const builtin = /^builtin:(.+)$/.exec(spec);
   if (builtin) {
     const name = builtin[1];
-    if (!(name in BUILTIN_SETS)) throw new DataError(`\`${key}\`: unknown builtin set \`${name}\`; expected ${Object.keys(BUILTIN_SETS).map((s) => `builtin:${s}`).join(' or ')}`);
+    if (!(name in BUILTIN_SETS))
+      throw new DataError(
+        `\`${key}\`: unknown builtin set \`${name}\`; expected ${Object.keys(BUILTIN_SETS)
+          .map((s) => `builtin:${s}`)
+          .join(' or ')}`,
+      );
     return ensureBuiltinSet(name as BuiltinSet, options.builtinRoot);
   }
   const dir = resolve(options.baseDir, spec);
@@ -72,7 +77,13 @@ type CannySettings = ResolvedConfig['train']['data']['canny'];
  * A colour image as size x size RGB bytes (alpha flattened on white, EXIF orientation applied): `squash`ed by
  * nearest neighbour as the seed's Keras `load_img` (PIL), or scaled to `cover` the square and centre-cropped.
  */
-async function rgbOf(sharp: Sharp, file: string, size: number, resize: Resize, half?: 'left' | 'right'): Promise<Uint8Array> {
+async function rgbOf(
+  sharp: Sharp,
+  file: string,
+  size: number,
+  resize: Resize,
+  half?: 'left' | 'right',
+): Promise<Uint8Array> {
   let img = sharp(file, { failOn: 'error' }).rotate();
   if (half) {
     const meta = await sharp(file, { failOn: 'error' }).metadata();
@@ -80,7 +91,12 @@ async function rgbOf(sharp: Sharp, file: string, size: number, resize: Resize, h
     const h = meta.height ?? 0;
     if (w < 2 || h < 1) throw new Error(`cannot split a ${w}x${h} image into A|B halves`);
     const halfWidth = Math.floor(w / 2);
-    img = sharp(file, { failOn: 'error' }).extract({ left: half === 'left' ? 0 : halfWidth, top: 0, width: halfWidth, height: h });
+    img = sharp(file, { failOn: 'error' }).extract({
+      left: half === 'left' ? 0 : halfWidth,
+      top: 0,
+      width: halfWidth,
+      height: h,
+    });
   }
   img = img.flatten({ background: '#ffffff' }).toColourspace('srgb');
   if (resize === 'cover') img = img.resize(size, size, { fit: 'cover' });
@@ -116,7 +132,13 @@ function fromRgb(rgb: Uint8Array, pixels: number, channels: number): Uint8Array 
 }
 
 /** The network input derived from a colour target: its gray, or its Canny edges drawn black on white. */
-export function deriveInput(rgb: Uint8Array, size: number, transform: 'gray' | 'canny', channels: number, settings: CannySettings): Uint8Array {
+export function deriveInput(
+  rgb: Uint8Array,
+  size: number,
+  transform: 'gray' | 'canny',
+  channels: number,
+  settings: CannySettings,
+): Uint8Array {
   const gray = luma(rgb, size * size);
   if (transform === 'gray') return widen(gray, channels);
   const edges = canny(gray, size, size, { sigma: settings.blur, low: settings.low, high: settings.high });
@@ -124,7 +146,12 @@ export function deriveInput(rgb: Uint8Array, size: number, transform: 'gray' | '
   return widen(edges, channels);
 }
 
-async function loadFolder(dir: string, config: ResolvedConfig, skipped: Dataset['skipped'], key: string): Promise<ImagePair[]> {
+async function loadFolder(
+  dir: string,
+  config: ResolvedConfig,
+  skipped: Dataset['skipped'],
+  key: string,
+): Promise<ImagePair[]> {
   const { default: sharp } = await import('sharp');
   const size = config.input.size;
   const inCh = config.input.channels;
@@ -155,10 +182,18 @@ async function loadFolder(dir: string, config: ResolvedConfig, skipped: Dataset[
       try {
         if (transform === 'paired') {
           const [ra, rb] = await Promise.all([read(file, 'left'), read(file, 'right')]);
-          pairs.push({ name: relative(dir, file), input: fromRgb(ra, size * size, inCh), target: fromRgb(rb, size * size, outCh) });
+          pairs.push({
+            name: relative(dir, file),
+            input: fromRgb(ra, size * size, inCh),
+            target: fromRgb(rb, size * size, outCh),
+          });
         } else {
           const rgb = await read(file);
-          pairs.push({ name: relative(dir, file), input: deriveInput(rgb, size, transform, inCh, config.train.data.canny), target: fromRgb(rgb, size * size, outCh) });
+          pairs.push({
+            name: relative(dir, file),
+            input: deriveInput(rgb, size, transform, inCh, config.train.data.canny),
+            target: fromRgb(rgb, size * size, outCh),
+          });
         }
       } catch (e) {
         skipped.push({ file, reason: (e as Error).message.split('\n')[0] });
@@ -166,15 +201,23 @@ async function loadFolder(dir: string, config: ResolvedConfig, skipped: Dataset[
     }
   }
   if (!pairs.length) {
-    const why = skipped.length ? `; ${skipped.length} file(s) could not be read, e.g. ${basename(skipped[0].file)}: ${skipped[0].reason}` : '';
+    const why = skipped.length
+      ? `; ${skipped.length} file(s) could not be read, e.g. ${basename(skipped[0].file)}: ${skipped[0].reason}`
+      : '';
     throw new DataError(`\`${key}\`: no usable images in ${dir}${why}`);
   }
   return pairs;
 }
 
 export async function loadDataset(config: ResolvedConfig, options: DataOptions): Promise<Dataset> {
-  if (![1, 3].includes(config.output.channels)) throw new DataError(`\`output.channels\`: images give 1 (gray) or 3 (colour) channels, not ${config.output.channels}`);
-  if (![1, 3].includes(config.input.channels)) throw new DataError(`\`input.channels\`: images give 1 (gray) or 3 (colour) channels, not ${config.input.channels}`);
+  if (![1, 3].includes(config.output.channels))
+    throw new DataError(
+      `\`output.channels\`: images give 1 (gray) or 3 (colour) channels, not ${config.output.channels}`,
+    );
+  if (![1, 3].includes(config.input.channels))
+    throw new DataError(
+      `\`input.channels\`: images give 1 (gray) or 3 (colour) channels, not ${config.input.channels}`,
+    );
   const { data } = config.train;
   const skipped: Dataset['skipped'] = [];
   const trainDir = await folderOf(data.train, 'train.data.train', options);
@@ -187,7 +230,8 @@ export async function loadDataset(config: ResolvedConfig, options: DataOptions):
     testSource = data.test;
   } else {
     const order = options.rng.shuffle(train.map((_, i) => i));
-    const nTrain = train.length < 2 ? train.length : Math.min(train.length - 1, Math.max(1, Math.round(train.length * data.split)));
+    const nTrain =
+      train.length < 2 ? train.length : Math.min(train.length - 1, Math.max(1, Math.round(train.length * data.split)));
     test = order.slice(nTrain).map((i) => train[i]);
     train = order.slice(0, nTrain).map((i) => train[i]);
     testSource = `${Math.round((1 - data.split) * 100)}% of ${data.train} (seeded split)`;

@@ -82,7 +82,10 @@ function garment(r: Rand): string {
       shape = `<path d="M${t(46)} 30 L${t(82)} 30 L${t(100)} 100 L${t(28)} 100 Z" fill="${fill}" stroke="#333" stroke-width="1"/><rect x="${t(46)}" y="30" width="${(36 * w).toFixed(1)}" height="6" fill="${accent}"/>`;
       break;
   }
-  const buttons = kind !== 'trousers' && r() < 0.5 ? [0, 1, 2].map((i) => `<circle cx="64" cy="${56 + i * 12}" r="2" fill="${accent}"/>`).join('') : '';
+  const buttons =
+    kind !== 'trousers' && r() < 0.5
+      ? [0, 1, 2].map((i) => `<circle cx="64" cy="${56 + i * 12}" r="2" fill="${accent}"/>`).join('')
+      : '';
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${SIZE}" height="${SIZE}" viewBox="0 0 128 128"><rect width="128" height="128" fill="${bg}"/>${pattern}${shape}${buttons}</svg>`;
 }
 
@@ -103,7 +106,9 @@ export async function ensureBuiltinSet(set: BuiltinSet, root: string): Promise<s
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   for (let i = 0; i < BUILTIN_SETS[set]; i++) {
-    const png = await sharp(Buffer.from(svgFor(set, i))).png().toBuffer();
+    const png = await sharp(Buffer.from(svgFor(set, i)))
+      .png()
+      .toBuffer();
     writeFileSync(join(tmp, `${set.slice(0, -1)}-${String(i).padStart(3, '0')}.png`), png);
   }
   rmSync(dir, { recursive: true, force: true });

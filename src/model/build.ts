@@ -15,7 +15,14 @@ const KERNEL_INIT = 'glorotUniform';
 function makeLayer(tf: Tf, op: Exclude<LayerOp, { op: 'input' | 'timeDistributed' }>, name: string): Layer {
   switch (op.op) {
     case 'conv2d': {
-      const args = { filters: op.filters, kernelSize: op.kernel, strides: op.strides, padding: 'same' as const, kernelInitializer: KERNEL_INIT, name };
+      const args = {
+        filters: op.filters,
+        kernelSize: op.kernel,
+        strides: op.strides,
+        padding: 'same' as const,
+        kernelInitializer: KERNEL_INIT,
+        name,
+      };
       return op.transpose ? tf.layers.conv2dTranspose(args) : tf.layers.conv2d(args);
     }
     case 'batchNorm':
@@ -53,10 +60,8 @@ const reshapingTimeDistributed = new WeakMap<Tf, new (args: { layer: Layer; name
 function timeDistributedClass(tf: Tf): new (args: { layer: Layer; name: string }) => Layer {
   const known = reshapingTimeDistributed.get(tf);
   if (known) return known;
-  const Base = Object.getPrototypeOf(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 1 }) })).constructor as new (args: {
-    layer: Layer;
-    name: string;
-  }) => Layer & { layer: Layer };
+  const Base = Object.getPrototypeOf(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 1 }) }))
+    .constructor as new (args: { layer: Layer; name: string }) => Layer & { layer: Layer };
   class ReshapingTimeDistributed extends Base {
     static className = 'TimeDistributed';
     call(inputs: TF.Tensor | TF.Tensor[], kwargs: Record<string, unknown>): TF.Tensor {
@@ -69,7 +74,9 @@ function timeDistributedClass(tf: Tf): new (args: { layer: Layer; name: string }
       });
     }
   }
-  tf.serialization.registerClass(ReshapingTimeDistributed as unknown as TF.serialization.SerializableConstructor<TF.serialization.Serializable>);
+  tf.serialization.registerClass(
+    ReshapingTimeDistributed as unknown as TF.serialization.SerializableConstructor<TF.serialization.Serializable>,
+  );
   reshapingTimeDistributed.set(tf, ReshapingTimeDistributed);
   return ReshapingTimeDistributed;
 }

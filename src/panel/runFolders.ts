@@ -24,7 +24,11 @@ export function readRuns(root: string, isLive: (dir: string) => boolean, cache?:
   return readRunsAndSweeps(root, isLive, cache).runs;
 }
 
-export function readRunsAndSweeps(root: string, isLive: (dir: string) => boolean, cache?: RunCache): { runs: RunState[]; sweeps: SweepState[] } {
+export function readRunsAndSweeps(
+  root: string,
+  isLive: (dir: string) => boolean,
+  cache?: RunCache,
+): { runs: RunState[]; sweeps: SweepState[] } {
   let names: string[];
   try {
     names = readdirSync(root).filter((n) => statSync(path.join(root, n)).isDirectory());

@@ -81,14 +81,26 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
   const events = parseEvents(text);
   const id = dir.split(/[\\/]/).pop()!;
   const started = events.find((e): e is { type: 'started'; payload: StartedPayload } => e.type === 'started');
-  const state: RunState = { id, dir, name: started?.payload.name ?? id, status: 'interrupted', backends: [], step: 0, steps: [], evals: [], samples: [], seconds: 0 };
+  const state: RunState = {
+    id,
+    dir,
+    name: started?.payload.name ?? id,
+    status: 'interrupted',
+    backends: [],
+    step: 0,
+    steps: [],
+    evals: [],
+    samples: [],
+    seconds: 0,
+  };
   if (started) state.params = started.payload.params;
   let finished: Extract<TrainerEvent, { type: 'finished' }> | undefined;
   const steps: RunState['steps'] = [];
   let sessionStart: number | undefined;
   let sessionLast: number | undefined;
   const closeSession = () => {
-    if (sessionStart !== undefined && sessionLast !== undefined) state.seconds += Math.max(0, sessionLast - sessionStart) / 1000;
+    if (sessionStart !== undefined && sessionLast !== undefined)
+      state.seconds += Math.max(0, sessionLast - sessionStart) / 1000;
   };
   for (const e of events) {
     const t = Date.parse((e as { time?: string }).time ?? '');
@@ -105,7 +117,13 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
         sessionStart = Number.isFinite(t) ? t : undefined;
         break;
       case 'step':
-        steps.push({ step: e.payload.step, gL1: e.payload.gL1, gGan: e.payload.gGan, dLoss: e.payload.dLoss, imgPerSec: e.payload.imgPerSec });
+        steps.push({
+          step: e.payload.step,
+          gL1: e.payload.gL1,
+          gGan: e.payload.gGan,
+          dLoss: e.payload.dLoss,
+          imgPerSec: e.payload.imgPerSec,
+        });
         state.step = e.payload.step;
         break;
       case 'eval':
@@ -132,7 +150,10 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
   const tests = state.evals.map((e) => e.test?.l1).filter((v): v is number => v !== undefined);
   state.bestTestL1 = tests.length ? Math.min(...tests) : undefined;
   state.lastEval = state.evals[state.evals.length - 1];
-  const rates = steps.slice(1).map((s) => s.imgPerSec).sort((a, b) => a - b);
+  const rates = steps
+    .slice(1)
+    .map((s) => s.imgPerSec)
+    .sort((a, b) => a - b);
   state.medianImgPerSec = rates.length ? rates[Math.floor(rates.length / 2)] : undefined;
   const resolved = files.readText(`${dir}/resolved.json`);
   if (resolved) {

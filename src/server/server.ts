@@ -193,7 +193,10 @@ export function startServer(connection: Connection): void {
         diagnostics: analysis.diagnostics,
         generator,
         discriminator,
-        keras: generator && discriminator ? { generator: kerasSummary(generator), discriminator: kerasSummary(discriminator) } : undefined,
+        keras:
+          generator && discriminator
+            ? { generator: kerasSummary(generator), discriminator: kerasSummary(discriminator) }
+            : undefined,
       };
     }),
   );

@@ -85,7 +85,11 @@ const fsFiles = (isLive: (dir: string) => boolean): RunFiles => ({
 });
 
 /** Reads a sweep folder; undefined when it holds no readable `sweep.json`. */
-export function readSweep(dir: string, isLive: (dir: string) => boolean = () => false, readRunAt?: (dir: string) => RunState | undefined): SweepState | undefined {
+export function readSweep(
+  dir: string,
+  isLive: (dir: string) => boolean = () => false,
+  readRunAt?: (dir: string) => RunState | undefined,
+): SweepState | undefined {
   const files = fsFiles(isLive);
   const text = files.readText(path.join(dir, SWEEP_FILE));
   if (!text) return undefined;
@@ -108,7 +112,9 @@ export function readSweep(dir: string, isLive: (dir: string) => boolean = () => 
     const runDir = path.join(dir, v.dir);
     const run = readRunAt ? readRunAt(runDir) : readRun(runDir, files);
     if (run) runs.set(v.name, run);
-    const lastExit = log.filter((e): e is Extract<SweepLogEntry, { type: 'exit' }> => e.type === 'exit' && e.variant === v.name).pop();
+    const lastExit = log
+      .filter((e): e is Extract<SweepLogEntry, { type: 'exit' }> => e.type === 'exit' && e.variant === v.name)
+      .pop();
     const last = run?.lastEval;
     return {
       variant: v.name,

@@ -8,10 +8,22 @@ import { writeAtomic } from '../trainer/runDir';
 import type { SweepRow, SweepState } from './folder';
 import { rowCells, signed, TABLE_HEADER } from './table';
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+  '#7f7f7f',
+  '#bcbd22',
+];
 export const colourOf = (i: number): string => PALETTE[i % PALETTE.length];
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const escapeMd = (s: string) => s.replace(/\|/g, '\\|');
 
 /** Horizontal bars per variant: train L1 and test L1 at the last evaluation, the gap written beside them. */
@@ -33,16 +45,26 @@ export function gapSvg(rows: readonly SweepRow[]): string {
   rows.forEach((r, i) => {
     const y = 44 + i * rowH;
     parts.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${escapeHtml(r.variant)}</text>`);
-    if (r.trainL1 !== undefined) parts.push(`<rect x="${left}" y="${y + 2}" width="${(x(r.trainL1) - left).toFixed(1)}" height="12" fill="#6baed6"><title>train L1 ${r.trainL1.toFixed(4)}</title></rect>`);
-    if (r.testL1 !== undefined) parts.push(`<rect x="${left}" y="${y + 15}" width="${(x(r.testL1) - left).toFixed(1)}" height="12" fill="#e6550d"><title>test L1 ${r.testL1.toFixed(4)}</title></rect>`);
+    if (r.trainL1 !== undefined)
+      parts.push(
+        `<rect x="${left}" y="${y + 2}" width="${(x(r.trainL1) - left).toFixed(1)}" height="12" fill="#6baed6"><title>train L1 ${r.trainL1.toFixed(4)}</title></rect>`,
+      );
+    if (r.testL1 !== undefined)
+      parts.push(
+        `<rect x="${left}" y="${y + 15}" width="${(x(r.testL1) - left).toFixed(1)}" height="12" fill="#e6550d"><title>test L1 ${r.testL1.toFixed(4)}</title></rect>`,
+      );
     const end = Math.max(x(r.trainL1 ?? 0), x(r.testL1 ?? 0));
-    parts.push(`<text x="${(end + 6).toFixed(1)}" y="${y + 18}">${r.gap === undefined ? escapeHtml(r.status) : `gap ${signed(r.gap, 3)}`}</text>`);
+    parts.push(
+      `<text x="${(end + 6).toFixed(1)}" y="${y + 18}">${r.gap === undefined ? escapeHtml(r.status) : `gap ${signed(r.gap, 3)}`}</text>`,
+    );
   });
   const axisY = 44 + rows.length * rowH + 4;
   parts.push(`<line x1="${left}" y1="${axisY}" x2="${left + plotW}" y2="${axisY}" stroke="#888"/>`);
   for (let t = 0; t <= 4; t++) {
     const v = (max * t) / 4;
-    parts.push(`<text x="${x(v).toFixed(1)}" y="${axisY + 16}" text-anchor="middle" fill="#555">${v.toFixed(2)}</text>`);
+    parts.push(
+      `<text x="${x(v).toFixed(1)}" y="${axisY + 16}" text-anchor="middle" fill="#555">${v.toFixed(2)}</text>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('\n');
@@ -53,7 +75,11 @@ export function curvesSvg(state: SweepState): string {
   const width = 640;
   const height = 320;
   const pad = { l: 50, r: 150, t: 24, b: 36 };
-  const series = state.plan.variants.map((v, i) => ({ name: v.name, colour: colourOf(i), evals: state.runs.get(v.name)?.evals ?? [] }));
+  const series = state.plan.variants.map((v, i) => ({
+    name: v.name,
+    colour: colourOf(i),
+    evals: state.runs.get(v.name)?.evals ?? [],
+  }));
   const steps = series.flatMap((s) => s.evals.map((e) => e.step));
   const values = series.flatMap((s) => s.evals.flatMap((e) => [e.train.l1, e.test?.l1 ?? e.train.l1]));
   const maxStep = Math.max(1, ...steps);
@@ -61,7 +87,9 @@ export function curvesSvg(state: SweepState): string {
   const x = (s: number) => pad.l + (s / maxStep) * (width - pad.l - pad.r);
   const y = (v: number) => pad.t + (1 - v / maxV) * (height - pad.t - pad.b);
   const line = (pts: [number, number][], colour: string, dash: boolean) =>
-    pts.length ? `<polyline fill="none" stroke="${colour}" stroke-width="1.6"${dash ? ' stroke-dasharray="4 3"' : ''} points="${pts.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>` : '';
+    pts.length
+      ? `<polyline fill="none" stroke="${colour}" stroke-width="1.6"${dash ? ' stroke-dasharray="4 3"' : ''} points="${pts.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>`
+      : '';
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
@@ -71,13 +99,31 @@ export function curvesSvg(state: SweepState): string {
     `<text x="${(pad.l + width - pad.r) / 2}" y="${height - 6}" text-anchor="middle" fill="#555">step</text>`,
   ];
   for (let t = 0; t <= 4; t++) {
-    parts.push(`<text x="${pad.l - 6}" y="${(y((maxV * t) / 4) + 4).toFixed(1)}" text-anchor="end" fill="#555">${((maxV * t) / 4).toFixed(2)}</text>`);
-    parts.push(`<text x="${x((maxStep * t) / 4).toFixed(1)}" y="${height - pad.b + 14}" text-anchor="middle" fill="#555">${Math.round((maxStep * t) / 4)}</text>`);
+    parts.push(
+      `<text x="${pad.l - 6}" y="${(y((maxV * t) / 4) + 4).toFixed(1)}" text-anchor="end" fill="#555">${((maxV * t) / 4).toFixed(2)}</text>`,
+    );
+    parts.push(
+      `<text x="${x((maxStep * t) / 4).toFixed(1)}" y="${height - pad.b + 14}" text-anchor="middle" fill="#555">${Math.round((maxStep * t) / 4)}</text>`,
+    );
   }
   series.forEach((s, i) => {
-    parts.push(line(s.evals.filter((e) => e.test).map((e) => [e.step, e.test!.l1]), s.colour, false));
-    parts.push(line(s.evals.map((e) => [e.step, e.train.l1]), s.colour, true));
-    parts.push(`<rect x="${width - pad.r + 10}" y="${pad.t + i * 16}" width="10" height="10" fill="${s.colour}"/><text x="${width - pad.r + 24}" y="${pad.t + i * 16 + 9}">${escapeHtml(s.name)}</text>`);
+    parts.push(
+      line(
+        s.evals.filter((e) => e.test).map((e) => [e.step, e.test!.l1]),
+        s.colour,
+        false,
+      ),
+    );
+    parts.push(
+      line(
+        s.evals.map((e) => [e.step, e.train.l1]),
+        s.colour,
+        true,
+      ),
+    );
+    parts.push(
+      `<rect x="${width - pad.r + 10}" y="${pad.t + i * 16}" width="10" height="10" fill="${s.colour}"/><text x="${width - pad.r + 24}" y="${pad.t + i * 16 + 9}">${escapeHtml(s.name)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('\n');
@@ -85,19 +131,29 @@ export function curvesSvg(state: SweepState): string {
 
 /** The latest step at which every variant with samples has a test sample: the same test images, side by side. */
 export function commonSampleStep(state: SweepState): number | undefined {
-  const sets = [...state.runs.values()].map((r) => new Set(r.samples.filter((s) => s.split === 'test').map((s) => s.step))).filter((s) => s.size);
+  const sets = [...state.runs.values()]
+    .map((r) => new Set(r.samples.filter((s) => s.split === 'test').map((s) => s.step)))
+    .filter((s) => s.size);
   if (!sets.length) return undefined;
   const common = [...sets[0]].filter((step) => sets.every((s) => s.has(step)));
   return common.length ? Math.max(...common) : undefined;
 }
 
 /** Samples per variant at the common step, as paths relative to the sweep folder. */
-export function sampleFiles(state: SweepState, step: number | undefined): { variant: string; train?: string; test?: string }[] {
+export function sampleFiles(
+  state: SweepState,
+  step: number | undefined,
+): { variant: string; train?: string; test?: string }[] {
   return state.plan.variants.map((v) => {
     const run = state.runs.get(v.name);
     const at = (split: 'train' | 'test') => {
       const s = run?.samples.find((x) => x.split === split && x.step === step);
-      return s ? path.relative(state.dir, path.isAbsolute(s.path) ? s.path : path.join(run!.dir, s.path)).split(path.sep).join('/') : undefined;
+      return s
+        ? path
+            .relative(state.dir, path.isAbsolute(s.path) ? s.path : path.join(run!.dir, s.path))
+            .split(path.sep)
+            .join('/')
+        : undefined;
     };
     return { variant: v.name, train: at('train'), test: at('test') };
   });
@@ -139,13 +195,23 @@ export function reportHtml(state: SweepState): string {
   const step = commonSampleStep(state);
   const head = TABLE_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body = state.rows
-    .map((r) => `<tr class="${r.status}">${rowCells(r).map((c, i) => `<td${i >= 3 && i <= 11 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr class="${r.status}">${rowCells(r)
+          .map((c, i) => `<td${i >= 3 && i <= 11 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`)
+          .join('')}</tr>`,
+    )
     .join('\n');
-  const failed = state.rows.filter((r) => r.error).map((r) => `<li><code>${escapeHtml(r.variant)}</code> ${r.status}: ${escapeHtml(r.error!)}</li>`);
+  const failed = state.rows
+    .filter((r) => r.error)
+    .map((r) => `<li><code>${escapeHtml(r.variant)}</code> ${r.status}: ${escapeHtml(r.error!)}</li>`);
   const samples =
     step === undefined
       ? '<p>No samples yet.</p>'
-      : `<h2>Samples at step ${count(step)}</h2><p>Rows: input, generated, target. The same test and training images for every variant.</p><div class="samples">${sampleFiles(state, step)
+      : `<h2>Samples at step ${count(step)}</h2><p>Rows: input, generated, target. The same test and training images for every variant.</p><div class="samples">${sampleFiles(
+          state,
+          step,
+        )
           .map(
             (s) =>
               `<figure><figcaption>${escapeHtml(s.variant)}</figcaption>${s.test ? `<div>test</div><img src="${escapeHtml(encodeURI(s.test))}" alt="${escapeHtml(s.variant)} test">` : ''}${s.train ? `<div>train</div><img src="${escapeHtml(encodeURI(s.train))}" alt="${escapeHtml(s.variant)} train">` : ''}</figure>`,

@@ -65,9 +65,14 @@ export function loadSweep(file: string): { sweep: Sweep; name: string } {
   const analysis = analyze(text, name);
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) {
-    throw new Error(`${file} has ${errors.length} error(s):\n${errors.map((d) => `  ${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`).join('\n')}`);
+    throw new Error(
+      `${file} has ${errors.length} error(s):\n${errors.map((d) => `  ${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`).join('\n')}`,
+    );
   }
-  if (!analysis.sweep) throw new Error(`${file} has no \`ablation:\` section; add one (e.g. \`ablation: { progressiveSkips: shallowFirst }\`)`);
+  if (!analysis.sweep)
+    throw new Error(
+      `${file} has no \`ablation:\` section; add one (e.g. \`ablation: { progressiveSkips: shallowFirst }\`)`,
+    );
   if (!analysis.sweep.variants.length) throw new Error(`${file}: the ablation has no variants`);
   return { sweep: analysis.sweep, name };
 }
@@ -110,7 +115,9 @@ export class SweepRunner {
     const plan = sweep.variants.map((v) => {
       const dir = path.join(sweepDir, safeName(v.name));
       const configFile = path.join(sweepDir, 'configs', `${safeName(v.name)}.p2p.yaml`);
-      const kept = existsSync(path.join(dir, 'config.p2p.yaml')) ? readFileSync(path.join(dir, 'config.p2p.yaml'), 'utf8') : undefined;
+      const kept = existsSync(path.join(dir, 'config.p2p.yaml'))
+        ? readFileSync(path.join(dir, 'config.p2p.yaml'), 'utf8')
+        : undefined;
       return { v, dir, configFile, kept };
     });
     const changed = plan.filter((p) => p.kept !== undefined && p.kept !== p.v.text);
@@ -141,7 +148,10 @@ export class SweepRunner {
     };
     writeAtomic(path.join(sweepDir, SWEEP_FILE), JSON.stringify(record, null, 2) + '\n');
 
-    const files = { readText: (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined), isLive: () => false };
+    const files = {
+      readText: (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined),
+      isLive: () => false,
+    };
     const jobs = plan.map((p) => {
       const run = readRun(p.dir, files);
       const hasCheckpoint = existsSync(path.join(p.dir, 'checkpoints', 'latest.json'));
@@ -155,7 +165,8 @@ export class SweepRunner {
     const queue = jobs.filter((j) => j.mode !== 'done');
     let capacity = this.options.parallel ?? (typeof sweep.parallel === 'number' ? sweep.parallel : 1);
     let capacityKnown = this.options.parallel !== undefined || typeof sweep.parallel === 'number';
-    if (capacityKnown) this.capacity(sweepDir, capacity, this.options.parallel !== undefined ? '--parallel' : '`ablation.parallel`');
+    if (capacityKnown)
+      this.capacity(sweepDir, capacity, this.options.parallel !== undefined ? '--parallel' : '`ablation.parallel`');
 
     const report = () => {
       const state = readSweep(sweepDir);
@@ -181,8 +192,16 @@ export class SweepRunner {
         if (steps !== undefined) args.push('--steps', String(steps));
         if (this.options.backend) args.push('--backend', this.options.backend);
         if (this.options.builtinRoot) args.push('--builtin-root', this.options.builtinRoot);
-        appendLog(sweepDir, { type: 'start', variant: name, mode: job.mode === 'resume' ? 'resume' : 'new', time: new Date().toISOString() });
-        const child = fork(this.options.trainerPath, args, { env: this.options.env ?? process.env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+        appendLog(sweepDir, {
+          type: 'start',
+          variant: name,
+          mode: job.mode === 'resume' ? 'resume' : 'new',
+          time: new Date().toISOString(),
+        });
+        const child = fork(this.options.trainerPath, args, {
+          env: this.options.env ?? process.env,
+          stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        });
         this.children.set(name, child);
         let stderr = '';
         child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
@@ -203,8 +222,17 @@ export class SweepRunner {
         child.on('exit', (code, signal) => {
           this.children.delete(name);
           const reason = finished?.reason ?? (code === 0 ? 'completed' : 'failed');
-          const why = reason === 'failed' ? error ?? (stderr.trim().split('\n').pop() || `the trainer exited with ${signal ?? `code ${code}`}`) : undefined;
-          appendLog(sweepDir, { type: 'exit', variant: name, reason, ...(why ? { error: why } : {}), time: new Date().toISOString() });
+          const why =
+            reason === 'failed'
+              ? (error ?? (stderr.trim().split('\n').pop() || `the trainer exited with ${signal ?? `code ${code}`}`))
+              : undefined;
+          appendLog(sweepDir, {
+            type: 'exit',
+            variant: name,
+            reason,
+            ...(why ? { error: why } : {}),
+            time: new Date().toISOString(),
+          });
           outcome[reason === 'completed' ? 'completed' : reason === 'failed' ? 'failed' : 'stopped'].push(name);
           this.onEvent({ type: 'exit', variant: name, reason, error: why });
           report();
@@ -224,10 +252,14 @@ export class SweepRunner {
   }
 
   private autoCapacity(backend: string, v: SweepVariant, left: number): { parallel: number; why: string } {
-    if (!ONE_THREAD.has(backend)) return { parallel: 1, why: `${backend} uses the whole device: one variant at a time` };
+    if (!ONE_THREAD.has(backend))
+      return { parallel: 1, why: `${backend} uses the whole device: one variant at a time` };
     const cores = os.availableParallelism?.() ?? os.cpus().length;
     const byMemory = Math.max(1, Math.floor((os.freemem() * 0.8) / estimateBytes(v)));
     const parallel = Math.max(1, Math.min(cores, byMemory, left));
-    return { parallel, why: `${backend} trains on one thread: ${cores} cores, free memory for ${byMemory}, ${left} variant${left === 1 ? '' : 's'} to train` };
+    return {
+      parallel,
+      why: `${backend} trains on one thread: ${cores} cores, free memory for ${byMemory}, ${left} variant${left === 1 ? '' : 's'} to train`,
+    };
   }
 }

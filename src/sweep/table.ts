@@ -4,8 +4,10 @@
 import { count, si } from '../core/units';
 import type { SweepRow } from './folder';
 
-const fixed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits));
-export const signed = (v: number | undefined, digits: number) => (v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`);
+const fixed = (v: number | undefined, digits: number) =>
+  v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
+export const signed = (v: number | undefined, digits: number) =>
+  v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`;
 
 export function clock(seconds: number): string {
   if (!seconds) return '—';
@@ -16,11 +18,30 @@ export function clock(seconds: number): string {
   return h ? `${h}:${p(m)}:${p(s % 60)}` : `${m}:${p(s % 60)}`;
 }
 
-export const TABLE_HEADER = ['Variant', 'Skips', 'Dropout', 'Params', 'MACs', 'Train L1', 'Train SSIM', 'Test L1', 'Test SSIM', 'Gap (L1)', 'img/s', 'Time', 'Status'];
+export const TABLE_HEADER = [
+  'Variant',
+  'Skips',
+  'Dropout',
+  'Params',
+  'MACs',
+  'Train L1',
+  'Train SSIM',
+  'Test L1',
+  'Test SSIM',
+  'Gap (L1)',
+  'img/s',
+  'Time',
+  'Status',
+];
 
 /** The table's cells, formatted; the same in the report and the panel. */
 export function rowCells(r: SweepRow): string[] {
-  const status = r.status === 'completed' ? `${count(r.step)} steps` : r.status === 'pending' ? 'pending' : `${r.status} at ${count(r.step)}${r.totalSteps ? `/${count(r.totalSteps)}` : ''}`;
+  const status =
+    r.status === 'completed'
+      ? `${count(r.step)} steps`
+      : r.status === 'pending'
+        ? 'pending'
+        : `${r.status} at ${count(r.step)}${r.totalSteps ? `/${count(r.totalSteps)}` : ''}`;
   return [
     r.variant,
     r.skips,
@@ -37,4 +58,3 @@ export function rowCells(r: SweepRow): string[] {
     status,
   ];
 }
-

@@ -34,7 +34,9 @@ export interface BackendOptions {
 
 function missing(pkg: string, e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
-  return code === 'MODULE_NOT_FOUND' ? `${pkg} is not installed` : `${pkg} failed to load: ${(e as Error).message.split('\n')[0]}`;
+  return code === 'MODULE_NOT_FOUND'
+    ? `${pkg} is not installed`
+    : `${pkg} failed to load: ${(e as Error).message.split('\n')[0]}`;
 }
 
 const tensorflowGpu: Attempt = async () => {
@@ -42,12 +44,16 @@ const tensorflowGpu: Attempt = async () => {
   try {
     tf = require('@tensorflow/tfjs-node-gpu');
   } catch (e) {
-    throw new Error(`${missing('@tensorflow/tfjs-node-gpu', e)} (npm install @tensorflow/tfjs-node-gpu; needs CUDA 11.2 and cuDNN 8.1)`);
+    throw new Error(
+      `${missing('@tensorflow/tfjs-node-gpu', e)} (npm install @tensorflow/tfjs-node-gpu; needs CUDA 11.2 and cuDNN 8.1)`,
+    );
   }
   await tf.setBackend('tensorflow');
   const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
   if (!backend.isUsingGpuDevice) {
-    throw new Error('@tensorflow/tfjs-node-gpu loaded, but TensorFlow found no usable GPU: it needs CUDA 11.2 (libcudart.so.11.0) and cuDNN 8.1 (libcudnn.so.8) and a driver > 450');
+    throw new Error(
+      '@tensorflow/tfjs-node-gpu loaded, but TensorFlow found no usable GPU: it needs CUDA 11.2 (libcudart.so.11.0) and cuDNN 8.1 (libcudnn.so.8) and a driver > 450',
+    );
   }
   return { tf };
 };
@@ -91,7 +97,13 @@ const cpu: Attempt = async () => {
   return { tf };
 };
 
-const ATTEMPTS: Record<ChosenBackend['name'], Attempt> = { 'tensorflow-gpu': tensorflowGpu, webgpu, tensorflow: tensorflowCpu, wasm, cpu };
+const ATTEMPTS: Record<ChosenBackend['name'], Attempt> = {
+  'tensorflow-gpu': tensorflowGpu,
+  webgpu,
+  tensorflow: tensorflowCpu,
+  wasm,
+  cpu,
+};
 
 const ORDER: Record<Backend, ChosenBackend['name'][]> = {
   auto: ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'],
@@ -109,7 +121,9 @@ export async function chooseBackend(requested: Backend, options: BackendOptions 
       await tf.ready();
       registerTrainingGradients(tf);
       tf.env().set('PROD', true); // no "install tfjs-node" banner; NaN checks happen in the loop instead
-      log.push(`${name}: chosen${requested === 'auto' ? ' (auto)' : ''}${adapter ? `: ${describeAdapter(adapter)}` : ''}`);
+      log.push(
+        `${name}: chosen${requested === 'auto' ? ' (auto)' : ''}${adapter ? `: ${describeAdapter(adapter)}` : ''}`,
+      );
       return { tf, name, log, adapter, watch };
     } catch (e) {
       log.push(`${name}: ${(e as Error).message}`);

@@ -65,7 +65,9 @@ function loadModelWeights(tf: Tf, model: TF.LayersModel, dir: string, name: stri
   const specs = json.weightsManifest[0].weights as TF.io.WeightsManifestEntry[];
   const map = tf.io.decodeWeights(readBuffer(join(dir, `${name}.weights.bin`)), specs);
   if (specs.length !== model.weights.length) {
-    throw new Error(`checkpoint ${name} has ${specs.length} weights, the model built from the config has ${model.weights.length}: the config changed since this run started`);
+    throw new Error(
+      `checkpoint ${name} has ${specs.length} weights, the model built from the config has ${model.weights.length}: the config changed since this run started`,
+    );
   }
   model.setWeights(specs.map((s) => map[s.name]));
   tf.dispose(Object.values(map));

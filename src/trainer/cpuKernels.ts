@@ -33,7 +33,10 @@ export function registerCpuTrainingKernels(tf: Tf): void {
     kernelFunc: function resizeNearestNeighborGradCpu({ inputs, backend, attrs }) {
       const b = backend as unknown as CpuBackend;
       const { images, dy } = inputs as { images: TF.TensorInfo; dy: TF.TensorInfo };
-      const { alignCorners, halfPixelCenters } = attrs as unknown as { alignCorners: boolean; halfPixelCenters: boolean };
+      const { alignCorners, halfPixelCenters } = attrs as unknown as {
+        alignCorners: boolean;
+        halfPixelCenters: boolean;
+      };
       const [batch, inH, inW, channels] = images.shape;
       const [, outH, outW] = dy.shape;
       const dyv = b.readSync(dy.dataId);
@@ -80,8 +83,29 @@ export function registerCpuTrainingKernels(tf: Tf): void {
         filterShape: [number, number, number, number];
       };
       if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (cpu): only NHWC is supported');
-      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        a.filterShape,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+        false,
+        'channelsLast',
+      );
+      const {
+        batchSize,
+        inHeight,
+        inWidth,
+        inChannels,
+        outHeight,
+        outWidth,
+        outChannels,
+        filterHeight,
+        filterWidth,
+        strideHeight,
+        strideWidth,
+      } = info;
       const top = info.padInfo.top;
       const left = info.padInfo.left;
       const xv = b.readSync(x.dataId);

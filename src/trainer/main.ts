@@ -81,7 +81,11 @@ const EVAL_TEST_IMAGES = 100;
 const SAMPLE_COLUMNS = 5;
 const EVAL_STREAM = 0x2545f491;
 
-export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => void, stopRequested: () => boolean): Promise<number> {
+export async function runTrainer(
+  args: TrainerArgs,
+  emit: (e: TrainerEvent) => void,
+  stopRequested: () => boolean,
+): Promise<number> {
   // Config: from the file, or the copy a resumed run keeps.
   const configFile = args.resume ? join(resolve(args.resume), 'config.p2p.yaml') : args.config && resolve(args.config);
   if (!configFile) throw new Error('trainer: --config FILE or --resume RUNDIR is required');
@@ -90,7 +94,9 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
   const analysis = analyze(text);
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length || !analysis.generator || !analysis.discriminator) {
-    throw new Error(`${configFile} has ${errors.length} error(s):\n${errors.map((d) => `  ${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`).join('\n')}`);
+    throw new Error(
+      `${configFile} has ${errors.length} error(s):\n${errors.map((d) => `  ${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`).join('\n')}`,
+    );
   }
   const config = analysis.config;
   const resumeDir = args.resume ? resolve(args.resume) : undefined;
@@ -121,8 +127,18 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
   const nets: Nets = {
     generator: buildModel(tf, analysis.generator),
     discriminator: buildModel(tf, analysis.discriminator),
-    gOptimizer: tf.train.adam(config.train.optimizer.lr, config.train.optimizer.beta1, config.train.optimizer.beta2, 1e-8),
-    dOptimizer: tf.train.adam(config.train.optimizer.lr, config.train.optimizer.beta1, config.train.optimizer.beta2, 1e-8),
+    gOptimizer: tf.train.adam(
+      config.train.optimizer.lr,
+      config.train.optimizer.beta1,
+      config.train.optimizer.beta2,
+      1e-8,
+    ),
+    dOptimizer: tf.train.adam(
+      config.train.optimizer.lr,
+      config.train.optimizer.beta1,
+      config.train.optimizer.beta2,
+      1e-8,
+    ),
   };
   const batchSize = Math.min(config.train.batchSize, data.train.length);
   const stepsPerEpoch = Math.ceil(data.train.length / batchSize);
@@ -138,7 +154,9 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
     if (state.dataRng !== undefined) dataRng.restore(state.dataRng);
     if (args.steps !== undefined) state.totalSteps = args.steps;
   } else {
-    run = args.runDir ? RunDir.createAt(resolve(args.runDir)) : RunDir.create(resolve(args.out ?? 'runs'), name, new Date());
+    run = args.runDir
+      ? RunDir.createAt(resolve(args.runDir))
+      : RunDir.create(resolve(args.out ?? 'runs'), name, new Date());
     run.write('config.p2p.yaml', text);
     run.write('resolved.json', JSON.stringify({ configFile, baseDir, config }, null, 2) + '\n');
     run.write('summary-generator.txt', kerasSummary(analysis.generator));
@@ -157,7 +175,11 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
   };
   for (const s of data.skipped) send({ type: 'warning', payload: { message: `skipped ${s.file}: ${s.reason}` } });
 
-  const shapes: Shapes = { size: config.input.size, inChannels: config.input.channels, outChannels: config.output.channels };
+  const shapes: Shapes = {
+    size: config.input.size,
+    inChannels: config.input.channels,
+    outChannels: config.output.channels,
+  };
   const evalEvery = Math.max(1, Math.round(config.train.sampleEvery * stepsPerEpoch));
   const evalTrain = data.train.slice(0, EVAL_TRAIN_IMAGES);
   const evalTest = data.test.slice(0, EVAL_TEST_IMAGES);
@@ -194,14 +216,26 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
     const epoch = state.step / stepsPerEpoch;
     // Evaluation's dropout draws from a stream of its own, seeded by the step: training's stream does not depend
     // on when evaluations happen, so a run stopped and resumed (on any backend) trains as an uninterrupted one.
-    const { train, test } = await withRandom(new SeededRandom(config.train.seed ^ EVAL_STREAM ^ state.step).next, async () => ({
-      train: await evaluate(tf, nets.generator, evalTrain, shapes, batchSize, mode),
-      test: evalTest.length ? await evaluate(tf, nets.generator, evalTest, shapes, batchSize, mode) : undefined,
-    }));
+    const { train, test } = await withRandom(
+      new SeededRandom(config.train.seed ^ EVAL_STREAM ^ state.step).next,
+      async () => ({
+        train: await evaluate(tf, nets.generator, evalTrain, shapes, batchSize, mode),
+        test: evalTest.length ? await evaluate(tf, nets.generator, evalTest, shapes, batchSize, mode) : undefined,
+      }),
+    );
     const gap = test ? diff(test.quality, train.quality) : null;
-    send({ type: 'eval', payload: { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap } });
+    send({
+      type: 'eval',
+      payload: { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap },
+    });
     run.appendMetrics(
-      [state.step, epoch.toFixed(3), ...qualityCells(train.quality), ...qualityCells(test?.quality), ...qualityCells(gap ?? undefined)].join(','),
+      [
+        state.step,
+        epoch.toFixed(3),
+        ...qualityCells(train.quality),
+        ...qualityCells(test?.quality),
+        ...qualityCells(gap ?? undefined),
+      ].join(','),
     );
     const per = shapes.size * shapes.size * shapes.outChannels;
     const stepName = String(state.step).padStart(7, '0');
@@ -245,22 +279,46 @@ export async function runTrainer(args: TrainerArgs, emit: (e: TrainerEvent) => v
       const indices = state.order.slice(state.position, state.position + batchSize);
       state.position += batchSize;
       const started = performance.now();
-      const x = batchTensor(tf, indices.map((i) => data.train[i].input), shapes.size, shapes.inChannels);
-      const y = batchTensor(tf, indices.map((i) => data.train[i].target), shapes.size, shapes.outChannels);
+      const x = batchTensor(
+        tf,
+        indices.map((i) => data.train[i].input),
+        shapes.size,
+        shapes.inChannels,
+      );
+      const y = batchTensor(
+        tf,
+        indices.map((i) => data.train[i].target),
+        shapes.size,
+        shapes.outChannels,
+      );
       const losses = await trainStep(tf, nets, config.train.loss, x, y);
       tf.dispose([x, y]);
       backend.watch?.check();
       state.step++;
       if (!Number.isFinite(losses.gTotal) || !Number.isFinite(losses.dLoss)) {
-        throw new Error(`the loss became ${losses.gTotal} (generator) / ${losses.dLoss} (discriminator) at step ${state.step}; lower train.optimizer.lr`);
+        throw new Error(
+          `the loss became ${losses.gTotal} (generator) / ${losses.dLoss} (discriminator) at step ${state.step}; lower train.optimizer.lr`,
+        );
       }
       const seconds = (performance.now() - started) / 1000;
       const numTensors = tf.memory().numTensors;
       baselineTensors ??= numTensors;
       if (numTensors > baselineTensors + 50 && state.step % 50 === 0) {
-        send({ type: 'warning', payload: { message: `tensor count grew from ${baselineTensors} to ${numTensors}: a leak` } });
+        send({
+          type: 'warning',
+          payload: { message: `tensor count grew from ${baselineTensors} to ${numTensors}: a leak` },
+        });
       }
-      send({ type: 'step', payload: { step: state.step, epoch: state.step / stepsPerEpoch, ...losses, imgPerSec: indices.length / seconds, numTensors } });
+      send({
+        type: 'step',
+        payload: {
+          step: state.step,
+          epoch: state.step / stepsPerEpoch,
+          ...losses,
+          imgPerSec: indices.length / seconds,
+          numTensors,
+        },
+      });
       if (state.step % evalEvery === 0 || state.step === state.totalSteps) await evaluateAndSample();
       if (state.step % stepsPerEpoch === 0 && state.step !== state.totalSteps) await checkpoint();
     }

@@ -23,17 +23,19 @@ function blur(plane: Float32Array, w: number, h: number): { data: Float32Array; 
   const ow = w - 10;
   const oh = h - 10;
   const tmp = new Float32Array(ow * h);
-  for (let y = 0; y < h; y++) for (let x = 0; x < ow; x++) {
-    let s = 0;
-    for (let i = 0; i < 11; i++) s += G[i] * plane[y * w + x + i];
-    tmp[y * ow + x] = s;
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < ow; x++) {
+      let s = 0;
+      for (let i = 0; i < 11; i++) s += G[i] * plane[y * w + x + i];
+      tmp[y * ow + x] = s;
+    }
   const out = new Float32Array(ow * oh);
-  for (let y = 0; y < oh; y++) for (let x = 0; x < ow; x++) {
-    let s = 0;
-    for (let i = 0; i < 11; i++) s += G[i] * tmp[(y + i) * ow + x];
-    out[y * ow + x] = s;
-  }
+  for (let y = 0; y < oh; y++)
+    for (let x = 0; x < ow; x++) {
+      let s = 0;
+      for (let i = 0; i < 11; i++) s += G[i] * tmp[(y + i) * ow + x];
+      out[y * ow + x] = s;
+    }
   return { data: out, w: ow, h: oh };
 }
 
@@ -41,12 +43,25 @@ function blur(plane: Float32Array, w: number, h: number): { data: Float32Array; 
 export function ssimPlane(a: Float32Array, b: Float32Array, w: number, h: number): number {
   if (w < 11 || h < 11) {
     // Too small for the window: SSIM over the whole plane as one window.
-    let ma = 0, mb = 0;
-    for (let i = 0; i < a.length; i++) { ma += a[i]; mb += b[i]; }
-    ma /= a.length; mb /= b.length;
-    let va = 0, vb = 0, cov = 0;
-    for (let i = 0; i < a.length; i++) { va += (a[i] - ma) ** 2; vb += (b[i] - mb) ** 2; cov += (a[i] - ma) * (b[i] - mb); }
-    va /= a.length; vb /= a.length; cov /= a.length;
+    let ma = 0,
+      mb = 0;
+    for (let i = 0; i < a.length; i++) {
+      ma += a[i];
+      mb += b[i];
+    }
+    ma /= a.length;
+    mb /= b.length;
+    let va = 0,
+      vb = 0,
+      cov = 0;
+    for (let i = 0; i < a.length; i++) {
+      va += (a[i] - ma) ** 2;
+      vb += (b[i] - mb) ** 2;
+      cov += (a[i] - ma) * (b[i] - mb);
+    }
+    va /= a.length;
+    vb /= a.length;
+    cov /= a.length;
     return ssimFormula(ma, mb, va, vb, cov);
   }
   const sq = (x: Float32Array) => x.map((v) => v * v);
@@ -70,7 +85,13 @@ function ssimFormula(ma: number, mb: number, va: number, vb: number, cov: number
 }
 
 /** Mean quality of a batch of generated vs target images, both [n, size, size, channels] in [-1, 1]. */
-export function quality(generated: Float32Array, target: Float32Array, n: number, size: number, channels: number): Quality {
+export function quality(
+  generated: Float32Array,
+  target: Float32Array,
+  n: number,
+  size: number,
+  channels: number,
+): Quality {
   let l1 = 0;
   let psnr = 0;
   let ssim = 0;

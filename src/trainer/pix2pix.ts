@@ -42,7 +42,8 @@ export function batchTensor(tf: Tf, images: readonly Uint8Array[], size: number,
   return tf.tensor4d(data, [images.length, size, size, channels]);
 }
 
-const variablesOf = (model: TF.LayersModel) => model.trainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
+const variablesOf = (model: TF.LayersModel) =>
+  model.trainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
 
 /** Mean absolute error, the generator's L1 term. */
 export function l1Loss(tf: Tf, a: TF.Tensor, b: TF.Tensor): TF.Scalar {
@@ -64,7 +65,13 @@ function discriminate(d: TF.LayersModel, image: TF.Tensor, input: TF.Tensor): TF
  * One training step: a generator update, then a discriminator update on the same fake batch. The four losses
  * come back in one asynchronous read (GPU backends cannot read synchronously in Node).
  */
-export async function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.Tensor4D, y: TF.Tensor4D): Promise<StepLosses> {
+export async function trainStep(
+  tf: Tf,
+  nets: Nets,
+  weights: LossWeights,
+  x: TF.Tensor4D,
+  y: TF.Tensor4D,
+): Promise<StepLosses> {
   const { generator: g, discriminator: d } = nets;
   let fake: TF.Tensor | undefined;
   let l1: TF.Scalar | undefined;
@@ -100,14 +107,32 @@ export async function trainStep(tf: Tf, nets: Nets, weights: LossWeights, x: TF.
  * behaviour: dropout and batch statistics on) the BatchNorm moving statistics are restored afterwards, so
  * evaluation never changes the model.
  */
-export async function generate(tf: Tf, g: TF.LayersModel, pairs: readonly ImagePair[], shapes: Shapes, batchSize: number, mode: 'training' | 'inference'): Promise<Float32Array> {
+export async function generate(
+  tf: Tf,
+  g: TF.LayersModel,
+  pairs: readonly ImagePair[],
+  shapes: Shapes,
+  batchSize: number,
+  mode: 'training' | 'inference',
+): Promise<Float32Array> {
   const { size, inChannels, outChannels } = shapes;
   const out = new Float32Array(pairs.length * size * size * outChannels);
   const moving = g.nonTrainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
   const saved = mode === 'training' ? moving.map((v) => tf.clone(v)) : [];
   for (let i = 0; i < pairs.length; i += batchSize) {
     const chunk = pairs.slice(i, i + batchSize);
-    const generated = tf.tidy(() => g.apply(batchTensor(tf, chunk.map((p) => p.input), size, inChannels), { training: mode === 'training' }) as TF.Tensor);
+    const generated = tf.tidy(
+      () =>
+        g.apply(
+          batchTensor(
+            tf,
+            chunk.map((p) => p.input),
+            size,
+            inChannels,
+          ),
+          { training: mode === 'training' },
+        ) as TF.Tensor,
+    );
     out.set(await generated.data(), i * size * size * outChannels);
     generated.dispose();
   }
@@ -125,7 +150,17 @@ export function targetsOf(pairs: readonly ImagePair[], shapes: Shapes): Float32A
   return out;
 }
 
-export async function evaluate(tf: Tf, g: TF.LayersModel, pairs: readonly ImagePair[], shapes: Shapes, batchSize: number, mode: 'training' | 'inference'): Promise<{ quality: Quality; generated: Float32Array }> {
+export async function evaluate(
+  tf: Tf,
+  g: TF.LayersModel,
+  pairs: readonly ImagePair[],
+  shapes: Shapes,
+  batchSize: number,
+  mode: 'training' | 'inference',
+): Promise<{ quality: Quality; generated: Float32Array }> {
   const generated = await generate(tf, g, pairs, shapes, batchSize, mode);
-  return { quality: quality(generated, targetsOf(pairs, shapes), pairs.length, shapes.size, shapes.outChannels), generated };
+  return {
+    quality: quality(generated, targetsOf(pairs, shapes), pairs.length, shapes.size, shapes.outChannels),
+    generated,
+  };
 }

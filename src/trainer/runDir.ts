@@ -1,7 +1,16 @@
 // The run folder: every file is written to a temporary name and renamed, checkpoints are whole folders renamed
 // into place and then named by `checkpoints/latest.json`, so a killed trainer leaves only complete files.
 
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { TrainerEvent } from './contract';
 
@@ -18,7 +27,8 @@ export function runName(name: string, now: Date): string {
   return `${stamp}-${name.replace(/[^\w.-]+/g, '_')}`;
 }
 
-export const METRICS_HEADER = 'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim';
+export const METRICS_HEADER =
+  'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim';
 
 export class RunDir {
   constructor(readonly dir: string) {}
@@ -31,7 +41,8 @@ export class RunDir {
 
   /** A new run in exactly `dir`; refuses a folder that already holds a run. */
   static createAt(dir: string): RunDir {
-    if (existsSync(join(dir, 'events.jsonl'))) throw new Error(`trainer: ${dir} already holds a run; resume it or choose another folder`);
+    if (existsSync(join(dir, 'events.jsonl')))
+      throw new Error(`trainer: ${dir} already holds a run; resume it or choose another folder`);
     mkdirSync(join(dir, 'samples'), { recursive: true });
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     writeAtomic(join(dir, 'metrics.csv'), METRICS_HEADER + '\n');
@@ -66,9 +77,15 @@ export class RunDir {
     await fill(tmp);
     rmSync(final, { recursive: true, force: true });
     renameSync(tmp, final);
-    writeAtomic(this.path('checkpoints', 'latest.json'), JSON.stringify({ step, dir: final.slice(this.dir.length + 1) }) + '\n');
-    const all = readdirSync(this.path('checkpoints')).filter((d) => /^step-\d+$/.test(d)).sort();
-    for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(this.path('checkpoints', old), { recursive: true, force: true });
+    writeAtomic(
+      this.path('checkpoints', 'latest.json'),
+      JSON.stringify({ step, dir: final.slice(this.dir.length + 1) }) + '\n',
+    );
+    const all = readdirSync(this.path('checkpoints'))
+      .filter((d) => /^step-\d+$/.test(d))
+      .sort();
+    for (const old of all.slice(0, Math.max(0, all.length - keep)))
+      rmSync(this.path('checkpoints', old), { recursive: true, force: true });
     return final;
   }
 

@@ -27,15 +27,29 @@ export async function samplePng(pairs: readonly ImagePair[], generated: Float32A
       }
     }
   };
-  const bytes = (img: ArrayLike<number>, channels: number, toByte: (v: number) => number) => (i: number): [number, number, number] =>
-    channels >= 3 ? [toByte(img[i * channels]), toByte(img[i * channels + 1]), toByte(img[i * channels + 2])] : [toByte(img[i * channels]), toByte(img[i * channels]), toByte(img[i * channels])];
+  const bytes =
+    (img: ArrayLike<number>, channels: number, toByte: (v: number) => number) =>
+    (i: number): [number, number, number] =>
+      channels >= 3
+        ? [toByte(img[i * channels]), toByte(img[i * channels + 1]), toByte(img[i * channels + 2])]
+        : [toByte(img[i * channels]), toByte(img[i * channels]), toByte(img[i * channels])];
   const fromUnit = (v: number) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
   const per = size * size * outChannels;
   pairs.forEach((p, c) => {
-    put(0, c, bytes(p.input, inChannels, (v) => v));
+    put(
+      0,
+      c,
+      bytes(p.input, inChannels, (v) => v),
+    );
     put(1, c, bytes(generated.subarray(c * per, (c + 1) * per), outChannels, fromUnit));
-    put(2, c, bytes(p.target, outChannels, (v) => v));
+    put(
+      2,
+      c,
+      bytes(p.target, outChannels, (v) => v),
+    );
   });
   const { default: sharp } = await import('sharp');
-  return sharp(rgb, { raw: { width, height, channels: 3 } }).png().toBuffer();
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .png()
+    .toBuffer();
 }

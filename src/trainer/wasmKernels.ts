@@ -40,7 +40,8 @@ export function registerWasmTrainingKernels(tf: Tf): void {
   const conv2D = tf.getKernel('Conv2D', 'wasm');
   if (!batchMatMul || !conv2D) throw new Error('the wasm backend has no BatchMatMul or Conv2D kernel');
   const stockInput = tf.getKernel('Conv2DBackpropInput', 'wasm');
-  for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput']) if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
+  for (const name of ['Conv2DBackpropFilter', 'Conv2DBackpropInput'])
+    if (tf.getKernel(name, 'wasm')) tf.unregisterKernel(name, 'wasm');
 
   tf.registerKernel({
     kernelName: 'Conv2DBackpropFilter',
@@ -49,7 +50,16 @@ export function registerWasmTrainingKernels(tf: Tf): void {
       const { x, dy } = inputs as { x: TF.TensorInfo; dy: TF.TensorInfo };
       const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
       if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm): only NHWC is supported');
-      const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], a.filterShape, a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        a.filterShape,
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+        false,
+        'channelsLast',
+      );
       return backpropFilter(backend as unknown as WasmBackend, batchMatMul, x, dy, info);
     },
   });
@@ -60,7 +70,16 @@ export function registerWasmTrainingKernels(tf: Tf): void {
     kernelFunc: function conv2DBackpropInputWasm(args) {
       const { dy, filter } = args.inputs as { dy: TF.TensorInfo; filter: TF.TensorInfo };
       const a = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
-      const info = tf.backend_util.computeConv2DInfo(a.inputShape, filter.shape as [number, number, number, number], a.strides, 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+      const info = tf.backend_util.computeConv2DInfo(
+        a.inputShape,
+        filter.shape as [number, number, number, number],
+        a.strides,
+        1,
+        a.pad,
+        a.dimRoundingMode,
+        false,
+        'channelsLast',
+      );
       const top = info.filterHeight - 1 - info.padInfo.top;
       const left = info.filterWidth - 1 - info.padInfo.left;
       if (a.dataFormat === 'NCHW' || top < 0 || left < 0) {
@@ -73,8 +92,15 @@ export function registerWasmTrainingKernels(tf: Tf): void {
 }
 
 /** dW[kh, kw, ci, co] = sum over (n, oh, ow) of x[n, oh*s + kh - pad, ow*s + kw - pad, ci] * dy[n, oh, ow, co]. */
-function backpropFilter(b: WasmBackend, batchMatMul: Kernel, x: TF.TensorInfo, dy: TF.TensorInfo, info: TF.backend_util.Conv2DInfo): TF.TensorInfo {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
+function backpropFilter(
+  b: WasmBackend,
+  batchMatMul: Kernel,
+  x: TF.TensorInfo,
+  dy: TF.TensorInfo,
+  info: TF.backend_util.Conv2DInfo,
+): TF.TensorInfo {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } =
+    info;
   const { strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const padTop = info.padInfo.top;
   const padLeft = info.padInfo.left;
@@ -82,7 +108,10 @@ function backpropFilter(b: WasmBackend, batchMatMul: Kernel, x: TF.TensorInfo, d
   const k = taps * inChannels;
   const perImage = outHeight * outWidth;
   const rows = batchSize * perImage;
-  const rowsPerChunk = Math.max(1, Math.min(rows, Math.floor(wasmKernelOptions.chunkFloats / Math.max(k, outChannels))));
+  const rowsPerChunk = Math.max(
+    1,
+    Math.min(rows, Math.floor(wasmKernelOptions.chunkFloats / Math.max(k, outChannels))),
+  );
 
   // x channel-major ([ci][n][h][w]): every patch row is then a (strided) copy of one image row.
   const xv0 = b.typedArrayFromHeap(x);
@@ -138,7 +167,11 @@ function backpropFilter(b: WasmBackend, batchMatMul: Kernel, x: TF.TensorInfo, d
         }
       }
     }
-    const res = batchMatMul.kernelFunc({ inputs: { a: pt, b: dyChunk }, backend: b as never, attrs: { transposeA: false, transposeB: false } }) as TF.TensorInfo;
+    const res = batchMatMul.kernelFunc({
+      inputs: { a: pt, b: dyChunk },
+      backend: b as never,
+      attrs: { transposeA: false, transposeB: false },
+    }) as TF.TensorInfo;
     const rv = b.typedArrayFromHeap(res);
     for (let j = 0; j < acc.length; j++) acc[j] += rv[j];
     b.disposeData(res.dataId);
@@ -163,7 +196,19 @@ function backpropInput(
   top: number,
   left: number,
 ): TF.TensorInfo {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth } = info;
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+  } = info;
   const dh = (outHeight - 1) * strideHeight + 1;
   const dw = (outWidth - 1) * strideWidth + 1;
   const bottom = inHeight + filterHeight - 1 - dh - top;
@@ -191,7 +236,9 @@ function backpropInput(
 
   const perImageIn = dh * dw * outChannels;
   const perImageOut = inHeight * inWidth * inChannels;
-  const imagesPerChunk = dilated ? Math.max(1, Math.min(batchSize, Math.floor(wasmKernelOptions.chunkFloats / perImageIn))) : batchSize;
+  const imagesPerChunk = dilated
+    ? Math.max(1, Math.min(batchSize, Math.floor(wasmKernelOptions.chunkFloats / perImageIn)))
+    : batchSize;
   const pad: TF.backend_util.ExplicitPadding = [
     [0, 0],
     [top, bottom],
@@ -200,7 +247,11 @@ function backpropInput(
   ];
   const convAttrs = { strides: 1, pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
   if (!dilated) {
-    const res = conv2D.kernelFunc({ inputs: { x: dy, filter: flipped }, backend: b as never, attrs: convAttrs as never }) as TF.TensorInfo;
+    const res = conv2D.kernelFunc({
+      inputs: { x: dy, filter: flipped },
+      backend: b as never,
+      attrs: convAttrs as never,
+    }) as TF.TensorInfo;
     b.disposeData(flipped.dataId);
     return res;
   }
@@ -220,7 +271,11 @@ function backpropInput(
         }
       }
     }
-    const res = conv2D.kernelFunc({ inputs: { x: d, filter: flipped }, backend: b as never, attrs: convAttrs as never }) as TF.TensorInfo;
+    const res = conv2D.kernelFunc({
+      inputs: { x: d, filter: flipped },
+      backend: b as never,
+      attrs: convAttrs as never,
+    }) as TF.TensorInfo;
     b.typedArrayFromHeap(out).set(b.typedArrayFromHeap(res).subarray(0, count * perImageOut), n0 * perImageOut);
     b.disposeData(res.dataId);
     b.disposeData(d.dataId);
@@ -234,8 +289,26 @@ function backpropInput(
  * taps kh = r, r + s, ... with r = (py + padTop) mod s, and reads dy[i + q - t] for tap r + s*t, q = (py +
  * padTop - r) / s. Undefined when a phase would need negative padding (the dilated path handles those).
  */
-function backpropInputByPhase(b: WasmBackend, conv2D: Kernel, dy: TF.TensorInfo, filter: TF.TensorInfo, info: TF.backend_util.Conv2DInfo): TF.TensorInfo | undefined {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight: sh, strideWidth: sw } = info;
+function backpropInputByPhase(
+  b: WasmBackend,
+  conv2D: Kernel,
+  dy: TF.TensorInfo,
+  filter: TF.TensorInfo,
+  info: TF.backend_util.Conv2DInfo,
+): TF.TensorInfo | undefined {
+  const {
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight: sh,
+    strideWidth: sw,
+  } = info;
   const axis = (p: number, pad: number, s: number, k: number, inSize: number, outSize: number) => {
     const r = (p + pad) % s;
     const taps = r < k ? Math.ceil((k - r) / s) : 0;
@@ -280,7 +353,11 @@ function backpropInputByPhase(b: WasmBackend, conv2D: Kernel, dy: TF.TensorInfo,
       [ax.before, ax.after],
       [0, 0],
     ];
-    const res = conv2D.kernelFunc({ inputs: { x: dy, filter: sub }, backend: b as never, attrs: { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 } as never }) as TF.TensorInfo;
+    const res = conv2D.kernelFunc({
+      inputs: { x: dy, filter: sub },
+      backend: b as never,
+      attrs: { strides: 1, pad, dataFormat: 'NHWC', dilations: 1 } as never,
+    }) as TF.TensorInfo;
     const rv = b.typedArrayFromHeap(res);
     const ov = b.typedArrayFromHeap(out);
     const [, rh, rw] = res.shape;

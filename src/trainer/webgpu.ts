@@ -64,7 +64,11 @@ export class DeviceWatch {
     device.addEventListener('uncapturederror', (e) => {
       const error = (e as GPUUncapturedErrorEvent).error;
       const oom = error.constructor?.name === 'GPUOutOfMemoryError';
-      this.fail(oom ? `out of GPU memory (a smaller train.batchSize or input.size needs less): ${error.message.split('\n')[0]}` : `a GPU error: ${error.message.split('\n')[0]}`);
+      this.fail(
+        oom
+          ? `out of GPU memory (a smaller train.batchSize or input.size needs less): ${error.message.split('\n')[0]}`
+          : `a GPU error: ${error.message.split('\n')[0]}`,
+      );
     });
   }
 
@@ -98,7 +102,10 @@ export interface OpenedWebGpu {
  * Opens a Dawn device and makes it tfjs's `webgpu` backend. Refuses a software adapter unless `allowSoftware`
  * (an explicit `backend: webgpu`). `dawnFlags` go to Dawn's `create` (`backend=null` measures host work alone).
  */
-export async function openWebGpu(tf: Tf, options: { allowSoftware: boolean; dawnFlags?: string[] }): Promise<OpenedWebGpu> {
+export async function openWebGpu(
+  tf: Tf,
+  options: { allowSoftware: boolean; dawnFlags?: string[] },
+): Promise<OpenedWebGpu> {
   const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
   Object.assign(globalThis, dawn.globals);
   const gpu = dawn.create(options.dawnFlags ?? []);
@@ -107,10 +114,13 @@ export async function openWebGpu(tf: Tf, options: { allowSoftware: boolean; dawn
   const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GPU };
   Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true, writable: true });
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new Error('no WebGPU adapter: Dawn found no Vulkan, Metal or D3D12 device (is the GPU driver installed?)');
+  if (!adapter)
+    throw new Error('no WebGPU adapter: Dawn found no Vulkan, Metal or D3D12 device (is the GPU driver installed?)');
   const report = adapterReport(adapter);
   if (report.software && !options.allowSoftware) {
-    throw new Error(`passed over the software adapter ${describeAdapter(report)}: it renders on the CPU, slower than wasm; \`train.backend: webgpu\` uses it anyway`);
+    throw new Error(
+      `passed over the software adapter ${describeAdapter(report)}: it renders on the CPU, slower than wasm; \`train.backend: webgpu\` uses it anyway`,
+    );
   }
   const device = await adapter.requestDevice({
     requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],

@@ -55,14 +55,32 @@ export async function startWorkbench(vsix: string, files: Record<string, string>
   );
   // Keep code-server out of the home folder.
   const env = { ...process.env, XDG_CONFIG_HOME: join(run, 'xdg-config'), XDG_DATA_HOME: join(run, 'xdg-data') };
-  const base = [entry, '--config', join(run, 'config.yaml'), '--user-data-dir', join(run, 'ud'), '--extensions-dir', join(run, 'ext')];
+  const base = [
+    entry,
+    '--config',
+    join(run, 'config.yaml'),
+    '--user-data-dir',
+    join(run, 'ud'),
+    '--extensions-dir',
+    join(run, 'ext'),
+  ];
   execFileSync(node24, [...base, '--install-extension', vsix, '--force'], { env, stdio: 'pipe' });
 
   const port = await freePort();
   let log = '';
   const server: ChildProcess = spawn(
     node24,
-    [...base, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', workspace],
+    [
+      ...base,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      workspace,
+    ],
     { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   server.stdout!.on('data', (d) => (log += d));
@@ -70,7 +88,10 @@ export async function startWorkbench(vsix: string, files: Record<string, string>
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (server.exitCode !== null || Date.now() > deadline) throw new Error(`code-server did not start:\n${log}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -79,7 +100,14 @@ export async function startWorkbench(vsix: string, files: Record<string, string>
   const browser: Browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   const page = await (await browser.newContext({ viewport: { width: 1500, height: 950 } })).newPage();
   await page.goto(`${url}/?folder=${encodeURIComponent(workspace)}`);
@@ -111,7 +139,10 @@ export async function quickInput(page: Page, key: string, text: string, row: str
     await input.waitFor({ state: 'visible', timeout: 10_000 });
     await input.fill(text);
     try {
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: row }).first().waitFor({ state: 'visible', timeout: 20_000 });
+      await page
+        .locator('.quick-input-widget .monaco-list-row', { hasText: row })
+        .first()
+        .waitFor({ state: 'visible', timeout: 20_000 });
       await page.keyboard.press('Enter');
       return;
     } catch (e) {

@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { dismissHover, hoverText, pointAt, quickInput, replaceLine, root, startWorkbench, type Workbench } from './codeServer';
+import {
+  dismissHover,
+  hoverText,
+  pointAt,
+  quickInput,
+  replaceLine,
+  root,
+  startWorkbench,
+  type Workbench,
+} from './codeServer';
 import { hostTarget, vsixPath } from '../../scripts/package';
 
 const shots = join(root, 'test-output', 'e2e');
@@ -36,7 +45,9 @@ describe('the extension in VS Code (code-server)', () => {
     await quickInput(page, 'Control+P', 'seed.p2p.yaml', 'seed.p2p.yaml');
     await page.locator('.tabs-container .tab.active', { hasText: 'seed.p2p.yaml' }).waitFor({ timeout: 20_000 });
     await page.locator(statusItem, { hasText: 'G 19,303,811' }).waitFor({ timeout: 60_000 });
-    await page.locator('.codelens-decoration', { hasText: 'Generator: 19,303,811 params' }).waitFor({ timeout: 20_000 });
+    await page
+      .locator('.codelens-decoration', { hasText: 'Generator: 19,303,811 params' })
+      .waitFor({ timeout: 20_000 });
     await shot('01-seed-opened');
   });
 
@@ -55,7 +66,9 @@ describe('the extension in VS Code (code-server)', () => {
     const { page } = wb;
     await replaceLine(page, lineOf('skips: all'), '  skips: [1, 2, 3, 4, 5]');
     await page.locator(statusItem, { hasText: 'G 19,302,083' }).waitFor({ timeout: 20_000 });
-    await page.locator('.codelens-decoration', { hasText: 'Generator: 19,302,083 params' }).waitFor({ timeout: 20_000 });
+    await page
+      .locator('.codelens-decoration', { hasText: 'Generator: 19,302,083 params' })
+      .waitFor({ timeout: 20_000 });
     await pointAt(page, 'skips', '5');
     const text = await hoverText(page, 'Removing this skip');
     assert.match(text, /−73,728 params \(19,302,083 → 19,228,355\)/);
@@ -75,7 +88,9 @@ describe('the extension in VS Code (code-server)', () => {
     await shot('04-out-of-range-level');
     await dismissHover(page);
     await page.keyboard.press('Control+Shift+M');
-    await page.locator('.markers-panel .monaco-list-row', { hasText: 'level 9 does not exist' }).waitFor({ timeout: 20_000 });
+    await page
+      .locator('.markers-panel .monaco-list-row', { hasText: 'level 9 does not exist' })
+      .waitFor({ timeout: 20_000 });
     await shot('05-problems-panel');
   });
 
@@ -85,8 +100,16 @@ describe('the extension in VS Code (code-server)', () => {
     await page.locator(statusItem, { hasText: 'G 19,303,811' }).waitFor({ timeout: 20_000 });
     await quickInput(page, 'F1', '>pix2pix: Show Keras Summary', 'pix2pix: Show Keras Summary');
     await page.locator('.tabs-container .tab', { hasText: 'seed.p2p.yaml.summary.txt' }).waitFor({ timeout: 20_000 });
-    await page.locator('.monaco-editor .view-line', { hasText: 'Generator generator_unet_upsampling: 19,303,811 params (19,295,875 trainable, 7,936 non-trainable)' }).first().waitFor({ timeout: 20_000 });
-    await page.locator('.monaco-editor .view-line', { hasText: 'unet_conv2D_1 (Conv2D)' }).first().waitFor({ timeout: 20_000 });
+    await page
+      .locator('.monaco-editor .view-line', {
+        hasText: 'Generator generator_unet_upsampling: 19,303,811 params (19,295,875 trainable, 7,936 non-trainable)',
+      })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await page
+      .locator('.monaco-editor .view-line', { hasText: 'unet_conv2D_1 (Conv2D)' })
+      .first()
+      .waitFor({ timeout: 20_000 });
     await shot('06-keras-summary');
   });
 });

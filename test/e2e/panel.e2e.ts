@@ -9,7 +9,10 @@ import { hostTarget, vsixPath } from '../../scripts/package';
 
 const shots = join(root, 'test-output', 'e2e');
 // 240 steps with a sample every 5: long enough to stop mid-run on a slow machine, short enough to finish.
-const config = (epochs: number) => readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8').replace('epochs: 5', `epochs: ${epochs}`).replace('sampleEvery: 0.5', 'sampleEvery: 0.125');
+const config = (epochs: number) =>
+  readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8')
+    .replace('epochs: 5', `epochs: ${epochs}`)
+    .replace('sampleEvery: 0.5', 'sampleEvery: 0.125');
 
 describe('training from the editor and the runs panel (code-server)', () => {
   let wb: Workbench;
@@ -103,7 +106,9 @@ describe('training from the editor and the runs panel (code-server)', () => {
 
   it('runs an ablation from its code lens and shows the table, then the variants side by side', async () => {
     await open('sweep.p2p.yaml');
-    const lens = wb.page.locator('.editor-group-container.active .codelens-decoration a', { hasText: 'Run Ablation: 3 variants' });
+    const lens = wb.page.locator('.editor-group-container.active .codelens-decoration a', {
+      hasText: 'Run Ablation: 3 variants',
+    });
     await lens.waitFor({ timeout: 60_000 });
     await lens.click();
     const table = panel.locator('table.ablation');
@@ -112,7 +117,10 @@ describe('training from the editor and the runs panel (code-server)', () => {
       throw e;
     });
     for (const v of ['skips-all', 'skips-1', 'skips-none']) {
-      await table.locator('tr', { hasText: v }).locator('td.status', { hasText: '30 steps' }).waitFor({ timeout: 240_000 });
+      await table
+        .locator('tr', { hasText: v })
+        .locator('td.status', { hasText: '30 steps' })
+        .waitFor({ timeout: 240_000 });
     }
     assert.equal(await table.locator('tbody tr').count(), 3);
     const cells = await table.locator('tbody tr').first().locator('td').allInnerTexts();

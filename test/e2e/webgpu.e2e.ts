@@ -9,7 +9,10 @@ import { hostTarget, vsixPath } from '../../scripts/package';
 
 const shots = join(root, 'test-output', 'e2e');
 // One epoch of the tiny example (40 steps), evaluated at 0, 20 and 40.
-const config = readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8').replace('name: tiny', 'name: on-webgpu').replace('epochs: 5', 'epochs: 1').replace('seed: 1', 'seed: 1\n  backend: webgpu');
+const config = readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8')
+  .replace('name: tiny', 'name: on-webgpu')
+  .replace('epochs: 5', 'epochs: 1')
+  .replace('seed: 1', 'seed: 1\n  backend: webgpu');
 
 describe('training on WebGPU from the editor (code-server)', () => {
   let wb: Workbench;

@@ -18,7 +18,10 @@ export async function run(): Promise<void> {
   const doc = await vscode.workspace.openTextDocument(file);
   assert.equal(doc.languageId, 'p2p-yaml');
   const editor = await vscode.window.showTextDocument(doc);
-  const line = doc.getText().split('\n').findIndex((l) => l.includes('dropout:'));
+  const line = doc
+    .getText()
+    .split('\n')
+    .findIndex((l) => l.includes('dropout:'));
   const position = new vscode.Position(line, doc.lineAt(line).text.indexOf('3]'));
   const text = await waitFor(async () => {
     const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', file, position);
@@ -27,7 +30,17 @@ export async function run(): Promise<void> {
   }, 'the decoder level 3 hover');
   assert.match(text, /\(None, 8, 8, 256\) \| 2,359,552/);
 
-  await editor.edit((e) => e.replace(doc.lineAt(doc.getText().split('\n').findIndex((l) => l.includes('skips:'))).range, '  skips: [1, 9]'));
+  await editor.edit((e) =>
+    e.replace(
+      doc.lineAt(
+        doc
+          .getText()
+          .split('\n')
+          .findIndex((l) => l.includes('skips:')),
+      ).range,
+      '  skips: [1, 9]',
+    ),
+  );
   const diagnostics = await waitFor(async () => {
     const d = vscode.languages.getDiagnostics(file);
     return d.length ? d : undefined;
@@ -36,6 +49,9 @@ export async function run(): Promise<void> {
   await vscode.commands.executeCommand('workbench.action.files.revert');
 
   await vscode.commands.executeCommand('p2p.showKerasSummary', file);
-  const summary = await waitFor(async () => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'p2p-summary'), 'the summary document');
+  const summary = await waitFor(
+    async () => vscode.window.visibleTextEditors.find((e) => e.document.uri.scheme === 'p2p-summary'),
+    'the summary document',
+  );
   assert.match(summary.document.getText(), /Total params: 19,303,811/);
 }

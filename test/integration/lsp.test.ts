@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { CodeLens, CompletionItem, DocumentSymbol, Hover, InlayHint, MarkupContent } from 'vscode-languageserver-protocol';
+import type {
+  CodeLens,
+  CompletionItem,
+  DocumentSymbol,
+  Hover,
+  InlayHint,
+  MarkupContent,
+} from 'vscode-languageserver-protocol';
 import type { SummaryResult } from '../../src/protocol/lsp';
 import { int, pick, rng } from '../support/marked';
 import { startServer, type LspSession } from '../support/lspClient';
@@ -26,7 +33,10 @@ describe('language server over stdio', () => {
   let text = seed;
 
   const hoverText = async (needle: string, shift = 0) => {
-    const h = await s.connection.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri }, position: find(text, needle, shift) });
+    const h = await s.connection.sendRequest<Hover | null>('textDocument/hover', {
+      textDocument: { uri },
+      position: find(text, needle, shift),
+    });
     return (h?.contents as MarkupContent | undefined)?.value ?? '';
   };
   const edit = async (next: string) => {
@@ -90,7 +100,9 @@ describe('language server over stdio', () => {
   });
 
   it('lists levels as document symbols', async () => {
-    const symbols = await s.connection.sendRequest<DocumentSymbol[]>('textDocument/documentSymbol', { textDocument: { uri } });
+    const symbols = await s.connection.sendRequest<DocumentSymbol[]>('textDocument/documentSymbol', {
+      textDocument: { uri },
+    });
     const generator = symbols.find((x) => x.name === 'generator')!;
     const level3 = generator.children!.find((c) => c.name === 'decoder level 3')!;
     assert.match(level3.detail!, /\(None, 8, 8, 768\) · 2,360,576 params · skip · dropout 0.5/);
@@ -108,7 +120,10 @@ describe('language server over stdio', () => {
   it('reports an out-of-range level with its range and the valid levels', async () => {
     const diagnostics = await edit(text.replace('skips: [1, 2, 3, 4, 5]', 'skips: [1, 2, 9]'));
     assert.equal(diagnostics.length, 1);
-    assert.equal(diagnostics[0].message, '`generator.skips`: level 9 does not exist; this generator has decoder levels 1..6');
+    assert.equal(
+      diagnostics[0].message,
+      '`generator.skips`: level 9 does not exist; this generator has decoder levels 1..6',
+    );
     const at = find(text, '9]');
     assert.deepEqual(diagnostics[0].range, { start: at, end: { line: at.line, character: at.character + 1 } });
     assert.equal(diagnostics[0].severity, 1);
@@ -120,19 +135,44 @@ describe('language server over stdio', () => {
       textDocument: { uri },
       position: find(text, 'upsampling: ', 'upsampling: '.length),
     });
-    assert.deepEqual(values.map((v) => v.label), ['nearest', 'transpose']);
+    assert.deepEqual(
+      values.map((v) => v.label),
+      ['nearest', 'transpose'],
+    );
     assert.match((values[1].documentation as MarkupContent).value, /Conv2DTranspose/);
     await edit(text.replace('  upsampling: \n', '  up\n'));
     const keys = await s.connection.sendRequest<CompletionItem[]>('textDocument/completion', {
       textDocument: { uri },
       position: find(text, '  up\n', 4),
     });
-    assert.deepEqual(keys.map((k) => k.label), ['upsampling', 'decoder']);
+    assert.deepEqual(
+      keys.map((k) => k.label),
+      ['upsampling', 'decoder'],
+    );
   });
 
   it('survives 1,000 random edits and answers every request', async () => {
     const r = rng(77);
-    const junk = ['\u0000', '{', '[', ']', ':', '- ', '\n', '  ', 'skips: ', '&a ', '*a', '1e999', 'levels: 99', '\t', '"', "'", '#', '\ud800'];
+    const junk = [
+      '\u0000',
+      '{',
+      '[',
+      ']',
+      ':',
+      '- ',
+      '\n',
+      '  ',
+      'skips: ',
+      '&a ',
+      '*a',
+      '1e999',
+      'levels: 99',
+      '\t',
+      '"',
+      "'",
+      '#',
+      '\ud800',
+    ];
     text = seed;
     for (let i = 0; i < 1000; i++) {
       const at = int(r, 0, text.length);
@@ -173,8 +213,15 @@ describe('language server over stdio', () => {
       const { diagnostics } = await published;
       assert.ok(Date.now() - started < 5000, `${name} answered within 5 s`);
       if (expected === null) assert.deepEqual(diagnostics, [], name);
-      else assert.ok(diagnostics.some((d) => expected.test(d.message)), `${name}: ${JSON.stringify(diagnostics).slice(0, 300)}`);
-      const h = await s.connection.sendRequest('textDocument/hover', { textDocument: { uri: u }, position: { line: 0, character: 1 } });
+      else
+        assert.ok(
+          diagnostics.some((d) => expected.test(d.message)),
+          `${name}: ${JSON.stringify(diagnostics).slice(0, 300)}`,
+        );
+      const h = await s.connection.sendRequest('textDocument/hover', {
+        textDocument: { uri: u },
+        position: { line: 0, character: 1 },
+      });
       assert.ok(h === null || typeof h === 'object');
       s.connection.sendNotification('textDocument/didClose', { textDocument: { uri: u } });
     }

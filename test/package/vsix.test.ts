@@ -20,8 +20,13 @@ function nativeTarget(b: Buffer): { os: string; cpus: string[] } {
   const pe: Record<number, string> = { 0x8664: 'x64', 0xaa64: 'arm64' };
   if (b.readUInt32BE(0) === 0x7f454c46) return { os: 'linux', cpus: [elf[b.readUInt16LE(18)] ?? 'unknown'] };
   if (b.readUInt32LE(0) === 0xfeedfacf) return { os: 'darwin', cpus: [machO[b.readUInt32LE(4)] ?? 'unknown'] };
-  if (b.readUInt32BE(0) === 0xcafebabe) return { os: 'darwin', cpus: Array.from({ length: b.readUInt32BE(4) }, (_, i) => machO[b.readUInt32BE(8 + 20 * i)] ?? 'unknown') };
-  if (b.toString('latin1', 0, 2) === 'MZ') return { os: 'win32', cpus: [pe[b.readUInt16LE(b.readUInt32LE(0x3c) + 4)] ?? 'unknown'] };
+  if (b.readUInt32BE(0) === 0xcafebabe)
+    return {
+      os: 'darwin',
+      cpus: Array.from({ length: b.readUInt32BE(4) }, (_, i) => machO[b.readUInt32BE(8 + 20 * i)] ?? 'unknown'),
+    };
+  if (b.toString('latin1', 0, 2) === 'MZ')
+    return { os: 'win32', cpus: [pe[b.readUInt16LE(b.readUInt32LE(0x3c) + 4)] ?? 'unknown'] };
   return { os: 'unknown', cpus: [] };
 }
 
@@ -32,16 +37,44 @@ function checkPackage(t: Target): string {
   assert.ok(existsSync(file), `${file}: run npm run package first`);
   const entries = readZip(file);
   const names = entries.map((e) => e.name);
-  assert.match(entries.find((e) => e.name === 'extension.vsixmanifest')!.data().toString(), new RegExp(`TargetPlatform="${t.name}"`));
-  for (const f of ['dist/extension.js', 'dist/server.js', 'dist/trainer.js', 'dist/webview/main.js', 'dist/wasm/tfjs-backend-wasm-simd.wasm']) assert.ok(names.includes(`extension/${f}`), `${t.name}: ${f}`);
-  assert.deepEqual(names.filter((n) => n.includes('node_modules/@tensorflow/')), [], 'tfjs is inside the bundles');
+  assert.match(
+    entries
+      .find((e) => e.name === 'extension.vsixmanifest')!
+      .data()
+      .toString(),
+    new RegExp(`TargetPlatform="${t.name}"`),
+  );
+  for (const f of [
+    'dist/extension.js',
+    'dist/server.js',
+    'dist/trainer.js',
+    'dist/webview/main.js',
+    'dist/wasm/tfjs-backend-wasm-simd.wasm',
+  ])
+    assert.ok(names.includes(`extension/${f}`), `${t.name}: ${f}`);
+  assert.deepEqual(
+    names.filter((n) => n.includes('node_modules/@tensorflow/')),
+    [],
+    'tfjs is inside the bundles',
+  );
   const natives = entries.filter((e) => NATIVE.test(e.name));
   for (const e of natives) {
     const built = nativeTarget(e.data());
-    assert.ok(built.os === t.os && built.cpus.includes(t.cpu), `${t.name}: ${e.name} is built for ${built.os} ${built.cpus.join('+')}`);
+    assert.ok(
+      built.os === t.os && built.cpus.includes(t.cpu),
+      `${t.name}: ${e.name} is built for ${built.os} ${built.cpus.join('+')}`,
+    );
   }
-  assert.deepEqual(natives.filter((e) => e.name.endsWith('/dawn.node')).map((e) => e.name), [`extension/node_modules/webgpu/dist/${t.dawn}/dawn.node`]);
-  assert.ok(natives.some((e) => new RegExp(`node_modules/@img/sharp-${t.name}/lib/sharp-${t.name}-[\\d.]+\\.node$`).test(e.name)), `${t.name}: sharp's binding`);
+  assert.deepEqual(
+    natives.filter((e) => e.name.endsWith('/dawn.node')).map((e) => e.name),
+    [`extension/node_modules/webgpu/dist/${t.dawn}/dawn.node`],
+  );
+  assert.ok(
+    natives.some((e) =>
+      new RegExp(`node_modules/@img/sharp-${t.name}/lib/sharp-${t.name}-[\\d.]+\\.node$`).test(e.name),
+    ),
+    `${t.name}: sharp's binding`,
+  );
   const mb = statSync(file).size / 2 ** 20;
   assert.ok(mb < 32, `${t.name}: ${mb.toFixed(1)} MB`);
   return `${t.name}: ${mb.toFixed(1)} MB, ${entries.length} files, native: ${natives.map((e) => e.name.replace('extension/node_modules/', '')).join(', ')}`;
@@ -49,9 +82,28 @@ function checkPackage(t: Target): string {
 
 /** Runs the unpacked extension's trainer on the tiny example for 2 steps; returns its events. */
 function trainUnpacked(extension: string, backend: string): TrainerEvent[] {
-  const args = [join(extension, 'dist', 'trainer.js'), '--config', join(extension, 'examples', 'tiny.p2p.yaml'), '--backend', backend, '--steps', '2', '--out', join(work, 'runs'), '--builtin-root', join(work, 'data')];
-  const out = execFileSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'pipe'] });
-  return out.trim().split('\n').map((l) => JSON.parse(l) as TrainerEvent);
+  const args = [
+    join(extension, 'dist', 'trainer.js'),
+    '--config',
+    join(extension, 'examples', 'tiny.p2p.yaml'),
+    '--backend',
+    backend,
+    '--steps',
+    '2',
+    '--out',
+    join(work, 'runs'),
+    '--builtin-root',
+    join(work, 'data'),
+  ];
+  const out = execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as TrainerEvent);
 }
 
 describe('platform packages', () => {
@@ -68,7 +120,10 @@ describe('platform packages', () => {
       const events = trainUnpacked(extension, backend);
       const started = events.find((e): e is Extract<TrainerEvent, { type: 'started' }> => e.type === 'started')!;
       assert.equal(started.payload.backend, backend);
-      assert.deepEqual(events.filter((e) => e.type === 'finished').map((e) => e.payload), [{ step: 2, reason: 'completed', runDir: started.payload.runDir }]);
+      assert.deepEqual(
+        events.filter((e) => e.type === 'finished').map((e) => e.payload),
+        [{ step: 2, reason: 'completed', runDir: started.payload.runDir }],
+      );
     }
   });
 });

@@ -13,7 +13,15 @@ export interface Curve {
 
 export function curve(backend: string, steps: number, builtinRoot: string, perturb = false): Promise<Curve> {
   return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', join(__dirname, 'lossCurve.ts'), backend, String(steps), builtinRoot, ...(perturb ? ['perturb'] : [])];
+    const args = [
+      '--import',
+      'tsx',
+      join(__dirname, 'lossCurve.ts'),
+      backend,
+      String(steps),
+      builtinRoot,
+      ...(perturb ? ['perturb'] : []),
+    ];
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${backend}: ${stderr || stdout || err.message}`));
       resolve(JSON.parse(stdout.trim().split('\n').pop()!));
@@ -46,10 +54,15 @@ export function assertSameCurve(fast: Curve, ref: Curve, spreads: [Curve, Curve]
   for (let s = 0; s < steps; s += 10) {
     const backends = gap(fast, ref, s, s + 10);
     const ulp = Math.max(...spreads.map(([run, perturbed]) => gap(run, perturbed, s, s + 10)));
-    rows.push(`steps ${s + 1}-${s + 10}: ${fast.backend} vs ${ref.backend} ${backends.toExponential(1)}, one-ulp perturbation ${ulp.toExponential(1)}`);
+    rows.push(
+      `steps ${s + 1}-${s + 10}: ${fast.backend} vs ${ref.backend} ${backends.toExponential(1)}, one-ulp perturbation ${ulp.toExponential(1)}`,
+    );
     assert.ok(backends <= 4 * Math.max(ulp, 1e-4), rows.join('\n'));
   }
   // The losses move: this is a real training run, not a constant.
-  assert.ok(fast.losses[steps - 1][0] < fast.losses[0][0] * 0.8, `generator L1 from ${fast.losses[0][0]} to ${fast.losses[steps - 1][0]}`);
+  assert.ok(
+    fast.losses[steps - 1][0] < fast.losses[0][0] * 0.8,
+    `generator L1 from ${fast.losses[0][0]} to ${fast.losses[steps - 1][0]}`,
+  );
   return rows;
 }

@@ -26,7 +26,9 @@ async function main() {
     gOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
     dOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
   };
-  if (perturb) for (const w of [...nets.generator.trainableWeights, ...nets.discriminator.trainableWeights]) w.write(tf.tidy(() => tf.mul(w.read(), 1 + 2 ** -23)));
+  if (perturb)
+    for (const w of [...nets.generator.trainableWeights, ...nets.discriminator.trainableWeights])
+      w.write(tf.tidy(() => tf.mul(w.read(), 1 + 2 ** -23)));
   const order = new SeededRandom(c.train.seed ^ 0x5bd1e995).shuffle(data.train.map((_, i) => i));
   const b = c.train.batchSize;
   const losses: number[][] = [];
@@ -34,8 +36,18 @@ async function main() {
   for (let step = 0; step < Number(stepsArg); step++) {
     const at = (step * b) % (order.length - (order.length % b));
     const idx = order.slice(at, at + b);
-    const x = batchTensor(tf, idx.map((i) => data.train[i].input), c.input.size, c.input.channels);
-    const y = batchTensor(tf, idx.map((i) => data.train[i].target), c.input.size, c.output.channels);
+    const x = batchTensor(
+      tf,
+      idx.map((i) => data.train[i].input),
+      c.input.size,
+      c.input.channels,
+    );
+    const y = batchTensor(
+      tf,
+      idx.map((i) => data.train[i].target),
+      c.input.size,
+      c.output.channels,
+    );
     const l = await trainStep(tf, nets, c.train.loss, x, y);
     tf.dispose([x, y]);
     losses.push([l.gL1, l.gGan, l.dLoss]);

@@ -27,7 +27,10 @@ export async function startServer(): Promise<LspSession> {
   const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
-  const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const connection = createProtocolConnection(
+    new StreamMessageReader(child.stdout!),
+    new StreamMessageWriter(child.stdin!),
+  );
   const waiters: { uri: string; version?: number; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
   connection.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => {
     for (let i = 0; i < waiters.length; i++) {
@@ -49,9 +52,14 @@ export async function startServer(): Promise<LspSession> {
     stderr: () => err,
     nextDiagnostics: (uri, version) => new Promise((resolve) => waiters.push({ uri, version, resolve })),
     open: (uri, text, version = 1) =>
-      connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'p2p-yaml', version, text } }),
+      connection.sendNotification('textDocument/didOpen', {
+        textDocument: { uri, languageId: 'p2p-yaml', version, text },
+      }),
     change: (uri, version, text) =>
-      connection.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] }),
+      connection.sendNotification('textDocument/didChange', {
+        textDocument: { uri, version },
+        contentChanges: [{ text }],
+      }),
     close: async () => {
       await connection.sendRequest('shutdown');
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

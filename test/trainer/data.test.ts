@@ -11,13 +11,18 @@ import { quality, ssimPlane } from '../../src/trainer/metrics';
 import { SeededRandom } from '../../src/trainer/random';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'p2p-data-'));
-const solid = (w: number, h: number, rgb: [number, number, number]) => sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } });
+const solid = (w: number, h: number, rgb: [number, number, number]) =>
+  sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } });
 const configFor = (yaml: string) => {
   const a = analyze(yaml);
-  assert.deepEqual(a.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    a.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   return a.config;
 };
-const load = (dir: string, yaml: string) => loadDataset(configFor(yaml), { baseDir: dir, builtinRoot: join(dir, 'builtin'), rng: new SeededRandom(1) });
+const load = (dir: string, yaml: string) =>
+  loadDataset(configFor(yaml), { baseDir: dir, builtinRoot: join(dir, 'builtin'), rng: new SeededRandom(1) });
 
 describe('Canny', () => {
   it('finds the outline of a square and nothing inside or outside it', () => {
@@ -35,14 +40,25 @@ describe('Canny', () => {
         onBorder++;
       }
     }
-    for (const [x, y] of [[9, 15], [21, 15], [15, 9], [15, 21]] as const) {
-      assert.ok(edges[y * w + x] || edges[y * w + x + 1] || edges[(y + 1) * w + x], `an edge near (${x}, ${y}) on each side`);
+    for (const [x, y] of [
+      [9, 15],
+      [21, 15],
+      [15, 9],
+      [15, 21],
+    ] as const) {
+      assert.ok(
+        edges[y * w + x] || edges[y * w + x + 1] || edges[(y + 1) * w + x],
+        `an edge near (${x}, ${y}) on each side`,
+      );
     }
     assert.ok(onBorder >= 40 && onBorder <= 60, `one-pixel outline (${onBorder} pixels)`);
   });
 
   it('gives no edges on a flat image and a one-pixel line on a step', () => {
-    assert.equal(canny(new Uint8Array(400).fill(128), 20, 20).reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      canny(new Uint8Array(400).fill(128), 20, 20).reduce((a, b) => a + b, 0),
+      0,
+    );
     const step = new Uint8Array(20 * 20);
     for (let y = 0; y < 20; y++) for (let x = 10; x < 20; x++) step[y * 20 + x] = 200;
     const edges = canny(step, 20, 20);
@@ -60,11 +76,12 @@ describe('Canny', () => {
     for (let y = 30; y < 36; y++) for (let x = 5; x < 8; x++) img[y * w + x] = 30; // an isolated weak blob
     const edges = canny(img, w, w, { sigma: 1, low: 40, high: 120 });
     assert.ok(edges[25 * w + 19] || edges[25 * w + 20], 'the weak part of the line survives through its strong part');
-    for (let y = 28; y < 38; y++) for (let x = 2; x < 11; x++) assert.equal(edges[y * w + x], 0, `isolated weak edge at (${x}, ${y})`);
+    for (let y = 28; y < 38; y++)
+      for (let x = 2; x < 11; x++) assert.equal(edges[y * w + x], 0, `isolated weak edge at (${x}, ${y})`);
   });
 });
 
-describe('the seed\'s Canny input', () => {
+describe("the seed's Canny input", () => {
   it('agrees with OpenCV on real photographs: squashed to 128 by nearest neighbour, gray, Canny(gray, 128, 128)', async () => {
     // test/fixtures/canny: scikit-image's sample photographs and the edges the seed's pipeline (PIL, OpenCV) made
     // of them (scripts/cannyFixtures.py). The config is empty: these are the defaults.
@@ -76,7 +93,10 @@ describe('the seed\'s Canny input', () => {
     const data = await load(dir, 'train:\n  data: { train: photos, test: photos }\n');
     for (const n of names) {
       const ours = data.test.find((p) => p.name === `${n}.png`)!.input;
-      const theirs = await sharp(join(fixtures, `${n}.edges.png`)).grayscale().raw().toBuffer();
+      const theirs = await sharp(join(fixtures, `${n}.edges.png`))
+        .grayscale()
+        .raw()
+        .toBuffer();
       let both = 0;
       let either = 0;
       for (let i = 0; i < 128 * 128; i++) {
@@ -95,27 +115,43 @@ describe('data pipeline', () => {
     mkdirSync(join(dir, 'imgs/sub'), { recursive: true });
     await solid(40, 40, [255, 0, 0]).png().toFile(join(dir, 'imgs/red.png'));
     await solid(16, 16, [0, 0, 255]).jpeg().toFile(join(dir, 'imgs/sub/blue.jpg'));
-    const gray = await load(dir, 'input: { size: 16 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\ntrain:\n  data: { train: imgs, transform: gray, split: 0.5 }\n');
+    const gray = await load(
+      dir,
+      'input: { size: 16 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\ntrain:\n  data: { train: imgs, transform: gray, split: 0.5 }\n',
+    );
     const all = [...gray.train, ...gray.test].sort((a, b) => a.name.localeCompare(b.name));
-    assert.deepEqual(all.map((p) => p.name), ['red.png', 'sub/blue.jpg']);
+    assert.deepEqual(
+      all.map((p) => p.name),
+      ['red.png', 'sub/blue.jpg'],
+    );
     assert.equal(all[0].input.length, 16 * 16);
     assert.equal(all[0].input[0], 76); // BT.601 luma of pure red
     assert.deepEqual([...all[0].target.slice(0, 3)], [255, 0, 0]);
-    const edges = await load(dir, 'input: { size: 16, channels: 3 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\ntrain:\n  data: { train: imgs, transform: canny }\n');
+    const edges = await load(
+      dir,
+      'input: { size: 16, channels: 3 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\ntrain:\n  data: { train: imgs, transform: canny }\n',
+    );
     const flat = [...edges.train, ...edges.test][0];
     assert.equal(flat.input.length, 16 * 16 * 3);
-    assert.ok(flat.input.every((v) => v === 255), 'a flat image has no edges: all white');
+    assert.ok(
+      flat.input.every((v) => v === 255),
+      'a flat image has no edges: all white',
+    );
   });
 
   it('reads A|B side-by-side images and A/ B/ folders matched by name', async () => {
     const dir = tmp();
     mkdirSync(join(dir, 'ab'));
     const ab = await sharp({ create: { width: 64, height: 32, channels: 3, background: '#000' } })
-      .composite([{ input: await solid(32, 32, [0, 255, 0]).png().toBuffer(), left: 0, top: 0 }, { input: await solid(32, 32, [0, 0, 255]).png().toBuffer(), left: 32, top: 0 }])
+      .composite([
+        { input: await solid(32, 32, [0, 255, 0]).png().toBuffer(), left: 0, top: 0 },
+        { input: await solid(32, 32, [0, 0, 255]).png().toBuffer(), left: 32, top: 0 },
+      ])
       .png()
       .toBuffer();
     writeFileSync(join(dir, 'ab/one.png'), ab);
-    const yaml = (train: string) => `input: { size: 16, channels: 3 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\ntrain:\n  data: { train: ${train}, transform: paired, split: 1 }\n`;
+    const yaml = (train: string) =>
+      `input: { size: 16, channels: 3 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\ntrain:\n  data: { train: ${train}, transform: paired, split: 1 }\n`;
     const sideBySide = await load(dir, yaml('ab'));
     assert.deepEqual([...sideBySide.train[0].input.slice(0, 3)], [0, 255, 0]);
     assert.deepEqual([...sideBySide.train[0].target.slice(0, 3)], [0, 0, 255]);
@@ -135,18 +171,29 @@ describe('data pipeline', () => {
     const dir = tmp();
     mkdirSync(join(dir, 'many'));
     mkdirSync(join(dir, 'other'));
-    for (let i = 0; i < 10; i++) await solid(8, 8, [i * 20, 0, 0]).png().toFile(join(dir, `many/${i}.png`));
+    for (let i = 0; i < 10; i++)
+      await solid(8, 8, [i * 20, 0, 0])
+        .png()
+        .toFile(join(dir, `many/${i}.png`));
     await solid(8, 8, [0, 9, 0]).png().toFile(join(dir, 'other/t.png'));
-    const yaml = 'input: { size: 8 }\ngenerator: { levels: 3 }\ndiscriminator: { patch: 8 }\ntrain:\n  data: { train: many, split: 0.8, transform: gray }\n';
+    const yaml =
+      'input: { size: 8 }\ngenerator: { levels: 3 }\ndiscriminator: { patch: 8 }\ntrain:\n  data: { train: many, split: 0.8, transform: gray }\n';
     const a = await load(dir, yaml);
     const b = await load(dir, yaml);
     assert.equal(a.train.length, 8);
     assert.equal(a.test.length, 2);
-    assert.deepEqual(a.test.map((p) => p.name), b.test.map((p) => p.name), 'the same seed gives the same split');
+    assert.deepEqual(
+      a.test.map((p) => p.name),
+      b.test.map((p) => p.name),
+      'the same seed gives the same split',
+    );
     assert.equal(new Set([...a.train, ...a.test].map((p) => p.name)).size, 10);
     const cross = await load(dir, yaml.replace('split: 0.8', 'test: other'));
     assert.equal(cross.train.length, 10);
-    assert.deepEqual(cross.test.map((p) => p.name), ['t.png']);
+    assert.deepEqual(
+      cross.test.map((p) => p.name),
+      ['t.png'],
+    );
   });
 
   it('reports a corrupt file by name and skips it', async () => {
@@ -154,8 +201,14 @@ describe('data pipeline', () => {
     mkdirSync(join(dir, 'imgs'));
     await solid(8, 8, [1, 2, 3]).png().toFile(join(dir, 'imgs/good.png'));
     writeFileSync(join(dir, 'imgs/broken.png'), 'this is not a PNG');
-    const d = await load(dir, 'input: { size: 8 }\ngenerator: { levels: 3 }\ndiscriminator: { patch: 8 }\ntrain:\n  data: { train: imgs, split: 1, transform: gray }\n');
-    assert.deepEqual(d.train.map((p) => p.name), ['good.png']);
+    const d = await load(
+      dir,
+      'input: { size: 8 }\ngenerator: { levels: 3 }\ndiscriminator: { patch: 8 }\ntrain:\n  data: { train: imgs, split: 1, transform: gray }\n',
+    );
+    assert.deepEqual(
+      d.train.map((p) => p.name),
+      ['good.png'],
+    );
     assert.equal(d.skipped.length, 1);
     assert.match(d.skipped[0].file, /broken\.png$/);
   });
@@ -164,9 +217,16 @@ describe('data pipeline', () => {
     const dir = tmp();
     mkdirSync(join(dir, 'empty'));
     writeFileSync(join(dir, 'empty/readme.txt'), 'no images here');
-    const yaml = (train: string) => `input: { size: 8 }\ngenerator: { levels: 3 }\ndiscriminator: { patch: 8 }\ntrain:\n  data: { train: ${train} }\n`;
-    await assert.rejects(load(dir, yaml('empty')), (e: Error) => e instanceof DataError && /`train.data.train`: no usable images in .*empty/.test(e.message));
-    await assert.rejects(load(dir, yaml('nowhere')), (e: Error) => e instanceof DataError && /folder nowhere does not exist/.test(e.message));
+    const yaml = (train: string) =>
+      `input: { size: 8 }\ngenerator: { levels: 3 }\ndiscriminator: { patch: 8 }\ntrain:\n  data: { train: ${train} }\n`;
+    await assert.rejects(
+      load(dir, yaml('empty')),
+      (e: Error) => e instanceof DataError && /`train.data.train`: no usable images in .*empty/.test(e.message),
+    );
+    await assert.rejects(
+      load(dir, yaml('nowhere')),
+      (e: Error) => e instanceof DataError && /folder nowhere does not exist/.test(e.message),
+    );
     await assert.rejects(load(dir, yaml('builtin:cats')), /unknown builtin set `cats`/);
   });
 });

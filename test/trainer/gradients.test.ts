@@ -19,9 +19,23 @@ describe('BatchNormalization gradient without tiles', () => {
     const offset = tf.tensor1d(data(c));
     const dy = tf.tensor4d(data(n * h * w * c), [n, h, w, c]);
     const grads = () =>
-      tf.grads((a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
-        tf.sum(tf.mul(tf.batchNorm(a as tf.Tensor4D, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3), dy)),
-      )([x, mean, variance, scale, offset]).map((g) => g.dataSync() as Float32Array);
+      tf
+        .grads((a: tf.Tensor, m: tf.Tensor, v: tf.Tensor, s: tf.Tensor, o: tf.Tensor) =>
+          tf.sum(
+            tf.mul(
+              tf.batchNorm(
+                a as tf.Tensor4D,
+                m as tf.Tensor1D,
+                v as tf.Tensor1D,
+                o as tf.Tensor1D,
+                s as tf.Tensor1D,
+                1e-3,
+              ),
+              dy,
+            ),
+          ),
+        )([x, mean, variance, scale, offset])
+        .map((g) => g.dataSync() as Float32Array);
     const stock = grads();
     registerTrainingGradients(tf);
     const ours = grads();

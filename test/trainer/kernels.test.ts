@@ -11,13 +11,29 @@ tf.env().set('PROD', true);
 const stockCpuFilter = tf.getKernel('Conv2DBackpropFilter', 'cpu')!;
 
 /** dL/dx and dL/dfilter of sum(conv2d(x, f) * dy): the backend's Conv2DBackpropInput and Conv2DBackpropFilter. */
-function grads(x: Float32Array, xShape: number[], f: Float32Array, fShape: number[], dy: Float32Array, strides: number, pad: 'same' | 'valid'): { dx: Float32Array; df: Float32Array } {
+function grads(
+  x: Float32Array,
+  xShape: number[],
+  f: Float32Array,
+  fShape: number[],
+  dy: Float32Array,
+  strides: number,
+  pad: 'same' | 'valid',
+): { dx: Float32Array; df: Float32Array } {
   return tf.tidy(() => {
     const xt = tf.tensor4d(x, xShape as [number, number, number, number]);
     const ft = tf.tensor4d(f, fShape as [number, number, number, number]);
     const outShape = tf.conv2d(xt, ft, strides, pad).shape;
-    const dyt = tf.tensor(dy.subarray(0, outShape.reduce((a, b) => a * b, 1)), outShape);
-    const [gx, gf] = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, strides, pad), dyt)))([xt, ft]);
+    const dyt = tf.tensor(
+      dy.subarray(
+        0,
+        outShape.reduce((a, b) => a * b, 1),
+      ),
+      outShape,
+    );
+    const [gx, gf] = tf.grads((xx: tf.Tensor, ff: tf.Tensor) =>
+      tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, strides, pad), dyt)),
+    )([xt, ft]);
     return { dx: gx.dataSync() as Float32Array, df: gf.dataSync() as Float32Array };
   });
 }
@@ -82,7 +98,13 @@ describe('wasm Conv2DBackpropFilter and Conv2DBackpropInput', () => {
 
   it('trains a model end to end on wasm where the stock backend throws', async () => {
     await tf.setBackend('wasm');
-    const model = tf.sequential({ layers: [tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, strides: 2, padding: 'same' }), tf.layers.flatten(), tf.layers.dense({ units: 1 })] });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({ inputShape: [8, 8, 1], filters: 2, kernelSize: 3, strides: 2, padding: 'same' }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 1 }),
+      ],
+    });
     model.compile({ optimizer: 'sgd', loss: 'meanSquaredError' });
     const h = await model.fit(tf.ones([4, 8, 8, 1]), tf.ones([4, 1]), { epochs: 2, verbose: 0 });
     assert.equal(h.history.loss.length, 2);
@@ -104,9 +126,23 @@ describe('cpu training kernels', () => {
       for (let b = 0; b < n; b++)
         for (let y = 0; y < f * h; y++)
           for (let xx = 0; xx < f * w; xx++)
-            for (let ch = 0; ch < c; ch++) exact[((b * h + Math.floor(y / f)) * w + Math.floor(xx / f)) * c + ch] += dy[((b * f * h + y) * f * w + xx) * c + ch];
+            for (let ch = 0; ch < c; ch++)
+              exact[((b * h + Math.floor(y / f)) * w + Math.floor(xx / f)) * c + ch] +=
+                dy[((b * f * h + y) * f * w + xx) * c + ch];
       const grad = () =>
-        tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [f * h, f * w]), tf.tensor4d(dy, [n, f * h, f * w, c]))))(tf.tensor4d(x, [n, h, w, c])).dataSync() as Float32Array);
+        tf.tidy(
+          () =>
+            tf
+              .grad((t: tf.Tensor) =>
+                tf.sum(
+                  tf.mul(
+                    tf.image.resizeNearestNeighbor(t as tf.Tensor4D, [f * h, f * w]),
+                    tf.tensor4d(dy, [n, f * h, f * w, c]),
+                  ),
+                ),
+              )(tf.tensor4d(x, [n, h, w, c]))
+              .dataSync() as Float32Array,
+        );
       await tf.setBackend('cpu');
       registerCpuTrainingKernels(tf);
       assert.ok(relativeError(grad(), exact) < 1e-6, `cpu ${[n, h, w, c, f]}`);

@@ -21,6 +21,8 @@ describe('loss curve, fast backend vs cpu', () => {
     assert.equal(fast.backend, 'wasm');
     assert.equal(ref.backend, 'cpu');
     const rows = assertSameCurve(fast, ref, [[fast, rounding]]);
-    console.log(`${STEPS} steps: wasm ${fast.seconds.toFixed(1)} s, cpu ${ref.seconds.toFixed(1)} s\n${rows.join('\n')}`);
+    console.log(
+      `${STEPS} steps: wasm ${fast.seconds.toFixed(1)} s, cpu ${ref.seconds.toFixed(1)} s\n${rows.join('\n')}`,
+    );
   });
 });

@@ -38,14 +38,17 @@ interface Run {
 }
 
 function start(args: string[]): Run {
-  const child = fork(trainer, ['--builtin-root', dataDir, ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env } });
+  const child = fork(trainer, ['--builtin-root', dataDir, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: { ...process.env },
+  });
   const events: TrainerEvent[] = [];
   const waiters: { pred: (e: TrainerEvent) => boolean; resolve: (e: TrainerEvent) => void }[] = [];
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   child.on('message', (e: TrainerEvent) => {
     events.push(e);
-    for (const w of [...waiters]) if (w.pred(e)) waiters.splice(waiters.indexOf(w), 1), w.resolve(e);
+    for (const w of [...waiters]) if (w.pred(e)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
   });
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return {
@@ -62,10 +65,14 @@ function start(args: string[]): Run {
   };
 }
 
-const ofType = <T extends TrainerEvent['type']>(events: TrainerEvent[], type: T) => events.filter((e): e is Extract<TrainerEvent, { type: T }> => e.type === type);
+const ofType = <T extends TrainerEvent['type']>(events: TrainerEvent[], type: T) =>
+  events.filter((e): e is Extract<TrainerEvent, { type: T }> => e.type === type);
 
 function readEvents(runDir: string): TrainerEvent[] {
-  return readFileSync(join(runDir, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 }
 
 describe('trainer process', () => {
@@ -78,35 +85,70 @@ describe('trainer process', () => {
     assert.equal(started.testImages, 100);
     assert.equal(started.stepsPerEpoch, 50);
     const steps = ofType(run.events, 'step').map((e) => e.payload);
-    assert.deepEqual(steps.map((s) => s.step), [...Array(20).keys()].map((i) => i + 1));
+    assert.deepEqual(
+      steps.map((s) => s.step),
+      [...Array(20).keys()].map((i) => i + 1),
+    );
     assert.ok(steps.every((s) => Number.isFinite(s.gL1) && Number.isFinite(s.dLoss) && s.imgPerSec > 0));
     const evals = ofType(run.events, 'eval').map((e) => e.payload);
-    assert.deepEqual(evals.map((e) => e.step), [0, 10, 20]);
-    assert.ok(evals[2].test && evals[2].gap && Math.abs(evals[2].gap.l1 - (evals[2].test.l1 - evals[2].train.l1)) < 1e-9);
+    assert.deepEqual(
+      evals.map((e) => e.step),
+      [0, 10, 20],
+    );
+    assert.ok(
+      evals[2].test && evals[2].gap && Math.abs(evals[2].gap.l1 - (evals[2].test.l1 - evals[2].train.l1)) < 1e-9,
+    );
     assert.ok(evals[2].train.l1 < evals[0].train.l1, `train L1 falls: ${evals[0].train.l1} -> ${evals[2].train.l1}`);
     const finished = ofType(run.events, 'finished')[0].payload;
     assert.equal(finished.reason, 'completed');
     const dir = finished.runDir;
     // The same events are in events.jsonl, in order.
-    assert.deepEqual(readEvents(dir).map((e) => e.type), run.events.map((e) => e.type));
+    assert.deepEqual(
+      readEvents(dir).map((e) => e.type),
+      run.events.map((e) => e.type),
+    );
     const metrics = readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
-    assert.equal(metrics[0], 'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim');
+    assert.equal(
+      metrics[0],
+      'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim',
+    );
     assert.equal(metrics.length, 4);
-    assert.deepEqual(readdirSync(join(dir, 'samples')).sort(), ['test-0000000.png', 'test-0000010.png', 'test-0000020.png', 'train-0000000.png', 'train-0000010.png', 'train-0000020.png']);
+    assert.deepEqual(readdirSync(join(dir, 'samples')).sort(), [
+      'test-0000000.png',
+      'test-0000010.png',
+      'test-0000020.png',
+      'train-0000000.png',
+      'train-0000010.png',
+      'train-0000020.png',
+    ]);
     const ckpt = JSON.parse(readFileSync(join(dir, 'checkpoints/latest.json'), 'utf8'));
     assert.equal(ckpt.step, 20);
-    for (const f of ['generator.model.json', 'generator.weights.bin', 'discriminator.model.json', 'optimizer-generator.bin', 'state.json']) assert.ok(existsSync(join(dir, ckpt.dir, f)), f);
+    for (const f of [
+      'generator.model.json',
+      'generator.weights.bin',
+      'discriminator.model.json',
+      'optimizer-generator.bin',
+      'state.json',
+    ])
+      assert.ok(existsSync(join(dir, ckpt.dir, f)), f);
     assert.ok(existsSync(join(dir, 'summary-generator.txt')) && existsSync(join(dir, 'config.p2p.yaml')));
     const modelJson = JSON.parse(readFileSync(join(dir, ckpt.dir, 'generator.model.json'), 'utf8'));
     assert.equal(modelJson.modelTopology.config.layers[1].name, 'unet_conv2D_1');
     // Checkpoints load as ordinary tfjs models.
     tf.env().set('PROD', true);
     registerLayers(tf);
-    for (const [net, params] of [['generator', started.params.generator], ['discriminator', started.params.discriminator]] as const) {
+    for (const [net, params] of [
+      ['generator', started.params.generator],
+      ['discriminator', started.params.discriminator],
+    ] as const) {
       const json = JSON.parse(readFileSync(join(dir, ckpt.dir, `${net}.model.json`), 'utf8'));
       const bin = readFileSync(join(dir, ckpt.dir, `${net}.weights.bin`));
       const model = await tf.loadLayersModel(
-        tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) }),
+        tf.io.fromMemory({
+          modelTopology: json.modelTopology,
+          weightSpecs: json.weightsManifest[0].weights,
+          weightData: bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength),
+        }),
       );
       assert.equal(model.countParams(), params, net);
       model.dispose();
@@ -123,7 +165,9 @@ describe('trainer process', () => {
     const stoppedAt = finished.step;
     assert.ok(stoppedAt >= 12 && stoppedAt < 60);
     assert.equal(ofType(first.events, 'checkpoint').at(-1)!.payload.step, stoppedAt);
-    const lastLosses = ofType(first.events, 'step').slice(-5).map((e) => e.payload.gL1);
+    const lastLosses = ofType(first.events, 'step')
+      .slice(-5)
+      .map((e) => e.payload.gL1);
 
     const second = start(['--resume', finished.runDir]);
     assert.equal(await second.exit, 0);
@@ -137,7 +181,10 @@ describe('trainer process', () => {
     const fresh = ofType(first.events, 'step')[0].payload.gL1;
     assert.ok(Math.abs(after - before) < Math.abs(fresh - before), `resumed L1 ${after} near ${before}, not ${fresh}`);
     const all = readEvents(finished.runDir);
-    assert.deepEqual(ofType(all, 'step').map((e) => e.payload.step), [...Array(60).keys()].map((i) => i + 1));
+    assert.deepEqual(
+      ofType(all, 'step').map((e) => e.payload.step),
+      [...Array(60).keys()].map((i) => i + 1),
+    );
   });
 
   it('trains a stopped and resumed run exactly as an uninterrupted one (evaluation has a random stream of its own)', async () => {
@@ -147,7 +194,8 @@ describe('trainer process', () => {
     assert.equal(await first.exit, 0);
     const second = start(['--resume', ofType(first.events, 'finished')[0].payload.runDir, '--steps', '20']);
     assert.equal(await second.exit, 0);
-    const losses = (events: TrainerEvent[]) => ofType(events, 'step').map((e) => [e.payload.gL1, e.payload.gGan, e.payload.dLoss]);
+    const losses = (events: TrainerEvent[]) =>
+      ofType(events, 'step').map((e) => [e.payload.gL1, e.payload.gGan, e.payload.dLoss]);
     assert.deepEqual([...losses(first.events), ...losses(second.events)], losses(straight.events));
   });
 
@@ -163,11 +211,19 @@ describe('trainer process', () => {
     assert.ok(ofType(events, 'step').length >= 55);
     const latest = JSON.parse(readFileSync(join(dir, 'checkpoints/latest.json'), 'utf8'));
     assert.equal(latest.step, 50);
-    const names = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? names(join(d, e.name)) : [e.name]));
-    assert.deepEqual(names(dir).filter((n) => n.includes('.tmp-')), [], 'no half-written files');
+    const names = (d: string): string[] =>
+      readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? names(join(d, e.name)) : [e.name]));
+    assert.deepEqual(
+      names(dir).filter((n) => n.includes('.tmp-')),
+      [],
+      'no half-written files',
+    );
     const resumed = start(['--resume', dir, '--steps', '52']);
     assert.equal(await resumed.exit, 0);
-    assert.deepEqual(ofType(resumed.events, 'step').map((e) => e.payload.step), [51, 52]);
+    assert.deepEqual(
+      ofType(resumed.events, 'step').map((e) => e.payload.step),
+      [51, 52],
+    );
   });
 
   it('reports a missing data folder before training', async () => {
@@ -175,7 +231,10 @@ describe('trainer process', () => {
     writeFileSync(bad, readFileSync(config, 'utf8').replace('builtin:faces', 'no/such/folder'));
     const run = start(['--config', bad, '--out', join(work, 'runs-bad')]);
     assert.equal(await run.exit, 1);
-    assert.match(ofType(run.events, 'error')[0].payload.message, /`train.data.train`: folder no\/such\/folder does not exist/);
+    assert.match(
+      ofType(run.events, 'error')[0].payload.message,
+      /`train.data.train`: folder no\/such\/folder does not exist/,
+    );
     assert.equal(existsSync(join(work, 'runs-bad')), false, 'no run folder for a run that never started');
   });
 });

@@ -8,11 +8,16 @@ import { chooseBackend } from '../../src/trainer/backends';
 import { trainStep, type Nets } from '../../src/trainer/pix2pix';
 
 describe('the seed model', () => {
-  it('builds the seed discriminator with the graph\'s parameters and trains it one step, both streams learning', async () => {
+  it("builds the seed discriminator with the graph's parameters and trains it one step, both streams learning", async () => {
     const a = analyze('');
     assert.equal(a.config.discriminator.type, 'seed');
     const { tf } = await chooseBackend('wasm');
-    const nets: Nets = { generator: buildModel(tf, a.generator!), discriminator: buildModel(tf, a.discriminator!), gOptimizer: tf.train.adam(1e-3), dOptimizer: tf.train.adam(1e-3) };
+    const nets: Nets = {
+      generator: buildModel(tf, a.generator!),
+      discriminator: buildModel(tf, a.discriminator!),
+      gOptimizer: tf.train.adam(1e-3),
+      dOptimizer: tf.train.adam(1e-3),
+    };
     assert.equal(nets.discriminator.countParams(), a.discriminator!.totals.params);
     assert.equal(nets.discriminator.countParams(), 857_492);
     const kernel = (name: string) => nets.discriminator.getLayer(name).getWeights()[0];
@@ -23,6 +28,11 @@ describe('the seed model', () => {
     const losses = await trainStep(tf, nets, { l1: 10, gan: 1 }, x, y);
     assert.ok(Object.values(losses).every(Number.isFinite), JSON.stringify(losses));
     const after = await Promise.all(watched.map((n) => kernel(n).data()));
-    watched.forEach((n, i) => assert.ok(after[i].some((v, j) => v !== before[i][j]), `${n} was updated`));
+    watched.forEach((n, i) =>
+      assert.ok(
+        after[i].some((v, j) => v !== before[i][j]),
+        `${n} was updated`,
+      ),
+    );
   });
 });

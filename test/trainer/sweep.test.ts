@@ -37,9 +37,14 @@ function write(name: string, text: string): string {
 
 describe('ablation sweeps through the trainer', () => {
   it('trains a 3-variant sweep and reports it', async () => {
-    const file = write('skips.p2p.yaml', `${base}ablation:\n  name: skips\n  steps: 12\n  progressiveSkips: shallowFirst\n`);
+    const file = write(
+      'skips.p2p.yaml',
+      `${base}ablation:\n  name: skips\n  steps: 12\n  progressiveSkips: shallowFirst\n`,
+    );
     const events: SweepEvent[] = [];
-    const outcome = await new SweepRunner({ file, out: join(work, 'runs'), trainerPath, builtinRoot }, (e) => events.push(e)).run();
+    const outcome = await new SweepRunner({ file, out: join(work, 'runs'), trainerPath, builtinRoot }, (e) =>
+      events.push(e),
+    ).run();
     assert.deepEqual(outcome.completed.sort(), ['skips-1', 'skips-all', 'skips-none']);
     assert.deepEqual(outcome.failed, []);
     // Two cores, one-thread wasm: the second variant starts while the first trains.
@@ -48,13 +53,17 @@ describe('ablation sweeps through the trainer', () => {
 
     const state = readSweep(outcome.sweepDir)!;
     const graphs = analyze(readFileSync(file, 'utf8'), 'skips').sweep!.variants;
-    assert.deepEqual(state.rows.map((r) => [r.variant, r.skips, r.dropout, r.params, r.status, r.step]), [
-      ['skips-all', 'all', '1 @0.5', graphs[0].generator.totals.params, 'completed', 12],
-      ['skips-1', '1', '1 @0.5', graphs[1].generator.totals.params, 'completed', 12],
-      ['skips-none', 'none', '1 @0.5', graphs[2].generator.totals.params, 'completed', 12],
-    ]);
+    assert.deepEqual(
+      state.rows.map((r) => [r.variant, r.skips, r.dropout, r.params, r.status, r.step]),
+      [
+        ['skips-all', 'all', '1 @0.5', graphs[0].generator.totals.params, 'completed', 12],
+        ['skips-1', '1', '1 @0.5', graphs[1].generator.totals.params, 'completed', 12],
+        ['skips-none', 'none', '1 @0.5', graphs[2].generator.totals.params, 'completed', 12],
+      ],
+    );
     for (const r of state.rows) {
-      for (const v of [r.trainL1, r.testL1, r.trainSsim, r.testSsim, r.imgPerSec]) assert.ok(Number.isFinite(v), `${r.variant}: ${JSON.stringify(r)}`);
+      for (const v of [r.trainL1, r.testL1, r.trainSsim, r.testSsim, r.imgPerSec])
+        assert.ok(Number.isFinite(v), `${r.variant}: ${JSON.stringify(r)}`);
       assert.ok(Math.abs(r.gap! - (r.testL1! - r.trainL1!)) < 1e-9);
       assert.ok(r.seconds > 0);
     }
@@ -64,13 +73,22 @@ describe('ablation sweeps through the trainer', () => {
       const third = (info.height / 3) * info.width * info.channels;
       return { input: data.subarray(0, third), target: data.subarray(2 * third) };
     };
-    const figures = await Promise.all(state.plan.variants.map((v) => rowsOf(join(outcome.sweepDir, v.dir, 'samples', 'test-0000012.png'))));
+    const figures = await Promise.all(
+      state.plan.variants.map((v) => rowsOf(join(outcome.sweepDir, v.dir, 'samples', 'test-0000012.png'))),
+    );
     for (const f of figures.slice(1)) {
       assert.ok(f.input.equals(figures[0].input) && f.target.equals(figures[0].target));
     }
 
     const md = readFileSync(join(outcome.sweepDir, 'report.md'), 'utf8');
-    for (const r of state.rows) assert.match(md, new RegExp(`^\\| ${r.variant} \\| ${r.skips} \\| 1 @0\\.5 \\| ${r.params.toLocaleString('en-US')} \\| .* \\| ${r.testL1!.toFixed(3)} \\| .* \\| 12 steps \\|$`, 'm'));
+    for (const r of state.rows)
+      assert.match(
+        md,
+        new RegExp(
+          `^\\| ${r.variant} \\| ${r.skips} \\| 1 @0\\.5 \\| ${r.params.toLocaleString('en-US')} \\| .* \\| ${r.testL1!.toFixed(3)} \\| .* \\| 12 steps \\|$`,
+          'm',
+        ),
+      );
     const step = commonSampleStep(state)!;
     assert.equal(step, 12);
     const html = readFileSync(join(outcome.sweepDir, 'report.html'), 'utf8');
@@ -90,7 +108,8 @@ describe('ablation sweeps through the trainer', () => {
     const out = join(work, 'runs');
     const first = new SweepRunner({ file, out, trainerPath, builtinRoot }, (e) => {
       // Stop once the first variant is done and the second has trained past its first checkpoint (every 10 steps).
-      if (e.type === 'variant' && e.variant === 'dropout-all' && e.event.type === 'step' && e.event.payload.step === 15) first.stop();
+      if (e.type === 'variant' && e.variant === 'dropout-all' && e.event.type === 'step' && e.event.payload.step === 15)
+        first.stop();
     });
     const a = await first.run();
     assert.deepEqual(a.completed, ['dropout-none']);
@@ -113,18 +132,30 @@ describe('ablation sweeps through the trainer', () => {
     assert.ok(starts[0] >= 15, `dropout-all resumed from its stop checkpoint, at ${starts[0]}`);
     assert.deepEqual(b.completed.sort(), ['dropout-all', 'dropout-none']);
     assert.deepEqual(b.failed, ['broken']);
-    assert.equal(readFileSync(join(a.sweepDir, 'dropout-none', 'events.jsonl'), 'utf8'), doneEvents, 'the finished variant was not touched');
+    assert.equal(
+      readFileSync(join(a.sweepDir, 'dropout-none', 'events.jsonl'), 'utf8'),
+      doneEvents,
+      'the finished variant was not touched',
+    );
     const rows = readSweep(b.sweepDir)!.rows;
-    assert.deepEqual(rows.map((r) => [r.variant, r.status, r.step]), [
-      ['dropout-none', 'completed', 40],
-      ['dropout-all', 'completed', 40],
-      ['broken', 'failed', 0],
-    ]);
+    assert.deepEqual(
+      rows.map((r) => [r.variant, r.status, r.step]),
+      [
+        ['dropout-none', 'completed', 40],
+        ['dropout-all', 'completed', 40],
+        ['broken', 'failed', 0],
+      ],
+    );
     assert.match(rows[2].error!, /no-such-folder/);
     assert.match(readFileSync(join(b.sweepDir, 'report.md'), 'utf8'), /- `broken` failed: .*no-such-folder/);
 
     // Editing a variant after it ran is refused rather than mixed into the same table.
-    writeFileSync(file, readFileSync(file, 'utf8').replace('dropoutLevels: [none, all]', 'dropoutLevels: [none, all]\n  grid: { train.seed: [3] }').replace('seed: 3\n', 'seed: 4\n'));
+    writeFileSync(
+      file,
+      readFileSync(file, 'utf8')
+        .replace('dropoutLevels: [none, all]', 'dropoutLevels: [none, all]\n  grid: { train.seed: [3] }')
+        .replace('seed: 3\n', 'seed: 4\n'),
+    );
     await assert.rejects(new SweepRunner({ file, out, trainerPath, builtinRoot }).run(), /changed since they ran/);
   });
 });

@@ -43,8 +43,14 @@ describe('p2p CLI', () => {
     const r = p2p('check', file);
     assert.equal(r.status, 1);
     const lines = r.stdout.trim().split('\n');
-    assert.equal(lines[0], `${file}:2:9: error: \`input.size\`: expected a power of two (every encoder level halves the image), found 100; the nearest are 64 and 128`);
-    assert.equal(lines[1], `${file}:4:14: error: \`generator.skips\`: level 9 does not exist; this generator has decoder levels 1..5`);
+    assert.equal(
+      lines[0],
+      `${file}:2:9: error: \`input.size\`: expected a power of two (every encoder level halves the image), found 100; the nearest are 64 and 128`,
+    );
+    assert.equal(
+      lines[1],
+      `${file}:4:14: error: \`generator.skips\`: level 9 does not exist; this generator has decoder levels 1..5`,
+    );
     assert.equal(lines[2], `${file}: 2 errors, 0 warnings`);
   });
 
@@ -60,7 +66,10 @@ describe('p2p CLI', () => {
     const r = p2p('summary', tempConfig('generator: { levels: 1 }\n'));
     assert.equal(r.status, 1);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /1:22: error: `generator.levels`: expected an integer from 2 to 16, found 1\n.*has 1 error; no summary/);
+    assert.match(
+      r.stderr,
+      /1:22: error: `generator.levels`: expected an integer from 2 to 16, found 1\n.*has 1 error; no summary/,
+    );
   });
 
   it('gives a one-line error for missing or unreadable files and bad usage', () => {

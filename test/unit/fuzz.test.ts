@@ -11,7 +11,30 @@ const examples = readdirSync(examplesDir)
   .filter((f) => f.endsWith('.p2p.yaml'))
   .map((f) => readFileSync(join(examplesDir, f), 'utf8'));
 
-const JUNK_VALUES = ['1e308', '-1e308', '.inf', '.nan', '0', '-1', '99999999999999999999', '0.5', 'true', 'null', '~', '[]', '{}', '"x"', '*a', '&a 3', '!!binary aGk=', '[1, [2, [3]]]', '{a: {b: {c: 1}}}', '9', '2', '65'];
+const JUNK_VALUES = [
+  '1e308',
+  '-1e308',
+  '.inf',
+  '.nan',
+  '0',
+  '-1',
+  '99999999999999999999',
+  '0.5',
+  'true',
+  'null',
+  '~',
+  '[]',
+  '{}',
+  '"x"',
+  '*a',
+  '&a 3',
+  '!!binary aGk=',
+  '[1, [2, [3]]]',
+  '{a: {b: {c: 1}}}',
+  '9',
+  '2',
+  '65',
+];
 
 function mutate(r: () => number, text: string): string {
   const pos = int(r, 0, text.length);
@@ -40,8 +63,7 @@ function mutate(r: () => number, text: string): string {
       const bytes = Array.from({ length: int(r, 1, 64) }, () => String.fromCharCode(int(r, 0, 0xffff)));
       return text.slice(0, pos) + bytes.join('') + text.slice(pos);
     }
-    case 6: // swap two lines
-    {
+    case 6: { // swap two lines
       const lines = text.split('\n');
       const a = int(r, 0, lines.length - 1);
       const b = int(r, 0, lines.length - 1);
@@ -79,7 +101,8 @@ describe('parser and validator fuzz', () => {
       for (const d of a.diagnostics) {
         assert.ok(d.range.start.line >= 0 && d.range.start.character >= 0, 'positions are non-negative');
         assert.ok(
-          d.range.start.line < d.range.end.line || (d.range.start.line === d.range.end.line && d.range.start.character <= d.range.end.character),
+          d.range.start.line < d.range.end.line ||
+            (d.range.start.line === d.range.end.line && d.range.start.character <= d.range.end.character),
           'ranges are ordered',
         );
         assert.ok(d.message.length > 0);

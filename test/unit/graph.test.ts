@@ -12,7 +12,10 @@ const example = (name: string) => readFileSync(join(root, 'examples', name), 'ut
 
 function graphs(text: string): { generator: ModelGraph; discriminator: ModelGraph } {
   const a = analyze(text);
-  assert.deepEqual(a.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.deepEqual(
+    a.diagnostics.filter((d) => d.severity === 'error'),
+    [],
+  );
   return { generator: a.generator!, discriminator: a.discriminator! };
 }
 
@@ -57,7 +60,10 @@ describe('layer graph', () => {
     assert.equal(layer(g, 'unet_input').activationBytes, 128 * 128 * 1 * 4);
     assert.equal(layer(g, 'concatenate_6').activationBytes, 64 * 64 * 128 * 4);
     assert.equal(layer(g, 'batch_normalization_1').macs, 0);
-    assert.equal(g.totals.macs, g.layers.reduce((s, l) => s + l.macs, 0));
+    assert.equal(
+      g.totals.macs,
+      g.layers.reduce((s, l) => s + l.macs, 0),
+    );
   });
 
   it('drops every Concatenate without skips, shrinking the next convolution', () => {
@@ -69,7 +75,9 @@ describe('layer graph', () => {
   });
 
   it('applies per-level overrides over shorthands', () => {
-    const g = graphs('generator:\n  skips: none\n  dropout: { levels: none }\n  decoder:\n    - { level: 3, skip: true, dropout: 0.25, filters: 100 }\n').generator;
+    const g = graphs(
+      'generator:\n  skips: none\n  dropout: { levels: none }\n  decoder:\n    - { level: 3, skip: true, dropout: 0.25, filters: 100 }\n',
+    ).generator;
     assert.equal(g.layers.filter((l) => l.className === 'Concatenate').length, 1);
     assert.equal(layer(g, 'unet_upconv2D_3').outputShape[2], 100);
     assert.equal(layer(g, 'concatenate_1').skip?.from, 'batch_normalization_3');
@@ -89,7 +97,7 @@ describe('layer graph', () => {
     assert.deepEqual(layer(g, 'last_conv').outputShape, [128, 128, 3]);
   });
 
-  it('tiles the discriminator inputs into patches through the seed\'s two-stream network', () => {
+  it("tiles the discriminator inputs into patches through the seed's two-stream network", () => {
     const d = graphs('').discriminator;
     assert.deepEqual(layer(d, 'disc_input').outputShape, [128, 128, 3]);
     assert.deepEqual(layer(d, 'disc_raw_input').outputShape, [128, 128, 1]);
@@ -104,11 +112,14 @@ describe('layer graph', () => {
     assert.equal(layer(d, 'disc_dense').params, 16 * 16 * 512 * 2 + 2);
     assert.deepEqual(layer(d, 'disc_output').outputShape, [2]);
     assert.equal(layer(d, 'disc_output').params, 4 * 2 * 2 + 2);
-    assert.deepEqual(d.layers.filter((l) => /conv2d/.test(l.name)).map((l) => l.name), ['disc_conv2d_1', 'raw_disc_conv2d_1', 'disc_conv2d_6']);
+    assert.deepEqual(
+      d.layers.filter((l) => /conv2d/.test(l.name)).map((l) => l.name),
+      ['disc_conv2d_1', 'raw_disc_conv2d_1', 'disc_conv2d_6'],
+    );
     assert.equal(d.totals.params, 857_492);
   });
 
-  it('builds the chained PatchGAN on the concatenated pair with type: patchgan (the paper preset\'s default)', () => {
+  it("builds the chained PatchGAN on the concatenated pair with type: patchgan (the paper preset's default)", () => {
     for (const text of ['discriminator: { type: patchgan }\n', 'train: { preset: paper }\n']) {
       const d = graphs(text).discriminator;
       assert.deepEqual(layer(d, 'concatenate_1').outputShape, [128, 128, 4]);

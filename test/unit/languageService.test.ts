@@ -58,28 +58,53 @@ describe('hover', () => {
 
 describe('defaults that follow other keys', () => {
   it('says where they come from: levels and patch from the size, the discriminator and resize from the preset', () => {
-    assert.match(hoverAt('input: { size: 256 }\ngenerator:\n  lev|els: 8\n'), /Default: `8`, from floor\(log2\(`input.size`\)\) with `input.size` 256/);
-    assert.match(hoverAt('input: { size: 32 }\ndiscriminator:\n  pat|ch: 16\n'), /Default: `32`, from min\(64, `input.size`\) with `input.size` 32/);
+    assert.match(
+      hoverAt('input: { size: 256 }\ngenerator:\n  lev|els: 8\n'),
+      /Default: `8`, from floor\(log2\(`input.size`\)\) with `input.size` 256/,
+    );
+    assert.match(
+      hoverAt('input: { size: 32 }\ndiscriminator:\n  pat|ch: 16\n'),
+      /Default: `32`, from min\(64, `input.size`\) with `input.size` 32/,
+    );
     assert.match(hoverAt('discriminator:\n  ty|pe: patchgan\n'), /Default: `"seed"`, from `train.preset: seed`/);
-    assert.match(hoverAt('train:\n  preset: paper\n  data: { res|ize: squash }\n'), /Default: `"cover"`, from `train.preset: paper`/);
+    assert.match(
+      hoverAt('train:\n  preset: paper\n  data: { res|ize: squash }\n'),
+      /Default: `"cover"`, from `train.preset: paper`/,
+    );
     assert.match(hoverAt('train:\n  preset: paper\n  batch|Size: 4\n'), /Default: `1`, from `train.preset: paper`/);
     const { analysis, offset } = at('input: { size: 64 }\ngenerator:\n  levels: |\n');
     const entries = complete(analysis, offset);
-    assert.deepEqual(entries.map((e) => e.label), ['6']);
-    assert.match(String(entries[0].documentation), /^The default here, from floor\(log2\(`input.size`\)\) with `input.size` 64\./);
+    assert.deepEqual(
+      entries.map((e) => e.label),
+      ['6'],
+    );
+    assert.match(
+      String(entries[0].documentation),
+      /^The default here, from floor\(log2\(`input.size`\)\) with `input.size` 64\./,
+    );
   });
 
-  it('shows the seed discriminator\'s convolutions on its keys', () => {
+  it("shows the seed discriminator's convolutions on its keys", () => {
     const md = hoverAt('discriminator:\n  pat|ch: 64\n');
     assert.match(md, /Total params: 857,492/);
-    for (const row of ['disc_conv2d_1', 'raw_disc_conv2d_1', 'disc_conv2d_6']) assert.match(md, new RegExp(`\\| ${row} \\(TimeDistributed\\) \\|`));
+    for (const row of ['disc_conv2d_1', 'raw_disc_conv2d_1', 'disc_conv2d_6'])
+      assert.match(md, new RegExp(`\\| ${row} \\(TimeDistributed\\) \\|`));
   });
 
   it('names them at the end of the input line while they are not written', () => {
     const hint = (text: string) => inlayHints(analyze(text)).find((h) => h.position.line === 0)?.label;
-    assert.equal(hint('input: { size: 256, channels: 3 }\n'), '(None, 256, 256, 3) · 8 levels, patch 64 (from size 256)');
-    assert.equal(hint('input: { size: 32 }\ndiscriminator: { patch: 16 }\n'), '(None, 32, 32, 1) · 5 levels (from size 32)');
-    assert.equal(hint('input: { size: 32 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\n'), '(None, 32, 32, 1)');
+    assert.equal(
+      hint('input: { size: 256, channels: 3 }\n'),
+      '(None, 256, 256, 3) · 8 levels, patch 64 (from size 256)',
+    );
+    assert.equal(
+      hint('input: { size: 32 }\ndiscriminator: { patch: 16 }\n'),
+      '(None, 32, 32, 1) · 5 levels (from size 32)',
+    );
+    assert.equal(
+      hint('input: { size: 32 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\n'),
+      '(None, 32, 32, 1)',
+    );
   });
 });
 
@@ -118,7 +143,10 @@ describe('totals at a glance', () => {
   it('puts totals over generator: and discriminator:', () => {
     const a = analyze('generator:\n  levels: 7\ndiscriminator:\n  patch: 64\n');
     const lenses = codeLenses(a);
-    assert.deepEqual(lenses.map((l) => l.range.start.line), [0, 2]);
+    assert.deepEqual(
+      lenses.map((l) => l.range.start.line),
+      [0, 2],
+    );
     assert.match(lenses[0].title, /^Generator: 19,303,811 params \(19,295,875 trainable, 7,936 non-trainable\)/);
     assert.match(lenses[1].title, /^Discriminator: 857,492 params/);
   });
@@ -137,7 +165,16 @@ describe('totals at a glance', () => {
     const generator = documentSymbols(a).find((s) => s.name === 'generator')!;
     assert.deepEqual(
       generator.children.map((c) => c.name),
-      ['levels', 'encoder level 1', 'encoder level 2', 'encoder level 3', 'encoder level 4', 'decoder level 1', 'decoder level 2', 'decoder level 3'],
+      [
+        'levels',
+        'encoder level 1',
+        'encoder level 2',
+        'encoder level 3',
+        'encoder level 4',
+        'decoder level 1',
+        'decoder level 2',
+        'decoder level 3',
+      ],
     );
     assert.match(generator.children[5].detail!, /^\(None, 16, 16, 384\) · 590,464 params · skip · dropout 0.5$/);
   });

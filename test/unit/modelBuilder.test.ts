@@ -13,7 +13,9 @@ function randomConfig(r: () => number): string {
   const size = 2 ** int(r, 4, 8); // 16..256
   const levels = int(r, 2, Math.log2(size));
   const decoderLevels = levels - 1;
-  const levelList = () => [...new Set(Array.from({ length: int(r, 0, decoderLevels) }, () => int(r, 1, decoderLevels)))];
+  const levelList = () => [
+    ...new Set(Array.from({ length: int(r, 0, decoderLevels) }, () => int(r, 1, decoderLevels))),
+  ];
   const skips = pick(r, ['all', 'none', 'list'] as const);
   const dropout = pick(r, ['all', 'none', 'list'] as const);
   const type = pick(r, ['seed', 'patchgan'] as const);
@@ -42,7 +44,13 @@ function randomConfig(r: () => number): string {
       lines.push(`    - { ${fields.join(', ')} }`);
     }
   }
-  lines.push('discriminator:', `  type: ${type}`, `  patch: ${patch}`, `  filters: ${int(r, 1, 8)}`, `  layers: ${int(r, least, Math.log2(patch))}`);
+  lines.push(
+    'discriminator:',
+    `  type: ${type}`,
+    `  patch: ${patch}`,
+    `  filters: ${int(r, 1, 8)}`,
+    `  layers: ${int(r, least, Math.log2(patch))}`,
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -86,7 +94,11 @@ describe('tfjs model builder', () => {
     ] as const) {
       const a = analyze(`input: ${input}\n`);
       assert.deepEqual(a.diagnostics, [], input);
-      assert.deepEqual([a.config.generator.levels, a.config.discriminator.patch, a.config.discriminator.type], [levels, patch, 'seed'], input);
+      assert.deepEqual(
+        [a.config.generator.levels, a.config.discriminator.patch, a.config.discriminator.type],
+        [levels, patch, 'seed'],
+        input,
+      );
       for (const graph of [a.generator!, a.discriminator!]) {
         const model = buildModel(tf, graph);
         compare(model, graph, input);
@@ -100,7 +112,11 @@ describe('tfjs model builder', () => {
     for (let i = 0; i < 200; i++) {
       const text = randomConfig(r);
       const a = analyze(text);
-      assert.deepEqual(a.diagnostics.filter((d) => d.severity === 'error'), [], text);
+      assert.deepEqual(
+        a.diagnostics.filter((d) => d.severity === 'error'),
+        [],
+        text,
+      );
       for (const graph of [a.generator!, a.discriminator!]) {
         const model = buildModel(tf, graph);
         compare(model, graph, text);
@@ -111,7 +127,9 @@ describe('tfjs model builder', () => {
   });
 
   it('runs a forward pass with the graph output shapes', () => {
-    const a = analyze('input: { size: 32 }\ngenerator: { filters: 4, levels: 5 }\ndiscriminator: { patch: 16, filters: 4 }\n');
+    const a = analyze(
+      'input: { size: 32 }\ngenerator: { filters: 4, levels: 5 }\ndiscriminator: { patch: 16, filters: 4 }\n',
+    );
     const g = buildModel(tf, a.generator!);
     const d = buildModel(tf, a.discriminator!);
     tf.tidy(() => {

@@ -22,10 +22,39 @@ function writeRun(root: string, id: string, events: TrainerEvent[], extra = ''):
 
 const started = (dir: string, startStep = 0): TrainerEvent => ({
   type: 'started',
-  payload: { runDir: dir, name: 'tiny', backend: 'wasm', backendLog: [], totalSteps: 40, stepsPerEpoch: 20, batchSize: 5, trainImages: 100, testImages: 10, params: { generator: 100, discriminator: 20 }, startStep, evalMode: 'training', time: '' },
+  payload: {
+    runDir: dir,
+    name: 'tiny',
+    backend: 'wasm',
+    backendLog: [],
+    totalSteps: 40,
+    stepsPerEpoch: 20,
+    batchSize: 5,
+    trainImages: 100,
+    testImages: 10,
+    params: { generator: 100, discriminator: 20 },
+    startStep,
+    evalMode: 'training',
+    time: '',
+  },
 });
-const step = (n: number, gL1: number): TrainerEvent => ({ type: 'step', payload: { step: n, epoch: n / 20, gL1, gGan: 0.7, gTotal: 10 * gL1 + 0.7, dLoss: 0.6, imgPerSec: 10 + n, numTensors: 100 } });
-const evalAt = (n: number, train: number, test: number): TrainerEvent => ({ type: 'eval', payload: { step: n, epoch: n / 20, train: q(train), test: q(test), gap: q(test - train) } });
+const step = (n: number, gL1: number): TrainerEvent => ({
+  type: 'step',
+  payload: {
+    step: n,
+    epoch: n / 20,
+    gL1,
+    gGan: 0.7,
+    gTotal: 10 * gL1 + 0.7,
+    dLoss: 0.6,
+    imgPerSec: 10 + n,
+    numTensors: 100,
+  },
+});
+const evalAt = (n: number, train: number, test: number): TrainerEvent => ({
+  type: 'eval',
+  payload: { step: n, epoch: n / 20, train: q(train), test: q(test), gap: q(test - train) },
+});
 
 describe('runs panel state', () => {
   it('reads a run folder: status, curves, best test L1, samples', () => {
@@ -37,14 +66,20 @@ describe('runs panel state', () => {
       step(1, 0.7),
       step(2, 0.6),
       evalAt(2, 0.5, 0.4),
-      { type: 'sample', payload: { step: 2, split: 'test', path: join(dir, 'samples/test-0000002.png'), mode: 'training' } },
+      {
+        type: 'sample',
+        payload: { step: 2, split: 'test', path: join(dir, 'samples/test-0000002.png'), mode: 'training' },
+      },
       { type: 'finished', payload: { step: 2, reason: 'stopped', runDir: dir } },
     ]);
     const [run] = readRuns(root, () => false);
     assert.equal(run.status, 'stopped');
     assert.equal(run.backend, 'wasm');
     assert.equal(run.step, 2);
-    assert.deepEqual(run.steps.map((s) => s.gL1), [0.7, 0.6]);
+    assert.deepEqual(
+      run.steps.map((s) => s.gL1),
+      [0.7, 0.6],
+    );
     assert.equal(run.bestTestL1, 0.4);
     assert.equal(run.lastEval?.step, 2);
     assert.equal(run.samples[0].split, 'test');
@@ -55,22 +90,54 @@ describe('runs panel state', () => {
     const a = writeRun(root, 'a', [started(join(root, 'a')), step(1, 0.5)]);
     assert.equal(readRuns(root, (d) => d === a)[0].status, 'running');
     assert.equal(readRuns(root, () => false)[0].status, 'interrupted');
-    appendFileSync(join(a, 'events.jsonl'), JSON.stringify({ type: 'finished', payload: { step: 1, reason: 'stopped', runDir: a } }) + '\n' + JSON.stringify(started(a, 1)) + '\n');
+    appendFileSync(
+      join(a, 'events.jsonl'),
+      JSON.stringify({ type: 'finished', payload: { step: 1, reason: 'stopped', runDir: a } }) +
+        '\n' +
+        JSON.stringify(started(a, 1)) +
+        '\n',
+    );
     assert.equal(readRuns(root, (d) => d === a)[0].status, 'running');
   });
 
   it('follows a run across backends: the newest backend and adapter, the earlier ones, a GPU failure until resumed', () => {
     const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
     const dir = join(root, 'a');
-    const adapter = { vendor: 'nvidia', architecture: 'hopper', device: 'H200', description: 'NVIDIA H200', software: false, features: ['subgroups'], limits: {} };
-    const onGpu = { ...started(dir), payload: { ...(started(dir).payload as object), backend: 'webgpu', adapter } } as TrainerEvent;
+    const adapter = {
+      vendor: 'nvidia',
+      architecture: 'hopper',
+      device: 'H200',
+      description: 'NVIDIA H200',
+      software: false,
+      features: ['subgroups'],
+      limits: {},
+    };
+    const onGpu = {
+      ...started(dir),
+      payload: { ...(started(dir).payload as object), backend: 'webgpu', adapter },
+    } as TrainerEvent;
     const lost = 'the GPU device was lost (unknown: driver reset) at step 2';
-    writeRun(root, 'a', [onGpu, step(1, 0.7), step(2, 0.6), { type: 'error', payload: { message: lost, device: true } }, { type: 'finished', payload: { step: 2, reason: 'failed', runDir: dir } }]);
+    writeRun(root, 'a', [
+      onGpu,
+      step(1, 0.7),
+      step(2, 0.6),
+      { type: 'error', payload: { message: lost, device: true } },
+      { type: 'finished', payload: { step: 2, reason: 'failed', runDir: dir } },
+    ]);
     let [run] = readRuns(root, () => false);
-    assert.deepEqual([run.status, run.backend, run.backends, run.adapter?.description, run.error, run.deviceError], ['failed', 'webgpu', ['webgpu'], 'NVIDIA H200', lost, true]);
-    appendFileSync(join(dir, 'events.jsonl'), [started(dir, 2), step(3, 0.5)].map((e) => JSON.stringify(e) + '\n').join(''));
+    assert.deepEqual(
+      [run.status, run.backend, run.backends, run.adapter?.description, run.error, run.deviceError],
+      ['failed', 'webgpu', ['webgpu'], 'NVIDIA H200', lost, true],
+    );
+    appendFileSync(
+      join(dir, 'events.jsonl'),
+      [started(dir, 2), step(3, 0.5)].map((e) => JSON.stringify(e) + '\n').join(''),
+    );
     [run] = readRuns(root, (d) => d === dir);
-    assert.deepEqual([run.status, run.backend, run.backends, run.adapter, run.error, run.deviceError], ['running', 'wasm', ['webgpu', 'wasm'], undefined, undefined, undefined]);
+    assert.deepEqual(
+      [run.status, run.backend, run.backends, run.adapter, run.error, run.deviceError],
+      ['running', 'wasm', ['webgpu', 'wasm'], undefined, undefined, undefined],
+    );
   });
 
   it('survives half-written and deleted run folders', () => {
@@ -79,12 +146,21 @@ describe('runs panel state', () => {
     mkdirSync(join(root, 'empty'));
     writeFileSync(join(root, 'half', 'resolved.json'), '{"config": {"inp');
     const runs = readRuns(root, () => false);
-    assert.deepEqual(runs.map((r) => r.id), ['half']);
+    assert.deepEqual(
+      runs.map((r) => r.id),
+      ['half'],
+    );
     assert.equal(runs[0].step, 1);
     assert.equal(runs[0].config, undefined);
     rmSync(join(root, 'half'), { recursive: true });
-    assert.deepEqual(readRuns(root, () => false), []);
-    assert.deepEqual(readRuns(join(root, 'nowhere'), () => false), []);
+    assert.deepEqual(
+      readRuns(root, () => false),
+      [],
+    );
+    assert.deepEqual(
+      readRuns(join(root, 'nowhere'), () => false),
+      [],
+    );
     assert.equal(parseEvents('not json\n{"type":"warning","payload":{"message":"x"}}\n').length, 1);
   });
 
@@ -95,7 +171,15 @@ describe('runs panel state', () => {
       const events: TrainerEvent[] = [started(dir)];
       for (let i = 1; i <= 1000; i++) {
         events.push(step(i, 1 / i));
-        events.push({ type: 'sample', payload: { step: i, split: i % 2 ? 'train' : 'test', path: join(dir, `samples/x-${i}.png`), mode: 'training' } });
+        events.push({
+          type: 'sample',
+          payload: {
+            step: i,
+            split: i % 2 ? 'train' : 'test',
+            path: join(dir, `samples/x-${i}.png`),
+            mode: 'training',
+          },
+        });
       }
       writeRun(root, `run-${String(r).padStart(2, '0')}`, events);
     }
@@ -114,8 +198,15 @@ describe('runs panel state', () => {
     const again = readRuns(root, () => false, cache);
     const refresh = performance.now() - t2;
     assert.equal(again.find((r) => r.id === 'run-07')!.step, 1001);
-    assert.strictEqual(again.find((r) => r.id === 'run-08'), first.find((r) => r.id === 'run-08'), 'unchanged runs are not parsed again');
-    assert.notStrictEqual(again.find((r) => r.id === 'run-07'), first.find((r) => r.id === 'run-07'));
+    assert.strictEqual(
+      again.find((r) => r.id === 'run-08'),
+      first.find((r) => r.id === 'run-08'),
+      'unchanged runs are not parsed again',
+    );
+    assert.notStrictEqual(
+      again.find((r) => r.id === 'run-07'),
+      first.find((r) => r.id === 'run-07'),
+    );
     assert.ok(refresh < ms, `cached refresh ${refresh} ms vs ${ms} ms`);
   });
 
@@ -124,31 +215,90 @@ describe('runs panel state', () => {
     writeRun(root, '20261128-010000-plain', [started(join(root, 'plain')), step(1, 0.5)]);
     const sweepDir = join(root, 'skips');
     mkdirSync(sweepDir);
-    const variant = (name: string, params: number) => ({ name, dir: name, origin: 'progressiveSkips' as const, overrides: {}, skips: name.slice(6), dropout: '1 @0.5', params, discriminatorParams: 20, macs: 2e6 });
-    const plan: SweepPlan = { name: 'skips', configFile: '/x/a.p2p.yaml', steps: 2, seed: 1, data: { train: 'builtin:faces', test: 'builtin:garments', transform: 'canny' }, created: '', variants: [variant('skips-all', 120), variant('skips-none', 90), variant('skips-1', 100)] };
+    const variant = (name: string, params: number) => ({
+      name,
+      dir: name,
+      origin: 'progressiveSkips' as const,
+      overrides: {},
+      skips: name.slice(6),
+      dropout: '1 @0.5',
+      params,
+      discriminatorParams: 20,
+      macs: 2e6,
+    });
+    const plan: SweepPlan = {
+      name: 'skips',
+      configFile: '/x/a.p2p.yaml',
+      steps: 2,
+      seed: 1,
+      data: { train: 'builtin:faces', test: 'builtin:garments', transform: 'canny' },
+      created: '',
+      variants: [variant('skips-all', 120), variant('skips-none', 90), variant('skips-1', 100)],
+    };
     writeFileSync(join(sweepDir, 'sweep.json'), JSON.stringify(plan));
     const t = (s: number) => new Date(Date.UTC(2026, 10, 28, 1, 0, s)).toISOString();
     const timed = (e: TrainerEvent, s: number) => ({ ...e, time: t(s) }) as unknown as TrainerEvent;
-    writeRun(sweepDir, 'skips-all', [timed(started(join(sweepDir, 'skips-all')), 0), timed(step(1, 0.6), 5), timed(step(2, 0.5), 9), timed(evalAt(2, 0.3, 0.45), 10), timed({ type: 'finished', payload: { step: 2, reason: 'completed', runDir: '' } }, 12)]);
-    appendFileSync(join(sweepDir, 'sweep.jsonl'), JSON.stringify({ type: 'exit', variant: 'skips-none', reason: 'failed', error: 'data: no such folder', time: t(1) }) + '\n{"type": "exi');
+    writeRun(sweepDir, 'skips-all', [
+      timed(started(join(sweepDir, 'skips-all')), 0),
+      timed(step(1, 0.6), 5),
+      timed(step(2, 0.5), 9),
+      timed(evalAt(2, 0.3, 0.45), 10),
+      timed({ type: 'finished', payload: { step: 2, reason: 'completed', runDir: '' } }, 12),
+    ]);
+    appendFileSync(
+      join(sweepDir, 'sweep.jsonl'),
+      JSON.stringify({
+        type: 'exit',
+        variant: 'skips-none',
+        reason: 'failed',
+        error: 'data: no such folder',
+        time: t(1),
+      }) + '\n{"type": "exi',
+    );
 
     const { runs, sweeps } = readRunsAndSweeps(root, () => false);
-    assert.deepEqual(runs.map((r) => [r.id, r.name, r.sweep]), [
-      ['skips/skips-all', 'skips-all', 'skips'],
-      ['20261128-010000-plain', 'tiny', undefined],
-    ].sort((a, b) => (a[0]! < b[0]! ? 1 : -1)));
+    assert.deepEqual(
+      runs.map((r) => [r.id, r.name, r.sweep]),
+      [
+        ['skips/skips-all', 'skips-all', 'skips'],
+        ['20261128-010000-plain', 'tiny', undefined],
+      ].sort((a, b) => (a[0]! < b[0]! ? 1 : -1)),
+    );
     assert.equal(sweeps.length, 1);
     const rows = sweeps[0].rows;
-    assert.deepEqual(rows.map((r) => [r.variant, r.status]), [['skips-all', 'completed'], ['skips-none', 'failed'], ['skips-1', 'pending']]);
+    assert.deepEqual(
+      rows.map((r) => [r.variant, r.status]),
+      [
+        ['skips-all', 'completed'],
+        ['skips-none', 'failed'],
+        ['skips-1', 'pending'],
+      ],
+    );
     assert.equal(rows[1].error, 'data: no such folder');
-    assert.deepEqual(rowCells(rows[0]), ['skips-all', 'all', '1 @0.5', '120', '2.00 M', '0.300', '0.200', '0.450', '0.200', '+0.150', '12.0', '0:12', '2 steps']);
+    assert.deepEqual(rowCells(rows[0]), [
+      'skips-all',
+      'all',
+      '1 @0.5',
+      '120',
+      '2.00 M',
+      '0.300',
+      '0.200',
+      '0.450',
+      '0.200',
+      '+0.150',
+      '12.0',
+      '0:12',
+      '2 steps',
+    ]);
     assert.equal(rowCells(rows[2])[12], 'pending');
   });
 
   it('lists config differences against a base run', () => {
     const base = analyze('').config;
     const other = analyze('generator:\n  skips: [1, 2]\ntrain: { batchSize: 2 }\n').config;
-    const diff = configDiff(base, other).map((d) => `${d.path}: ${JSON.stringify(d.base)} -> ${JSON.stringify(d.other)}`);
+    const diff = configDiff(base, other).map(
+      (d) => `${d.path}: ${JSON.stringify(d.base)} -> ${JSON.stringify(d.other)}`,
+    );
     assert.deepEqual(diff, [
       'generator.decoder[2].skip: true -> false',
       'generator.decoder[3].skip: true -> false',
@@ -162,9 +312,19 @@ describe('runs panel state', () => {
 describe('panel boundaries', () => {
   it('serves only PNG samples inside a run folder', () => {
     const run = '/work/runs/20261128-tiny';
-    assert.equal(sampleInside(run, '/work/runs/20261128-tiny/samples/test-0000020.png'), '/work/runs/20261128-tiny/samples/test-0000020.png');
+    assert.equal(
+      sampleInside(run, '/work/runs/20261128-tiny/samples/test-0000020.png'),
+      '/work/runs/20261128-tiny/samples/test-0000020.png',
+    );
     assert.equal(sampleInside(run, 'samples/train-0000000.png'), '/work/runs/20261128-tiny/samples/train-0000000.png');
-    for (const outside of ['/etc/passwd', '../../../etc/passwd.png', 'samples/../../other/samples/x.png', '/work/runs/20261128-tiny/checkpoints/latest.json', '/work/runs/20261128-tiny/config.p2p.yaml', 'samples/../events.jsonl']) {
+    for (const outside of [
+      '/etc/passwd',
+      '../../../etc/passwd.png',
+      'samples/../../other/samples/x.png',
+      '/work/runs/20261128-tiny/checkpoints/latest.json',
+      '/work/runs/20261128-tiny/config.p2p.yaml',
+      'samples/../events.jsonl',
+    ]) {
       assert.equal(sampleInside(run, outside), undefined, outside);
     }
   });
@@ -178,7 +338,14 @@ describe('panel boundaries', () => {
     assert.equal(isWebviewMessage({ type: 'openReport', payload: {} }), false);
     assert.ok(isWebviewMessage({ type: 'tabShown', payload: { tab: 'ablations' } }));
     assert.equal(isWebviewMessage({ type: 'tabShown', payload: { tab: 'settings' } }), false);
-    for (const bad of [null, 'ready', { type: 'ready' }, { type: 'resume', payload: {} }, { type: 'rm -rf', payload: {} }, { type: 'openSample', payload: { uri: 3 } }]) {
+    for (const bad of [
+      null,
+      'ready',
+      { type: 'ready' },
+      { type: 'resume', payload: {} },
+      { type: 'rm -rf', payload: {} },
+      { type: 'openSample', payload: { uri: 3 } },
+    ]) {
       assert.equal(isWebviewMessage(bad), false, JSON.stringify(bad));
     }
   });

@@ -16,7 +16,10 @@ describe('WebGPU adapter report', () => {
   it('reports the adapter: its features that matter, its limits, and lavapipe as software', async () => {
     const { adapter, device } = machine;
     const report = adapterReport(adapter);
-    assert.deepEqual(report.features, ['shader-f16', 'subgroups', 'timestamp-query'].filter((f) => adapter.features.has(f)));
+    assert.deepEqual(
+      report.features,
+      ['shader-f16', 'subgroups', 'timestamp-query'].filter((f) => adapter.features.has(f)),
+    );
     assert.equal(report.limits.maxStorageBufferBindingSize, adapter.limits.maxStorageBufferBindingSize);
     assert.ok(report.description || report.device, 'the adapter has a name');
     if (/llvmpipe/.test(report.description)) {

@@ -10,14 +10,18 @@ before(async () => {
   machine = await open(['backend=null']);
 });
 
-describe('WebGPU device watch (Dawn\'s null backend)', () => {
+describe("WebGPU device watch (Dawn's null backend)", () => {
   it('turns an out-of-memory error into a failure that names it', async () => {
     const { adapter, device, watch } = machine;
     assert.equal(adapterReport(adapter).software, false);
     assert.equal(failure(watch), undefined);
-    for (let i = 0; i < 8; i++) device.createBuffer({ size: adapter.limits.maxBufferSize, usage: GPUBufferUsage.STORAGE });
+    for (let i = 0; i < 8; i++)
+      device.createBuffer({ size: adapter.limits.maxBufferSize, usage: GPUBufferUsage.STORAGE });
     await settle(device);
-    assert.match(failure(watch) ?? '', /^out of GPU memory \(a smaller train\.batchSize or input\.size needs less\): Out of memory/);
+    assert.match(
+      failure(watch) ?? '',
+      /^out of GPU memory \(a smaller train\.batchSize or input\.size needs less\): Out of memory/,
+    );
   });
 
   it('turns a validation error into a failure that names it, and keeps the first failure', async () => {

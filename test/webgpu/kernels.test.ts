@@ -67,7 +67,10 @@ async function check(label: string, c: Case, tolerance = 2e-5): Promise<void> {
   const actual = await run('webgpu', c, inputs, dy);
   actual.forEach((a, i) => {
     const e = relativeError(a, expected[i]);
-    assert.ok(e < tolerance, `${label} ${JSON.stringify(c.shapes)}: ${i === 0 ? 'value' : `gradient ${i}`} differs by ${e.toExponential(2)}`);
+    assert.ok(
+      e < tolerance,
+      `${label} ${JSON.stringify(c.shapes)}: ${i === 0 ? 'value' : `gradient ${i}`} differs by ${e.toExponential(2)}`,
+    );
   });
 }
 
@@ -88,45 +91,71 @@ describe('webgpu kernels against cpu', () => {
     const conv = () => {
       const k = int(r, 1, 4);
       const [n, h, w, cin] = [int(r, 1, 3), int(r, k, 17), int(r, k, 17), int(r, 1, 9)];
-      return { x: [n, h, w, cin], f: [k, k, cin, int(r, 1, 9)], s: pick(r, [1, 2]) as 1 | 2, pad: pick(r, ['same', 'valid'] as const) };
+      return {
+        x: [n, h, w, cin],
+        f: [k, k, cin, int(r, 1, 9)],
+        s: pick(r, [1, 2]) as 1 | 2,
+        pad: pick(r, ['same', 'valid'] as const),
+      };
     };
     await cases('conv2d', 8, () => {
       const g = conv();
-      return { kernels: ['FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], shapes: [g.x, g.f, [g.f[3]]], f: (x, f, b) => tf.fused.conv2d({ x: x as TF.Tensor4D, filter: f as TF.Tensor4D, bias: b, strides: g.s, pad: g.pad }) };
+      return {
+        kernels: ['FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'],
+        shapes: [g.x, g.f, [g.f[3]]],
+        f: (x, f, b) =>
+          tf.fused.conv2d({ x: x as TF.Tensor4D, filter: f as TF.Tensor4D, bias: b, strides: g.s, pad: g.pad }),
+      };
     });
     await cases('conv2d without bias', 4, () => {
       const g = conv();
-      return { kernels: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'], shapes: [g.x, g.f], f: (x, f) => tf.conv2d(x as TF.Tensor4D, f as TF.Tensor4D, g.s, g.pad) };
+      return {
+        kernels: ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'],
+        shapes: [g.x, g.f],
+        f: (x, f) => tf.conv2d(x as TF.Tensor4D, f as TF.Tensor4D, g.s, g.pad),
+      };
     });
     await cases('conv2dTranspose (upsampling: transpose)', 6, () => {
       const [n, h, w, cin, cout] = [int(r, 1, 3), int(r, 1, 9), int(r, 1, 9), int(r, 1, 9), int(r, 1, 9)];
       const s = pick(r, [1, 2]);
       return {
         kernels: ['Conv2DBackpropInput', 'Conv2D', 'Conv2DBackpropFilter'],
-        shapes: [[n, h, w, cin], [3, 3, cout, cin]],
+        shapes: [
+          [n, h, w, cin],
+          [3, 3, cout, cin],
+        ],
         f: (x, f) => tf.conv2dTranspose(x as TF.Tensor4D, f as TF.Tensor4D, [n, h * s, w * s, cout], s, 'same'),
       };
     });
   });
 
-  it('BatchNormalization and its gradient (this project\'s broadcast form)', async () => {
+  it("BatchNormalization and its gradient (this project's broadcast form)", async () => {
     await cases('batchNorm', 6, () => {
       const s = shape4();
       const c = [s[3]];
       return {
         kernels: ['FusedBatchNorm', 'Rsqrt', 'Sub', 'Multiply', 'Add', 'Sum', 'Reshape'],
         shapes: [s, c, c, c, c],
-        f: (x, mean, variance, scale, offset) => tf.batchNorm(x as TF.Tensor4D, mean, tf.add(tf.abs(variance), 0.1), offset, scale, 1e-3),
+        f: (x, mean, variance, scale, offset) =>
+          tf.batchNorm(x as TF.Tensor4D, mean, tf.add(tf.abs(variance), 0.1), offset, scale, 1e-3),
       };
     });
-    await cases('moments (batch statistics)', 4, () => ({ kernels: ['Mean', 'Square', 'Sub', 'Reshape'], shapes: [shape4()], f: (x) => tf.add(tf.moments(x, [0, 1, 2]).mean, tf.moments(x, [0, 1, 2]).variance) }));
+    await cases('moments (batch statistics)', 4, () => ({
+      kernels: ['Mean', 'Square', 'Sub', 'Reshape'],
+      shapes: [shape4()],
+      f: (x) => tf.add(tf.moments(x, [0, 1, 2]).mean, tf.moments(x, [0, 1, 2]).variance),
+    }));
   });
 
   it('nearest upsampling and its gradient, against the exact block sums too', async () => {
     await cases('resizeNearestNeighbor', 6, () => {
       const [n, h, w, c] = shape4();
       const f = pick(r, [2, 2, 3]);
-      return { kernels: ['ResizeNearestNeighbor', 'ResizeNearestNeighborGrad'], shapes: [[n, h, w, c]], f: (x) => tf.image.resizeNearestNeighbor(x as TF.Tensor4D, [h * f, w * f]) };
+      return {
+        kernels: ['ResizeNearestNeighbor', 'ResizeNearestNeighborGrad'],
+        shapes: [[n, h, w, c]],
+        f: (x) => tf.image.resizeNearestNeighbor(x as TF.Tensor4D, [h * f, w * f]),
+      };
     });
   });
 
@@ -136,7 +165,11 @@ describe('webgpu kernels against cpu', () => {
       const t = [...s.slice(0, 3), int(r, 1, 7)];
       return { kernels: ['Concat', 'Slice'], shapes: [s, t], f: (a, b) => tf.concat([a, b], -1) };
     });
-    await cases('stack', 3, () => ({ kernels: ['Pack', 'Reshape'], shapes: [[], [], [], []], f: (a, b, c, d) => tf.stack([a, b, c, d]) }));
+    await cases('stack', 3, () => ({
+      kernels: ['Pack', 'Reshape'],
+      shapes: [[], [], [], []],
+      f: (a, b, c, d) => tf.stack([a, b, c, d]),
+    }));
     await cases('split', 3, () => {
       const s = shape4();
       const a = int(r, 0, 3);
@@ -144,8 +177,26 @@ describe('webgpu kernels against cpu', () => {
       const cut = Math.floor(s[a] / 2);
       return { kernels: ['SplitV'], shapes: [s], f: (x) => tf.mul(tf.split(x, [cut, s[a] - cut], a)[1], 2) };
     });
-    await cases('slice', 3, () => ({ kernels: ['Slice', 'PadV2'], shapes: [[int(r, 1, 6), 2]], f: (p) => tf.slice(p, [0, 1], [-1, 1]) }));
-    await cases('pad', 3, () => ({ kernels: ['PadV2', 'Slice'], shapes: [shape4()], f: (x) => tf.pad(x, [[0, 0], [1, 2], [0, 1], [0, 0]], 0.5) }));
+    await cases('slice', 3, () => ({
+      kernels: ['Slice', 'PadV2'],
+      shapes: [[int(r, 1, 6), 2]],
+      f: (p) => tf.slice(p, [0, 1], [-1, 1]),
+    }));
+    await cases('pad', 3, () => ({
+      kernels: ['PadV2', 'Slice'],
+      shapes: [shape4()],
+      f: (x) =>
+        tf.pad(
+          x,
+          [
+            [0, 0],
+            [1, 2],
+            [0, 1],
+            [0, 0],
+          ],
+          0.5,
+        ),
+    }));
     await cases('reshape and transpose (the PatchGAN tiling)', 4, () => {
       const [n, t, c] = [int(r, 1, 3), pick(r, [2, 4]), int(r, 1, 4)];
       const p = int(r, 1, 4);
@@ -160,21 +211,65 @@ describe('webgpu kernels against cpu', () => {
   it('dense layers, softmax and the losses (L1, BCE on softmax)', async () => {
     await cases('fused matMul + bias (Dense)', 5, () => {
       const [m, k, n] = [int(r, 1, 12), int(r, 1, 40), int(r, 1, 6)];
-      return { kernels: ['_FusedMatMul', 'BatchMatMul', 'Sum', 'Reshape'], shapes: [[m, k], [k, n], [n]], f: (a, b, bias) => tf.fused.matMul({ a, b, bias }) };
+      return {
+        kernels: ['_FusedMatMul', 'BatchMatMul', 'Sum', 'Reshape'],
+        shapes: [[m, k], [k, n], [n]],
+        f: (a, b, bias) => tf.fused.matMul({ a, b, bias }),
+      };
     });
     await cases('batched matMul', 3, () => {
       const [b, m, k, n] = [int(r, 1, 4), int(r, 1, 9), int(r, 1, 9), int(r, 1, 9)];
-      return { kernels: ['BatchMatMul'], shapes: [[b, m, k], [b, k, n]], f: (a, c) => tf.matMul(a, c) };
+      return {
+        kernels: ['BatchMatMul'],
+        shapes: [
+          [b, m, k],
+          [b, k, n],
+        ],
+        f: (a, c) => tf.matMul(a, c),
+      };
     });
-    await cases('softmax', 4, () => ({ kernels: ['Softmax', 'Multiply', 'Sum', 'Sub'], shapes: [[int(r, 1, 12), 2]], lo: -4, hi: 4, f: (x) => tf.softmax(x) }));
+    await cases('softmax', 4, () => ({
+      kernels: ['Softmax', 'Multiply', 'Sum', 'Sub'],
+      shapes: [[int(r, 1, 12), 2]],
+      lo: -4,
+      hi: 4,
+      f: (x) => tf.softmax(x),
+    }));
     await cases('BCE on softmax', 4, () => {
       const cls = pick(r, [0, 1] as const);
-      return { kernels: ['ClipByValue', 'Log', 'Mean', 'Neg', 'Slice', 'Greater', 'LessEqual', 'LogicalAnd', 'Select', 'ZerosLike'], shapes: [[int(r, 1, 12), 2]], lo: 0.05, hi: 1, f: (p) => bce(tf, p, cls) };
+      return {
+        kernels: [
+          'ClipByValue',
+          'Log',
+          'Mean',
+          'Neg',
+          'Slice',
+          'Greater',
+          'LessEqual',
+          'LogicalAnd',
+          'Select',
+          'ZerosLike',
+        ],
+        shapes: [[int(r, 1, 12), 2]],
+        lo: 0.05,
+        hi: 1,
+        f: (p) => bce(tf, p, cls),
+      };
     });
-    await cases('BCE at the clip', 2, () => ({ kernels: ['ClipByValue', 'GreaterEqual', 'LessEqual'], shapes: [[4, 2]], lo: 0, hi: 1e-8, f: (p) => bce(tf, p, 1) }));
+    await cases('BCE at the clip', 2, () => ({
+      kernels: ['ClipByValue', 'GreaterEqual', 'LessEqual'],
+      shapes: [[4, 2]],
+      lo: 0,
+      hi: 1e-8,
+      f: (p) => bce(tf, p, 1),
+    }));
     await cases('L1', 4, () => {
       const s = shape4();
-      return { kernels: ['Abs', 'Sub', 'Mean', 'Step', 'Sign', 'Cast', 'RealDiv'], shapes: [s, s], f: (a, b) => l1Loss(tf, a, b) };
+      return {
+        kernels: ['Abs', 'Sub', 'Mean', 'Step', 'Sign', 'Cast', 'RealDiv'],
+        shapes: [s, s],
+        f: (a, b) => l1Loss(tf, a, b),
+      };
     });
   });
 
@@ -191,17 +286,28 @@ describe('webgpu kernels against cpu', () => {
       ['cast', ['Cast'], (x) => tf.cast(tf.cast(tf.mul(x, 4), 'int32'), 'float32'), -3, 3],
       ['identity', ['Identity'], (x) => tf.clone(x)],
     ];
-    for (const [label, kernels, f, lo, hi] of unary) await cases(label, 2, () => ({ kernels, shapes: [shape4()], lo, hi, f }));
+    for (const [label, kernels, f, lo, hi] of unary)
+      await cases(label, 2, () => ({ kernels, shapes: [shape4()], lo, hi, f }));
     await cases('dropout mask (0.5)', 3, () => {
       const s = shape4();
       const mask = data(size(s), 0, 1);
-      return { kernels: ['Floor', 'Add', 'Multiply', 'RealDiv'], shapes: [s], f: (x) => tf.mul(tf.div(x, 0.5), tf.floor(tf.add(tf.tensor(mask, s), 0.5))) };
+      return {
+        kernels: ['Floor', 'Add', 'Multiply', 'RealDiv'],
+        shapes: [s],
+        f: (x) => tf.mul(tf.div(x, 0.5), tf.floor(tf.add(tf.tensor(mask, s), 0.5))),
+      };
     });
     await cases('broadcasting add, sub, mul, div', 6, () => {
       const s = shape4();
       const t = pick(r, [s, [s[3]], [1, 1, 1, s[3]], []]);
       const op = pick(r, [tf.add, tf.sub, tf.mul, tf.div]);
-      return { kernels: ['Add', 'Sub', 'Multiply', 'RealDiv', 'Sum', 'Reshape', 'Neg', 'Square'], shapes: [s, t], lo: 0.2, hi: 2, f: (a, b) => op(a, b) };
+      return {
+        kernels: ['Add', 'Sub', 'Multiply', 'RealDiv', 'Sum', 'Reshape', 'Neg', 'Square'],
+        shapes: [s, t],
+        lo: 0.2,
+        hi: 2,
+        f: (a, b) => op(a, b),
+      };
     });
     await cases('Adam update (m, v, sqrt, div)', 3, () => {
       const s = shape4();
@@ -236,9 +342,13 @@ describe('webgpu kernels against cpu', () => {
       for (let b = 0; b < n; b++)
         for (let y = 0; y < f * h; y++)
           for (let xx = 0; xx < f * w; xx++)
-            for (let ch = 0; ch < c; ch++) exact[((b * h + Math.floor(y / f)) * w + Math.floor(xx / f)) * c + ch] += dy[((b * f * h + y) * f * w + xx) * c + ch];
+            for (let ch = 0; ch < c; ch++)
+              exact[((b * h + Math.floor(y / f)) * w + Math.floor(xx / f)) * c + ch] +=
+                dy[((b * f * h + y) * f * w + xx) * c + ch];
       const dyT = tf.tensor4d(dy, [n, f * h, f * w, c]);
-      const g = tf.grad((t: TF.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as TF.Tensor4D, [f * h, f * w]), dyT)))(tf.tensor4d(x, [n, h, w, c]));
+      const g = tf.grad((t: TF.Tensor) =>
+        tf.sum(tf.mul(tf.image.resizeNearestNeighbor(t as TF.Tensor4D, [f * h, f * w]), dyT)),
+      )(tf.tensor4d(x, [n, h, w, c]));
       assert.ok(relativeError(Float32Array.from(await g.data()), exact) < 1e-6, `${[n, h, w, c, f]}`);
       tf.dispose([g, dyT]);
     }
@@ -248,15 +358,26 @@ describe('webgpu kernels against cpu', () => {
     await tf.setBackend('webgpu');
     const configs = [
       TINY,
-      TINY.replace('levels: 5', 'levels: 5\n  upsampling: transpose').replace('output: { channels: 3 }', 'output: { channels: 3, activation: sigmoid }'),
-      TINY.replace('output: { channels: 3 }', 'output: { channels: 3, activation: linear }').replace('dropout: { rate: 0.5, levels: [1, 2] }', 'dropout: { levels: none }'),
+      TINY.replace('levels: 5', 'levels: 5\n  upsampling: transpose').replace(
+        'output: { channels: 3 }',
+        'output: { channels: 3, activation: sigmoid }',
+      ),
+      TINY.replace('output: { channels: 3 }', 'output: { channels: 3, activation: linear }').replace(
+        'dropout: { rate: 0.5, levels: [1, 2] }',
+        'dropout: { levels: none }',
+      ),
       TINY.replace('discriminator:\n', 'discriminator:\n  type: patchgan\n'),
     ];
     const seen = new Set<string>();
     for (const text of configs) {
       const a = analyze(text);
       assert.ok(a.generator && a.discriminator, JSON.stringify(a.diagnostics));
-      const nets: Nets = { generator: buildModel(tf, a.generator), discriminator: buildModel(tf, a.discriminator), gOptimizer: tf.train.adam(1e-3), dOptimizer: tf.train.adam(1e-3) };
+      const nets: Nets = {
+        generator: buildModel(tf, a.generator),
+        discriminator: buildModel(tf, a.discriminator),
+        gOptimizer: tf.train.adam(1e-3),
+        dOptimizer: tf.train.adam(1e-3),
+      };
       const x = tf.randomUniform([2, 32, 32, 1], -1, 1) as TF.Tensor4D;
       const y = tf.randomUniform([2, 32, 32, 3], -1, 1) as TF.Tensor4D;
       const info = await tf.profile(async () => {

@@ -17,7 +17,10 @@ describe('loss curve, webgpu vs cpu', () => {
   it(`is the same over ${STEPS} steps of the tiny config, within what float rounding alone does`, async () => {
     await curve('webgpu', 1, builtinRoot); // draws the embedded data once, so the runs below do not race on it
     // The two cpu runs take one core each; lavapipe then has the machine for the webgpu runs.
-    const [cpu, cpuPerturbed] = await Promise.all([curve('cpu', STEPS, builtinRoot), curve('cpu', STEPS, builtinRoot, true)]);
+    const [cpu, cpuPerturbed] = await Promise.all([
+      curve('cpu', STEPS, builtinRoot),
+      curve('cpu', STEPS, builtinRoot, true),
+    ]);
     const gpu = await curve('webgpu', STEPS, builtinRoot);
     const gpuPerturbed = await curve('webgpu', STEPS, builtinRoot, true);
     assert.equal(gpu.backend, 'webgpu');
@@ -26,6 +29,8 @@ describe('loss curve, webgpu vs cpu', () => {
       [gpu, gpuPerturbed],
       [cpu, cpuPerturbed],
     ]);
-    console.log(`${STEPS} steps: webgpu ${gpu.seconds.toFixed(1)} s, cpu ${cpu.seconds.toFixed(1)} s\n${rows.join('\n')}`);
+    console.log(
+      `${STEPS} steps: webgpu ${gpu.seconds.toFixed(1)} s, cpu ${cpu.seconds.toFixed(1)} s\n${rows.join('\n')}`,
+    );
   });
 });

@@ -166,7 +166,8 @@ function keyEntries(analysis: Analysis, path: Path, flow: boolean, flowPresent: 
   const present = new Set(flowPresent);
   if (!flow) {
     for (const loc of analysis.parsed.locations) {
-      if (loc.path.length === path.length + 1 && path.every((p, i) => loc.path[i] === p)) present.add(String(loc.path[path.length]));
+      if (loc.path.length === path.length + 1 && path.every((p, i) => loc.path[i] === p))
+        present.add(String(loc.path[path.length]));
     }
   }
   return Object.entries(schema.properties)
@@ -184,7 +185,8 @@ function keyEntries(analysis: Analysis, path: Path, flow: boolean, flowPresent: 
 function objectOf(s: Schema | undefined) {
   if (!s) return undefined;
   if (s.kind === 'object') return s;
-  if (s.kind === 'union') return s.anyOf.find((a) => a.kind === 'object') as Extract<Schema, { kind: 'object' }> | undefined;
+  if (s.kind === 'union')
+    return s.anyOf.find((a) => a.kind === 'object') as Extract<Schema, { kind: 'object' }> | undefined;
   if (s.kind === 'grid') {
     const properties = Object.fromEntries([...gridPaths().keys()].map((k) => [k, childSchema(s, k)!]));
     return { kind: 'object' as const, doc: s.doc, properties };
@@ -234,10 +236,13 @@ function valueEntries(analysis: Analysis, path: Path): CompletionEntry[] {
   }
   const decoderLevels = analysis.config.generator.decoder.length;
   const isLevel = schema.kind === 'number' && schema.doc.startsWith('A decoder level');
-  if (isLevel) for (let l = 1; l <= decoderLevels; l++) add(String(l), `Decoder level ${l} of ${decoderLevels} (1 is the deepest).`);
+  if (isLevel)
+    for (let l = 1; l <= decoderLevels; l++)
+      add(String(l), `Decoder level ${l} of ${decoderLevels} (1 is the deepest).`);
   if (path.join('.') === 'input.size') for (let s = 16; s <= 1024; s *= 2) add(String(s), `${s}x${s} pixels`);
   const derived = derivedDefault(path.join('.'), analysis.config);
   if (!out.length && derived) add(String(derived.value), `The default here, from ${derived.from}. ${schema.doc}`);
-  else if (!out.length && schema.default !== undefined && typeof schema.default !== 'object') add(String(schema.default), `The default. ${schema.doc}`);
+  else if (!out.length && schema.default !== undefined && typeof schema.default !== 'object')
+    add(String(schema.default), `The default. ${schema.doc}`);
   return out;
 }

@@ -61,7 +61,8 @@ export function keyDocs(path: Path, value?: unknown, config?: ResolvedConfig): s
 
 function enumDocOf(schema: Schema, value: string): string | undefined {
   if (schema.kind === 'string') return schema.enumDocs?.[value];
-  if (schema.kind === 'union') for (const alt of schema.anyOf) if (alt.kind === 'string' && alt.enumDocs?.[value]) return alt.enumDocs[value];
+  if (schema.kind === 'union')
+    for (const alt of schema.anyOf) if (alt.kind === 'string' && alt.enumDocs?.[value]) return alt.enumDocs[value];
   return undefined;
 }
 
@@ -78,7 +79,9 @@ function describeSchema(s: Schema): string | undefined {
     case 'array':
       return 'a list';
     case 'object':
-      return `a mapping of ${Object.keys(s.properties).map((k) => `\`${k}\``).join(', ')}`;
+      return `a mapping of ${Object.keys(s.properties)
+        .map((k) => `\`${k}\``)
+        .join(', ')}`;
     case 'grid':
       return 'a mapping from config paths to lists of values';
   }
@@ -93,9 +96,22 @@ function numbersFor(analysis: Analysis, path: Path): string | undefined {
 
   if (top === 'generator' && path.length === 1) return totalsSection('Generator', g, true);
   if (top === 'discriminator' && path.length === 1) return totalsSection('Discriminator', d, true);
-  if (top === 'discriminator') return totalsSection('Discriminator', d, false) + '\n\n' + rowsTable(d.layers.filter((l) => l.part === 'trunk' && l.name.includes('disc_conv2d')));
-  if (top === 'input') return partSection('Input and encoder level 1', g.layers.filter((l) => l.part === 'input' || (l.part === 'encoder' && l.level === 1)));
-  if (top === 'output') return partSection('Output', g.layers.filter((l) => l.part === 'output'));
+  if (top === 'discriminator')
+    return (
+      totalsSection('Discriminator', d, false) +
+      '\n\n' +
+      rowsTable(d.layers.filter((l) => l.part === 'trunk' && l.name.includes('disc_conv2d')))
+    );
+  if (top === 'input')
+    return partSection(
+      'Input and encoder level 1',
+      g.layers.filter((l) => l.part === 'input' || (l.part === 'encoder' && l.level === 1)),
+    );
+  if (top === 'output')
+    return partSection(
+      'Output',
+      g.layers.filter((l) => l.part === 'output'),
+    );
   if (top !== 'generator') return undefined;
 
   if (level !== undefined) {
@@ -158,7 +174,9 @@ function decoderSection(analysis: Analysis, g: ModelGraph, level: number): strin
   const head = `**Decoder level ${level}** · ${out[0]}x${out[1]} · ${entry.skip ? 'skip on' : 'no skip'} · ${entry.dropout > 0 ? `dropout ${entry.dropout}` : 'no dropout'}`;
   const parts = [head, rowsTable(layers)];
   if (concat?.skip) {
-    parts.push(`Channels: ${channelArithmetic(concat)} (from \`${concat.skip.from}\`, encoder level ${concat.skip.encoderLevel})`);
+    parts.push(
+      `Channels: ${channelArithmetic(concat)} (from \`${concat.skip.from}\`, encoder level ${concat.skip.encoderLevel})`,
+    );
   }
   parts.push(sums(layers));
   return parts.join('\n\n');
@@ -182,10 +200,16 @@ function encoderSection(g: ModelGraph): string {
     const layers = g.layers.filter((l) => l.part === 'encoder' && l.level === i);
     const last = layers[layers.length - 1];
     const conv = layers.find((l) => l.className === 'Conv2D')!;
-    rows.push(`| ${i} | ${conv.name} | ${kerasShape(last.outputShape)} | ${count(layers.reduce((s, l) => s + l.params, 0))} |`);
+    rows.push(
+      `| ${i} | ${conv.name} | ${kerasShape(last.outputShape)} | ${count(layers.reduce((s, l) => s + l.params, 0))} |`,
+    );
   }
   const encoder = g.layers.filter((l) => l.part === 'encoder');
-  return [`**Encoder** · ${maxLevel} levels · bottleneck ${kerasShape(encoder[encoder.length - 1].outputShape)}`, rows.join('\n'), sums(encoder)].join('\n\n');
+  return [
+    `**Encoder** · ${maxLevel} levels · bottleneck ${kerasShape(encoder[encoder.length - 1].outputShape)}`,
+    rows.join('\n'),
+    sums(encoder),
+  ].join('\n\n');
 }
 
 function decoderOverview(g: ModelGraph): string {
@@ -196,9 +220,15 @@ function decoderOverview(g: ModelGraph): string {
     const conv = layers.find((l) => l.name.startsWith('unet_upconv2D'))!;
     const concat = layers.find((l) => l.skip);
     const last = layers[layers.length - 1];
-    rows.push(`| ${level} | ${conv.name} | ${kerasShape(last.outputShape)} | ${concat ? channelArithmetic(concat) : '—'} | ${count(layers.reduce((s, l) => s + l.params, 0))} |`);
+    rows.push(
+      `| ${level} | ${conv.name} | ${kerasShape(last.outputShape)} | ${concat ? channelArithmetic(concat) : '—'} | ${count(layers.reduce((s, l) => s + l.params, 0))} |`,
+    );
   }
-  return ['**Decoder** (level 1 is the deepest)', rows.join('\n'), sums(g.layers.filter((l) => l.part === 'decoder'))].join('\n\n');
+  return [
+    '**Decoder** (level 1 is the deepest)',
+    rows.join('\n'),
+    sums(g.layers.filter((l) => l.part === 'decoder')),
+  ].join('\n\n');
 }
 
 function skipsSection(analysis: Analysis, g: ModelGraph): string {
@@ -216,8 +246,13 @@ function skipsSection(analysis: Analysis, g: ModelGraph): string {
 function dropoutSection(g: ModelGraph): string {
   const drops = g.layers.filter((l) => l.className === 'Dropout');
   if (!drops.length) return '**Dropout**: none in this generator.';
-  const rows = drops.map((l) => `| ${l.level} | ${l.name} | ${l.op.op === 'dropout' ? l.op.rate : ''} | ${kerasShape(l.outputShape)} |`);
-  return ['**Dropout layers**', ['| Level | Layer | Rate | Output Shape |', '|---:|---|---:|---|', ...rows].join('\n')].join('\n\n');
+  const rows = drops.map(
+    (l) => `| ${l.level} | ${l.name} | ${l.op.op === 'dropout' ? l.op.rate : ''} | ${kerasShape(l.outputShape)} |`,
+  );
+  return [
+    '**Dropout layers**',
+    ['| Level | Layer | Rate | Output Shape |', '|---:|---|---:|---|', ...rows].join('\n'),
+  ].join('\n\n');
 }
 
 /** The variants under the cursor with their difference to the base: what the ablation varies, before it trains. */
@@ -238,10 +273,17 @@ function sweepSection(analysis: Analysis, path: Path): string {
     const dd = v.discriminator.totals.params - d.totals.params;
     return `| ${v.name} | ${skips} | ${dropout} | ${count(v.generator.totals.params)} | ${dp ? signedCount(dp) : '='} | ${si(v.generator.totals.macs)} | ${dm ? (dm > 0 ? '+' : '−') + si(Math.abs(dm)) : '='} | ${dd ? signedCount(dd) : '='} |`;
   });
-  const head = path.length <= 1 ? `**Ablation \`${sweep.name}\`** · ${sweep.variants.length} variant${sweep.variants.length === 1 ? '' : 's'}${sweep.steps ? ` · ${count(sweep.steps)} steps each` : ''}` : `**${variants.length === 1 ? `Variant \`${variants[0].name}\`` : `${variants.length} variants`}** against the base`;
+  const head =
+    path.length <= 1
+      ? `**Ablation \`${sweep.name}\`** · ${sweep.variants.length} variant${sweep.variants.length === 1 ? '' : 's'}${sweep.steps ? ` · ${count(sweep.steps)} steps each` : ''}`
+      : `**${variants.length === 1 ? `Variant \`${variants[0].name}\`` : `${variants.length} variants`}** against the base`;
   return [
     head,
-    ['| Variant | Skips | Dropout | G params | Δ | G MACs | Δ | D Δ |', '|---|---|---|---:|---:|---:|---:|---:|', ...rows].join('\n'),
+    [
+      '| Variant | Skips | Dropout | G params | Δ | G MACs | Δ | D Δ |',
+      '|---|---|---|---:|---:|---:|---:|---:|',
+      ...rows,
+    ].join('\n'),
     `Base: ${count(g.totals.params)} generator params, ${si(g.totals.macs)} MACs per image; ${count(d.totals.params)} discriminator params.`,
   ].join('\n\n');
 }

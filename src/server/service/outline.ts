@@ -48,12 +48,17 @@ export function codeLenses(analysis: Analysis): Lens[] {
   const sweep = analysis.sweep;
   if (sweep && sweep.variants.length) {
     const n = sweep.variants.length;
-    lenses.push({ range: at('ablation'), title: `$(beaker) Run Ablation: ${n} variant${n === 1 ? '' : 's'} into runs/${safeName(sweep.name)}${sweep.steps ? `, ${count(sweep.steps)} steps each` : ''}`, part: 'ablation' });
+    lenses.push({
+      range: at('ablation'),
+      title: `$(beaker) Run Ablation: ${n} variant${n === 1 ? '' : 's'} into runs/${safeName(sweep.name)}${sweep.steps ? `, ${count(sweep.steps)} steps each` : ''}`,
+      part: 'ablation',
+    });
   }
   return lenses;
 }
 
-const levelLayers = (g: ModelGraph, part: LayerNode['part'], level: number) => g.layers.filter((l) => l.part === part && l.level === level);
+const levelLayers = (g: ModelGraph, part: LayerNode['part'], level: number) =>
+  g.layers.filter((l) => l.part === part && l.level === level);
 const paramsOf = (layers: readonly LayerNode[]) => layers.reduce((s, l) => s + l.params, 0);
 const lastShape = (layers: readonly LayerNode[]) => kerasShape(layers[layers.length - 1].outputShape);
 
@@ -96,16 +101,26 @@ export function inlayHints(analysis: Analysis): Hint[] {
     const lineEnd = parsed.lines.offset({ line: line + 1, character: 0 });
     let end = lineEnd;
     while (end > 0 && (parsed.text[end - 1] === '\n' || parsed.text[end - 1] === '\r')) end--;
-    hints.push({ position: parsed.lines.position(Math.max(end, parsed.lines.offset({ line, character: 0 }))), label, tooltip });
+    hints.push({
+      position: parsed.lines.position(Math.max(end, parsed.lines.offset({ line, character: 0 }))),
+      label,
+      tooltip,
+    });
   };
 
   config.generator.decoder.forEach((entry) => {
     const index = Array.isArray((parsed.value.generator as Record<string, unknown> | undefined)?.decoder)
-      ? ((parsed.value.generator as Record<string, unknown[]>).decoder.findIndex((e) => (e as Record<string, unknown> | undefined)?.level === entry.level))
+      ? (parsed.value.generator as Record<string, unknown[]>).decoder.findIndex(
+          (e) => (e as Record<string, unknown> | undefined)?.level === entry.level,
+        )
       : -1;
     if (index < 0) return;
     const layers = levelLayers(g, 'decoder', entry.level);
-    atLineEnd(['generator', 'decoder', index], `${lastShape(layers)} · ${count(paramsOf(layers))} params`, `decoder level ${entry.level}`);
+    atLineEnd(
+      ['generator', 'decoder', index],
+      `${lastShape(layers)} · ${count(paramsOf(layers))} params`,
+      `decoder level ${entry.level}`,
+    );
   });
   const input = g.layers[0];
   atLineEnd(['input'], `${kerasShape(input.outputShape)}${followsSize(analysis)}`);
@@ -116,12 +131,19 @@ export function inlayHints(analysis: Analysis): Hint[] {
   const decoderCount = config.generator.decoder.length;
   atLineEnd(
     ['generator', 'skips'],
-    skips.length === decoderCount ? `skips on all ${decoderCount} levels` : skips.length ? `skips on ${levelList(skips)} of 1–${decoderCount}` : 'no skips: an encoder-decoder',
+    skips.length === decoderCount
+      ? `skips on all ${decoderCount} levels`
+      : skips.length
+        ? `skips on ${levelList(skips)} of 1–${decoderCount}`
+        : 'no skips: an encoder-decoder',
   );
   const drops = config.generator.decoder.filter((e) => e.dropout > 0).map((e) => e.level);
   atLineEnd(['generator', 'dropout'], drops.length ? `dropout on ${levelList(drops)}` : 'no dropout');
   const grid = config.input.size / config.discriminator.patch;
-  atLineEnd(['discriminator', 'patch'], `${grid * grid} patch${grid * grid === 1 ? '' : 'es'} of ${config.discriminator.patch}x${config.discriminator.patch}`);
+  atLineEnd(
+    ['discriminator', 'patch'],
+    `${grid * grid} patch${grid * grid === 1 ? '' : 'es'} of ${config.discriminator.patch}x${config.discriminator.patch}`,
+  );
   return hints.sort((a, b) => a.position.line - b.position.line);
 }
 
@@ -163,8 +185,11 @@ export function documentSymbols(analysis: Analysis): OutlineSymbol[] {
     }
     for (const entry of analysis.config.generator.decoder) {
       const layers = levelLayers(g, 'decoder', entry.level);
-      const index = Array.isArray(decoderEntries) ? decoderEntries.findIndex((e) => (e as Record<string, unknown> | undefined)?.level === entry.level) : -1;
-      const range = index >= 0 ? parsed.rangeOf(['generator', 'decoder', index]) : parsed.rangeOf(['generator', 'skips']);
+      const index = Array.isArray(decoderEntries)
+        ? decoderEntries.findIndex((e) => (e as Record<string, unknown> | undefined)?.level === entry.level)
+        : -1;
+      const range =
+        index >= 0 ? parsed.rangeOf(['generator', 'decoder', index]) : parsed.rangeOf(['generator', 'skips']);
       generator.children.push({
         name: `decoder level ${entry.level}`,
         detail: `${lastShape(layers)} · ${count(paramsOf(layers))} params${entry.skip ? ' · skip' : ''}${entry.dropout > 0 ? ` · dropout ${entry.dropout}` : ''}`,
@@ -177,6 +202,7 @@ export function documentSymbols(analysis: Analysis): OutlineSymbol[] {
     generator.detail = `${count(g.totals.params)} params`;
   }
   const discriminator = roots.find((s) => s.name === 'discriminator');
-  if (analysis.discriminator && discriminator) discriminator.detail = `${count(analysis.discriminator.totals.params)} params`;
+  if (analysis.discriminator && discriminator)
+    discriminator.detail = `${count(analysis.discriminator.totals.params)} params`;
   return roots;
 }
