@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs';
 import { analyze } from '../src/core/analysis';
 import type { Backend, ResolvedConfig } from '../src/core/config';
-import { buildModel } from '../src/model/build';
-import { chooseBackend, type BackendOptions, type ChosenBackend, type Tf } from '../src/trainer/backends';
-import { trainStep, type Nets } from '../src/trainer/pix2pix';
-import { SeededRandom } from '../src/trainer/random';
+import type { Tf } from '../src/model/tf';
+import { chooseBackend, type BackendOptions, type ChosenBackend } from '../src/trainer/backends';
+import { createNets, trainStep, type Nets } from '../src/trainer/pix2pix';
+import { SeededRandom } from '../src/core/random';
 
 export interface StepSetup {
   tf: Tf;
@@ -30,12 +30,7 @@ export async function stepSetup(
   const tf = chosen.tf;
   Math.random = new SeededRandom(0).next;
   const c = a.config;
-  const nets: Nets = {
-    generator: buildModel(tf, a.generator),
-    discriminator: buildModel(tf, a.discriminator),
-    gOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
-    dOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
-  };
+  const nets = createNets(tf, { generator: a.generator, discriminator: a.discriminator, config: c });
   const b = options.batch ?? c.train.batchSize;
   const s = c.input.size;
   const x = tf.randomUniform([b, s, s, c.input.channels], -1, 1) as TF.Tensor4D;

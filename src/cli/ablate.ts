@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import type { Backend } from '../core/config';
 import { count } from '../core/units';
-import { TABLE_HEADER, rowCells } from '../sweep/table';
-import { readSweep } from '../sweep/folder';
+import { TABLE_HEADER, rowCells } from '../runs/sweepTable';
+import { readSweep } from '../runs/sweepFolder';
 import { SweepRunner } from '../sweep/runner';
 
 const USAGE =

@@ -1,7 +1,7 @@
 // `p2p`: the command line over the core. Every command takes its I/O as parameters so tests can run it in-process.
 
 import { analyze } from '../core/analysis';
-import type { Diagnostic } from '../core/diagnostics';
+import { errorCount, formatDiagnostic } from '../core/diagnostics';
 import { kerasSummary } from '../core/kerasSummary';
 
 export interface CliIO {
@@ -19,10 +19,6 @@ const USAGE = `usage:
 `;
 
 /** `examples/seed.p2p.yaml:12:5: error: ...` (1-based line and column, as compilers print them). */
-export function formatDiagnostic(file: string, d: Diagnostic): string {
-  return `${file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.severity}: ${d.message}`;
-}
-
 interface Parsed {
   positional: string[];
   options: Map<string, string>;
@@ -85,7 +81,7 @@ export function runCli(argv: readonly string[], io: CliIO): number {
     for (const d of analysis.diagnostics) io.stderr(formatDiagnostic(file, d) + '\n');
     const graph = args.options.get('part') === 'discriminator' ? analysis.discriminator : analysis.generator;
     if (errors.length || !graph) {
-      io.stderr(`p2p: ${file} has ${errors.length} error${errors.length === 1 ? '' : 's'}; no summary\n`);
+      io.stderr(`p2p: ${file} has ${errorCount(errors.length)}; no summary\n`);
       return 1;
     }
     io.stdout(args.options.get('format') === 'json' ? JSON.stringify(graph, null, 2) + '\n' : kerasSummary(graph));

@@ -9,6 +9,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import { describeErrors } from '../core/diagnostics';
 import { count } from '../core/units';
 import { SummaryRequest, type SummaryResult } from '../protocol/lsp';
 import { RunsPanel } from './runsPanel';
@@ -130,11 +131,9 @@ class SummaryDocuments implements vscode.TextDocumentContentProvider, vscode.Dis
 
 export function renderSummary(r: SummaryResult, source: vscode.Uri): string {
   const name = path.basename(source.fsPath);
+  if (r.failure) return `${name}: the language server could not read it: ${r.failure}\n`;
   if (!r.keras || !r.generator || !r.discriminator) {
-    const lines = r.diagnostics
-      .filter((d) => d.severity === 'error')
-      .map((d) => `  ${name}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`);
-    return `${name} has ${r.errors} error${r.errors === 1 ? '' : 's'}; no summary until they are fixed:\n${lines.join('\n')}\n`;
+    return `${describeErrors(name, r.diagnostics)}\nno summary until they are fixed\n`;
   }
   const totals = (title: string, g: NonNullable<SummaryResult['generator']>) =>
     `${title} ${g.name}: ${count(g.totals.params)} params (${count(g.totals.trainableParams)} trainable, ${count(g.totals.nonTrainableParams)} non-trainable)`;

@@ -1,23 +1,24 @@
 // "pix2pix: Train Current Config", "Stop Training" and "Resume Run": the trainer runs in a child process
 // (dist/trainer.js); progress shows in a cancellable notification and the status bar.
 
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
+import { errorCount } from '../core/diagnostics';
 import { SummaryRequest } from '../protocol/lsp';
 import type { Backend } from '../core/config';
-import type { ErrorPayload, StartedPayload, TrainerEvent } from '../trainer/contract';
-import { SweepRunner } from '../sweep/runner';
+import { clock } from '../core/units';
+import type { ErrorPayload, StepPayload, TrainerEvent } from '../runs/contract';
+import { TrainerProcess } from '../trainer/process';
+import { SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
 
 export interface TrainingListener {
   onEvent(runDir: string | undefined, event: TrainerEvent): void;
 }
 
 export class TrainingController implements vscode.Disposable {
-  private child: ChildProcess | undefined;
+  private trainer: TrainerProcess | undefined;
   private runDir: string | undefined;
   private readonly status = vscode.window.createStatusBarItem('p2p.training', vscode.StatusBarAlignment.Left, 50);
   private readonly listeners = new Set<TrainingListener>();
@@ -36,13 +37,13 @@ export class TrainingController implements vscode.Disposable {
   private readonly sweepLive = new Set<string>();
 
   get running(): boolean {
-    return !!this.child || !!this.sweep;
+    return !!this.trainer || !!this.sweep;
   }
 
   /** Whether a trainer started here is writing `dir` now. */
   isLive(dir: string): boolean {
     const d = path.resolve(dir);
-    return (!!this.child && !!this.runDir && path.resolve(this.runDir) === d) || this.sweepLive.has(d);
+    return (!!this.trainer && !!this.runDir && path.resolve(this.runDir) === d) || this.sweepLive.has(d);
   }
 
   get liveRunDir(): string | undefined {
@@ -79,10 +80,14 @@ export class TrainingController implements vscode.Disposable {
     }
     if (doc.isDirty) await doc.save();
     const summary = await this.lsp.sendRequest(SummaryRequest, { uri: doc.uri.toString() });
+    if (summary.failure) {
+      void vscode.window.showErrorMessage(`pix2pix: the language server could not read the config: ${summary.failure}`);
+      return undefined;
+    }
     if (summary.errors > 0) {
       void vscode.window
         .showErrorMessage(
-          `pix2pix: ${path.basename(doc.uri.fsPath)} has ${summary.errors} error${summary.errors === 1 ? '' : 's'}; fix them before training.`,
+          `pix2pix: ${path.basename(doc.uri.fsPath)} has ${errorCount(summary.errors)}; fix them before training.`,
           'Show Problems',
         )
         .then((pick) => {
@@ -104,96 +109,38 @@ export class TrainingController implements vscode.Disposable {
     const doc = await this.configToTrain(arg, 'ablate');
     if (!doc) return;
     const label = path.basename(doc.uri.fsPath);
-    const progressOf = new Map<string, string>();
-    const dirOf = new Map<string, string>();
-    let total = 0;
-    let done = 0;
-    let report: ((text: string) => void) | undefined;
-    const show = () => {
-      const text = `${done}/${total} variants done${progressOf.size ? ` · ${[...progressOf.values()].join(' · ')}` : ''}`;
-      report?.(text);
-      this.status.text = `$(pulse) pix2pix ablation ${text}`;
-      this.status.show();
-    };
+    const view = new AblationView(this.status, this.output, this.sweepLive, (dir, e) => this.notify(dir, e));
     const runner = new SweepRunner(
       {
         file: doc.uri.fsPath,
         out: this.runsRoot(doc.uri),
         trainerPath: path.join(this.extensionPath, 'dist', 'trainer.js'),
       },
-      (e) => {
-        switch (e.type) {
-          case 'planned':
-            total = e.variants.length;
-            done = e.variants.filter((v) => v.mode === 'done').length;
-            this.output.info(`ablation ${e.sweepDir}: ${e.variants.map((v) => `${v.name} (${v.mode})`).join(', ')}`);
-            show();
-            break;
-          case 'capacity':
-            this.output.info(`ablation: ${e.parallel} variant(s) at a time (${e.why})`);
-            break;
-          case 'variant': {
-            const ev = e.event;
-            if (ev.type === 'started') {
-              dirOf.set(e.variant, ev.payload.runDir);
-              this.sweepLive.add(path.resolve(ev.payload.runDir));
-              this.output.info(
-                `${e.variant}: ${ev.payload.runDir} on ${ev.payload.backend}: ${ev.payload.backendLog.join('; ')}`,
-              );
-            } else if (ev.type === 'step') {
-              progressOf.set(e.variant, `${e.variant} ${ev.payload.step}`);
-              show();
-            } else if (ev.type === 'warning') {
-              this.output.warn(`${e.variant}: ${ev.payload.message}`);
-            }
-            for (const l of this.listeners) l.onEvent(dirOf.get(e.variant), ev);
-            break;
-          }
-          case 'exit': {
-            const dir = dirOf.get(e.variant);
-            if (dir) this.sweepLive.delete(path.resolve(dir));
-            progressOf.delete(e.variant);
-            if (e.reason === 'completed') done++;
-            if (e.error) this.output.error(`${e.variant} failed: ${e.error}`);
-            this.output.info(`${e.variant}: ${e.reason}`);
-            show();
-            for (const l of this.listeners)
-              l.onEvent(dir, { type: 'warning', payload: { message: `${e.variant} ${e.reason}` } });
-            break;
-          }
-          default:
-            break;
-        }
-      },
+      (e) => view.event(e),
     );
     this.sweep = runner;
     try {
       const outcome = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `pix2pix: ablation of ${label}`, cancellable: true },
         (progress, token) => {
-          report = (message) => progress.report({ message });
+          view.report = (message) => progress.report({ message });
           token.onCancellationRequested(() => this.stop());
           return runner.run();
         },
       );
-      const left = outcome.stopped.length + outcome.pending.length;
-      const summary = `pix2pix: ablation of ${label}: ${outcome.completed.length} completed${outcome.failed.length ? `, ${outcome.failed.length} failed (${outcome.failed.join(', ')})` : ''}${left ? `, ${left} left (Run Ablation again to continue)` : ''}.`;
-      const show = outcome.failed.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-      void show(summary, 'Open Report').then((pick) => {
-        if (pick)
-          void vscode.commands.executeCommand(
-            'markdown.showPreview',
-            vscode.Uri.file(path.join(outcome.sweepDir, 'report.md')),
-          );
-      });
+      showAblationOutcome(label, outcome);
     } catch (e) {
       void vscode.window.showErrorMessage(`pix2pix: ablation of ${label}: ${(e as Error).message.split('\n')[0]}`);
     } finally {
       this.sweep = undefined;
       this.sweepLive.clear();
       this.status.hide();
-      for (const l of this.listeners) l.onEvent(undefined, { type: 'warning', payload: { message: 'ablation ended' } });
+      this.notify(undefined, { type: 'warning', payload: { message: 'ablation ended' } });
     }
+  }
+
+  private notify(runDir: string | undefined, e: TrainerEvent): void {
+    for (const l of this.listeners) l.onEvent(runDir, e);
   }
 
   /** Continues a run from its last checkpoint, on `backend` when given (checkpoints do not depend on the backend). */
@@ -228,11 +175,11 @@ export class TrainingController implements vscode.Disposable {
       this.status.text = '$(sync~spin) pix2pix: stopping the ablation (checkpoints)...';
       return;
     }
-    if (!this.child) {
+    if (!this.trainer) {
       void vscode.window.showInformationMessage('pix2pix: no training is running.');
       return;
     }
-    this.child.send({ type: 'stop' });
+    this.trainer.stop();
     this.status.text = '$(sync~spin) pix2pix: stopping (checkpoint)...';
   }
 
@@ -241,103 +188,87 @@ export class TrainingController implements vscode.Disposable {
       void vscode.window.showWarningMessage('pix2pix: a training is already running; stop it first.');
       return Promise.resolve();
     }
-    const trainer = path.join(this.extensionPath, 'dist', 'trainer.js');
-    // A copy of the environment (electron#18412); detached so the whole process group can be ended.
-    const child = fork(trainer, args, {
-      cwd: this.extensionPath,
-      env: { ...process.env },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      detached: process.platform !== 'win32',
-    });
-    this.child = child;
+    const trainerPath = path.join(this.extensionPath, 'dist', 'trainer.js');
+    this.output.info(`trainer: ${trainerPath} ${args.join(' ')}`);
     this.runDir = undefined;
-    child.stderr?.on('data', (d) => this.output.warn(String(d).trimEnd()));
-    child.stdout?.on('data', (d) => this.output.info(String(d).trimEnd()));
-    this.output.info(`trainer: ${trainer} ${args.join(' ')}`);
-
+    const title = `pix2pix: training ${label}`;
     return new Promise((resolveStart) => {
       void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title: `pix2pix: training ${label}`, cancellable: true },
-        (progress, token) =>
-          new Promise<void>((done) => {
-            token.onCancellationRequested(() => this.stop());
-            let started: StartedPayload | undefined;
-            let t0 = Date.now();
-            let last = 0;
-            child.on('message', (e: TrainerEvent) => {
-              if (e.type === 'started') {
-                started = e.payload;
-                this.runDir = e.payload.runDir;
-                t0 = Date.now();
-                this.output.info(`run ${e.payload.runDir} on ${e.payload.backend}: ${e.payload.backendLog.join('; ')}`);
-                resolveStart();
-              } else if (e.type === 'step' && started) {
-                const done = e.payload.step - started.startStep;
-                const eta = ((started.totalSteps - e.payload.step) * (Date.now() - t0)) / 1000 / Math.max(1, done);
-                const text = `step ${e.payload.step}/${started.totalSteps} · ${e.payload.imgPerSec.toFixed(1)} img/s · ETA ${formatEta(eta)}`;
-                const fraction = (e.payload.step / started.totalSteps) * 100;
-                progress.report({ message: text, increment: fraction - last });
-                last = fraction;
-                this.status.text = `$(pulse) pix2pix ${text}`;
-                this.status.show();
-              } else if (e.type === 'error') {
-                this.output.error(e.payload.message);
-                this.reportFailure(e.payload, this.runDir, child);
-              } else if (e.type === 'warning') {
-                this.output.warn(e.payload.message);
-              } else if (e.type === 'finished') {
-                this.output.info(`${e.payload.reason} at step ${e.payload.step}: ${e.payload.runDir}`);
-              }
-              for (const l of this.listeners) l.onEvent(this.runDir, e);
-            });
-            child.on('exit', (code) => {
-              this.child = undefined;
-              this.status.hide();
-              this.output.info(`trainer exited with code ${code}`);
-              for (const l of this.listeners)
-                l.onEvent(this.runDir, { type: 'warning', payload: { message: `trainer exited (${code})` } });
-              resolveStart();
-              done();
-            });
-          }),
+        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+        (progress, token) => {
+          token.onCancellationRequested(() => this.stop());
+          let reported = 0;
+          const trainer = new TrainerProcess(
+            { trainerPath, args, cwd: this.extensionPath, stdout: 'pipe' },
+            (e) => {
+              if (e.type === 'step') reported = this.showProgress(trainer, e.payload, progress, reported);
+              this.logEvent(e, trainer);
+              this.notify(this.runDir, e);
+              if (e.type === 'started') resolveStart();
+            },
+            (text, stream) =>
+              (stream === 'stderr' ? this.output.warn : this.output.info).call(this.output, text.trimEnd()),
+          );
+          this.trainer = trainer;
+          return trainer.exited.then((exit) => {
+            this.trainer = undefined;
+            this.status.hide();
+            this.output.info(`trainer exited with code ${exit.code}`);
+            this.notify(this.runDir, { type: 'warning', payload: { message: `trainer exited (${exit.code})` } });
+            resolveStart();
+          });
+        },
       );
     });
   }
 
+  /** The notification's and the status bar's progress; returns the percentage now reported. */
+  private showProgress(
+    trainer: TrainerProcess,
+    step: StepPayload,
+    progress: vscode.Progress<{ message?: string; increment?: number }>,
+    reported: number,
+  ): number {
+    const p = trainer.progress(step);
+    const text = `step ${p.step}/${p.totalSteps} · ${step.imgPerSec.toFixed(1)} img/s · ETA ${clock(p.etaSeconds)}`;
+    progress.report({ message: text, increment: p.fraction * 100 - reported });
+    this.status.text = `$(pulse) pix2pix ${text}`;
+    this.status.show();
+    return p.fraction * 100;
+  }
+
+  private logEvent(e: TrainerEvent, trainer: TrainerProcess): void {
+    if (e.type === 'started') {
+      this.runDir = e.payload.runDir;
+      this.output.info(`run ${e.payload.runDir} on ${e.payload.backend}: ${e.payload.backendLog.join('; ')}`);
+    } else if (e.type === 'error') {
+      this.output.error(e.payload.message);
+      this.reportFailure(e.payload, this.runDir, trainer);
+    } else if (e.type === 'warning') this.output.warn(e.payload.message);
+    else if (e.type === 'finished') {
+      const why = e.payload.why ? ` (${e.payload.why})` : '';
+      this.output.info(`${e.payload.reason} at step ${e.payload.step}${why}: ${e.payload.runDir}`);
+    }
+  }
+
   /** Says why a run failed; after a GPU device failure, offers to go on from its checkpoint on the CPU. */
-  private reportFailure(error: ErrorPayload, runDir: string | undefined, trainer: ChildProcess): void {
+  private reportFailure(error: ErrorPayload, runDir: string | undefined, trainer: TrainerProcess): void {
     const text = `pix2pix training failed: ${error.message.split('\n')[0]}`;
     if (!error.device || !runDir) {
       void vscode.window.showErrorMessage(text);
       return;
     }
-    // The trainer is still exiting when the message shows: the resume waits for its exit (seen from here on).
-    const exited = trainer.exitCode !== null || trainer.signalCode !== null ? Promise.resolve() : once(trainer, 'exit');
     const action = 'Resume on wasm';
     void vscode.window.showErrorMessage(text, action).then(async (pick) => {
       if (pick !== action) return;
-      await exited;
+      await trainer.exited; // the failed trainer is still exiting when the message shows
       await this.resume(runDir, 'wasm');
     });
   }
 
-  /** Checkpoint and stop within VS Code's deactivate budget (about 5 s), then end the process group. */
+  /** Checkpoint and stop within VS Code's deactivate budget (about 5 s), then end the trainers' process groups. */
   async shutdown(): Promise<void> {
-    if (this.sweep) await this.sweep.shutdown(4000);
-    const child = this.child;
-    if (!child) return;
-    child.send({ type: 'stop' });
-    const exited = await Promise.race([
-      new Promise((r) => child.once('exit', () => r(true))),
-      new Promise((r) => setTimeout(() => r(false), 4000)),
-    ]);
-    if (!exited && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL');
-      }
-    }
+    await Promise.all([this.sweep?.shutdown(), this.trainer?.stopAndWait()]);
   }
 
   dispose(): void {
@@ -346,10 +277,75 @@ export class TrainingController implements vscode.Disposable {
   }
 }
 
-function formatEta(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '--';
-  const s = Math.round(seconds);
-  return s >= 3600
-    ? `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}`
-    : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+/** The ablation's progress in the notification, the status bar and the output channel, from the queue's events. */
+class AblationView {
+  report: ((text: string) => void) | undefined;
+  private readonly progressOf = new Map<string, string>();
+  private readonly dirOf = new Map<string, string>();
+  private total = 0;
+  private done = 0;
+
+  constructor(
+    private readonly status: vscode.StatusBarItem,
+    private readonly output: vscode.LogOutputChannel,
+    private readonly live: Set<string>,
+    private readonly notify: (runDir: string | undefined, e: TrainerEvent) => void,
+  ) {}
+
+  event(e: SweepEvent): void {
+    if (e.type === 'planned') {
+      this.total = e.variants.length;
+      this.done = e.variants.filter((v) => v.mode === 'done').length;
+      this.output.info(`ablation ${e.sweepDir}: ${e.variants.map((v) => `${v.name} (${v.mode})`).join(', ')}`);
+      this.show();
+    } else if (e.type === 'capacity') this.output.info(`ablation: ${e.parallel} variant(s) at a time (${e.why})`);
+    else if (e.type === 'variant') this.variantEvent(e.variant, e.event);
+    else if (e.type === 'exit') this.variantExit(e.variant, e.reason, e.error);
+  }
+
+  private variantEvent(variant: string, ev: TrainerEvent): void {
+    if (ev.type === 'started') {
+      this.dirOf.set(variant, ev.payload.runDir);
+      this.live.add(path.resolve(ev.payload.runDir));
+      this.output.info(
+        `${variant}: ${ev.payload.runDir} on ${ev.payload.backend}: ${ev.payload.backendLog.join('; ')}`,
+      );
+    } else if (ev.type === 'step') {
+      this.progressOf.set(variant, `${variant} ${ev.payload.step}`);
+      this.show();
+    } else if (ev.type === 'warning') this.output.warn(`${variant}: ${ev.payload.message}`);
+    this.notify(this.dirOf.get(variant), ev);
+  }
+
+  private variantExit(variant: string, reason: string, error: string | undefined): void {
+    const dir = this.dirOf.get(variant);
+    if (dir) this.live.delete(path.resolve(dir));
+    this.progressOf.delete(variant);
+    if (reason === 'completed') this.done++;
+    if (error) this.output.error(`${variant} failed: ${error}`);
+    this.output.info(`${variant}: ${reason}`);
+    this.show();
+    this.notify(dir, { type: 'warning', payload: { message: `${variant} ${reason}` } });
+  }
+
+  private show(): void {
+    const running = this.progressOf.size ? ` · ${[...this.progressOf.values()].join(' · ')}` : '';
+    const text = `${this.done}/${this.total} variants done${running}`;
+    this.report?.(text);
+    this.status.text = `$(pulse) pix2pix ablation ${text}`;
+    this.status.show();
+  }
+}
+
+function showAblationOutcome(label: string, outcome: SweepOutcome): void {
+  const left = outcome.stopped.length + outcome.pending.length;
+  const failed = outcome.failed.length ? `, ${outcome.failed.length} failed (${outcome.failed.join(', ')})` : '';
+  const more = left ? `, ${left} left (Run Ablation again to continue)` : '';
+  const summary = `pix2pix: ablation of ${label}: ${outcome.completed.length} completed${failed}${more}.`;
+  const show = outcome.failed.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
+  void show(summary, 'Open Report').then((pick) => {
+    if (!pick) return;
+    const report = vscode.Uri.file(path.join(outcome.sweepDir, 'report.md'));
+    void vscode.commands.executeCommand('markdown.showPreview', report);
+  });
 }

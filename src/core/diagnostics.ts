@@ -22,6 +22,22 @@ export interface Diagnostic {
   range: Range;
 }
 
+/** `FILE:LINE:COL: error: message`, as compilers print it (and editors link it). */
+export function formatDiagnostic(file: string, d: Diagnostic): string {
+  return `${file}:${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.severity}: ${d.message}`;
+}
+
+/** `1 error`, `3 errors` */
+export function errorCount(n: number): string {
+  return `${n} error${n === 1 ? '' : 's'}`;
+}
+
+/** Why a file cannot be used: `FILE has 2 errors:` and one `FILE:LINE:COL: error: ...` line per error. */
+export function describeErrors(file: string, diagnostics: readonly Diagnostic[]): string {
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  return `${file} has ${errorCount(errors.length)}:\n${errors.map((d) => `  ${formatDiagnostic(file, d)}`).join('\n')}`;
+}
+
 /** `generator.decoder[2].skip` */
 export function formatPath(path: Path): string {
   let out = '';

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import type { Resize, ResolvedConfig } from '../core/config';
-import type { SeededRandom } from '../trainer/random';
+import type { SeededRandom } from '../core/random';
 import { canny, luma } from './canny';
 import { BUILTIN_SETS, ensureBuiltinSet, type BuiltinSet } from './synthetic';
 

@@ -3,7 +3,7 @@
 
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mulberry32 } from '../trainer/random';
+import { mulberry32 } from '../core/random';
 
 export type BuiltinSet = 'faces' | 'garments';
 export const BUILTIN_SETS: Record<BuiltinSet, number> = { faces: 200, garments: 100 };

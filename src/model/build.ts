@@ -5,7 +5,7 @@ import type * as TF from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../core/config';
 import { discriminatorGraph, generatorGraph, type LayerOp, type ModelGraph } from '../core/graph';
 
-export type Tf = typeof TF;
+import type { Tf } from './tf';
 type SymbolicTensor = TF.SymbolicTensor;
 type Layer = TF.layers.Layer;
 

@@ -19,6 +19,8 @@ export interface SummaryResult {
   discriminator?: ModelGraph;
   /** The Keras `model.summary()` texts, present with the graphs. */
   keras?: { generator: string; discriminator: string };
+  /** The server failed to analyse the document (its log has the stack); the other fields are empty. */
+  failure?: string;
 }
 
 /** client -> server: the graph and Keras summary of an open config. */

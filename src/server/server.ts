@@ -16,48 +16,111 @@ import {
   SymbolKind,
   TextDocuments,
   TextDocumentSyncKind,
+  type CodeLensParams,
   type Connection,
   type Diagnostic as LspDiagnostic,
+  type DocumentSymbolParams,
+  type Hover,
+  type InitializeResult,
+  type InlayHintParams,
+  type TextDocumentPositionParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { analyze, type Analysis } from '../core/analysis';
 import { kerasSummary } from '../core/kerasSummary';
-import { SummaryRequest, type SummaryResult } from '../protocol/lsp';
+import { SummaryRequest, type SummaryParams, type SummaryResult } from '../protocol/lsp';
 import { complete } from './service/completion';
 import { hover } from './service/hover';
 import { codeLenses, documentSymbols, inlayHints, type OutlineSymbol } from './service/outline';
 
 const DIAGNOSTICS_DELAY_MS = 150;
 
-export function startServer(connection: Connection): void {
-  const documents = new TextDocuments(TextDocument);
-  const cache = new Map<string, { version: number; analysis: Analysis }>();
-  const timers = new Map<string, NodeJS.Timeout>();
+const SYMBOL_KIND: Record<OutlineSymbol['kind'], SymbolKind> = {
+  module: SymbolKind.Module,
+  object: SymbolKind.Object,
+  property: SymbolKind.Property,
+  array: SymbolKind.Array,
+  layer: SymbolKind.Class,
+};
 
-  const analysisOf = (uri: string): Analysis | undefined => {
-    const doc = documents.get(uri);
+/** One short handler per request, wired by `registerHandlers` (as yaml-language-server does). */
+export class P2pServer {
+  private readonly documents = new TextDocuments(TextDocument);
+  private readonly cache = new Map<string, { version: number; analysis: Analysis }>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+
+  constructor(private readonly connection: Connection) {}
+
+  registerHandlers(): void {
+    const c = this.connection;
+    c.onInitialize(() => this.initialize());
+    this.documents.onDidOpen((e) => this.schedule(e.document.uri, 0));
+    this.documents.onDidChangeContent((e) => this.schedule(e.document.uri, DIAGNOSTICS_DELAY_MS));
+    this.documents.onDidClose((e) => this.close(e.document.uri));
+    c.onHover(this.safe('hover', null, (p) => this.hover(p)));
+    c.onCompletion(this.safe('completion', [] as CompletionItem[], (p) => this.completion(p)));
+    c.onCodeLens(this.safe('codeLens', [] as CodeLens[], (p) => this.codeLens(p)));
+    c.languages.inlayHint.on(this.safe('inlayHint', [] as InlayHint[], (p) => this.inlayHint(p)));
+    c.onDocumentSymbol(this.safe('documentSymbol', [] as DocumentSymbol[], (p) => this.documentSymbol(p)));
+    c.onRequest(SummaryRequest, (p) => this.summary(p));
+  }
+
+  listen(): void {
+    this.documents.listen(this.connection);
+    this.connection.listen();
+  }
+
+  private initialize(): InitializeResult {
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        hoverProvider: true,
+        completionProvider: { triggerCharacters: [':', ' ', '{', ',', '[', '-'] },
+        codeLensProvider: { resolveProvider: false },
+        inlayHintProvider: true,
+        documentSymbolProvider: true,
+      },
+      serverInfo: { name: 'p2p-language-server', version: '0.1.0' },
+    };
+  }
+
+  private analysisOf(uri: string): Analysis | undefined {
+    const doc = this.documents.get(uri);
     if (!doc) return undefined;
-    const hit = cache.get(uri);
+    const hit = this.cache.get(uri);
     if (hit && hit.version === doc.version) return hit.analysis;
     const analysis = analyze(doc.getText(), configName(doc.uri));
-    cache.set(uri, { version: doc.version, analysis });
+    this.cache.set(uri, { version: doc.version, analysis });
     return analysis;
-  };
+  }
 
   /** Runs a handler; errors are logged and answered with the fallback so the server stays up. */
-  const safe =
-    <P, R>(name: string, fallback: R, fn: (params: P) => R) =>
-    (params: P): R => {
+  private safe<P, R>(name: string, fallback: R, fn: (params: P) => R): (params: P) => R {
+    return (params) => {
       try {
         return fn(params);
       } catch (e) {
-        connection.console.error(`${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        this.logFailure(name, e);
         return fallback;
       }
     };
+  }
 
-  const publish = (uri: string) => {
-    const analysis = analysisOf(uri);
+  private logFailure(name: string, e: unknown): void {
+    this.connection.console.error(`${name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  }
+
+  private schedule(uri: string, delay: number): void {
+    clearTimeout(this.timers.get(uri));
+    const publish = () => {
+      this.timers.delete(uri);
+      this.safe('diagnostics', undefined, (u: string) => this.publish(u))(uri);
+    };
+    this.timers.set(uri, setTimeout(publish, delay));
+  }
+
+  private publish(uri: string): void {
+    const analysis = this.analysisOf(uri);
     if (!analysis) return;
     const diagnostics: LspDiagnostic[] = analysis.diagnostics.map((d) => ({
       range: d.range,
@@ -66,143 +129,116 @@ export function startServer(connection: Connection): void {
       source: 'p2p',
       message: d.message,
     }));
-    void connection.sendDiagnostics({ uri, version: documents.get(uri)?.version, diagnostics });
-  };
+    void this.connection.sendDiagnostics({ uri, version: this.documents.get(uri)?.version, diagnostics });
+  }
 
-  const schedule = (uri: string, delay: number) => {
-    clearTimeout(timers.get(uri));
-    timers.set(
-      uri,
-      setTimeout(() => {
-        timers.delete(uri);
-        safe('diagnostics', undefined, publish)(uri);
-      }, delay),
-    );
-  };
+  private close(uri: string): void {
+    clearTimeout(this.timers.get(uri));
+    this.timers.delete(uri);
+    this.cache.delete(uri);
+    void this.connection.sendDiagnostics({ uri, diagnostics: [] });
+  }
 
-  connection.onInitialize(() => ({
-    capabilities: {
-      textDocumentSync: TextDocumentSyncKind.Incremental,
-      hoverProvider: true,
-      completionProvider: { triggerCharacters: [':', ' ', '{', ',', '[', '-'] },
-      codeLensProvider: { resolveProvider: false },
-      inlayHintProvider: true,
-      documentSymbolProvider: true,
-    },
-    serverInfo: { name: 'p2p-language-server', version: '0.1.0' },
-  }));
+  private hover(params: TextDocumentPositionParams): Hover | null {
+    const doc = this.documents.get(params.textDocument.uri);
+    const analysis = this.analysisOf(params.textDocument.uri);
+    if (!doc || !analysis) return null;
+    const h = hover(analysis, doc.offsetAt(params.position));
+    if (!h) return null;
+    return {
+      contents: { kind: MarkupKind.Markdown, value: h.markdown },
+      range: { start: doc.positionAt(h.span[0]), end: doc.positionAt(h.span[1]) },
+    };
+  }
 
-  documents.onDidOpen((e) => schedule(e.document.uri, 0));
-  documents.onDidChangeContent((e) => schedule(e.document.uri, DIAGNOSTICS_DELAY_MS));
-  documents.onDidClose((e) => {
-    clearTimeout(timers.get(e.document.uri));
-    timers.delete(e.document.uri);
-    cache.delete(e.document.uri);
-    void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
-  });
+  private completion(params: TextDocumentPositionParams): CompletionItem[] {
+    const doc = this.documents.get(params.textDocument.uri);
+    const analysis = this.analysisOf(params.textDocument.uri);
+    if (!doc || !analysis) return [];
+    return complete(analysis, doc.offsetAt(params.position)).map((c) => ({
+      label: c.label,
+      kind: c.kind === 'key' ? CompletionItemKind.Property : CompletionItemKind.EnumMember,
+      detail: c.detail,
+      documentation: { kind: MarkupKind.Markdown, value: c.documentation },
+      insertText: c.insertText,
+      insertTextFormat: InsertTextFormat.Snippet,
+      sortText: c.sortText,
+    }));
+  }
 
-  connection.onHover(
-    safe('hover', null, (params) => {
-      const doc = documents.get(params.textDocument.uri);
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!doc || !analysis) return null;
-      const h = hover(analysis, doc.offsetAt(params.position));
-      if (!h) return null;
-      return {
-        contents: { kind: MarkupKind.Markdown, value: h.markdown },
-        range: { start: doc.positionAt(h.span[0]), end: doc.positionAt(h.span[1]) },
-      };
-    }),
-  );
+  private codeLens(params: CodeLensParams): CodeLens[] {
+    const uri = params.textDocument.uri;
+    const analysis = this.analysisOf(uri);
+    if (!analysis) return [];
+    return codeLenses(analysis).map((l) => ({
+      range: l.range,
+      command:
+        l.part === 'ablation'
+          ? { title: l.title, command: 'p2p.runAblation', arguments: [uri] }
+          : { title: l.title, command: 'p2p.showKerasSummary', arguments: [uri, l.part] },
+    }));
+  }
 
-  connection.onCompletion(
-    safe('completion', [] as CompletionItem[], (params) => {
-      const doc = documents.get(params.textDocument.uri);
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!doc || !analysis) return [];
-      return complete(analysis, doc.offsetAt(params.position)).map((c) => ({
-        label: c.label,
-        kind: c.kind === 'key' ? CompletionItemKind.Property : CompletionItemKind.EnumMember,
-        detail: c.detail,
-        documentation: { kind: MarkupKind.Markdown, value: c.documentation },
-        insertText: c.insertText,
-        insertTextFormat: InsertTextFormat.Snippet,
-        sortText: c.sortText,
-      }));
-    }),
-  );
+  private inlayHint(params: InlayHintParams): InlayHint[] {
+    const analysis = this.analysisOf(params.textDocument.uri);
+    if (!analysis) return [];
+    const { start, end } = params.range;
+    return inlayHints(analysis)
+      .filter((h) => h.position.line >= start.line && h.position.line <= end.line)
+      .map((h) => ({ position: h.position, label: h.label, tooltip: h.tooltip, paddingLeft: true }));
+  }
 
-  connection.onCodeLens(
-    safe('codeLens', [] as CodeLens[], (params) => {
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!analysis) return [];
-      return codeLenses(analysis).map((l) => ({
-        range: l.range,
-        command:
-          l.part === 'ablation'
-            ? { title: l.title, command: 'p2p.runAblation', arguments: [params.textDocument.uri] }
-            : { title: l.title, command: 'p2p.showKerasSummary', arguments: [params.textDocument.uri, l.part] },
-      }));
-    }),
-  );
+  private documentSymbol(params: DocumentSymbolParams): DocumentSymbol[] {
+    const analysis = this.analysisOf(params.textDocument.uri);
+    return analysis ? documentSymbols(analysis).map(toSymbol) : [];
+  }
 
-  connection.languages.inlayHint.on(
-    safe('inlayHint', [] as InlayHint[], (params) => {
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!analysis) return [];
-      return inlayHints(analysis)
-        .filter((h) => h.position.line >= params.range.start.line && h.position.line <= params.range.end.line)
-        .map((h) => ({ position: h.position, label: h.label, tooltip: h.tooltip, paddingLeft: true }));
-    }),
-  );
-
-  const symbolKind: Record<OutlineSymbol['kind'], SymbolKind> = {
-    module: SymbolKind.Module,
-    object: SymbolKind.Object,
-    property: SymbolKind.Property,
-    array: SymbolKind.Array,
-    layer: SymbolKind.Class,
-  };
-  const toSymbol = (s: OutlineSymbol): DocumentSymbol => ({
-    name: s.name,
-    detail: s.detail,
-    kind: symbolKind[s.kind],
-    range: s.range,
-    selectionRange: s.selectionRange,
-    children: s.children.map(toSymbol),
-  });
-  connection.onDocumentSymbol(
-    safe('documentSymbol', [] as DocumentSymbol[], (params) => {
-      const analysis = analysisOf(params.textDocument.uri);
-      return analysis ? documentSymbols(analysis).map(toSymbol) : [];
-    }),
-  );
-
-  connection.onRequest(
-    SummaryRequest,
-    safe('p2p/summary', null as unknown as SummaryResult, (params): SummaryResult => {
-      const analysis = analysisOf(params.uri);
-      if (!analysis) return { uri: params.uri, version: null, errors: 0, warnings: 0, diagnostics: [] };
+  /** The graphs and Keras summaries of an open config; a failure is a result that says so, never null. */
+  private summary(params: SummaryParams): SummaryResult {
+    const unknown = { uri: params.uri, version: null, errors: 0, warnings: 0, diagnostics: [] };
+    try {
+      const analysis = this.analysisOf(params.uri);
+      if (!analysis) return unknown;
       const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
       const { generator, discriminator } = analysis;
+      const keras =
+        generator && discriminator
+          ? { generator: kerasSummary(generator), discriminator: kerasSummary(discriminator) }
+          : undefined;
+      const version = this.documents.get(params.uri)?.version ?? null;
+      const warnings = analysis.diagnostics.length - errors;
       return {
-        uri: params.uri,
-        version: documents.get(params.uri)?.version ?? null,
+        ...unknown,
+        version,
         errors,
-        warnings: analysis.diagnostics.length - errors,
+        warnings,
         diagnostics: analysis.diagnostics,
         generator,
         discriminator,
-        keras:
-          generator && discriminator
-            ? { generator: kerasSummary(generator), discriminator: kerasSummary(discriminator) }
-            : undefined,
+        keras,
       };
-    }),
-  );
+    } catch (e) {
+      this.logFailure('p2p/summary', e);
+      return { ...unknown, failure: e instanceof Error ? e.message : String(e) };
+    }
+  }
+}
 
-  documents.listen(connection);
-  connection.listen();
+function toSymbol(s: OutlineSymbol): DocumentSymbol {
+  return {
+    name: s.name,
+    detail: s.detail,
+    kind: SYMBOL_KIND[s.kind],
+    range: s.range,
+    selectionRange: s.selectionRange,
+    children: s.children.map(toSymbol),
+  };
+}
+
+export function startServer(connection: Connection): void {
+  const server = new P2pServer(connection);
+  server.registerHandlers();
+  server.listen();
 }
 
 if (require.main === module) {

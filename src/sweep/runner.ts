@@ -4,17 +4,19 @@
 // the backend has room: CPU backends that use one thread get one variant per spare core (while memory lasts);
 // GPU and multi-threaded backends train one at a time unless `parallel` says otherwise.
 
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { analyze } from '../core/analysis';
+import { describeErrors } from '../core/diagnostics';
 import type { Backend } from '../core/config';
 import { describeVariant, safeName, type Sweep, type SweepVariant } from '../core/sweep';
-import { readRun } from '../panel/runState';
-import type { TrainerEvent } from '../trainer/contract';
-import { writeAtomic } from '../trainer/runDir';
-import { appendLog, readSweep, SWEEP_FILE, type SweepPlan } from './folder';
+import { diskFiles } from '../runs/diskFiles';
+import { readRun } from '../runs/runState';
+import type { TrainerEvent } from '../runs/contract';
+import { STOP_GRACE_MS, TrainerProcess, type TrainerExit } from '../trainer/process';
+import { writeAtomic } from '../runs/runDir';
+import { appendLog, readSweep, SWEEP_FILE, type SweepPlan } from '../runs/sweepFolder';
 import { writeReport } from './report';
 
 export interface SweepOptions {
@@ -65,9 +67,7 @@ export function loadSweep(file: string): { sweep: Sweep; name: string } {
   const analysis = analyze(text, name);
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) {
-    throw new Error(
-      `${file} has ${errors.length} error(s):\n${errors.map((d) => `  ${d.range.start.line + 1}:${d.range.start.character + 1}: ${d.message}`).join('\n')}`,
-    );
+    throw new Error(describeErrors(file, analysis.diagnostics));
   }
   if (!analysis.sweep)
     throw new Error(
@@ -77,8 +77,85 @@ export function loadSweep(file: string): { sweep: Sweep; name: string } {
   return { sweep: analysis.sweep, name };
 }
 
+type Mode = 'done' | 'resume' | 'new';
+
+/** One variant's place in the queue: its run folder, the config file it trains, and what it needs. */
+interface Job {
+  v: SweepVariant;
+  dir: string;
+  configFile: string;
+  mode: Mode;
+}
+
+/** The state of one `run()`: the queue, how many variants may train at once, and what has happened. */
+interface Pass {
+  file: string;
+  sweepDir: string;
+  steps?: number;
+  queue: Job[];
+  capacity: number;
+  /** Whether the capacity is settled (given, or worked out from the first variant's backend). */
+  capacityKnown: boolean;
+  outcome: SweepOutcome;
+  drained: () => void;
+}
+
+/** What each variant needs; refuses variants whose config changed since they ran, then writes the plan. */
+export function planSweep(sweep: Sweep, file: string, sweepDir: string, steps: number | undefined): Job[] {
+  mkdirSync(path.join(sweepDir, 'configs'), { recursive: true });
+  const jobs = sweep.variants.map((v) => ({
+    v,
+    dir: path.join(sweepDir, safeName(v.name)),
+    configFile: path.join(sweepDir, 'configs', `${safeName(v.name)}.p2p.yaml`),
+  }));
+  const files = diskFiles();
+  const changed = jobs.filter((j) => {
+    const kept = files.readText(path.join(j.dir, 'config.p2p.yaml'));
+    return kept !== undefined && kept !== j.v.text;
+  });
+  if (changed.length) {
+    const one = changed.length === 1;
+    throw new Error(
+      `${changed.map((j) => `\`${j.v.name}\``).join(', ')} changed since ${one ? 'it' : 'they'} ran in ${sweepDir}; ` +
+        `give the sweep a new \`ablation.name\` (or delete ${one ? 'that folder' : 'those folders'}) so runs of different configs are not mixed`,
+    );
+  }
+  writeAtomic(
+    path.join(sweepDir, SWEEP_FILE),
+    JSON.stringify(planRecord(sweep, file, sweepDir, steps), null, 2) + '\n',
+  );
+  return jobs.map((j) => {
+    const run = readRun(j.dir, files);
+    const done = run?.status === 'completed' && (steps === undefined || run.totalSteps === steps);
+    const hasCheckpoint = existsSync(path.join(j.dir, 'checkpoints', 'latest.json'));
+    return { ...j, mode: done ? 'done' : hasCheckpoint ? 'resume' : 'new' };
+  });
+}
+
+function planRecord(sweep: Sweep, file: string, sweepDir: string, steps: number | undefined): SweepPlan {
+  const first = sweep.variants[0].config;
+  return {
+    name: sweep.name,
+    configFile: file,
+    steps,
+    seed: first.train.seed,
+    data: { ...first.train.data },
+    created: readSweep(sweepDir)?.plan.created ?? new Date().toISOString(),
+    variants: sweep.variants.map((v) => ({
+      name: v.name,
+      dir: safeName(v.name),
+      origin: v.origin,
+      overrides: v.overrides,
+      ...describeVariant(v.config),
+      params: v.generator.totals.params,
+      discriminatorParams: v.discriminator.totals.params,
+      macs: v.generator.totals.macs,
+    })),
+  };
+}
+
 export class SweepRunner {
-  private readonly children = new Map<string, ChildProcess>();
+  private readonly trainers = new Map<string, TrainerProcess>();
   private stopping = false;
 
   constructor(
@@ -89,19 +166,17 @@ export class SweepRunner {
   /** Asks every running variant to checkpoint and stop, and starts no more. */
   stop(): void {
     this.stopping = true;
-    for (const child of this.children.values()) child.send?.({ type: 'stop' });
+    for (const trainer of this.trainers.values()) trainer.stop();
   }
 
   /** Stop, wait up to `ms` for the checkpoints, then kill what is left. */
-  async shutdown(ms: number): Promise<void> {
-    this.stop();
-    const exits = [...this.children.values()].map((c) => new Promise((r) => c.once('exit', r)));
-    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, ms))]);
-    for (const c of this.children.values()) c.kill('SIGKILL');
+  async shutdown(ms = STOP_GRACE_MS): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.trainers.values()].map((t) => t.stopAndWait(ms)));
   }
 
   get runningVariants(): string[] {
-    return [...this.children.keys()];
+    return [...this.trainers.keys()];
   }
 
   async run(): Promise<SweepOutcome> {
@@ -109,157 +184,111 @@ export class SweepRunner {
     const { sweep } = loadSweep(file);
     const steps = this.options.steps ?? sweep.steps;
     const sweepDir = path.resolve(this.options.out, safeName(sweep.name));
-    mkdirSync(path.join(sweepDir, 'configs'), { recursive: true });
-
-    // Plan: what each variant needs. A variant whose config changed since it ran is not silently mixed in.
-    const plan = sweep.variants.map((v) => {
-      const dir = path.join(sweepDir, safeName(v.name));
-      const configFile = path.join(sweepDir, 'configs', `${safeName(v.name)}.p2p.yaml`);
-      const kept = existsSync(path.join(dir, 'config.p2p.yaml'))
-        ? readFileSync(path.join(dir, 'config.p2p.yaml'), 'utf8')
-        : undefined;
-      return { v, dir, configFile, kept };
-    });
-    const changed = plan.filter((p) => p.kept !== undefined && p.kept !== p.v.text);
-    if (changed.length) {
-      throw new Error(
-        `${changed.map((p) => `\`${p.v.name}\``).join(', ')} changed since ${changed.length === 1 ? 'it' : 'they'} ran in ${sweepDir}; ` +
-          `give the sweep a new \`ablation.name\` (or delete ${changed.length === 1 ? 'that folder' : 'those folders'}) so runs of different configs are not mixed`,
-      );
-    }
-    const previous = readSweep(sweepDir);
-    const record: SweepPlan = {
-      name: sweep.name,
-      configFile: file,
-      steps,
-      seed: sweep.variants[0].config.train.seed,
-      data: { ...sweep.variants[0].config.train.data },
-      created: previous?.plan.created ?? new Date().toISOString(),
-      variants: sweep.variants.map((v) => ({
-        name: v.name,
-        dir: safeName(v.name),
-        origin: v.origin,
-        overrides: v.overrides,
-        ...describeVariant(v.config),
-        params: v.generator.totals.params,
-        discriminatorParams: v.discriminator.totals.params,
-        macs: v.generator.totals.macs,
-      })),
-    };
-    writeAtomic(path.join(sweepDir, SWEEP_FILE), JSON.stringify(record, null, 2) + '\n');
-
-    const files = {
-      readText: (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined),
-      isLive: () => false,
-    };
-    const jobs = plan.map((p) => {
-      const run = readRun(p.dir, files);
-      const hasCheckpoint = existsSync(path.join(p.dir, 'checkpoints', 'latest.json'));
-      const done = run?.status === 'completed' && (steps === undefined || run.totalSteps === steps);
-      return { ...p, mode: done ? ('done' as const) : hasCheckpoint ? ('resume' as const) : ('new' as const) };
-    });
+    const jobs = planSweep(sweep, file, sweepDir, steps);
     this.onEvent({ type: 'planned', sweepDir, variants: jobs.map((j) => ({ name: j.v.name, mode: j.mode })) });
-
     const outcome: SweepOutcome = { sweepDir, completed: [], failed: [], stopped: [], pending: [], report: [] };
-    for (const j of jobs) if (j.mode === 'done') outcome.completed.push(j.v.name);
+    outcome.completed.push(...jobs.filter((j) => j.mode === 'done').map((j) => j.v.name));
+    const given = this.options.parallel ?? (typeof sweep.parallel === 'number' ? sweep.parallel : undefined);
     const queue = jobs.filter((j) => j.mode !== 'done');
-    let capacity = this.options.parallel ?? (typeof sweep.parallel === 'number' ? sweep.parallel : 1);
-    let capacityKnown = this.options.parallel !== undefined || typeof sweep.parallel === 'number';
-    if (capacityKnown)
-      this.capacity(sweepDir, capacity, this.options.parallel !== undefined ? '--parallel' : '`ablation.parallel`');
-
-    const report = () => {
-      const state = readSweep(sweepDir);
-      if (state) outcome.report = writeReport(state);
-      this.onEvent({ type: 'report', files: outcome.report });
-    };
-
-    await new Promise<void>((resolveAll) => {
-      const fill = () => {
-        while (!this.stopping && queue.length && this.children.size < capacity) start(queue.shift()!);
-        if (this.children.size === 0) resolveAll();
+    await new Promise<void>((drained) => {
+      const pass: Pass = {
+        file,
+        sweepDir,
+        steps,
+        queue,
+        capacity: given ?? 1,
+        capacityKnown: !!given,
+        outcome,
+        drained,
       };
-      const start = (job: (typeof queue)[number]) => {
-        const name = job.v.name;
-        let args: string[];
-        if (job.mode === 'resume') {
-          args = ['--resume', job.dir];
-        } else {
-          rmSync(job.dir, { recursive: true, force: true }); // never got to a checkpoint: start it again
-          writeAtomic(job.configFile, job.v.text);
-          args = ['--config', job.configFile, '--run-dir', job.dir, '--base-dir', path.dirname(file)];
-        }
-        if (steps !== undefined) args.push('--steps', String(steps));
-        if (this.options.backend) args.push('--backend', this.options.backend);
-        if (this.options.builtinRoot) args.push('--builtin-root', this.options.builtinRoot);
-        appendLog(sweepDir, {
-          type: 'start',
-          variant: name,
-          mode: job.mode === 'resume' ? 'resume' : 'new',
-          time: new Date().toISOString(),
-        });
-        const child = fork(this.options.trainerPath, args, {
-          env: this.options.env ?? process.env,
-          stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-        });
-        this.children.set(name, child);
-        let stderr = '';
-        child.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-        let finished: Extract<TrainerEvent, { type: 'finished' }>['payload'] | undefined;
-        let error: string | undefined;
-        child.on('message', (e: TrainerEvent) => {
-          if (e.type === 'finished') finished = e.payload;
-          if (e.type === 'error') error = e.payload.message;
-          if (e.type === 'started' && !capacityKnown) {
-            capacityKnown = true;
-            const auto = this.autoCapacity(e.payload.backend, job.v, queue.length + this.children.size);
-            capacity = auto.parallel;
-            this.capacity(sweepDir, capacity, auto.why);
-            fill();
-          }
-          this.onEvent({ type: 'variant', variant: name, event: e });
-        });
-        child.on('exit', (code, signal) => {
-          this.children.delete(name);
-          const reason = finished?.reason ?? (code === 0 ? 'completed' : 'failed');
-          const why =
-            reason === 'failed'
-              ? (error ?? (stderr.trim().split('\n').pop() || `the trainer exited with ${signal ?? `code ${code}`}`))
-              : undefined;
-          appendLog(sweepDir, {
-            type: 'exit',
-            variant: name,
-            reason,
-            ...(why ? { error: why } : {}),
-            time: new Date().toISOString(),
-          });
-          outcome[reason === 'completed' ? 'completed' : reason === 'failed' ? 'failed' : 'stopped'].push(name);
-          this.onEvent({ type: 'exit', variant: name, reason, error: why });
-          report();
-          fill();
-        });
-      };
-      fill();
+      if (given) this.capacity(sweepDir, given, this.options.parallel ? '--parallel' : '`ablation.parallel`');
+      this.fill(pass);
     });
     outcome.pending = queue.map((j) => j.v.name);
-    report();
+    this.report(sweepDir, outcome);
     return outcome;
   }
 
-  private capacity(sweepDir: string, parallel: number, why: string): void {
-    appendLog(sweepDir, { type: 'capacity', parallel, why, time: new Date().toISOString() });
-    this.onEvent({ type: 'capacity', parallel, why });
+  /** Starts queued variants while there is room; the pass ends when none is left running. */
+  private fill(pass: Pass): void {
+    while (!this.stopping && pass.queue.length && this.trainers.size < pass.capacity)
+      this.start(pass, pass.queue.shift()!);
+    if (this.trainers.size === 0) pass.drained();
   }
 
-  private autoCapacity(backend: string, v: SweepVariant, left: number): { parallel: number; why: string } {
-    if (!ONE_THREAD.has(backend))
-      return { parallel: 1, why: `${backend} uses the whole device: one variant at a time` };
-    const cores = os.availableParallelism?.() ?? os.cpus().length;
-    const byMemory = Math.max(1, Math.floor((os.freemem() * 0.8) / estimateBytes(v)));
-    const parallel = Math.max(1, Math.min(cores, byMemory, left));
-    return {
-      parallel,
-      why: `${backend} trains on one thread: ${cores} cores, free memory for ${byMemory}, ${left} variant${left === 1 ? '' : 's'} to train`,
-    };
+  private start(pass: Pass, job: Job): void {
+    const name = job.v.name;
+    appendLog(pass.sweepDir, {
+      type: 'start',
+      variant: name,
+      mode: job.mode === 'resume' ? 'resume' : 'new',
+      time: now(),
+    });
+    const trainer = new TrainerProcess(
+      { trainerPath: this.options.trainerPath, args: this.trainerArgs(pass, job), env: this.options.env },
+      (e) => {
+        if (e.type === 'started' && !pass.capacityKnown) this.settleCapacity(pass, e.payload.backend, job.v);
+        this.onEvent({ type: 'variant', variant: name, event: e });
+      },
+    );
+    this.trainers.set(name, trainer);
+    void trainer.exited.then((exit) => this.finish(pass, name, exit));
+  }
+
+  private trainerArgs(pass: Pass, job: Job): string[] {
+    let args: string[];
+    if (job.mode === 'resume') args = ['--resume', job.dir];
+    else {
+      rmSync(job.dir, { recursive: true, force: true }); // never got to a checkpoint: start it again
+      writeAtomic(job.configFile, job.v.text);
+      args = ['--config', job.configFile, '--run-dir', job.dir, '--base-dir', path.dirname(pass.file)];
+    }
+    if (pass.steps !== undefined) args.push('--steps', String(pass.steps));
+    if (this.options.backend) args.push('--backend', this.options.backend);
+    if (this.options.builtinRoot) args.push('--builtin-root', this.options.builtinRoot);
+    return args;
+  }
+
+  private finish(pass: Pass, name: string, exit: TrainerExit): void {
+    this.trainers.delete(name);
+    const { reason, error } = exit;
+    appendLog(pass.sweepDir, { type: 'exit', variant: name, reason, ...(error ? { error } : {}), time: now() });
+    pass.outcome[reason].push(name);
+    this.onEvent({ type: 'exit', variant: name, reason, error });
+    this.report(pass.sweepDir, pass.outcome);
+    this.fill(pass);
+  }
+
+  private report(sweepDir: string, outcome: SweepOutcome): void {
+    const state = readSweep(sweepDir);
+    if (state) outcome.report = writeReport(state);
+    this.onEvent({ type: 'report', files: outcome.report });
+  }
+
+  private settleCapacity(pass: Pass, backend: string, v: SweepVariant): void {
+    pass.capacityKnown = true;
+    const auto = autoCapacity(backend, v, pass.queue.length + this.trainers.size);
+    pass.capacity = auto.parallel;
+    this.capacity(pass.sweepDir, pass.capacity, auto.why);
+    this.fill(pass);
+  }
+
+  private capacity(sweepDir: string, parallel: number, why: string): void {
+    appendLog(sweepDir, { type: 'capacity', parallel, why, time: now() });
+    this.onEvent({ type: 'capacity', parallel, why });
   }
 }
+
+/** One variant per core for one-thread backends, while memory allows; GPUs and multi-threaded backends one at a time. */
+function autoCapacity(backend: string, v: SweepVariant, left: number): { parallel: number; why: string } {
+  if (!ONE_THREAD.has(backend)) return { parallel: 1, why: `${backend} uses the whole device: one variant at a time` };
+  const cores = os.availableParallelism?.() ?? os.cpus().length;
+  const byMemory = Math.max(1, Math.floor((os.freemem() * 0.8) / estimateBytes(v)));
+  const parallel = Math.max(1, Math.min(cores, byMemory, left));
+  return {
+    parallel,
+    why: `${backend} trains on one thread: ${cores} cores, free memory for ${byMemory}, ${left} variant${left === 1 ? '' : 's'} to train`,
+  };
+}
+
+const now = () => new Date().toISOString();

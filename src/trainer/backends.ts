@@ -4,15 +4,14 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type * as TF from '@tensorflow/tfjs';
 import type { Backend } from '../core/config';
 import { registerCpuTrainingKernels } from './cpuKernels';
 import { registerTrainingGradients } from './gradients';
-import { describeAdapter, type AdapterReport } from './contract';
+import { describeAdapter, type AdapterReport } from '../runs/contract';
 import { registerWasmTrainingKernels } from './wasmKernels';
 import { openWebGpu, type DeviceWatch } from './webgpu';
 
-export type Tf = typeof TF;
+import type { Tf } from '../model/tf';
 
 export interface ChosenBackend {
   tf: Tf;

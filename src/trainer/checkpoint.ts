@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
-import type { Tf } from './backends';
+import type { Tf } from '../model/tf';
 import type { Nets } from './pix2pix';
-import { writeAtomic } from './runDir';
+import { writeAtomic } from '../runs/runDir';
 
 export interface LoopState {
   step: number;

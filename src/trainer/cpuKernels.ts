@@ -11,7 +11,7 @@
 
 import type * as TF from '@tensorflow/tfjs';
 
-type Tf = typeof TF;
+import type { Tf } from '../model/tf';
 
 interface CpuBackend {
   readSync(dataId: object): Float32Array;

@@ -4,7 +4,7 @@
 
 import type * as TF from '@tensorflow/tfjs';
 
-type Tf = typeof TF;
+import type { Tf } from '../model/tf';
 
 let registered = false;
 

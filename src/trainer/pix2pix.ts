@@ -3,15 +3,41 @@
 // dropout) in every update, as in the paper's code.
 
 import type * as TF from '@tensorflow/tfjs';
+import type { ResolvedConfig } from '../core/config';
+import type { ModelGraph } from '../core/graph';
 import type { ImagePair } from '../data/dataset';
-import type { Tf } from './backends';
-import { quality, type Quality } from './metrics';
+import { buildModel } from '../model/build';
+import type { Tf } from '../model/tf';
+import type { Quality } from '../runs/contract';
+import { quality } from './metrics';
 
 export interface Nets {
   generator: TF.LayersModel;
   discriminator: TF.LayersModel;
   gOptimizer: TF.Optimizer;
   dOptimizer: TF.Optimizer;
+}
+
+/** The two networks of a config's graphs and their Adam optimizers (`train.optimizer`), as the trainer and the benchmarks train them. */
+export function createNets(
+  tf: Tf,
+  graphs: { generator: ModelGraph; discriminator: ModelGraph; config: ResolvedConfig },
+): Nets {
+  const { lr, beta1, beta2 } = graphs.config.train.optimizer;
+  return {
+    generator: buildModel(tf, graphs.generator),
+    discriminator: buildModel(tf, graphs.discriminator),
+    gOptimizer: tf.train.adam(lr, beta1, beta2, 1e-8),
+    dOptimizer: tf.train.adam(lr, beta1, beta2, 1e-8),
+  };
+}
+
+export function disposeNets(tf: Tf, nets: Nets): void {
+  nets.generator.dispose();
+  nets.discriminator.dispose();
+  nets.gOptimizer.dispose();
+  nets.dOptimizer.dispose();
+  tf.disposeVariables();
 }
 
 export interface LossWeights {

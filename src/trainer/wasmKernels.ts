@@ -13,7 +13,7 @@
 
 import type * as TF from '@tensorflow/tfjs';
 
-type Tf = typeof TF;
+import type { Tf } from '../model/tf';
 
 /** Floats per temporary chunk (16 MiB): large enough for XNNPACK, small enough for the wasm heap. Tests lower it. */
 export const wasmKernelOptions = { chunkFloats: 4 * 1024 * 1024 };

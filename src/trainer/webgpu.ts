@@ -4,9 +4,9 @@
 // over) and the device watched: a lost device or an error the GPU reports ends the run with what happened,
 // instead of training on garbage.
 
-import { describeAdapter, type AdapterReport } from './contract';
+import { describeAdapter, type AdapterReport } from '../runs/contract';
 
-type Tf = typeof import('@tensorflow/tfjs');
+import type { Tf } from '../model/tf';
 
 /** Features that matter for training kernels, reported when present. */
 const REPORTED_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;

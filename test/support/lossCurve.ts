@@ -7,10 +7,9 @@ import { join } from 'node:path';
 import { analyze } from '../../src/core/analysis';
 import type { Backend } from '../../src/core/config';
 import { loadDataset } from '../../src/data/dataset';
-import { buildModel } from '../../src/model/build';
 import { chooseBackend } from '../../src/trainer/backends';
-import { batchTensor, trainStep, type Nets } from '../../src/trainer/pix2pix';
-import { SeededRandom } from '../../src/trainer/random';
+import { batchTensor, createNets, trainStep } from '../../src/trainer/pix2pix';
+import { SeededRandom } from '../../src/core/random';
 
 async function main() {
   const [backendName, stepsArg, builtinRoot, perturb] = process.argv.slice(2);
@@ -20,12 +19,7 @@ async function main() {
   const rng = new SeededRandom(c.train.seed);
   Math.random = rng.next;
   const data = await loadDataset(c, { baseDir: join(__dirname, '../../examples'), builtinRoot, rng });
-  const nets: Nets = {
-    generator: buildModel(tf, a.generator!),
-    discriminator: buildModel(tf, a.discriminator!),
-    gOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
-    dOptimizer: tf.train.adam(c.train.optimizer.lr, c.train.optimizer.beta1, c.train.optimizer.beta2, 1e-8),
-  };
+  const nets = createNets(tf, { generator: a.generator!, discriminator: a.discriminator!, config: c });
   if (perturb)
     for (const w of [...nets.generator.trainableWeights, ...nets.discriminator.trainableWeights])
       w.write(tf.tidy(() => tf.mul(w.read(), 1 + 2 ** -23)));

@@ -29,7 +29,7 @@ export function marked(source: string): Marked {
 }
 
 /** Deterministic PRNG so property and fuzz tests replay. */
-export { mulberry32 as rng } from '../../src/trainer/random';
+export { mulberry32 as rng } from '../../src/core/random';
 
 export function pick<T>(r: () => number, items: readonly T[]): T {
   return items[Math.floor(r() * items.length)];

@@ -8,7 +8,7 @@ import { analyze } from '../../src/core/analysis';
 import { canny } from '../../src/data/canny';
 import { DataError, loadDataset } from '../../src/data/dataset';
 import { quality, ssimPlane } from '../../src/trainer/metrics';
-import { SeededRandom } from '../../src/trainer/random';
+import { SeededRandom } from '../../src/core/random';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'p2p-data-'));
 const solid = (w: number, h: number, rgb: [number, number, number]) =>

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { registerLayers } from '../../src/model/build';
-import type { TrainerEvent } from '../../src/trainer/contract';
+import type { TrainerEvent } from '../../src/runs/contract';
 
 const root = join(__dirname, '..', '..');
 const trainer = join(root, 'dist', 'trainer.js');

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isWebviewMessage } from '../../webview/contract';
 import { analyze } from '../../src/core/analysis';
-import { readRuns, readRunsAndSweeps, sampleInside } from '../../src/panel/runFolders';
-import type { SweepPlan } from '../../src/sweep/folder';
-import { rowCells } from '../../src/sweep/table';
-import { configDiff, parseEvents } from '../../src/panel/runState';
-import type { TrainerEvent } from '../../src/trainer/contract';
+import { readRuns, readRunsAndSweeps, sampleInside } from '../../src/runs/runFolders';
+import type { SweepPlan } from '../../src/runs/sweepFolder';
+import { rowCells } from '../../src/runs/sweepTable';
+import { configDiff, parseEvents } from '../../src/runs/runState';
+import type { TrainerEvent } from '../../src/runs/contract';
 
 const q = (l1: number) => ({ l1, psnr: 10, ssim: 0.2 });
 

@@ -8,7 +8,8 @@ import { before, describe, it } from 'node:test';
 import type * as TF from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analysis';
 import { buildModel } from '../../src/model/build';
-import { chooseBackend, type Tf } from '../../src/trainer/backends';
+import type { Tf } from '../../src/model/tf';
+import { chooseBackend } from '../../src/trainer/backends';
 import { bce, l1Loss, trainStep, type Nets } from '../../src/trainer/pix2pix';
 import { int, pick, rng } from '../support/marked';
 

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import type { TrainerEvent } from '../../src/trainer/contract';
-import { runTrainer } from '../../src/trainer/main';
+import type { TrainerEvent } from '../../src/runs/contract';
+import { runTrainer } from '../../src/trainer/run';
 
 const root = join(__dirname, '..', '..');
 const tiny = join(root, 'examples', 'tiny.p2p.yaml');
@@ -150,7 +150,7 @@ describe('training on webgpu', () => {
         if (e.type === 'step' && e.payload.step === 45)
           (tf.backend() as unknown as { device: GPUDevice }).device.destroy();
       },
-      () => false,
+      () => undefined,
     );
     assert.equal(code, 1);
     const error = ofType(events, 'error')[0].payload;

@@ -2,7 +2,7 @@
 
 import type { Analysis } from '../../core/analysis';
 import { derivedDefault, type ResolvedConfig } from '../../core/config';
-import { formatPath, type Path } from '../../core/diagnostics';
+import { errorCount, formatPath, type Path } from '../../core/diagnostics';
 import { describeNumber, type Span } from '../../core/document';
 import { channelArithmetic, type LayerNode, type ModelGraph } from '../../core/graph';
 import { kerasShape, kerasSummary } from '../../core/kerasSummary';
@@ -26,7 +26,7 @@ export function hover(analysis: Analysis, offset: number): HoverResult | undefin
   else if (ctx.path[0] === 'ablation') sections.push(sweepSection(analysis, ctx.path));
   else if (!analysis.generator && isModelPath(ctx.path)) {
     const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
-    sections.push(`_No shapes or parameter counts while the config has ${errors} error${errors === 1 ? '' : 's'}._`);
+    sections.push(`_No shapes or parameter counts while the config has ${errorCount(errors)}._`);
   }
   sections.push(keyDocs(ctx.path, ctx.on === 'value' ? valueAt(analysis, ctx.path) : undefined, analysis.config));
   return { markdown: sections.join('\n\n---\n\n'), span: ctx.span };
@@ -262,7 +262,7 @@ function sweepSection(analysis: Analysis, path: Path): string {
   const d = analysis.discriminator;
   if (!sweep || !g || !d) {
     const errors = analysis.diagnostics.filter((x) => x.severity === 'error').length;
-    return `_No variants while the base config has ${errors} error${errors === 1 ? '' : 's'}._`;
+    return `_No variants while the base config has ${errorCount(errors)}._`;
   }
   const variants = variantsAt(sweep, path);
   if (!variants.length) return '_No valid variant here (see the problems on this line)._';

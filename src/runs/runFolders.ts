@@ -1,8 +1,9 @@
 // Run folders on disk for the panel: which exist, what they hold, and which sample files may be shown.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { readSweep, SWEEP_FILE, type SweepState } from '../sweep/folder';
+import { readSweep, SWEEP_FILE, type SweepState } from './sweepFolder';
+import { diskFiles } from './diskFiles';
 import { readRun, type RunState } from './runState';
 
 /** The run folder a sample path belongs to, or undefined when the path leaves it (never served). */
@@ -35,16 +36,7 @@ export function readRunsAndSweeps(
   } catch {
     return { runs: [], sweeps: [] };
   }
-  const files = {
-    readText: (p: string) => {
-      try {
-        return readFileSync(p, 'utf8');
-      } catch {
-        return undefined;
-      }
-    },
-    isLive,
-  };
+  const files = diskFiles(isLive);
   const read = (dir: string, id: string): RunState | undefined => {
     const withId = (s: RunState | undefined) => s && { ...s, id };
     if (!cache) return withId(readRun(dir, files));

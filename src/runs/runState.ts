@@ -3,7 +3,8 @@
 // written or deleted while read gives what could be read, never a throw.
 
 import type { ResolvedConfig } from '../core/config';
-import type { AdapterReport, EvalPayload, StartedPayload, StepPayload, TrainerEvent } from '../trainer/contract';
+import type { AdapterReport, EvalPayload, StartedPayload, StepPayload, TrainerEvent } from './contract';
+import { parseJsonLines } from './jsonl';
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
 
@@ -54,16 +55,7 @@ export interface RunFiles {
 const MAX_POINTS = 500;
 
 export function parseEvents(text: string): TrainerEvent[] {
-  const out: TrainerEvent[] = [];
-  for (const line of text.split('\n')) {
-    if (!line.trim()) continue;
-    try {
-      out.push(JSON.parse(line) as TrainerEvent);
-    } catch {
-      // A line being written while read: the next read has it.
-    }
-  }
-  return out;
+  return parseJsonLines<TrainerEvent>(text);
 }
 
 function thin<T>(xs: T[], max: number): T[] {

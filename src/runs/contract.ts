@@ -1,7 +1,12 @@
 // Trainer <-> host messages. The trainer (dist/trainer.js, a child process) sends TrainerEvents over IPC and
 // appends each to the run's events.jsonl; the host sends TrainerCommands.
 
-import type { Quality } from './metrics';
+/** Image quality of generated against target images: L1 on [-1, 1], PSNR and SSIM on [0, 1]. */
+export interface Quality {
+  l1: number;
+  psnr: number;
+  ssim: number;
+}
 
 /** The WebGPU adapter a run trains on, as the backend probe saw it. */
 export interface AdapterReport {
@@ -77,6 +82,14 @@ export interface ErrorPayload {
   device?: boolean;
 }
 
+export interface FinishedPayload {
+  step: number;
+  reason: 'completed' | 'stopped' | 'failed';
+  runDir: string;
+  /** Why a run stopped before its last step: "a stop was requested", "SIGTERM", "the host went away". */
+  why?: string;
+}
+
 export type TrainerEvent =
   | { type: 'started'; payload: StartedPayload }
   | { type: 'step'; payload: StepPayload }
@@ -85,6 +98,6 @@ export type TrainerEvent =
   | { type: 'checkpoint'; payload: { step: number; path: string } }
   | { type: 'warning'; payload: { message: string } }
   | { type: 'error'; payload: ErrorPayload }
-  | { type: 'finished'; payload: { step: number; reason: 'completed' | 'stopped' | 'failed'; runDir: string } };
+  | { type: 'finished'; payload: FinishedPayload };
 
 export type TrainerCommand = { type: 'stop' };

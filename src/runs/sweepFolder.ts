@@ -2,10 +2,12 @@
 // (what the queue did: starts and exits, including failures that left no run), and one ordinary run folder per
 // variant. Read back into report rows for `report.md`, `report.html` and the runs panel.
 
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { VariantOrigin } from '../core/sweep';
-import { readRun, type RunFiles, type RunState } from '../panel/runState';
+import { parseJsonLines } from './jsonl';
+import { diskFiles } from './diskFiles';
+import { readRun, type RunState } from './runState';
 
 export const SWEEP_FILE = 'sweep.json';
 export const SWEEP_LOG = 'sweep.jsonl';
@@ -73,24 +75,13 @@ export function appendLog(sweepDir: string, entry: SweepLogEntry): void {
   appendFileSync(path.join(sweepDir, SWEEP_LOG), JSON.stringify(entry) + '\n');
 }
 
-const fsFiles = (isLive: (dir: string) => boolean): RunFiles => ({
-  readText: (p) => {
-    try {
-      return readFileSync(p, 'utf8');
-    } catch {
-      return undefined;
-    }
-  },
-  isLive,
-});
-
 /** Reads a sweep folder; undefined when it holds no readable `sweep.json`. */
 export function readSweep(
   dir: string,
   isLive: (dir: string) => boolean = () => false,
   readRunAt?: (dir: string) => RunState | undefined,
 ): SweepState | undefined {
-  const files = fsFiles(isLive);
+  const files = diskFiles(isLive);
   const text = files.readText(path.join(dir, SWEEP_FILE));
   if (!text) return undefined;
   let plan: SweepPlan;
@@ -99,14 +90,7 @@ export function readSweep(
   } catch {
     return undefined;
   }
-  const log: SweepLogEntry[] = [];
-  for (const line of (files.readText(path.join(dir, SWEEP_LOG)) ?? '').split('\n')) {
-    try {
-      if (line.trim()) log.push(JSON.parse(line) as SweepLogEntry);
-    } catch {
-      // a line being written
-    }
-  }
+  const log = parseJsonLines<SweepLogEntry>(files.readText(path.join(dir, SWEEP_LOG)) ?? '');
   const runs = new Map<string, RunState>();
   const rows = plan.variants.map((v): SweepRow => {
     const runDir = path.join(dir, v.dir);

@@ -1,22 +1,13 @@
 // The ablation table's columns and cells, shared by report.md/html, `p2p ablate` and the runs panel (pure: it
 // runs in the webview too).
 
-import { count, si } from '../core/units';
-import type { SweepRow } from './folder';
+import { clock, count, si } from '../core/units';
+import type { SweepRow } from './sweepFolder';
 
 const fixed = (v: number | undefined, digits: number) =>
   v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);
 export const signed = (v: number | undefined, digits: number) =>
   v === undefined || !Number.isFinite(v) ? '—' : `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)}`;
-
-export function clock(seconds: number): string {
-  if (!seconds) return '—';
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return h ? `${h}:${p(m)}:${p(s % 60)}` : `${m}:${p(s % 60)}`;
-}
 
 export const TABLE_HEADER = [
   'Variant',
@@ -54,7 +45,7 @@ export function rowCells(r: SweepRow): string[] {
     fixed(r.testSsim, 3),
     signed(r.gap, 3),
     r.imgPerSec === undefined ? '—' : r.imgPerSec.toFixed(1),
-    clock(r.seconds),
+    r.seconds ? clock(r.seconds) : '—',
     status,
   ];
 }

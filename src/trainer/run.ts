@@ -1,0 +1,337 @@
+// One training run, from its config (or the run folder it resumes) to its last checkpoint: setup, the step loop and
+// the evaluations that write metrics and sample figures. Events go to `emit` and into the run's events.jsonl.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { analyze } from '../core/analysis';
+import type { Backend, ResolvedConfig } from '../core/config';
+import { describeErrors } from '../core/diagnostics';
+import type { ModelGraph } from '../core/graph';
+import { kerasSummary } from '../core/kerasSummary';
+import { SeededRandom, withRandom } from '../core/random';
+import { DataError, loadDataset, type Dataset } from '../data/dataset';
+import type { Tf } from '../model/tf';
+import type { ErrorPayload, Quality, TrainerEvent } from '../runs/contract';
+import { RunDir } from '../runs/runDir';
+import { chooseBackend, type ChosenBackend } from './backends';
+import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
+import { batchTensor, createNets, disposeNets, evaluate, trainStep, type Nets, type Shapes } from './pix2pix';
+import { samplePng } from './samples';
+
+export interface TrainerArgs {
+  config?: string;
+  resume?: string;
+  out?: string;
+  backend?: Backend;
+  steps?: number;
+  builtinRoot?: string;
+  /** The exact run folder to create (a sweep's variant), instead of a new dated folder under `out`. */
+  runDir?: string;
+  /** Where relative data paths start (default: the config file's folder). */
+  baseDir?: string;
+}
+
+/** Why the run should stop now ("SIGTERM", "the host went away"), or undefined while it should go on. */
+export type StopRequest = () => string | undefined;
+
+/** Where builtin synthetic sets are cached: P2P_DATA_DIR, else ~/.cache/p2p-ablation-lab. */
+export function defaultBuiltinRoot(): string {
+  return process.env.P2P_DATA_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'p2p-ablation-lab');
+}
+
+const EVAL_TRAIN_IMAGES = 16;
+const EVAL_TEST_IMAGES = 100;
+const SAMPLE_COLUMNS = 5;
+const EVAL_STREAM = 0x2545f491;
+const DATA_STREAM = 0x5bd1e995;
+
+/** The config a run trains: from its file, or the copy a resumed run keeps. */
+interface RunSource {
+  configFile: string;
+  text: string;
+  config: ResolvedConfig;
+  generator: ModelGraph;
+  discriminator: ModelGraph;
+  name: string;
+  baseDir: string;
+  resumeDir?: string;
+}
+
+/** Everything a running session holds. */
+interface Session {
+  tf: Tf;
+  backend: ChosenBackend;
+  source: RunSource;
+  data: Dataset;
+  nets: Nets;
+  run: RunDir;
+  state: LoopState;
+  /** Weights and dropout (tfjs draws their seeds from Math.random). */
+  rng: SeededRandom;
+  /** Data order: its own stream, so variants of a sweep see the same batches whatever their weights draw. */
+  dataRng: SeededRandom;
+  shapes: Shapes;
+  batchSize: number;
+  stepsPerEpoch: number;
+  send(e: TrainerEvent): void;
+}
+
+/** Trains until the last step, a stop request or a failure; 0 when it ended cleanly, 1 when it failed. */
+export async function runTrainer(
+  args: TrainerArgs,
+  emit: (e: TrainerEvent) => void,
+  stop: StopRequest,
+): Promise<number> {
+  const source = readSource(args);
+  const backend = await chooseBackend(args.backend ?? source.config.train.backend);
+  const session = await openSession(args, source, backend, emit);
+  try {
+    await trainLoop(session, stop);
+    return 0;
+  } catch (e) {
+    // The run folder keeps its last checkpoint, samples and events; the failure is its last line.
+    const { send, state, run } = session;
+    send({ type: 'error', payload: failure(e as Error, backend.watch?.problem, state.step, run) });
+    send({ type: 'finished', payload: { step: state.step, reason: 'failed', runDir: run.dir } });
+    return 1;
+  } finally {
+    disposeNets(session.tf, session.nets);
+  }
+}
+
+function readSource(args: TrainerArgs): RunSource {
+  const resumeDir = args.resume ? resolve(args.resume) : undefined;
+  const configFile = resumeDir ? join(resumeDir, 'config.p2p.yaml') : args.config && resolve(args.config);
+  if (!configFile) throw new Error('trainer: --config FILE or --resume RUNDIR is required');
+  if (!existsSync(configFile)) throw new Error(`trainer: cannot read ${configFile}: no such file`);
+  const text = readFileSync(configFile, 'utf8');
+  const { config, diagnostics, generator, discriminator } = analyze(text);
+  if (diagnostics.some((d) => d.severity === 'error') || !generator || !discriminator) {
+    throw new Error(describeErrors(configFile, diagnostics));
+  }
+  const resolvedFile = resumeDir && join(resumeDir, 'resolved.json');
+  const baseDir =
+    resolvedFile && existsSync(resolvedFile)
+      ? (JSON.parse(readFileSync(resolvedFile, 'utf8')).baseDir as string)
+      : resolve(args.baseDir ?? dirname(configFile));
+  const name = config.name ?? basename(configFile).replace(/\.p2p\.ya?ml$/, '');
+  return { configFile, text, config, generator, discriminator, name, baseDir, resumeDir };
+}
+
+async function openSession(
+  args: TrainerArgs,
+  source: RunSource,
+  backend: ChosenBackend,
+  emit: (e: TrainerEvent) => void,
+): Promise<Session> {
+  const { config } = source;
+  const tf = backend.tf;
+  // One seeded generator for weights, dropout and the split (tfjs seeds from Math.random).
+  const rng = new SeededRandom(config.train.seed);
+  Math.random = rng.next;
+  const dataRng = new SeededRandom(config.train.seed ^ DATA_STREAM);
+  const data = await loadData(config, source.baseDir, args.builtinRoot ?? defaultBuiltinRoot(), rng);
+  const nets = createNets(tf, source);
+  const batchSize = Math.min(config.train.batchSize, data.train.length);
+  const stepsPerEpoch = Math.ceil(data.train.length / batchSize);
+  const shapes = { size: config.input.size, inChannels: config.input.channels, outChannels: config.output.channels };
+  const partial = { tf, backend, source, data, nets, rng, dataRng, shapes, batchSize, stepsPerEpoch };
+  const { run, state } = source.resumeDir
+    ? await resumeRun(partial, source.resumeDir, args.steps)
+    : newRun(partial, args, args.steps ?? config.train.epochs * stepsPerEpoch);
+  const send = (e: TrainerEvent) => {
+    run.appendEvent(e);
+    emit(e);
+  };
+  const session: Session = { ...partial, run, state, send };
+  for (const s of data.skipped) send({ type: 'warning', payload: { message: `skipped ${s.file}: ${s.reason}` } });
+  send({ type: 'started', payload: startedPayload(session) });
+  return session;
+}
+
+async function loadData(config: ResolvedConfig, baseDir: string, builtinRoot: string, rng: SeededRandom) {
+  try {
+    return await loadDataset(config, { baseDir, builtinRoot, rng });
+  } catch (e) {
+    if (e instanceof DataError) throw new Error(`data: ${e.message}`);
+    throw e;
+  }
+}
+
+/** A session before its run folder is open. */
+type Setup = Omit<Session, 'run' | 'state' | 'send'>;
+
+async function resumeRun(s: Setup, dir: string, steps: number | undefined) {
+  const run = new RunDir(dir);
+  const latest = run.latestCheckpoint();
+  if (!latest) throw new Error(`trainer: ${dir} has no checkpoint to resume from`);
+  const state = await loadCheckpoint(s.tf, s.nets, latest.dir);
+  s.rng.restore(state.rng);
+  if (state.dataRng !== undefined) s.dataRng.restore(state.dataRng);
+  if (steps !== undefined) state.totalSteps = steps;
+  return { run, state };
+}
+
+function newRun(s: Setup, args: TrainerArgs, totalSteps: number): { run: RunDir; state: LoopState } {
+  const { configFile, baseDir, config, text, name } = s.source;
+  const run = args.runDir
+    ? RunDir.createAt(resolve(args.runDir))
+    : RunDir.create(resolve(args.out ?? 'runs'), name, new Date());
+  run.write('config.p2p.yaml', text);
+  run.write('resolved.json', JSON.stringify({ configFile, baseDir, config }, null, 2) + '\n');
+  run.write('summary-generator.txt', kerasSummary(s.source.generator));
+  run.write('summary-discriminator.txt', kerasSummary(s.source.discriminator));
+  const order = s.dataRng.shuffle(s.data.train.map((_, i) => i));
+  return { run, state: { step: 0, totalSteps, order, position: 0, rng: 0 } };
+}
+
+function startedPayload(s: Session): Extract<TrainerEvent, { type: 'started' }>['payload'] {
+  return {
+    runDir: s.run.dir,
+    name: s.source.name,
+    backend: s.backend.name,
+    backendLog: s.backend.log,
+    adapter: s.backend.adapter,
+    totalSteps: s.state.totalSteps,
+    stepsPerEpoch: s.stepsPerEpoch,
+    batchSize: s.batchSize,
+    trainImages: s.data.train.length,
+    testImages: s.data.test.length,
+    params: { generator: s.nets.generator.countParams(), discriminator: s.nets.discriminator.countParams() },
+    startStep: s.state.step,
+    evalMode: s.source.config.train.evalMode,
+    time: new Date().toISOString(),
+  };
+}
+
+async function trainLoop(s: Session, stop: StopRequest): Promise<void> {
+  const { state, stepsPerEpoch } = s;
+  const evalEvery = Math.max(1, Math.round(s.source.config.train.sampleEvery * stepsPerEpoch));
+  if (state.step === 0) await evaluateAndSample(s);
+  const tensors = { baseline: undefined as number | undefined };
+  let why: string | undefined;
+  while (state.step < state.totalSteps) {
+    why = stop();
+    if (why) break;
+    await oneStep(s, tensors);
+    if (state.step % evalEvery === 0 || state.step === state.totalSteps) await evaluateAndSample(s);
+    if (state.step % stepsPerEpoch === 0 && state.step !== state.totalSteps) await checkpoint(s);
+  }
+  await checkpoint(s);
+  const reason = why ? 'stopped' : 'completed';
+  s.send({ type: 'finished', payload: { step: state.step, reason, runDir: s.run.dir, ...(why ? { why } : {}) } });
+}
+
+/** The next batch of the epoch's order; a new order when the epoch is used up. */
+function nextBatch(s: Session): number[] {
+  const { state } = s;
+  if (state.position >= state.order.length) {
+    state.order = s.dataRng.shuffle(s.data.train.map((_, i) => i));
+    state.position = 0;
+  }
+  const indices = state.order.slice(state.position, state.position + s.batchSize);
+  state.position += s.batchSize;
+  return indices;
+}
+
+async function oneStep(s: Session, tensors: { baseline: number | undefined }): Promise<void> {
+  const { tf, state, shapes } = s;
+  const indices = nextBatch(s);
+  const started = performance.now();
+  const train = s.data.train;
+  const x = batchTensor(
+    tf,
+    indices.map((i) => train[i].input),
+    shapes.size,
+    shapes.inChannels,
+  );
+  const y = batchTensor(
+    tf,
+    indices.map((i) => train[i].target),
+    shapes.size,
+    shapes.outChannels,
+  );
+  const losses = await trainStep(tf, s.nets, s.source.config.train.loss, x, y);
+  tf.dispose([x, y]);
+  s.backend.watch?.check();
+  state.step++;
+  if (!Number.isFinite(losses.gTotal) || !Number.isFinite(losses.dLoss)) {
+    throw new Error(
+      `the loss became ${losses.gTotal} (generator) / ${losses.dLoss} (discriminator) at step ${state.step}; lower train.optimizer.lr`,
+    );
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const numTensors = tf.memory().numTensors;
+  tensors.baseline ??= numTensors;
+  if (numTensors > tensors.baseline + 50 && state.step % 50 === 0) {
+    const message = `tensor count grew from ${tensors.baseline} to ${numTensors}: a leak`;
+    s.send({ type: 'warning', payload: { message } });
+  }
+  const epoch = state.step / s.stepsPerEpoch;
+  const imgPerSec = indices.length / seconds;
+  s.send({ type: 'step', payload: { step: state.step, epoch, ...losses, imgPerSec, numTensors } });
+}
+
+async function checkpoint(s: Session): Promise<void> {
+  const { state } = s;
+  state.rng = s.rng.saved;
+  state.dataRng = s.dataRng.saved;
+  const path = await s.run.checkpoint(state.step, (dir) => saveCheckpoint(s.tf, s.nets, dir, state));
+  s.send({ type: 'checkpoint', payload: { step: state.step, path } });
+}
+
+async function evaluateAndSample(s: Session): Promise<void> {
+  const { tf, state, shapes, batchSize } = s;
+  const mode = s.source.config.train.evalMode;
+  const evalTrain = s.data.train.slice(0, EVAL_TRAIN_IMAGES);
+  const evalTest = s.data.test.slice(0, EVAL_TEST_IMAGES);
+  const epoch = state.step / s.stepsPerEpoch;
+  // Evaluation's dropout draws from a stream of its own, seeded by the step: training's stream does not depend
+  // on when evaluations happen, so a run stopped and resumed (on any backend) trains as an uninterrupted one.
+  const { train, test } = await withRandom(
+    new SeededRandom(s.source.config.train.seed ^ EVAL_STREAM ^ state.step).next,
+    async () => ({
+      train: await evaluate(tf, s.nets.generator, evalTrain, shapes, batchSize, mode),
+      test: evalTest.length ? await evaluate(tf, s.nets.generator, evalTest, shapes, batchSize, mode) : undefined,
+    }),
+  );
+  const gap = test ? diff(test.quality, train.quality) : null;
+  s.send({
+    type: 'eval',
+    payload: { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap },
+  });
+  const cells = [qualityCells(train.quality), qualityCells(test?.quality), qualityCells(gap ?? undefined)];
+  s.run.appendMetrics([state.step, epoch.toFixed(3), ...cells.flat()].join(','));
+  await writeSample(s, 'train', evalTrain, train.generated);
+  if (test) await writeSample(s, 'test', evalTest, test.generated);
+}
+
+/** The split's figure at this step: input, generated and target rows for the first images. */
+async function writeSample(s: Session, split: 'train' | 'test', pairs: Dataset['train'], generated: Float32Array) {
+  if (!pairs.length) return;
+  const { shapes, state } = s;
+  const per = shapes.size * shapes.size * shapes.outChannels;
+  const columns = Math.min(SAMPLE_COLUMNS, pairs.length);
+  const png = await samplePng(pairs.slice(0, columns), generated.subarray(0, columns * per), shapes);
+  const path = s.run.write(join('samples', `${split}-${String(state.step).padStart(7, '0')}.png`), png);
+  s.send({ type: 'sample', payload: { step: state.step, split, path, mode: s.source.config.train.evalMode } });
+}
+
+/** The error event of a failed run; a failed GPU device says how to go on from the last checkpoint elsewhere. */
+function failure(error: Error, deviceProblem: string | undefined, step: number, run: RunDir): ErrorPayload {
+  if (!deviceProblem) return { message: error.message, stack: error.stack };
+  const latest = run.latestCheckpoint();
+  const resume = latest
+    ? `the last checkpoint (step ${latest.step}) is kept: resume on another backend with \`p2p train --resume ${run.dir} --backend wasm\``
+    : 'no checkpoint was written before it';
+  return { message: `${deviceProblem} at step ${step}; ${resume}`, device: true };
+}
+
+function diff(a: Quality, b: Quality): Quality {
+  return { l1: a.l1 - b.l1, psnr: a.psnr - b.psnr, ssim: a.ssim - b.ssim };
+}
+
+function qualityCells(q: Quality | undefined): string[] {
+  return q ? [q.l1.toFixed(5), q.psnr.toFixed(3), q.ssim.toFixed(4)] : ['', '', ''];
+}
