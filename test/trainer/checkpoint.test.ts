@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyze } from '../../src/core/analysis';
@@ -8,6 +7,9 @@ import { buildModel } from '../../src/model/build';
 import { chooseBackend } from '../../src/trainer/backends';
 import { saveCheckpoint } from '../../src/trainer/checkpoint';
 import { trainStep } from '../../src/trainer/pix2pix';
+import { tempDir } from '../support/tempDir';
+
+const scratch = tempDir('p2p-ckpt-');
 
 describe('checkpoints', () => {
   it('leave no tensor behind, however often they are written', async () => {
@@ -22,7 +24,7 @@ describe('checkpoints', () => {
     const x = tf.zeros([5, 32, 32, 1]) as import('@tensorflow/tfjs').Tensor4D;
     const y = tf.zeros([5, 32, 32, 3]) as import('@tensorflow/tfjs').Tensor4D;
     await trainStep(tf, nets, { l1: 10, gan: 1 }, x, y);
-    const dir = mkdtempSync(join(tmpdir(), 'p2p-ckpt-'));
+    const dir = mkdtempSync(join(scratch, 'ckpt-'));
     const state = { step: 1, totalSteps: 2, order: [], position: 0, rng: 0 };
     await saveCheckpoint(tf, nets, dir, state);
     const before = tf.memory().numTensors;

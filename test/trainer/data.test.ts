@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -9,8 +8,10 @@ import { canny } from '../../src/data/canny';
 import { DataError, loadDataset } from '../../src/data/dataset';
 import { quality, ssimPlane } from '../../src/trainer/metrics';
 import { SeededRandom } from '../../src/core/random';
+import { tempDir } from '../support/tempDir';
 
-const tmp = () => mkdtempSync(join(tmpdir(), 'p2p-data-'));
+const scratch = tempDir('p2p-data-');
+const tmp = () => mkdtempSync(join(scratch, 'case-'));
 const solid = (w: number, h: number, rgb: [number, number, number]) =>
   sharp({ create: { width: w, height: h, channels: 3, background: { r: rgb[0], g: rgb[1], b: rgb[2] } } });
 const configFor = (yaml: string) => {

@@ -1,17 +1,18 @@
 // The real trainer process (dist/trainer.js, built by `npm test`) forked as the extension and the CLI fork it.
 import assert from 'node:assert/strict';
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { registerLayers } from '../../src/model/build';
 import type { TrainerEvent } from '../../src/runs/contract';
+import { TrainerProcess } from '../../src/trainer/process';
+import { tempDir } from '../support/tempDir';
 
 const root = join(__dirname, '..', '..');
-const trainer = join(root, 'dist', 'trainer.js');
-const work = mkdtempSync(join(tmpdir(), 'p2p-trainer-'));
+const trainerJs = join(root, 'dist', 'trainer.js');
+const work = tempDir('p2p-trainer-');
 const dataDir = join(work, 'data');
 const config = join(work, 'micro.p2p.yaml');
 writeFileSync(
@@ -31,28 +32,23 @@ train:
 );
 
 interface Run {
-  child: ChildProcess;
+  trainer: TrainerProcess;
   events: TrainerEvent[];
   exit: Promise<number | null>;
   waitFor(pred: (e: TrainerEvent) => boolean): Promise<TrainerEvent>;
 }
 
+/** The trainer through the one client that the editor, the sweep queue and the CLI use. */
 function start(args: string[]): Run {
-  const child = fork(trainer, ['--builtin-root', dataDir, ...args], {
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    env: { ...process.env },
-  });
   const events: TrainerEvent[] = [];
   const waiters: { pred: (e: TrainerEvent) => boolean; resolve: (e: TrainerEvent) => void }[] = [];
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  child.on('message', (e: TrainerEvent) => {
+  const trainer = new TrainerProcess({ trainerPath: trainerJs, args: ['--builtin-root', dataDir, ...args] }, (e) => {
     events.push(e);
     for (const w of [...waiters]) if (w.pred(e)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
   });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exit = trainer.exited.then((x) => x.code);
   return {
-    child,
+    trainer,
     events,
     exit,
     waitFor: (pred) =>
@@ -60,7 +56,9 @@ function start(args: string[]): Run {
         const hit = events.find(pred);
         if (hit) return resolve(hit);
         waiters.push({ pred, resolve });
-        void exit.then(() => setTimeout(() => reject(new Error(`trainer exited first; stderr:\n${stderr}`)), 100));
+        void exit.then(() =>
+          setTimeout(() => reject(new Error(`trainer exited first; stderr:\n${trainer.stderr}`)), 100),
+        );
       }),
   };
 }
@@ -158,10 +156,10 @@ describe('trainer process', () => {
   it('stops with a checkpoint and resumes the step count and the loss', async () => {
     const first = start(['--config', config, '--out', join(work, 'runs'), '--steps', '60']);
     await first.waitFor((e) => e.type === 'step' && e.payload.step >= 12);
-    first.child.send({ type: 'stop' });
-    assert.equal(await first.exit, 0);
+    const exit = await first.trainer.stopAndWait(60_000);
+    assert.deepEqual([exit.code, exit.reason], [0, 'stopped']);
     const finished = ofType(first.events, 'finished')[0].payload;
-    assert.equal(finished.reason, 'stopped');
+    assert.deepEqual([finished.reason, finished.why], ['stopped', 'a stop was requested']);
     const stoppedAt = finished.step;
     assert.ok(stoppedAt >= 12 && stoppedAt < 60);
     assert.equal(ofType(first.events, 'checkpoint').at(-1)!.payload.step, stoppedAt);
@@ -204,7 +202,7 @@ describe('trainer process', () => {
     const started = (await run.waitFor((e) => e.type === 'started')) as Extract<TrainerEvent, { type: 'started' }>;
     await run.waitFor((e) => e.type === 'checkpoint');
     await run.waitFor((e) => e.type === 'step' && e.payload.step >= 55);
-    run.child.kill('SIGKILL');
+    run.trainer.kill();
     await run.exit;
     const dir = started.payload.runDir;
     const events = readEvents(dir); // every line parses
@@ -237,4 +235,86 @@ describe('trainer process', () => {
     );
     assert.equal(existsSync(join(work, 'runs-bad')), false, 'no run folder for a run that never started');
   });
+});
+
+/** Polls `read` until it gives a value (files another process writes). */
+async function until<T>(read: () => T | undefined, what: string, ms = 60_000): Promise<T> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+    const value = read();
+    if (value !== undefined) return value;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Processes whose command line has `needle` (Linux: /proc). */
+function processesWith(needle: string): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+/** `p2p train` as a user runs it, in a config of its own (so that its trainer can be found), up to its first steps. */
+async function p2pTrainUntilStep(name: string, step: number) {
+  const file = join(work, `${name}.p2p.yaml`);
+  writeFileSync(file, readFileSync(config, 'utf8'));
+  const cli = spawn(
+    process.execPath,
+    [join(root, 'dist', 'cli.js'), 'train', file, '--steps', '400', '--out', join(work, name)],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, P2P_DATA_DIR: dataDir },
+    },
+  );
+  let stderr = '';
+  cli.stderr!.on('data', (d) => (stderr += d));
+  const exit = new Promise<number | null>((resolve) => cli.on('exit', (code) => resolve(code)));
+  const runDir = await until(() => /\n {2}run: (.+)\n/.exec(stderr)?.[1], 'the run folder');
+  await until(
+    () => (existsSync(join(runDir, 'events.jsonl')) && ofType(readEvents(runDir), 'step').length >= step) || undefined,
+    `step ${step}`,
+  );
+  return { cli, exit, runDir, file, stderr: () => stderr };
+}
+
+describe('a trainer and its host', () => {
+  it('is killed with its process group when it does not stop within the grace period', async () => {
+    const run = start(['--config', config, '--out', join(work, 'runs'), '--steps', '400']);
+    await run.waitFor((e) => e.type === 'step' && e.payload.step >= 3);
+    const pid = run.trainer.child.pid!;
+    const exit = await run.trainer.stopAndWait(1); // it stops between steps, after a checkpoint: 1 ms is too short
+    assert.deepEqual([exit.signal, exit.reason], ['SIGKILL', 'failed']);
+    assert.throws(() => process.kill(-pid, 0), { code: 'ESRCH' }, 'nothing is left in its process group');
+  });
+
+  it('checkpoints, says why and exits when its host is killed (SIGKILL) mid-run', async () => {
+    const { cli, exit, runDir, file } = await p2pTrainUntilStep('host-killed', 5);
+    cli.kill('SIGKILL');
+    await exit;
+    const finished = await until(() => ofType(readEvents(runDir), 'finished')[0]?.payload, 'the finished event');
+    assert.deepEqual([finished.reason, finished.why], ['stopped', 'the host went away']);
+    assert.ok(finished.step >= 5 && finished.step < 400, `stopped at ${finished.step}`);
+    const latest = JSON.parse(readFileSync(join(runDir, 'checkpoints/latest.json'), 'utf8'));
+    assert.equal(latest.step, finished.step, 'a checkpoint of the step it stopped at');
+    await until(() => (processesWith(file).length ? undefined : true), 'the trainer to exit', 15_000);
+  });
+
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    it(`stops like Ctrl+C when p2p train gets ${signal}`, async () => {
+      const { cli, exit, runDir, stderr } = await p2pTrainUntilStep(`signal-${signal}`, 3);
+      cli.kill(signal);
+      assert.equal(await exit, 0, stderr());
+      assert.match(stderr(), new RegExp(`${signal}: stopping, writing a checkpoint`));
+      assert.match(stderr(), /stopped at step \d+ \(a stop was requested\)/);
+      const finished = ofType(readEvents(runDir), 'finished')[0].payload;
+      const latest = JSON.parse(readFileSync(join(runDir, 'checkpoints/latest.json'), 'utf8'));
+      assert.deepEqual([finished.reason, latest.step], ['stopped', finished.step]);
+    });
+  }
 });

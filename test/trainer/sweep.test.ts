@@ -1,8 +1,7 @@
 // Ablation sweeps through the real trainer process (dist/trainer.js): the queue, the report, and a sweep
 // interrupted and continued.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -10,10 +9,11 @@ import { analyze } from '../../src/core/analysis';
 import { readSweep } from '../../src/runs/sweepFolder';
 import { commonSampleStep } from '../../src/sweep/report';
 import { SweepRunner, type SweepEvent } from '../../src/sweep/runner';
+import { tempDir } from '../support/tempDir';
 
 const root = join(__dirname, '..', '..');
 const trainerPath = join(root, 'dist', 'trainer.js');
-const work = mkdtempSync(join(tmpdir(), 'p2p-sweep-'));
+const work = tempDir('p2p-sweep-');
 const builtinRoot = join(work, 'data');
 
 // A 3-level U-Net at 16x16: progressive skip removal gives 3 variants (all, level 1 only, none).

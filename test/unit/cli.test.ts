@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { tempDir } from '../support/tempDir';
 
 // These run the real `p2p` bin over the esbuild bundle (`npm test` builds it first).
 const root = join(__dirname, '..', '..');
@@ -15,7 +15,7 @@ function p2p(...args: string[]) {
 }
 
 function tempConfig(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'p2p-cli-')), 'bad.p2p.yaml');
+  const file = join(tempDir('p2p-cli-'), 'bad.p2p.yaml');
   writeFileSync(file, text);
   return file;
 }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isWebviewMessage } from '../../webview/contract';
@@ -10,6 +9,9 @@ import type { SweepPlan } from '../../src/runs/sweepFolder';
 import { rowCells } from '../../src/runs/sweepTable';
 import { configDiff, parseEvents } from '../../src/runs/runState';
 import type { TrainerEvent } from '../../src/runs/contract';
+import { tempDir } from '../support/tempDir';
+
+const scratch = tempDir('p2p-panel-');
 
 const q = (l1: number) => ({ l1, psnr: 10, ssim: 0.2 });
 
@@ -58,7 +60,7 @@ const evalAt = (n: number, train: number, test: number): TrainerEvent => ({
 
 describe('runs panel state', () => {
   it('reads a run folder: status, curves, best test L1, samples', () => {
-    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    const root = mkdtempSync(join(scratch, 'case-'));
     const dir = join(root, 'a');
     writeRun(root, 'a', [
       started(dir),
@@ -86,7 +88,7 @@ describe('runs panel state', () => {
   });
 
   it('tells running from interrupted, and a resumed run from a finished one', () => {
-    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    const root = mkdtempSync(join(scratch, 'case-'));
     const a = writeRun(root, 'a', [started(join(root, 'a')), step(1, 0.5)]);
     assert.equal(readRuns(root, (d) => d === a)[0].status, 'running');
     assert.equal(readRuns(root, () => false)[0].status, 'interrupted');
@@ -101,7 +103,7 @@ describe('runs panel state', () => {
   });
 
   it('follows a run across backends: the newest backend and adapter, the earlier ones, a GPU failure until resumed', () => {
-    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    const root = mkdtempSync(join(scratch, 'case-'));
     const dir = join(root, 'a');
     const adapter = {
       vendor: 'nvidia',
@@ -141,7 +143,7 @@ describe('runs panel state', () => {
   });
 
   it('survives half-written and deleted run folders', () => {
-    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    const root = mkdtempSync(join(scratch, 'case-'));
     writeRun(root, 'half', [started(join(root, 'half')), step(1, 0.5)], '{"type":"step","payload":{"st');
     mkdirSync(join(root, 'empty'));
     writeFileSync(join(root, 'half', 'resolved.json'), '{"config": {"inp');
@@ -165,7 +167,7 @@ describe('runs panel state', () => {
   });
 
   it('stays fast with 50 runs of 1,000 samples each', () => {
-    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    const root = mkdtempSync(join(scratch, 'case-'));
     for (let r = 0; r < 50; r++) {
       const dir = join(root, `run-${String(r).padStart(2, '0')}`);
       const events: TrainerEvent[] = [started(dir)];
@@ -211,7 +213,7 @@ describe('runs panel state', () => {
   });
 
   it('reads sweep folders: variant runs with sweep ids, table rows, a failure that left no run', () => {
-    const root = mkdtempSync(join(tmpdir(), 'p2p-panel-'));
+    const root = mkdtempSync(join(scratch, 'case-'));
     writeRun(root, '20261128-010000-plain', [started(join(root, 'plain')), step(1, 0.5)]);
     const sweepDir = join(root, 'skips');
     mkdirSync(sweepDir);
