@@ -13,6 +13,17 @@ function stats(times: number[]) {
   return { median: sorted[Math.floor(sorted.length / 2)], p95: sorted[Math.floor(sorted.length * 0.95)] };
 }
 
+/** Milliseconds of each of `n` calls. */
+async function time(fn: () => Promise<unknown>, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await fn();
+    out.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return out;
+}
+
 async function main() {
   const s = await startServer();
   const uri = 'file:///bench/seed.p2p.yaml';
@@ -23,15 +34,6 @@ async function main() {
   const positions = lines.flatMap((l, line) =>
     l.trim() ? [{ line, character: Math.max(0, l.search(/\S/)) + 1 }] : [],
   );
-  const time = async (fn: () => Promise<unknown>, n: number) => {
-    const out: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t = process.hrtime.bigint();
-      await fn();
-      out.push(Number(process.hrtime.bigint() - t) / 1e6);
-    }
-    return out;
-  };
   let i = 0;
   const hoverCached = () =>
     s.connection.sendRequest('textDocument/hover', {

@@ -14,7 +14,7 @@ declare function acquireVsCodeApi(): {
 const vscode = acquireVsCodeApi();
 let runs: PanelRun[] = [];
 let sweeps: PanelSweep[] = [];
-let view: PanelViewState = vscode.getState() ?? { selected: [], split: 'test', tab: 'runs' };
+const view: PanelViewState = vscode.getState() ?? { selected: [], split: 'test', tab: 'runs' };
 
 const app = document.getElementById('app')!;
 const send = (m: WebviewMessage) => vscode.postMessage(m);

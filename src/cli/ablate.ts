@@ -5,9 +5,11 @@
 import { join } from 'node:path';
 import type { Backend } from '../core/config';
 import { count } from '../core/units';
+import type { TrainerEvent } from '../runs/contract';
 import { TABLE_HEADER, rowCells } from '../runs/sweepTable';
 import { readSweep } from '../runs/sweepFolder';
-import { SweepRunner } from '../sweep/runner';
+import { SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
+import { STOP_SIGNALS } from './train';
 
 const USAGE =
   'usage: p2p ablate FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--parallel N] [--out DIR]\n';
@@ -24,122 +26,122 @@ export function textTable(header: string[], rows: string[][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
-export async function runAblate(argv: readonly string[], trainerPath = join(__dirname, 'trainer.js')): Promise<number> {
-  let file: string | undefined;
-  let out = 'runs';
-  let backend: Backend | undefined;
-  let steps: number | undefined;
-  let parallel: number | undefined;
+interface AblateArgs {
+  file: string;
+  out: string;
+  backend?: Backend;
+  steps?: number;
+  parallel?: number;
+}
+
+/** The command's arguments, or a usage error. */
+function ablateArgs(argv: readonly string[]): AblateArgs | string {
+  const args: Partial<AblateArgs> = { out: 'runs' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!a.startsWith('--')) {
-      if (file) {
-        process.stderr.write(`p2p ablate: one FILE, found ${file} and ${a}\n${USAGE}`);
-        return 2;
-      }
-      file = a;
+      if (args.file) return `one FILE, found ${args.file} and ${a}`;
+      args.file = a;
       continue;
     }
     const v = argv[++i];
     const int = Number(v);
-    if (v === undefined) {
-      process.stderr.write(`p2p ablate: ${a} needs a value\n${USAGE}`);
-      return 2;
-    }
-    if (a === '--out') out = v;
-    else if (a === '--backend' && BACKENDS.includes(v)) backend = v as Backend;
-    else if (a === '--steps' && Number.isInteger(int) && int >= 1) steps = int;
-    else if (a === '--parallel' && Number.isInteger(int) && int >= 1) parallel = int;
-    else {
-      process.stderr.write(`p2p ablate: unexpected ${a} ${v}\n${USAGE}`);
-      return 2;
+    if (v === undefined) return `${a} needs a value`;
+    if (a === '--out') args.out = v;
+    else if (a === '--backend' && BACKENDS.includes(v)) args.backend = v as Backend;
+    else if (a === '--steps' && Number.isInteger(int) && int >= 1) args.steps = int;
+    else if (a === '--parallel' && Number.isInteger(int) && int >= 1) args.parallel = int;
+    else return `unexpected ${a} ${v}`;
+  }
+  return args.file ? (args as AblateArgs) : 'expected FILE';
+}
+
+/** What `p2p ablate` prints as the queue works, on stderr; running variants' steps at most every 5 s. */
+class AblationPrinter {
+  private readonly progress = new Map<string, string>();
+  private lastPrint = 0;
+
+  event(e: SweepEvent): void {
+    const out = (text: string) => process.stderr.write(text + '\n');
+    if (e.type === 'planned') out(plannedText(e));
+    else if (e.type === 'capacity')
+      out(`training ${e.parallel} variant${e.parallel === 1 ? '' : 's'} at a time (${e.why})`);
+    else if (e.type === 'variant') this.variant(e.variant, e.event);
+    else if (e.type === 'exit') {
+      this.progress.delete(e.variant);
+      out(`${e.variant}: ${e.reason}${e.error ? `: ${e.error}` : ''}`);
     }
   }
-  if (!file) {
-    process.stderr.write(`p2p ablate: expected FILE\n${USAGE}`);
+
+  private variant(name: string, ev: TrainerEvent): void {
+    const out = (text: string) => process.stderr.write(text + '\n');
+    if (ev.type === 'started') {
+      const p = ev.payload;
+      out(`${name}: ${p.startStep ? 'resuming' : 'training'} on ${p.backend}, steps ${p.startStep}..${p.totalSteps}`);
+    } else if (ev.type === 'step') {
+      this.progress.set(name, `${name} ${count(ev.payload.step)} (${ev.payload.imgPerSec.toFixed(1)} img/s)`);
+      if (Date.now() - this.lastPrint < 5000) return;
+      this.lastPrint = Date.now();
+      out(`  ${[...this.progress.values()].join(' · ')}`);
+    } else if (ev.type === 'eval' && ev.payload.test) {
+      const { step, train, test, gap } = ev.payload;
+      out(
+        `${name} @${step}: train L1 ${train.l1.toFixed(3)} · test L1 ${test.l1.toFixed(3)} · gap ${gap!.l1.toFixed(3)}`,
+      );
+    } else if (ev.type === 'warning') out(`${name}: warning: ${ev.payload.message}`);
+  }
+}
+
+function plannedText(e: Extract<SweepEvent, { type: 'planned' }>): string {
+  const mode = { done: 'done', resume: 'resumes from its checkpoint', new: 'to train' } as const;
+  const todo = e.variants.filter((v) => v.mode !== 'done').length;
+  const lines = e.variants.map((v) => `  ${v.name.padEnd(28)} ${mode[v.mode]}`);
+  return [
+    `ablation: ${e.variants.length} variants in ${e.sweepDir}`,
+    ...lines,
+    todo ? `${todo} to train` : 'nothing to train',
+  ].join('\n');
+}
+
+/** The table on stdout and the exit status: 130 when variants are left, 1 when some failed. */
+function reportOutcome(outcome: SweepOutcome): number {
+  const state = readSweep(outcome.sweepDir);
+  if (state) process.stdout.write('\n' + textTable(TABLE_HEADER, state.rows.map(rowCells)));
+  process.stderr.write(`\nreport: ${outcome.report.filter((f) => /report\.(md|html)$/.test(f)).join(', ')}\n`);
+  const left = outcome.stopped.length + outcome.pending.length;
+  if (left) {
+    process.stderr.write(`stopped with ${left} variant(s) left; run the same command to continue\n`);
+    return 130;
+  }
+  if (outcome.failed.length) {
+    process.stderr.write(`${outcome.failed.length} variant(s) failed: ${outcome.failed.join(', ')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+export async function runAblate(argv: readonly string[], trainerPath = join(__dirname, 'trainer.js')): Promise<number> {
+  const args = ablateArgs(argv);
+  if (typeof args === 'string') {
+    process.stderr.write(`p2p ablate: ${args}\n${USAGE}`);
     return 2;
   }
-
-  const progress = new Map<string, string>();
-  let lastPrint = 0;
-  const print = (force = false) => {
-    if (!force && Date.now() - lastPrint < 5000) return;
-    lastPrint = Date.now();
-    if (progress.size) process.stderr.write(`  ${[...progress.values()].join(' · ')}\n`);
-  };
-  const runner = new SweepRunner({ file, out, trainerPath, backend, steps, parallel }, (e) => {
-    switch (e.type) {
-      case 'planned': {
-        const todo = e.variants.filter((v) => v.mode !== 'done');
-        process.stderr.write(
-          `ablation: ${e.variants.length} variants in ${e.sweepDir}\n` +
-            e.variants
-              .map(
-                (v) =>
-                  `  ${v.name.padEnd(28)} ${v.mode === 'done' ? 'done' : v.mode === 'resume' ? 'resumes from its checkpoint' : 'to train'}`,
-              )
-              .join('\n') +
-            `\n${todo.length ? `${todo.length} to train` : 'nothing to train'}\n`,
-        );
-        break;
-      }
-      case 'capacity':
-        process.stderr.write(`training ${e.parallel} variant${e.parallel === 1 ? '' : 's'} at a time (${e.why})\n`);
-        break;
-      case 'variant': {
-        const ev = e.event;
-        if (ev.type === 'started')
-          process.stderr.write(
-            `${e.variant}: ${ev.payload.startStep ? 'resuming' : 'training'} on ${ev.payload.backend}, steps ${ev.payload.startStep}..${ev.payload.totalSteps}\n`,
-          );
-        if (ev.type === 'step') {
-          progress.set(e.variant, `${e.variant} ${count(ev.payload.step)} (${ev.payload.imgPerSec.toFixed(1)} img/s)`);
-          print();
-        }
-        if (ev.type === 'eval' && ev.payload.test)
-          process.stderr.write(
-            `${e.variant} @${ev.payload.step}: train L1 ${ev.payload.train.l1.toFixed(3)} · test L1 ${ev.payload.test.l1.toFixed(3)} · gap ${ev.payload.gap!.l1.toFixed(3)}\n`,
-          );
-        if (ev.type === 'warning') process.stderr.write(`${e.variant}: warning: ${ev.payload.message}\n`);
-        break;
-      }
-      case 'exit':
-        progress.delete(e.variant);
-        process.stderr.write(`${e.variant}: ${e.reason}${e.error ? `: ${e.error}` : ''}\n`);
-        break;
-      default:
-        break;
-    }
-  });
-
-  let interrupted = false;
-  const onSigint = () => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write('\nstopping: the running variants write a checkpoint...\n');
+  const printer = new AblationPrinter();
+  const runner = new SweepRunner({ ...args, trainerPath }, (e) => printer.event(e));
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`\n${signal}: stopping, the running variants write a checkpoint...\n`);
     runner.stop();
   };
-  process.on('SIGINT', onSigint);
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
-    const outcome = await runner.run();
-    const state = readSweep(outcome.sweepDir);
-    if (state) process.stdout.write('\n' + textTable(TABLE_HEADER, state.rows.map(rowCells)));
-    process.stderr.write(`\nreport: ${outcome.report.filter((f) => /report\.(md|html)$/.test(f)).join(', ')}\n`);
-    if (outcome.stopped.length || outcome.pending.length) {
-      process.stderr.write(
-        `stopped with ${outcome.stopped.length + outcome.pending.length} variant(s) left; run the same command to continue\n`,
-      );
-      return 130;
-    }
-    if (outcome.failed.length) {
-      process.stderr.write(`${outcome.failed.length} variant(s) failed: ${outcome.failed.join(', ')}\n`);
-      return 1;
-    }
-    return 0;
+    return reportOutcome(await runner.run());
   } catch (e) {
     process.stderr.write(`p2p ablate: ${(e as Error).message}\n`);
     return 2;
   } finally {
-    process.off('SIGINT', onSigint);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
 }

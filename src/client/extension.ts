@@ -23,6 +23,23 @@ let training: TrainingController | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('pix2pix', { log: true });
+  client = await startLanguageClient(context, output);
+  const lsp = client;
+  training = new TrainingController(context.extensionPath, lsp, output);
+  const panel = new RunsPanel(context.extensionUri, training);
+  const summaries = new SummaryDocuments(lsp);
+  context.subscriptions.push(
+    output,
+    summaries,
+    new ParamsStatus(lsp),
+    training,
+    panel,
+    vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
+    ...registerCommands(training, panel, summaries),
+  );
+}
+
+async function startLanguageClient(context: vscode.ExtensionContext, output: vscode.LogOutputChannel) {
   const serverModule = context.asAbsolutePath(path.join('dist', 'server.js'));
   const serverOptions: ServerOptions = {
     run: { module: serverModule, transport: TransportKind.ipc },
@@ -32,26 +49,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       options: { execArgv: ['--nolazy', '--inspect=6019'] },
     },
   };
-  const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ language: LANGUAGE_ID }],
-    outputChannel: output,
-  };
+  const clientOptions: LanguageClientOptions = { documentSelector: [{ language: LANGUAGE_ID }], outputChannel: output };
   // The id `p2p` makes the client read the `p2p.trace.server` setting.
-  client = new LanguageClient('p2p', 'pix2pix Language Server', serverOptions, clientOptions);
-  await client.start();
-  const lsp = client;
+  const lsp = new LanguageClient('p2p', 'pix2pix Language Server', serverOptions, clientOptions);
+  await lsp.start();
+  return lsp;
+}
 
-  training = new TrainingController(context.extensionPath, lsp, output);
-  const panel = new RunsPanel(context.extensionUri, training);
-  const trainer = training;
-  const summaries = new SummaryDocuments(lsp);
-  const status = new ParamsStatus(lsp);
-  context.subscriptions.push(
-    output,
-    summaries,
-    status,
-    training,
-    panel,
+function registerCommands(trainer: TrainingController, panel: RunsPanel, summaries: SummaryDocuments) {
+  const uriOf = (arg?: vscode.Uri | string) => (typeof arg === 'string' ? vscode.Uri.parse(arg) : arg);
+  return [
     vscode.commands.registerCommand('p2p.trainCurrentConfig', async (uri?: vscode.Uri) => {
       await trainer.trainCurrent(uri);
       panel.show();
@@ -59,7 +66,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('p2p.runAblation', async (arg?: vscode.Uri | string) => {
       panel.show();
       panel.showTab('ablations');
-      await trainer.ablate(typeof arg === 'string' ? vscode.Uri.parse(arg) : arg);
+      await trainer.ablate(uriOf(arg));
     }),
     vscode.commands.registerCommand('p2p.stopTraining', () => trainer.stop()),
     vscode.commands.registerCommand('p2p.resumeRun', async (dir?: string) => {
@@ -67,22 +74,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       panel.show();
     }),
     vscode.commands.registerCommand('p2p.openRunsPanel', () => panel.show()),
-    vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
     vscode.commands.registerCommand('p2p.showKerasSummary', async (arg?: vscode.Uri | string) => {
-      const source =
-        typeof arg === 'string' ? vscode.Uri.parse(arg) : (arg ?? vscode.window.activeTextEditor?.document.uri);
+      const source = uriOf(arg) ?? vscode.window.activeTextEditor?.document.uri;
       if (!source) {
         void vscode.window.showWarningMessage('pix2pix: open a .p2p.yaml file to show its Keras summary.');
         return;
       }
       const doc = await vscode.workspace.openTextDocument(summaries.uriFor(source));
-      await vscode.window.showTextDocument(doc, {
-        preview: true,
-        viewColumn: vscode.ViewColumn.Beside,
-        preserveFocus: false,
-      });
+      await vscode.window.showTextDocument(doc, { preview: true, viewColumn: vscode.ViewColumn.Beside });
     }),
-  );
+  ];
 }
 
 export async function deactivate(): Promise<void> {

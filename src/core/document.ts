@@ -423,6 +423,7 @@ function describe(node: Node | null | undefined): string {
 }
 
 function clip(s: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it replaces
   const one = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return one.length > 40 ? `${one.slice(0, 37)}...` : one;
 }

@@ -146,6 +146,9 @@ export function deriveInput(
   return widen(edges, channels);
 }
 
+type ReadRgb = (file: string, half?: 'left' | 'right') => Promise<Uint8Array>;
+
+/** A folder's image pairs: `A/` and `B/` by name, side-by-side pairs, or targets with derived inputs. */
 async function loadFolder(
   dir: string,
   config: ResolvedConfig,
@@ -153,58 +156,65 @@ async function loadFolder(
   key: string,
 ): Promise<ImagePair[]> {
   const { default: sharp } = await import('sharp');
-  const size = config.input.size;
-  const inCh = config.input.channels;
-  const outCh = config.output.channels;
-  const pairs: ImagePair[] = [];
-  const transform = config.train.data.transform;
-  const read = (file: string, half?: 'left' | 'right') => rgbOf(sharp, file, size, config.train.data.resize, half);
-  const aDir = join(dir, 'A');
-  const bDir = join(dir, 'B');
-  if (transform === 'paired' && existsSync(aDir) && existsSync(bDir)) {
-    const bByName = new Map(listImages(bDir).map((f) => [relative(bDir, f).replace(extname(f), ''), f]));
-    for (const a of listImages(aDir)) {
-      const name = relative(aDir, a).replace(extname(a), '');
-      const b = bByName.get(name);
-      if (!b) {
-        skipped.push({ file: a, reason: `no B image named ${name}.* in ${bDir}` });
-        continue;
-      }
-      try {
-        const [ra, rb] = await Promise.all([read(a), read(b)]);
-        pairs.push({ name, input: fromRgb(ra, size * size, inCh), target: fromRgb(rb, size * size, outCh) });
-      } catch (e) {
-        skipped.push({ file: a, reason: (e as Error).message });
-      }
-    }
-  } else {
-    for (const file of listImages(dir)) {
-      try {
-        if (transform === 'paired') {
-          const [ra, rb] = await Promise.all([read(file, 'left'), read(file, 'right')]);
-          pairs.push({
-            name: relative(dir, file),
-            input: fromRgb(ra, size * size, inCh),
-            target: fromRgb(rb, size * size, outCh),
-          });
-        } else {
-          const rgb = await read(file);
-          pairs.push({
-            name: relative(dir, file),
-            input: deriveInput(rgb, size, transform, inCh, config.train.data.canny),
-            target: fromRgb(rgb, size * size, outCh),
-          });
-        }
-      } catch (e) {
-        skipped.push({ file, reason: (e as Error).message.split('\n')[0] });
-      }
-    }
-  }
+  const read: ReadRgb = (file, half) => rgbOf(sharp, file, config.input.size, config.train.data.resize, half);
+  const split = config.train.data.transform === 'paired' && existsSync(join(dir, 'A')) && existsSync(join(dir, 'B'));
+  const pairs = split ? await loadAB(dir, config, read, skipped) : await loadImages(dir, config, read, skipped);
   if (!pairs.length) {
     const why = skipped.length
       ? `; ${skipped.length} file(s) could not be read, e.g. ${basename(skipped[0].file)}: ${skipped[0].reason}`
       : '';
     throw new DataError(`\`${key}\`: no usable images in ${dir}${why}`);
+  }
+  return pairs;
+}
+
+/** `A/NAME.*` (inputs) with `B/NAME.*` (targets). */
+async function loadAB(dir: string, config: ResolvedConfig, read: ReadRgb, skipped: Dataset['skipped']) {
+  const pixels = config.input.size * config.input.size;
+  const [aDir, bDir] = [join(dir, 'A'), join(dir, 'B')];
+  const bByName = new Map(listImages(bDir).map((f) => [relative(bDir, f).replace(extname(f), ''), f]));
+  const pairs: ImagePair[] = [];
+  for (const a of listImages(aDir)) {
+    const name = relative(aDir, a).replace(extname(a), '');
+    const b = bByName.get(name);
+    if (!b) {
+      skipped.push({ file: a, reason: `no B image named ${name}.* in ${bDir}` });
+      continue;
+    }
+    try {
+      const [ra, rb] = await Promise.all([read(a), read(b)]);
+      pairs.push({
+        name,
+        input: fromRgb(ra, pixels, config.input.channels),
+        target: fromRgb(rb, pixels, config.output.channels),
+      });
+    } catch (e) {
+      skipped.push({ file: a, reason: (e as Error).message });
+    }
+  }
+  return pairs;
+}
+
+/** Every image of the folder: side-by-side pairs (input left), or targets whose input is derived (Canny, gray). */
+async function loadImages(dir: string, config: ResolvedConfig, read: ReadRgb, skipped: Dataset['skipped']) {
+  const { size, channels: inCh } = config.input;
+  const outCh = config.output.channels;
+  const { transform, canny: settings } = config.train.data;
+  const pairs: ImagePair[] = [];
+  for (const file of listImages(dir)) {
+    const name = relative(dir, file);
+    try {
+      if (transform === 'paired') {
+        const [ra, rb] = await Promise.all([read(file, 'left'), read(file, 'right')]);
+        pairs.push({ name, input: fromRgb(ra, size * size, inCh), target: fromRgb(rb, size * size, outCh) });
+      } else {
+        const rgb = await read(file);
+        const input = deriveInput(rgb, size, transform, inCh, settings);
+        pairs.push({ name, input, target: fromRgb(rgb, size * size, outCh) });
+      }
+    } catch (e) {
+      skipped.push({ file, reason: (e as Error).message.split('\n')[0] });
+    }
   }
   return pairs;
 }

@@ -86,59 +86,63 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
     seconds: 0,
   };
   if (started) state.params = started.payload.params;
-  let finished: Extract<TrainerEvent, { type: 'finished' }> | undefined;
-  const steps: RunState['steps'] = [];
-  let sessionStart: number | undefined;
-  let sessionLast: number | undefined;
-  const closeSession = () => {
-    if (sessionStart !== undefined && sessionLast !== undefined)
-      state.seconds += Math.max(0, sessionLast - sessionStart) / 1000;
-  };
-  for (const e of events) {
+  const replay = new Replay(state);
+  for (const e of events) replay.apply(e);
+  replay.closeSession();
+  state.status = replay.finished ? replay.finished.reason : files.isLive(dir) ? 'running' : 'interrupted';
+  summarize(state, replay.steps);
+  state.config = resolvedConfig(files.readText(`${dir}/resolved.json`));
+  return state;
+}
+
+/** Events applied in order to a run's state; sessions (a start and its last event) add up to its training time. */
+class Replay {
+  finished: Extract<TrainerEvent, { type: 'finished' }>['payload'] | undefined;
+  readonly steps: RunState['steps'] = [];
+  private sessionStart: number | undefined;
+  private sessionLast: number | undefined;
+
+  constructor(private readonly state: RunState) {}
+
+  apply(e: TrainerEvent): void {
     const t = Date.parse((e as { time?: string }).time ?? '');
-    switch (e.type) {
-      case 'started':
-        state.totalSteps = e.payload.totalSteps; // a resumed run restates it
-        state.backend = e.payload.backend;
-        state.adapter = e.payload.adapter;
-        if (state.backends[state.backends.length - 1] !== e.payload.backend) state.backends.push(e.payload.backend);
-        finished = undefined;
-        state.error = undefined; // an earlier session's failure, which this one resumes from
-        state.deviceError = undefined;
-        closeSession();
-        sessionStart = Number.isFinite(t) ? t : undefined;
-        break;
-      case 'step':
-        steps.push({
-          step: e.payload.step,
-          gL1: e.payload.gL1,
-          gGan: e.payload.gGan,
-          dLoss: e.payload.dLoss,
-          imgPerSec: e.payload.imgPerSec,
-        });
-        state.step = e.payload.step;
-        break;
-      case 'eval':
-        state.evals.push(e.payload);
-        break;
-      case 'sample':
-        state.samples.push({ step: e.payload.step, split: e.payload.split, path: e.payload.path });
-        break;
-      case 'error':
-        state.error = e.payload.message;
-        state.deviceError = e.payload.device;
-        break;
-      case 'finished':
-        finished = e;
-        break;
-      default:
-        break;
-    }
-    if (Number.isFinite(t)) sessionLast = t;
+    const state = this.state;
+    if (e.type === 'started') this.start(e.payload, t);
+    else if (e.type === 'step') {
+      const { step, gL1, gGan, dLoss, imgPerSec } = e.payload;
+      this.steps.push({ step, gL1, gGan, dLoss, imgPerSec });
+      state.step = step;
+    } else if (e.type === 'eval') state.evals.push(e.payload);
+    else if (e.type === 'sample') state.samples.push({ step: e.payload.step, split: e.payload.split, path: e.payload.path });
+    else if (e.type === 'error') {
+      state.error = e.payload.message;
+      state.deviceError = e.payload.device;
+    } else if (e.type === 'finished') this.finished = e.payload;
+    if (Number.isFinite(t)) this.sessionLast = t;
   }
-  closeSession();
+
+  private start(p: StartedPayload, t: number): void {
+    const state = this.state;
+    state.totalSteps = p.totalSteps; // a resumed run restates it
+    state.backend = p.backend;
+    state.adapter = p.adapter;
+    if (state.backends[state.backends.length - 1] !== p.backend) state.backends.push(p.backend);
+    this.finished = undefined;
+    state.error = undefined; // an earlier session's failure, which this one resumes from
+    state.deviceError = undefined;
+    this.closeSession();
+    this.sessionStart = Number.isFinite(t) ? t : undefined;
+  }
+
+  closeSession(): void {
+    if (this.sessionStart !== undefined && this.sessionLast !== undefined)
+      this.state.seconds += Math.max(0, this.sessionLast - this.sessionStart) / 1000;
+  }
+}
+
+/** Curves thinned for the panel, the best test L1, the last evaluation and the median speed. */
+function summarize(state: RunState, steps: RunState['steps']): void {
   state.steps = thin(steps, MAX_POINTS);
-  state.status = finished ? finished.payload.reason : files.isLive(dir) ? 'running' : 'interrupted';
   const tests = state.evals.map((e) => e.test?.l1).filter((v): v is number => v !== undefined);
   state.bestTestL1 = tests.length ? Math.min(...tests) : undefined;
   state.lastEval = state.evals[state.evals.length - 1];
@@ -147,15 +151,15 @@ export function readRun(dir: string, files: RunFiles): RunState | undefined {
     .map((s) => s.imgPerSec)
     .sort((a, b) => a - b);
   state.medianImgPerSec = rates.length ? rates[Math.floor(rates.length / 2)] : undefined;
-  const resolved = files.readText(`${dir}/resolved.json`);
-  if (resolved) {
-    try {
-      state.config = (JSON.parse(resolved) as { config: ResolvedConfig }).config;
-    } catch {
-      // half written: shown without its config
-    }
+}
+
+function resolvedConfig(text: string | undefined): ResolvedConfig | undefined {
+  if (!text) return undefined;
+  try {
+    return (JSON.parse(text) as { config: ResolvedConfig }).config;
+  } catch {
+    return undefined; // half written: shown without its config
   }
-  return state;
 }
 
 export interface ConfigChange {

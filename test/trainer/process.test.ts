@@ -44,7 +44,10 @@ function start(args: string[]): Run {
   const waiters: { pred: (e: TrainerEvent) => boolean; resolve: (e: TrainerEvent) => void }[] = [];
   const trainer = new TrainerProcess({ trainerPath: trainerJs, args: ['--builtin-root', dataDir, ...args] }, (e) => {
     events.push(e);
-    for (const w of [...waiters]) if (w.pred(e)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
+    for (const w of [...waiters].filter((w) => w.pred(e))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(e);
+    }
   });
   const exit = trainer.exited.then((x) => x.code);
   return {
