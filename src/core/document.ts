@@ -34,59 +34,40 @@ export const MAX_DOCUMENT_CHARS = 1_000_000;
 const MAX_NODES = 20_000;
 
 export function parseConfig(text: string): ParsedConfig {
-  const lines = new LineIndex(text);
-  const diagnostics: Diagnostic[] = [];
-  const locations: Location[] = [];
-  const byPath = new Map<string, Location>();
-  let value: Record<string, unknown> = {};
+  const walker = new Walker(text);
+  const problem = preflight(text, walker.lines);
+  if (problem) walker.diagnostics.push(problem);
+  else {
+    const doc = parseYaml(text, walker);
+    if (doc) walker.walkRoot(doc);
+  }
+  return walker.result();
+}
 
-  const locate = (path: Path) => byPath.get(pathKey(path));
-  const rangeOf = (path: Path, part: 'key' | 'value' | 'pair' = 'value'): Range => {
-    for (let n = path.length; n >= 0; n--) {
-      const loc = locate(path.slice(0, n));
-      if (!loc) continue;
-      if (part === 'key' && loc.key && n === path.length) return lines.range(loc.key[0], loc.key[1]);
-      if (part === 'pair' && loc.key && n === path.length) return lines.range(loc.key[0], loc.value[1]);
-      return lines.range(loc.value[0], loc.value[1]);
-    }
-    return lines.range(0, 0);
-  };
-  const result = (): ParsedConfig => ({ text, lines, value, diagnostics, locations, rangeOf, locate });
-
+/** A document too large or too deeply nested to parse at all. */
+function preflight(text: string, lines: LineIndex): Diagnostic | undefined {
   if (text.length > MAX_DOCUMENT_CHARS) {
-    diagnostics.push({
-      severity: 'error',
-      code: 'too-large',
-      message: `document too large: ${text.length.toLocaleString('en-US')} characters; a .p2p.yaml config is expected to be under ${MAX_DOCUMENT_CHARS.toLocaleString('en-US')}`,
-      range: lines.range(0, 0),
-    });
-    return result();
+    const [size, max] = [text.length, MAX_DOCUMENT_CHARS].map((n) => n.toLocaleString('en-US'));
+    const message = `document too large: ${size} characters; a .p2p.yaml config is expected to be under ${max}`;
+    return { severity: 'error', code: 'too-large', message, range: lines.range(0, 0) };
   }
-
   const deep = tooDeep(text);
-  if (deep !== undefined) {
-    diagnostics.push({
-      severity: 'error',
-      code: 'too-deep',
-      message: `flow collections nested deeper than ${MAX_FLOW_DEPTH} levels; a .p2p.yaml config needs at most 4`,
-      range: lines.range(deep, deep + 1),
-    });
-    return result();
-  }
+  if (deep === undefined) return undefined;
+  const message = `flow collections nested deeper than ${MAX_FLOW_DEPTH} levels; a .p2p.yaml config needs at most 4`;
+  return { severity: 'error', code: 'too-deep', message, range: lines.range(deep, deep + 1) };
+}
 
-  const counter = new LineCounter();
+/** The YAML document with its syntax errors and warnings reported; undefined when the parser gave up. */
+function parseYaml(text: string, walker: Walker): Document.Parsed | undefined {
+  const { lines, diagnostics } = walker;
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true, strict: true });
+    doc = parseDocument(text, { lineCounter: new LineCounter(), prettyErrors: false, uniqueKeys: true, strict: true });
   } catch (e) {
     // The yaml parser recurses on nested collections; absurd nesting can exhaust the stack.
-    diagnostics.push({
-      severity: 'error',
-      code: 'yaml-syntax',
-      message: `cannot parse YAML: ${e instanceof Error ? e.message : String(e)}`,
-      range: lines.range(0, 0),
-    });
-    return result();
+    const message = `cannot parse YAML: ${e instanceof Error ? e.message : String(e)}`;
+    diagnostics.push({ severity: 'error', code: 'yaml-syntax', message, range: lines.range(0, 0) });
+    return undefined;
   }
   for (const err of [...doc.errors, ...doc.warnings]) {
     diagnostics.push({
@@ -96,225 +77,227 @@ export function parseConfig(text: string): ParsedConfig {
       range: lines.range(err.pos[0], Math.max(err.pos[1], err.pos[0])),
     });
   }
+  return doc;
+}
 
-  let visited = 0;
-  const report = (severity: Severity, code: string, message: string, span: Span) =>
-    diagnostics.push({ severity, code, message, range: lines.range(span[0], span[1]) });
+/**
+ * Walks the YAML tree against the schema: records where every key and value is, and keeps the plain value of
+ * what is valid. Each `walk...` returns the validated value, or undefined after reporting why it is invalid.
+ */
+class Walker {
+  readonly lines: LineIndex;
+  readonly diagnostics: Diagnostic[] = [];
+  private readonly locations: Location[] = [];
+  private readonly byPath = new Map<string, Location>();
+  private value: Record<string, unknown> = {};
+  private visited = 0;
+  private doc: Document.Parsed | undefined;
 
-  const record = (path: Path, node: Node | null, keySpan: Span | undefined, fallback: Span): Span => {
-    const span: Span = node?.range ? trimEnd(text, node.range[0], node.range[1]) : fallback;
+  constructor(private readonly text: string) {
+    this.lines = new LineIndex(text);
+  }
+
+  result(): ParsedConfig {
+    const { text, lines, value, diagnostics, locations } = this;
+    const locate = (path: Path) => this.byPath.get(pathKey(path));
+    const rangeOf = (path: Path, part: 'key' | 'value' | 'pair' = 'value'): Range => {
+      for (let n = path.length; n >= 0; n--) {
+        const loc = locate(path.slice(0, n));
+        if (!loc) continue;
+        if (part === 'key' && loc.key && n === path.length) return lines.range(loc.key[0], loc.key[1]);
+        if (part === 'pair' && loc.key && n === path.length) return lines.range(loc.key[0], loc.value[1]);
+        return lines.range(loc.value[0], loc.value[1]);
+      }
+      return lines.range(0, 0);
+    };
+    return { text, lines, value, diagnostics, locations, rangeOf, locate };
+  }
+
+  walkRoot(doc: Document.Parsed): void {
+    this.doc = doc;
+    const root = doc.contents as Node | null;
+    const rootSpan: Span = root?.range ? trimEnd(this.text, root.range[0], root.range[1]) : [0, 0];
+    this.record([], root, undefined, rootSpan);
+    if (root === null || (isScalar(root) && root.value === null)) return;
+    if (!isMap(root) && !isAlias(root)) {
+      const keys = Object.keys(configSchema.properties).join(', ');
+      this.report('error', 'type', `expected a mapping at the top level (${keys}), found ${describe(root)}`, rootSpan);
+      return;
+    }
+    this.value = (this.walk(root, configSchema, [], rootSpan) as Record<string, unknown> | undefined) ?? {};
+  }
+
+  private report(severity: Severity, code: string, message: string, span: Span): void {
+    this.diagnostics.push({ severity, code, message, range: this.lines.range(span[0], span[1]) });
+  }
+
+  private record(path: Path, node: Node | null, keySpan: Span | undefined, fallback: Span): Span {
+    const span: Span = node?.range ? trimEnd(this.text, node.range[0], node.range[1]) : fallback;
     const loc: Location = { path, key: keySpan, value: span };
-    locations.push(loc);
-    byPath.set(pathKey(path), loc);
+    this.locations.push(loc);
+    this.byPath.set(pathKey(path), loc);
     return span;
-  };
+  }
 
-  // Returns the validated plain value, or undefined after reporting why it is invalid.
-  const walk = (node: Node | null, schema: Schema, path: Path, span: Span): unknown => {
-    if (++visited > MAX_NODES) {
-      if (visited === MAX_NODES + 1)
-        report(
-          'error',
-          'too-complex',
-          `document too complex: more than ${MAX_NODES} nodes after expanding aliases`,
-          span,
-        );
+  private walk(node: Node | null, schema: Schema, path: Path, span: Span): unknown {
+    if (++this.visited > MAX_NODES) {
+      const message = `document too complex: more than ${MAX_NODES} nodes after expanding aliases`;
+      if (this.visited === MAX_NODES + 1) this.report('error', 'too-complex', message, span);
       return undefined;
     }
     if (node && isAlias(node)) {
-      const target = node.resolve(doc);
-      return target ? walk(target as Node, schema, path, span) : undefined;
+      const target = node.resolve(this.doc!);
+      return target ? this.walk(target as Node, schema, path, span) : undefined;
     }
     const where = formatPath(path) || 'the document';
-
     if (schema.kind === 'union') {
       const alt = schema.anyOf.find((s) => matchesKind(node, s));
-      if (!alt) {
-        report('error', 'type', `\`${where}\`: expected ${schema.expected}, found ${describe(node)}`, span);
-        return undefined;
-      }
-      return walk(node, alt, path, span);
-    }
-
-    if (schema.kind === 'object') {
-      if (node === null || (isScalar(node) && node.value === null)) return {}; // `key:` with nothing yet
-      if (!isMap(node)) {
-        report(
-          'error',
-          'type',
-          `\`${where}\`: expected a mapping (${Object.keys(schema.properties).join(', ')}), found ${describe(node)}`,
-          span,
-        );
-        return undefined;
-      }
-      const out: Record<string, unknown> = {};
-      const known = Object.keys(schema.properties);
-      for (const pair of node.items) {
-        const { keyNode, keySpan, key } = keyOf(pair, span);
-        if (typeof key !== 'string') {
-          report(
-            'error',
-            'key-type',
-            `\`${where}\`: keys are names (${known.join(', ')}), found ${describe(keyNode)}`,
-            keySpan,
-          );
-          continue;
-        }
-        const child = schema.properties[key];
-        if (!child) {
-          const guess = didYouMean(key, known);
-          const inWhere = path.length ? ` in \`${where}\`` : '';
-          report(
-            'error',
-            'unknown-key',
-            guess
-              ? `unknown key \`${key}\`${inWhere}; did you mean \`${guess}\`?`
-              : `unknown key \`${key}\`${inWhere}; expected one of: ${known.join(', ')}`,
-            keySpan,
-          );
-          continue;
-        }
-        const childPath = [...path, key];
-        const { v } = walkPair(pair, child, childPath, keySpan);
-        if (v !== undefined) out[key] = v;
-      }
-      return out;
-    }
-
-    if (schema.kind === 'grid') {
-      if (node === null || (isScalar(node) && node.value === null)) return {};
-      if (!isMap(node)) {
-        report(
-          'error',
-          'type',
-          `\`${where}\`: expected a mapping from config paths (\`generator.upsampling\`) to lists of values, found ${describe(node)}`,
-          span,
-        );
-        return undefined;
-      }
-      const out: Record<string, unknown> = {};
-      const known = [...gridPaths().keys()];
-      for (const pair of node.items) {
-        const { keyNode, keySpan, key } = keyOf(pair, span);
-        const child = typeof key === 'string' ? childSchema(schema, key) : undefined;
-        if (typeof key !== 'string' || !child) {
-          const guess = typeof key === 'string' ? didYouMean(key, known) : undefined;
-          report(
-            'error',
-            'unknown-key',
-            `\`${where}\`: ${typeof key === 'string' ? `\`${clip(key)}\` is not a config path a variant can change` : `keys are config paths, found ${describe(keyNode)}`}${
-              guess
-                ? `; did you mean \`${guess}\`?`
-                : ` (e.g. ${known
-                    .slice(0, 3)
-                    .map((k) => `\`${k}\``)
-                    .join(', ')})`
-            }`,
-            keySpan,
-          );
-          continue;
-        }
-        const childPath = [...path, key];
-        const { v, valueSpan } = walkPair(pair, child, childPath, keySpan);
-        if (Array.isArray(v) && v.length === 0) {
-          report('error', 'range', `\`${formatPath(childPath)}\`: list at least one value`, valueSpan);
-          continue;
-        }
-        if (v !== undefined) out[key] = v;
-      }
-      return out;
-    }
-
-    if (schema.kind === 'array') {
-      if (!isSeq(node)) {
-        report('error', 'type', `\`${where}\`: expected a list, found ${describe(node)}`, span);
-        return undefined;
-      }
-      if (schema.maxItems !== undefined && node.items.length > schema.maxItems) {
-        report(
-          'error',
-          'range',
-          `\`${where}\`: expected at most ${schema.maxItems} items, found ${node.items.length}`,
-          span,
-        );
-        return undefined;
-      }
-      const out: unknown[] = [];
-      node.items.forEach((item, i) => {
-        const childPath = [...path, i];
-        const itemSpan = record(childPath, item as Node | null, undefined, span);
-        const v = walk(item as Node | null, schema.items, childPath, itemSpan);
-        out.push(v); // undefined keeps indices matching source positions
-      });
-      return out;
-    }
-
-    const scalar = isScalar(node) ? node.value : undefined;
-    if (schema.kind === 'boolean') {
-      if (typeof scalar === 'boolean') return scalar;
-      report('error', 'type', `\`${where}\`: expected \`true\` or \`false\`, found ${describe(node)}`, span);
+      if (alt) return this.walk(node, alt, path, span);
+      this.report('error', 'type', `\`${where}\`: expected ${schema.expected}, found ${describe(node)}`, span);
       return undefined;
     }
-    if (schema.kind === 'string') {
-      if (typeof scalar !== 'string') {
-        report('error', 'type', `\`${where}\`: expected ${expectedString(schema.enum)}, found ${describe(node)}`, span);
-        return undefined;
-      }
-      if (schema.enum && !schema.enum.includes(scalar)) {
-        const guess = didYouMean(scalar, schema.enum);
-        report(
-          'error',
-          'enum',
-          `\`${where}\`: expected ${expectedString(schema.enum)}, found \`${clip(scalar)}\`${guess ? `; did you mean \`${guess}\`?` : ''}`,
-          span,
-        );
-        return undefined;
-      }
-      return scalar;
-    }
-    // number
-    const problem = numberProblem(scalar, schema);
-    if (problem !== undefined) {
-      report(
+    if (schema.kind === 'object') return this.walkObject(node, schema, path, span);
+    if (schema.kind === 'grid') return this.walkGrid(node, schema, path, span);
+    if (schema.kind === 'array') return this.walkArray(node, schema, path, span);
+    return this.walkScalar(node, schema, where, span);
+  }
+
+  private walkObject(node: Node | null, schema: Extract<Schema, { kind: 'object' }>, path: Path, span: Span) {
+    const where = formatPath(path) || 'the document';
+    const known = Object.keys(schema.properties);
+    if (node === null || (isScalar(node) && node.value === null)) return {}; // `key:` with nothing yet
+    if (!isMap(node)) {
+      this.report(
         'error',
-        typeof scalar === 'number' ? 'range' : 'type',
-        `\`${where}\`: expected ${describeNumber(schema)}, found ${problem || describe(node)}`,
+        'type',
+        `\`${where}\`: expected a mapping (${known.join(', ')}), found ${describe(node)}`,
         span,
       );
       return undefined;
     }
-    return scalar;
-  };
-
-  // A mapping entry's value: located (an empty value sits right after its key), then validated.
-  function walkPair(
-    pair: { value: unknown },
-    child: Schema,
-    childPath: Path,
-    keySpan: Span,
-  ): { v: unknown; valueSpan: Span } {
-    const valueNode = pair.value as Node | null;
-    const valueSpan = record(childPath, valueNode, keySpan, [keySpan[1], keySpan[1]]);
-    return { v: walk(valueNode, child, childPath, valueSpan), valueSpan };
-  }
-
-  const root = doc.contents as Node | null;
-  const rootSpan: Span = root?.range ? trimEnd(text, root.range[0], root.range[1]) : [0, 0];
-  record([], root, undefined, rootSpan);
-  const isEmpty = root === null || (isScalar(root) && root.value === null);
-  if (!isEmpty) {
-    if (!isMap(root) && !isAlias(root)) {
-      report(
-        'error',
-        'type',
-        `expected a mapping at the top level (${Object.keys(configSchema.properties).join(', ')}), found ${describe(root)}`,
-        rootSpan,
-      );
-    } else {
-      value = (walk(root, configSchema, [], rootSpan) as Record<string, unknown> | undefined) ?? {};
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      const { keyNode, keySpan, key } = keyOf(pair, span);
+      if (typeof key !== 'string') {
+        const message = `\`${where}\`: keys are names (${known.join(', ')}), found ${describe(keyNode)}`;
+        this.report('error', 'key-type', message, keySpan);
+        continue;
+      }
+      const child = schema.properties[key];
+      if (!child) {
+        this.report('error', 'unknown-key', unknownKey(key, known, path.length ? ` in \`${where}\`` : ''), keySpan);
+        continue;
+      }
+      const { v } = this.walkPair(pair, child, [...path, key], keySpan);
+      if (v !== undefined) out[key] = v;
     }
+    return out;
   }
-  return result();
+
+  private walkGrid(node: Node | null, schema: Extract<Schema, { kind: 'grid' }>, path: Path, span: Span) {
+    const where = formatPath(path) || 'the document';
+    if (node === null || (isScalar(node) && node.value === null)) return {};
+    if (!isMap(node)) {
+      const expected = 'a mapping from config paths (`generator.upsampling`) to lists of values';
+      this.report('error', 'type', `\`${where}\`: expected ${expected}, found ${describe(node)}`, span);
+      return undefined;
+    }
+    const out: Record<string, unknown> = {};
+    for (const pair of node.items) {
+      const { keyNode, keySpan, key } = keyOf(pair, span);
+      const child = typeof key === 'string' ? childSchema(schema, key) : undefined;
+      if (typeof key !== 'string' || !child) {
+        this.report('error', 'unknown-key', `\`${where}\`: ${unknownGridPath(key, keyNode)}`, keySpan);
+        continue;
+      }
+      const childPath = [...path, key];
+      const { v, valueSpan } = this.walkPair(pair, child, childPath, keySpan);
+      if (Array.isArray(v) && v.length === 0) {
+        this.report('error', 'range', `\`${formatPath(childPath)}\`: list at least one value`, valueSpan);
+        continue;
+      }
+      if (v !== undefined) out[key] = v;
+    }
+    return out;
+  }
+
+  private walkArray(node: Node | null, schema: Extract<Schema, { kind: 'array' }>, path: Path, span: Span) {
+    const where = formatPath(path) || 'the document';
+    if (!isSeq(node)) {
+      this.report('error', 'type', `\`${where}\`: expected a list, found ${describe(node)}`, span);
+      return undefined;
+    }
+    if (schema.maxItems !== undefined && node.items.length > schema.maxItems) {
+      const message = `\`${where}\`: expected at most ${schema.maxItems} items, found ${node.items.length}`;
+      this.report('error', 'range', message, span);
+      return undefined;
+    }
+    return node.items.map((item, i) => {
+      const childPath = [...path, i];
+      const itemSpan = this.record(childPath, item as Node | null, undefined, span);
+      return this.walk(item as Node | null, schema.items, childPath, itemSpan); // undefined keeps indices
+    });
+  }
+
+  private walkScalar(node: Node | null, schema: Schema, where: string, span: Span): unknown {
+    const scalar = isScalar(node) ? node.value : undefined;
+    if (schema.kind === 'boolean') {
+      if (typeof scalar === 'boolean') return scalar;
+      this.report('error', 'type', `\`${where}\`: expected \`true\` or \`false\`, found ${describe(node)}`, span);
+      return undefined;
+    }
+    if (schema.kind === 'string') {
+      if (typeof scalar !== 'string') {
+        const message = `\`${where}\`: expected ${expectedString(schema.enum)}, found ${describe(node)}`;
+        this.report('error', 'type', message, span);
+        return undefined;
+      }
+      if (!schema.enum || schema.enum.includes(scalar)) return scalar;
+      const guess = didYouMean(scalar, schema.enum);
+      const message = `\`${where}\`: expected ${expectedString(schema.enum)}, found \`${clip(scalar)}\`${guess ? `; did you mean \`${guess}\`?` : ''}`;
+      this.report('error', 'enum', message, span);
+      return undefined;
+    }
+    const numeric = schema as NumberSchema;
+    const problem = numberProblem(scalar, numeric);
+    if (problem === undefined) return scalar;
+    const code = typeof scalar === 'number' ? 'range' : 'type';
+    this.report(
+      'error',
+      code,
+      `\`${where}\`: expected ${describeNumber(numeric)}, found ${problem || describe(node)}`,
+      span,
+    );
+    return undefined;
+  }
+
+  /** A mapping entry's value: located (an empty value sits right after its key), then validated. */
+  private walkPair(pair: { value: unknown }, child: Schema, childPath: Path, keySpan: Span) {
+    const valueNode = pair.value as Node | null;
+    const valueSpan = this.record(childPath, valueNode, keySpan, [keySpan[1], keySpan[1]]);
+    return { v: this.walk(valueNode, child, childPath, valueSpan), valueSpan };
+  }
+}
+
+function unknownKey(key: string, known: string[], inWhere: string): string {
+  const guess = didYouMean(key, known);
+  return guess
+    ? `unknown key \`${key}\`${inWhere}; did you mean \`${guess}\`?`
+    : `unknown key \`${key}\`${inWhere}; expected one of: ${known.join(', ')}`;
+}
+
+function unknownGridPath(key: unknown, keyNode: Node | null): string {
+  const known = [...gridPaths().keys()];
+  const guess = typeof key === 'string' ? didYouMean(key, known) : undefined;
+  const what =
+    typeof key === 'string'
+      ? `\`${clip(key)}\` is not a config path a variant can change`
+      : `keys are config paths, found ${describe(keyNode)}`;
+  const examples = known
+    .slice(0, 3)
+    .map((k) => `\`${k}\``)
+    .join(', ');
+  return `${what}${guess ? `; did you mean \`${guess}\`?` : ` (e.g. ${examples})`}`;
 }
 
 /** A mapping entry's key: its node, its span (the mapping's, when the key has none) and its scalar value. */

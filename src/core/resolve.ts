@@ -140,100 +140,21 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
   const d = DEFAULTS.generator;
   const filters = num(g.filters, d.filters);
   const maxMultiplier = num(g.maxMultiplier, d.maxMultiplier);
-  let levels = num(g.levels, defaultLevels(size));
-  if (sizeOk && 2 ** levels > size) {
-    const most = Math.log2(size);
-    report(
-      'error',
-      'levels-too-many',
-      `\`generator.levels\`: ${levels} levels halve the image ${levels} times and need \`input.size\` of at least ${2 ** levels}; it is ${size}, so at most ${most} levels`,
-      [
-        ['generator', 'levels'],
-        ['input', 'size'],
-      ],
-    );
-    levels = Math.max(2, most);
-  }
+  const levels = checkedLevels(num(g.levels, defaultLevels(size)), size, sizeOk, report);
   const decoderCount = levels - 1;
   const encoder = encoderFilters(filters, maxMultiplier, levels);
   const defaultsPerLevel = defaultDecoderFilters(encoder, filters);
-
   const skipSet = levelSet(g.skips, decoderCount, ['generator', 'skips'], d.skips, report);
   const drop = obj(g.dropout);
   const rate = num(drop.rate, d.dropout.rate);
   const dropSet = levelSet(drop.levels, decoderCount, ['generator', 'dropout', 'levels'], d.dropout.levels, report);
-
   const decoder: DecoderLevel[] = Array.from({ length: decoderCount }, (_, i) => ({
     level: i + 1,
     skip: skipSet.has(i + 1),
     dropout: dropSet.has(i + 1) ? rate : 0,
     filters: defaultsPerLevel[i],
   }));
-
-  const seen = new Map<number, number>();
-  const entries = Array.isArray(g.decoder) ? g.decoder : [];
-  entries.forEach((raw, i) => {
-    if (raw === undefined) return;
-    const e = obj(raw);
-    const at: Path = ['generator', 'decoder', i];
-    if (typeof e.level !== 'number') {
-      report(
-        'error',
-        'missing-level',
-        `\`generator.decoder[${i}]\`: missing \`level\` (1..${decoderCount}, 1 is the deepest)`,
-        at,
-      );
-      return;
-    }
-    const level = e.level;
-    if (level > decoderCount) {
-      report(
-        'error',
-        'level-range',
-        `\`generator.decoder[${i}].level\`: level ${level} does not exist; this generator has decoder levels 1..${decoderCount}`,
-        [...at, 'level'],
-      );
-      return;
-    }
-    if (seen.has(level)) {
-      report(
-        'error',
-        'duplicate-level',
-        `\`generator.decoder[${i}].level\`: level ${level} is already configured by \`generator.decoder[${seen.get(level)}]\``,
-        [...at, 'level'],
-      );
-      return;
-    }
-    seen.set(level, i);
-    const target = decoder[level - 1];
-    if (typeof e.skip === 'boolean') {
-      if (g.skips !== undefined && e.skip !== target.skip) {
-        report(
-          'warning',
-          'override',
-          `\`generator.decoder[${i}].skip\`: \`skip: ${e.skip}\` on level ${level} overrides \`generator.skips\`, which ${target.skip ? 'keeps' : 'drops'} this skip`,
-          [...at, 'skip'],
-          'pair',
-        );
-      }
-      target.skip = e.skip;
-    }
-    if (e.dropout !== undefined) {
-      const r = e.dropout === true ? rate : e.dropout === false ? 0 : num(e.dropout, 0);
-      if (drop.levels !== undefined && r > 0 !== target.dropout > 0) {
-        report(
-          'warning',
-          'override',
-          `\`generator.decoder[${i}].dropout\`: dropout ${r > 0 ? r : 'off'} on level ${level} overrides \`generator.dropout.levels\`, which ${target.dropout > 0 ? 'includes' : 'excludes'} this level`,
-          [...at, 'dropout'],
-          'pair',
-        );
-      }
-      target.dropout = r;
-    }
-    if (typeof e.filters === 'number') target.filters = e.filters;
-  });
-
+  applyDecoderEntries(g, decoder, rate, report);
   return {
     filters,
     maxMultiplier,
@@ -244,6 +165,77 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
     encoderFilters: encoder,
     decoder,
   };
+}
+
+/** The levels, or as many as the image size allows after saying so. */
+function checkedLevels(levels: number, size: number, sizeOk: boolean, report: Report): number {
+  if (!sizeOk || 2 ** levels <= size) return levels;
+  const most = Math.log2(size);
+  report(
+    'error',
+    'levels-too-many',
+    `\`generator.levels\`: ${levels} levels halve the image ${levels} times and need \`input.size\` of at least ${2 ** levels}; it is ${size}, so at most ${most} levels`,
+    [
+      ['generator', 'levels'],
+      ['input', 'size'],
+    ],
+  );
+  return Math.max(2, most);
+}
+
+/** `generator.decoder` entries, each setting one level's skip, dropout or filters over the shorthands. */
+function applyDecoderEntries(g: Obj, decoder: DecoderLevel[], rate: number, report: Report): void {
+  const seen = new Map<number, number>();
+  const entries = Array.isArray(g.decoder) ? g.decoder : [];
+  entries.forEach((raw, i) => {
+    if (raw === undefined) return;
+    const e = obj(raw);
+    const level = entryLevel(e, i, decoder.length, seen, report);
+    if (level === undefined) return;
+    seen.set(level, i);
+    const target = decoder[level - 1];
+    const at: Path = ['generator', 'decoder', i];
+    if (typeof e.skip === 'boolean') {
+      if (g.skips !== undefined && e.skip !== target.skip) {
+        const which = target.skip ? 'keeps' : 'drops';
+        const message = `\`generator.decoder[${i}].skip\`: \`skip: ${e.skip}\` on level ${level} overrides \`generator.skips\`, which ${which} this skip`;
+        report('warning', 'override', message, [...at, 'skip'], 'pair');
+      }
+      target.skip = e.skip;
+    }
+    if (e.dropout !== undefined) {
+      const r = e.dropout === true ? rate : e.dropout === false ? 0 : num(e.dropout, 0);
+      if (obj(g.dropout).levels !== undefined && r > 0 !== target.dropout > 0) {
+        const which = target.dropout > 0 ? 'includes' : 'excludes';
+        const message = `\`generator.decoder[${i}].dropout\`: dropout ${r > 0 ? r : 'off'} on level ${level} overrides \`generator.dropout.levels\`, which ${which} this level`;
+        report('warning', 'override', message, [...at, 'dropout'], 'pair');
+      }
+      target.dropout = r;
+    }
+    if (typeof e.filters === 'number') target.filters = e.filters;
+  });
+}
+
+/** A decoder entry's level, or undefined after saying why it has none that can be used. */
+function entryLevel(e: Obj, i: number, decoderCount: number, seen: Map<number, number>, report: Report) {
+  const at: Path = ['generator', 'decoder', i];
+  if (typeof e.level !== 'number') {
+    const message = `\`generator.decoder[${i}]\`: missing \`level\` (1..${decoderCount}, 1 is the deepest)`;
+    report('error', 'missing-level', message, at);
+    return undefined;
+  }
+  const level = e.level;
+  if (level > decoderCount) {
+    const message = `\`generator.decoder[${i}].level\`: level ${level} does not exist; this generator has decoder levels 1..${decoderCount}`;
+    report('error', 'level-range', message, [...at, 'level']);
+    return undefined;
+  }
+  if (seen.has(level)) {
+    const message = `\`generator.decoder[${i}].level\`: level ${level} is already configured by \`generator.decoder[${seen.get(level)}]\``;
+    report('error', 'duplicate-level', message, [...at, 'level']);
+    return undefined;
+  }
+  return level;
 }
 
 function resolveDiscriminator(

@@ -96,165 +96,27 @@ export function variantText(value: Obj, name: string, baseName: string, override
   return header + stringify({ ...value, name }, { lineWidth: 0 });
 }
 
+/** A variant before it is resolved: its name, where it came from, and what it changes in the base. */
+interface Candidate {
+  name: string;
+  origin: VariantOrigin;
+  source: Path;
+  overrides: Obj;
+}
+
 /** Expands `ablation:`; undefined when the config has none. `base` is the analysed base (no errors). */
 export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; diagnostics: Diagnostic[] } | undefined {
   const ab = parsed.value.ablation;
   if (!isObj(ab)) return undefined;
   const diagnostics: Diagnostic[] = [];
-  const baseValue: Obj = { ...parsed.value };
-  delete baseValue.ablation;
-  delete baseValue.name;
   const decoderCount = base.config.generator.decoder.length;
-
-  const candidates: { name: string; origin: VariantOrigin; source: Path; overrides: Obj }[] = [];
-  if (ab.progressiveSkips === 'shallowFirst' || ab.progressiveSkips === 'deepFirst') {
-    // Level 1 is the deepest decoder level, `decoderCount` the shallowest (full resolution but one).
-    for (let dropped = 0; dropped <= decoderCount; dropped++) {
-      const kept =
-        ab.progressiveSkips === 'shallowFirst'
-          ? Array.from({ length: decoderCount - dropped }, (_, i) => i + 1)
-          : Array.from({ length: decoderCount - dropped }, (_, i) => i + 1 + dropped);
-      const skips = kept.length === decoderCount ? 'all' : kept.length === 0 ? 'none' : kept;
-      candidates.push({
-        name: `skips-${levelsLabel(kept, decoderCount)}`,
-        origin: 'progressiveSkips',
-        source: ['ablation', 'progressiveSkips'],
-        overrides: { generator: { skips } },
-      });
-    }
-  }
-  if (Array.isArray(ab.dropoutLevels)) {
-    ab.dropoutLevels.forEach((spec, i) => {
-      if (spec === undefined) return;
-      candidates.push({
-        name: `dropout-${specLabel(spec)}`,
-        origin: 'dropoutLevels',
-        source: ['ablation', 'dropoutLevels', i],
-        overrides: { generator: { dropout: { levels: spec } } },
-      });
-    });
-  }
-  if (isObj(ab.grid)) {
-    const axes = Object.entries(ab.grid).filter(
-      (e): e is [string, unknown[]] => Array.isArray(e[1]) && e[1].length > 0,
-    );
-    const total = axes.reduce((n, [, vs]) => n * vs.length, 1);
-    if (total > MAX_VARIANTS) {
-      diagnostics.push({
-        severity: 'error',
-        code: 'too-many-variants',
-        message: `\`ablation.grid\`: ${total.toLocaleString('en-US')} combinations; a sweep holds at most ${MAX_VARIANTS} variants`,
-        range: parsed.rangeOf(['ablation', 'grid'], 'key'),
-      });
-    } else if (axes.length) {
-      let combos: { name: string[]; overrides: Obj }[] = [{ name: [], overrides: {} }];
-      for (const [key, values] of axes) {
-        const short = key.split('.').pop()!;
-        combos = combos.flatMap((c) =>
-          values
-            .filter((v) => v !== undefined)
-            .map((v) => ({ name: [...c.name, `${short}-${valueLabel(v)}`], overrides: setPath(c.overrides, key, v) })),
-        );
-      }
-      for (const c of combos)
-        candidates.push({
-          name: c.name.join('_'),
-          origin: 'grid',
-          source: ['ablation', 'grid'],
-          overrides: c.overrides,
-        });
-    }
-  }
-  if (Array.isArray(ab.variants)) {
-    ab.variants.forEach((raw, i) => {
-      if (!isObj(raw)) return;
-      const overrides: Obj = {};
-      for (const k of VARIANT_KEYS) if (raw[k] !== undefined) overrides[k] = raw[k];
-      candidates.push({
-        name: typeof raw.name === 'string' && raw.name.trim() ? raw.name.trim() : `variant-${i + 1}`,
-        origin: 'variants',
-        source: ['ablation', 'variants', i],
-        overrides,
-      });
-    });
-  }
-
-  const baseKey = configKey(base.config);
-  const wantBase = ab.base !== false;
-  const variants: SweepVariant[] = [];
-  const byKey = new Map<string, SweepVariant>();
-  const byFolder = new Map<string, SweepVariant>();
-  const at = (source: Path) =>
-    parsed.rangeOf(source, source[1] === 'grid' ? 'key' : source.length === 2 ? 'pair' : 'value');
-  // Each candidate resolved once: its diagnostics carry the range of the entry that made it.
-  const resolvedCandidates = candidates.map((c) => {
-    const value = deepMerge(baseValue, c.overrides);
-    const range = at(c.source);
-    const resolved = resolveConfig({ ...parsed, value, locate: () => undefined, rangeOf: () => range });
-    const valid = !resolved.diagnostics.some((d) => d.severity === 'error');
-    return { ...c, value, range, resolved, valid, key: configKey(resolved.config) };
-  });
-  const baseTaken = resolvedCandidates.some((c) => c.origin !== 'variants' && c.valid && c.key === baseKey);
-
-  if (wantBase && !baseTaken) {
-    variants.push({
-      name: 'base',
-      origin: 'base',
-      source: ['ablation'],
-      overrides: {},
-      config: base.config,
-      generator: base.generator,
-      discriminator: base.discriminator,
-      text: variantText(baseValue, 'base', base.name, {}),
-    });
-    byKey.set(baseKey, variants[0]);
-    byFolder.set('base', variants[0]);
-  }
-
-  for (const c of resolvedCandidates) {
-    const { value, range, resolved, key } = c;
-    const label = `variant \`${c.name}\``;
-    for (const d of resolved.diagnostics) {
-      if (d.code === 'override' && c.origin !== 'variants') continue; // a generated variant overriding the base's own decoder entries is expected
-      diagnostics.push({ ...d, code: `variant-${d.code}`, message: `${label}: ${d.message}`, range });
-    }
-    if (!c.valid) continue;
-    const same = byKey.get(key);
-    if (same || (key === baseKey && c.origin === 'variants')) {
-      diagnostics.push({
-        severity: 'warning',
-        code: 'duplicate-variant',
-        message: `${label} trains the same model with the same settings as ${same ? `\`${same.name}\`` : 'the base config'}; it is left out of the sweep`,
-        range,
-      });
-      continue;
-    }
-    const folder = safeName(c.name);
-    const clash = byFolder.get(folder);
-    if (clash) {
-      diagnostics.push({
-        severity: 'error',
-        code: 'duplicate-variant-name',
-        message: `${label}: the name is already used by \`${clash.name}\` (from ${formatPath(clash.source)}); variant names name run folders, so give it another`,
-        range: c.origin === 'variants' ? parsed.rangeOf([...c.source, 'name'], 'value') : range,
-      });
-      continue;
-    }
-    const variant: SweepVariant = {
-      name: c.name,
-      origin: c.origin,
-      source: c.source,
-      overrides: c.overrides,
-      config: resolved.config,
-      generator: generatorGraph(resolved.config),
-      discriminator: discriminatorGraph(resolved.config),
-      text: variantText(value, c.name, base.name, c.overrides),
-    };
-    variants.push(variant);
-    byKey.set(key, variant);
-    byFolder.set(folder, variant);
-  }
-
+  const candidates = [
+    ...skipCandidates(ab.progressiveSkips, decoderCount),
+    ...dropoutCandidates(ab.dropoutLevels),
+    ...gridCandidates(ab.grid, parsed, diagnostics),
+    ...namedCandidates(ab.variants),
+  ];
+  const variants = new SweepBuilder(parsed, base, diagnostics).build(candidates, ab.base !== false);
   if (variants.length === 0) {
     diagnostics.push({
       severity: 'warning',
@@ -264,15 +126,179 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
     });
   }
   const name = typeof ab.name === 'string' && ab.name.trim() ? ab.name.trim() : `${base.name}-ablation`;
-  return {
-    sweep: {
-      name,
-      steps: typeof ab.steps === 'number' ? ab.steps : undefined,
-      parallel: typeof ab.parallel === 'number' ? ab.parallel : 'auto',
-      variants,
-    },
-    diagnostics,
-  };
+  const steps = typeof ab.steps === 'number' ? ab.steps : undefined;
+  const parallel = typeof ab.parallel === 'number' ? ab.parallel : 'auto';
+  return { sweep: { name, steps, parallel, variants }, diagnostics };
+}
+
+/** All skips, then one level fewer at a time down to none. Level 1 is the deepest decoder level. */
+function skipCandidates(order: unknown, decoderCount: number): Candidate[] {
+  if (order !== 'shallowFirst' && order !== 'deepFirst') return [];
+  return Array.from({ length: decoderCount + 1 }, (_, dropped) => {
+    const first = order === 'shallowFirst' ? 1 : 1 + dropped;
+    const kept = Array.from({ length: decoderCount - dropped }, (_, i) => i + first);
+    const skips = kept.length === decoderCount ? 'all' : kept.length === 0 ? 'none' : kept;
+    return {
+      name: `skips-${levelsLabel(kept, decoderCount)}`,
+      origin: 'progressiveSkips' as const,
+      source: ['ablation', 'progressiveSkips'],
+      overrides: { generator: { skips } },
+    };
+  });
+}
+
+function dropoutCandidates(levels: unknown): Candidate[] {
+  if (!Array.isArray(levels)) return [];
+  return levels.flatMap((spec, i) =>
+    spec === undefined
+      ? []
+      : [
+          {
+            name: `dropout-${specLabel(spec)}`,
+            origin: 'dropoutLevels' as const,
+            source: ['ablation', 'dropoutLevels', i],
+            overrides: { generator: { dropout: { levels: spec } } },
+          },
+        ],
+  );
+}
+
+/** Every combination of the grid's values, named by its values (`upsampling-nearest_filters-32`). */
+function gridCandidates(grid: unknown, parsed: ParsedConfig, diagnostics: Diagnostic[]): Candidate[] {
+  if (!isObj(grid)) return [];
+  const axes = Object.entries(grid).filter((e): e is [string, unknown[]] => Array.isArray(e[1]) && e[1].length > 0);
+  const total = axes.reduce((n, [, vs]) => n * vs.length, 1);
+  if (total > MAX_VARIANTS) {
+    diagnostics.push({
+      severity: 'error',
+      code: 'too-many-variants',
+      message: `\`ablation.grid\`: ${total.toLocaleString('en-US')} combinations; a sweep holds at most ${MAX_VARIANTS} variants`,
+      range: parsed.rangeOf(['ablation', 'grid'], 'key'),
+    });
+    return [];
+  }
+  if (!axes.length) return [];
+  let combos: { name: string[]; overrides: Obj }[] = [{ name: [], overrides: {} }];
+  for (const [key, values] of axes) {
+    const short = key.split('.').pop()!;
+    combos = combos.flatMap((c) =>
+      values
+        .filter((v) => v !== undefined)
+        .map((v) => ({ name: [...c.name, `${short}-${valueLabel(v)}`], overrides: setPath(c.overrides, key, v) })),
+    );
+  }
+  return combos.map((c) => ({
+    name: c.name.join('_'),
+    origin: 'grid' as const,
+    source: ['ablation', 'grid'],
+    overrides: c.overrides,
+  }));
+}
+
+function namedCandidates(variants: unknown): Candidate[] {
+  if (!Array.isArray(variants)) return [];
+  return variants.flatMap((raw, i) => {
+    if (!isObj(raw)) return [];
+    const overrides: Obj = {};
+    for (const k of VARIANT_KEYS) if (raw[k] !== undefined) overrides[k] = raw[k];
+    const name = typeof raw.name === 'string' && raw.name.trim() ? raw.name.trim() : `variant-${i + 1}`;
+    return [{ name, origin: 'variants' as const, source: ['ablation', 'variants', i], overrides }];
+  });
+}
+
+/**
+ * Resolves candidates into variants: each once, its diagnostics at the entry that made it; a variant that trains
+ * what another (or the base) trains is left out with a warning; two variants with one folder name are an error.
+ */
+class SweepBuilder {
+  private readonly baseValue: Obj;
+  private readonly baseKey: string;
+  private readonly variants: SweepVariant[] = [];
+  private readonly byKey = new Map<string, SweepVariant>();
+  private readonly byFolder = new Map<string, SweepVariant>();
+
+  constructor(
+    private readonly parsed: ParsedConfig,
+    private readonly base: Base,
+    private readonly diagnostics: Diagnostic[],
+  ) {
+    this.baseValue = { ...parsed.value };
+    delete this.baseValue.ablation;
+    delete this.baseValue.name;
+    this.baseKey = configKey(base.config);
+  }
+
+  build(candidates: Candidate[], wantBase: boolean): SweepVariant[] {
+    const resolved = candidates.map((c) => this.resolve(c));
+    const baseTaken = resolved.some((c) => c.origin !== 'variants' && c.valid && c.key === this.baseKey);
+    if (wantBase && !baseTaken) this.addBase();
+    for (const c of resolved) this.add(c);
+    return this.variants;
+  }
+
+  private resolve(c: Candidate) {
+    const value = deepMerge(this.baseValue, c.overrides);
+    const source = c.source;
+    const range = this.parsed.rangeOf(source, source[1] === 'grid' ? 'key' : source.length === 2 ? 'pair' : 'value');
+    const resolved = resolveConfig({ ...this.parsed, value, locate: () => undefined, rangeOf: () => range });
+    const valid = !resolved.diagnostics.some((d) => d.severity === 'error');
+    return { ...c, value, range, resolved, valid, key: configKey(resolved.config) };
+  }
+
+  private addBase(): void {
+    const { base } = this;
+    this.keep(
+      {
+        name: 'base',
+        origin: 'base',
+        source: ['ablation'],
+        overrides: {},
+        config: base.config,
+        generator: base.generator,
+        discriminator: base.discriminator,
+        text: variantText(this.baseValue, 'base', base.name, {}),
+      },
+      this.baseKey,
+    );
+  }
+
+  private add(c: ReturnType<SweepBuilder['resolve']>): void {
+    const { range, resolved, key } = c;
+    const label = `variant \`${c.name}\``;
+    for (const d of resolved.diagnostics) {
+      if (d.code === 'override' && c.origin !== 'variants') continue; // a generated variant overriding the base's own decoder entries is expected
+      this.diagnostics.push({ ...d, code: `variant-${d.code}`, message: `${label}: ${d.message}`, range });
+    }
+    if (!c.valid) return;
+    const same = this.byKey.get(key);
+    if (same || (key === this.baseKey && c.origin === 'variants')) {
+      const other = same ? `\`${same.name}\`` : 'the base config';
+      const message = `${label} trains the same model with the same settings as ${other}; it is left out of the sweep`;
+      this.diagnostics.push({ severity: 'warning', code: 'duplicate-variant', message, range });
+      return;
+    }
+    const clash = this.byFolder.get(safeName(c.name));
+    if (clash) {
+      this.diagnostics.push({
+        severity: 'error',
+        code: 'duplicate-variant-name',
+        message: `${label}: the name is already used by \`${clash.name}\` (from ${formatPath(clash.source)}); variant names name run folders, so give it another`,
+        range: c.origin === 'variants' ? this.parsed.rangeOf([...c.source, 'name'], 'value') : range,
+      });
+      return;
+    }
+    const config = resolved.config;
+    const { name, origin, source, overrides } = c;
+    const text = variantText(c.value, name, this.base.name, overrides);
+    const graphs = { generator: generatorGraph(config), discriminator: discriminatorGraph(config) };
+    this.keep({ name, origin, source, overrides, config, ...graphs, text }, key);
+  }
+
+  private keep(variant: SweepVariant, key: string): void {
+    this.variants.push(variant);
+    this.byKey.set(key, variant);
+    this.byFolder.set(safeName(variant.name), variant);
+  }
 }
 
 /** Two variants train the same thing when their resolved configs agree on everything but the name. */

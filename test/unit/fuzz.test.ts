@@ -63,7 +63,8 @@ function mutate(r: () => number, text: string): string {
       const bytes = Array.from({ length: int(r, 1, 64) }, () => String.fromCharCode(int(r, 0, 0xffff)));
       return text.slice(0, pos) + bytes.join('') + text.slice(pos);
     }
-    case 6: { // swap two lines
+    case 6: {
+      // swap two lines
       const lines = text.split('\n');
       const a = int(r, 0, lines.length - 1);
       const b = int(r, 0, lines.length - 1);
