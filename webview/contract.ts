@@ -52,7 +52,6 @@ export type WebviewMessage =
       type: 'resume';
       payload: { id: string; /** Another backend to go on with (after a GPU device failure). */ backend?: 'wasm' };
     }
-  | { type: 'openSample'; payload: { uri: string } }
   | { type: 'openReport'; payload: { id: string } }
   | { type: 'tabShown'; payload: { tab: PanelViewState['tab'] } };
 
@@ -73,8 +72,6 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
     case 'setBase':
     case 'openReport':
       return typeof (p as { id?: unknown }).id === 'string';
-    case 'openSample':
-      return typeof (p as { uri?: unknown }).uri === 'string';
     case 'tabShown':
       return ['runs', 'compare', 'ablations'].includes((p as { tab?: unknown }).tab as string);
     default:

@@ -108,8 +108,6 @@ export class RunsPanel implements vscode.Disposable {
         void vscode.commands.executeCommand('markdown.showPreview', report);
         break;
       }
-      case 'openSample':
-        break;
     }
   }
 

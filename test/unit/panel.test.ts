@@ -346,7 +346,7 @@ describe('panel boundaries', () => {
       { type: 'ready' },
       { type: 'resume', payload: {} },
       { type: 'rm -rf', payload: {} },
-      { type: 'openSample', payload: { uri: 3 } },
+      { type: 'openSample', payload: { uri: 'file:///etc/passwd' } },
     ]) {
       assert.equal(isWebviewMessage(bad), false, JSON.stringify(bad));
     }
