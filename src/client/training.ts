@@ -183,6 +183,7 @@ export class TrainingController implements vscode.Disposable {
     this.status.text = '$(sync~spin) pix2pix: stopping (checkpoint)...';
   }
 
+  /** Forks the trainer now; resolves once it has started (or exited), while a notification follows it to the end. */
   private start(args: string[], label: string): Promise<void> {
     if (this.running) {
       void vscode.window.showWarningMessage('pix2pix: a training is already running; stop it first.');
@@ -191,35 +192,38 @@ export class TrainingController implements vscode.Disposable {
     const trainerPath = path.join(this.extensionPath, 'dist', 'trainer.js');
     this.output.info(`trainer: ${trainerPath} ${args.join(' ')}`);
     this.runDir = undefined;
-    const title = `pix2pix: training ${label}`;
-    return new Promise((resolveStart) => {
-      void vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-        (progress, token) => {
-          token.onCancellationRequested(() => this.stop());
-          let reported = 0;
-          const trainer = new TrainerProcess(
-            { trainerPath, args, cwd: this.extensionPath, stdout: 'pipe' },
-            (e) => {
-              if (e.type === 'step') reported = this.showProgress(trainer, e.payload, progress, reported);
-              this.logEvent(e, trainer);
-              this.notify(this.runDir, e);
-              if (e.type === 'started') resolveStart();
-            },
-            (text, stream) =>
-              (stream === 'stderr' ? this.output.warn : this.output.info).call(this.output, text.trimEnd()),
-          );
-          this.trainer = trainer;
-          return trainer.exited.then((exit) => {
-            this.trainer = undefined;
-            this.status.hide();
-            this.output.info(`trainer exited with code ${exit.code}`);
-            this.notify(this.runDir, { type: 'warning', payload: { message: `trainer exited (${exit.code})` } });
-            resolveStart();
-          });
-        },
-      );
+    let notification: { progress: vscode.Progress<{ message?: string; increment?: number }>; reported: number };
+    let resolveStart: () => void;
+    const started = new Promise<void>((resolve) => (resolveStart = resolve));
+    const trainer = new TrainerProcess(
+      { trainerPath, args, cwd: this.extensionPath, stdout: 'pipe' },
+      (e) => {
+        if (e.type === 'step' && notification)
+          notification.reported = this.showProgress(trainer, e.payload, notification.progress, notification.reported);
+        this.logEvent(e, trainer);
+        this.notify(this.runDir, e);
+        if (e.type === 'started') resolveStart();
+      },
+      (text, stream) => (stream === 'stderr' ? this.output.warn : this.output.info).call(this.output, text.trimEnd()),
+    );
+    this.trainer = trainer;
+    const ended = trainer.exited.then((exit) => {
+      this.trainer = undefined;
+      this.status.hide();
+      this.output.info(`trainer exited with code ${exit.code}`);
+      this.notify(this.runDir, { type: 'warning', payload: { message: `trainer exited (${exit.code})` } });
+      resolveStart();
     });
+    const title = `pix2pix: training ${label}`;
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      (progress, token) => {
+        notification = { progress, reported: 0 };
+        token.onCancellationRequested(() => this.stop());
+        return ended;
+      },
+    );
+    return started;
   }
 
   /** The notification's and the status bar's progress; returns the percentage now reported. */
