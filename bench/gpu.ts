@@ -185,7 +185,8 @@ async function main(): Promise<void> {
     console.log(
       torch.error
         ? `    pytorch-cuda: n/a (${torch.error})`
-        : `    pytorch-cuda ${torch.imgPerSec!.toFixed(1)} img/s, ${torch.msPerStep!.toFixed(1)} ms/step: webgpu is ${(ms / torch.msPerStep!).toFixed(1)}x slower`,
+        : `    pytorch-cuda ${torch.imgPerSec!.toFixed(1)} img/s, ${torch.msPerStep!.toFixed(1)} ms/step: ` +
+            `webgpu is ${(ms / torch.msPerStep!).toFixed(1)}x slower`,
     );
   }
   const host = child(process.execPath, [

@@ -71,6 +71,7 @@ export function kernelTable(kernels: KernelTime[], rows: number, indent = ''): s
     .slice(0, rows)
     .map(
       (k) =>
-        `${indent}${k.name.padEnd(26)} ${k.ms.toFixed(1).padStart(9)} ms ${String(k.calls).padStart(6)} calls ${((100 * k.ms) / total).toFixed(1).padStart(5)}%`,
+        `${indent}${k.name.padEnd(26)} ${k.ms.toFixed(1).padStart(9)} ms ` +
+        `${String(k.calls).padStart(6)} calls ${((100 * k.ms) / total).toFixed(1).padStart(5)}%`,
     );
 }

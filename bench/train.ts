@@ -58,9 +58,10 @@ const cases = [
 ];
 
 const hasTorch = torchAvailable();
-console.log(
-  `node ${process.version}; PyTorch CPU ${hasTorch ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)']).toString().trim() : 'not installed (apt-get install python3-torch)'}`,
-);
+const torchVersion = hasTorch
+  ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)']).toString().trim()
+  : 'not installed (apt-get install python3-torch)';
+console.log(`node ${process.version}; PyTorch CPU ${torchVersion}`);
 console.log('tfjs wasm runs one thread; PyTorch is measured with 1 thread (same count) and with 2 (both cores).\n');
 
 for (const c of cases) {
@@ -94,7 +95,8 @@ for (const c of cases) {
     results.push({ ...r, backend: r.backend && !r.error ? r.backend : backend });
   }
   console.log(
-    `${c.label}: generator ${a.generator!.totals.params.toLocaleString('en-US')} + discriminator ${a.discriminator!.totals.params.toLocaleString('en-US')} params`,
+    `${c.label}: generator ${a.generator!.totals.params.toLocaleString('en-US')} + ` +
+      `discriminator ${a.discriminator!.totals.params.toLocaleString('en-US')} params`,
   );
   if (hasTorch && results[0].params)
     console.log(

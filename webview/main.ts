@@ -3,6 +3,7 @@
 
 import { rowCells, TABLE_HEADER } from '../src/runs/sweepTable';
 import { adapterWithFeatures, describeAdapter } from '../src/runs/contract';
+import type { SweepRow } from '../src/runs/sweepFolder';
 import type { HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
 
 declare function acquireVsCodeApi(): {
@@ -22,6 +23,11 @@ const save = () => vscode.setState(view);
 const fmt = (n: number | undefined, digits = 3) => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits));
 const count = (n: number | undefined) => (n === undefined ? '—' : n.toLocaleString('en-US'));
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** A table's header row, one cell per column (the names are HTML already). */
+const headRow = (columns: string[]) => `<tr>${columns.map((c) => `<th>${c}</th>`).join('')}</tr>`;
+/** A radio button choosing which split's samples to show. */
+const splitRadio = (split: PanelViewState['split'], label: string) =>
+  `<label><input type="radio" name="split" value="${split}" ${view.split === split ? 'checked' : ''}> ${label}</label>`;
 
 window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   const m = e.data;
@@ -105,8 +111,8 @@ function samples(r: PanelRun): string {
   const s = sampleAt(r, view.split, current)!;
   return `<div class="samples">
 <div class="controls">
-  <label><input type="radio" name="split" value="train" ${view.split === 'train' ? 'checked' : ''}> Train</label>
-  <label><input type="radio" name="split" value="test" ${view.split === 'test' ? 'checked' : ''}> Test</label>
+  ${splitRadio('train', 'Train')}
+  ${splitRadio('test', 'Test')}
   <input id="step" type="range" min="0" max="${steps.length - 1}" value="${idx}" data-steps="${steps.join(',')}">
   <span id="step-label">step ${current}${view.step === undefined ? ' (newest)' : ''}</span>
 </div>
@@ -147,16 +153,32 @@ function runsTable(): string {
           : r.status !== 'completed'
             ? `<button data-resume="${esc(r.id)}">Resume</button>`
             : '';
+      const backendTitle = r.adapter ? ` title="${esc(describeAdapter(r.adapter))}"` : '';
+      const params = count(r.params ? r.params.generator + r.params.discriminator : undefined);
+      const baseHint = 'compare configs against this run';
+      const baseRadio = `<input type="radio" name="base" data-base="${esc(r.id)}" title="${baseHint}">`;
       return `<tr class="${sel ? 'selected' : ''}" data-run="${esc(r.id)}">
 <td><input type="checkbox" data-select="${esc(r.id)}" ${sel ? 'checked' : ''}></td>
 <td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td>
 <td class="status ${r.status}">${r.status}${r.error ? ` <span title="${esc(r.error)}">⚠</span>` : ''}</td>
-<td${r.adapter ? ` title="${esc(describeAdapter(r.adapter))}"` : ''}>${esc(r.backends.join(' → ') || '—')}</td><td class="num">${count(r.params ? r.params.generator + r.params.discriminator : undefined)}</td>
+<td${backendTitle}>${esc(r.backends.join(' → ') || '—')}</td><td class="num">${params}</td>
 <td class="num">${r.step}/${r.totalSteps ?? '?'}</td><td class="num">${fmt(r.bestTestL1)}</td>
-<td class="diff">${diff}</td><td><input type="radio" name="base" data-base="${esc(r.id)}" title="compare configs against this run"></td><td>${action}</td></tr>`;
+<td class="diff">${diff}</td><td>${baseRadio}</td><td>${action}</td></tr>`;
     })
     .join('');
-  return `<table class="runs"><thead><tr><th></th><th>run</th><th>status</th><th>backend</th><th>params</th><th>step</th><th>best test L1</th><th>config vs base</th><th>base</th><th></th></tr></thead><tbody>${rows}</tbody></table>`;
+  const head = headRow([
+    '',
+    'run',
+    'status',
+    'backend',
+    'params',
+    'step',
+    'best test L1',
+    'config vs base',
+    'base',
+    '',
+  ]);
+  return `<table class="runs"><thead>${head}</thead><tbody>${rows}</tbody></table>`;
 }
 
 function compare(): string {
@@ -166,19 +188,41 @@ function compare(): string {
   const commonStep = Math.min(
     ...chosen.map((r) => Math.max(-1, ...r.samples.filter((s) => s.split === view.split).map((s) => s.step))),
   );
-  const table = `<table class="compare"><thead><tr><th>run</th><th>params</th><th>MACs</th><th>train L1</th><th>test L1</th><th>gap</th><th>img/s</th></tr></thead><tbody>${chosen
-    .map(
-      (r) =>
-        `<tr><td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td><td class="num">${count(r.params ? r.params.generator : undefined)}</td><td class="num">${r.macs ? (r.macs / 1e6).toFixed(1) + ' M' : '—'}</td><td class="num">${fmt(r.lastEval?.train.l1)}</td><td class="num">${fmt(r.lastEval?.test?.l1)}</td><td class="num">${fmt(r.lastEval?.gap?.l1)}</td><td class="num">${fmt(r.medianImgPerSec, 1)}</td></tr>`,
-    )
-    .join('')}</tbody></table>`;
+  const head = headRow(['run', 'params', 'MACs', 'train L1', 'test L1', 'gap', 'img/s']);
+  const body = chosen
+    .map((r) => {
+      const numbers = [
+        count(r.params ? r.params.generator : undefined),
+        r.macs ? (r.macs / 1e6).toFixed(1) + ' M' : '—',
+        fmt(r.lastEval?.train.l1),
+        fmt(r.lastEval?.test?.l1),
+        fmt(r.lastEval?.gap?.l1),
+        fmt(r.medianImgPerSec, 1),
+      ];
+      const cells = numbers.map((n) => `<td class="num">${n}</td>`).join('');
+      return `<tr><td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td>${cells}</tr>`;
+    })
+    .join('');
+  const table = `<table class="compare"><thead>${head}</thead><tbody>${body}</tbody></table>`;
   const images = chosen
     .map((r) => {
       const s = sampleAt(r, view.split, commonStep);
-      return `<figure><figcaption>${esc(r.name)} · ${esc(r.id)} · step ${s?.step ?? '—'}</figcaption>${s ? `<img class="sample" src="${s.uri}" data-enlarge>` : '<p class="muted">no sample</p>'}</figure>`;
+      const caption = `<figcaption>${esc(r.name)} · ${esc(r.id)} · step ${s?.step ?? '—'}</figcaption>`;
+      const image = s ? `<img class="sample" src="${s.uri}" data-enlarge>` : '<p class="muted">no sample</p>';
+      return `<figure>${caption}${image}</figure>`;
     })
     .join('');
-  return `${table}<div class="controls"><label><input type="radio" name="split" value="train" ${view.split === 'train' ? 'checked' : ''}> Train</label><label><input type="radio" name="split" value="test" ${view.split === 'test' ? 'checked' : ''}> Test</label> at step ${commonStep}</div><div class="side-by-side">${images}</div>`;
+  const radios = `${splitRadio('train', 'Train')}${splitRadio('test', 'Test')}`;
+  const controls = `<div class="controls">${radios} at step ${commonStep}</div>`;
+  return `${table}${controls}<div class="side-by-side">${images}</div>`;
+}
+
+/** A cell of an ablation table: numbers right-aligned, the status coloured and carrying a failed run's error. */
+function ablationCell(text: string, column: number, row: SweepRow): string {
+  const isStatus = column === 12;
+  const classes = `${column >= 3 && column <= 11 ? 'num' : ''}${isStatus ? ` status ${row.status}` : ''}`;
+  const title = isStatus && row.error ? ` title="${esc(row.error)}"` : '';
+  return `<td class="${classes}"${title}>${esc(text)}${isStatus && row.error ? ' ⚠' : ''}</td>`;
 }
 
 /** One table per sweep (the report's columns), test L1 curves of its variants, and buttons to compare or report. */
@@ -191,14 +235,11 @@ function ablations(): string {
       const rows = sw.rows
         .map((r, i) => {
           const id = sw.runIds[i];
-          return `<tr class="${id && view.selected.includes(id) ? 'selected' : ''}"${id ? ` data-run="${esc(id)}"` : ''}>${rowCells(
-            r,
-          )
-            .map(
-              (c, j) =>
-                `<td class="${j >= 3 && j <= 11 ? 'num' : ''}${j === 12 ? ` status ${r.status}` : ''}"${j === 12 && r.error ? ` title="${esc(r.error)}"` : ''}>${esc(c)}${j === 12 && r.error ? ' ⚠' : ''}</td>`,
-            )
-            .join('')}</tr>`;
+          const cells = rowCells(r)
+            .map((c, j) => ablationCell(c, j, r))
+            .join('');
+          const selected = id && view.selected.includes(id) ? 'selected' : '';
+          return `<tr class="${selected}"${id ? ` data-run="${esc(id)}"` : ''}>${cells}</tr>`;
         })
         .join('');
       const byId = new Map(runs.map((r) => [r.id, r]));
@@ -215,7 +256,10 @@ function ablations(): string {
           .map((e): [number, number] => [e.step, e.gap!.l1]),
       }));
       const done = sw.rows.filter((r) => r.status === 'completed').length;
-      return `<section class="sweep"><h2>${esc(sw.name)} <span class="muted">${done}/${sw.rows.length} done · seed ${sw.seed} · ${esc(sw.data.train)}${sw.data.test ? ` → ${esc(sw.data.test)}` : ''}${sw.steps ? ` · ${sw.steps} steps` : ''}</span></h2>
+      const test = sw.data.test ? ` → ${esc(sw.data.test)}` : '';
+      const steps = sw.steps ? ` · ${sw.steps} steps` : '';
+      const summary = `${done}/${sw.rows.length} done · seed ${sw.seed} · ${esc(sw.data.train)}${test}${steps}`;
+      return `<section class="sweep"><h2>${esc(sw.name)} <span class="muted">${summary}</span></h2>
 <div class="controls"><button data-compare-sweep="${esc(sw.id)}">Compare variants</button> <button data-report="${esc(sw.id)}">Open report</button></div>
 <table class="runs ablation"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
 <div class="charts">${chart('Test L1 per variant', series)}${chart('Gap (test − train L1) per variant', gaps)}</div></section>`;
@@ -223,9 +267,17 @@ function ablations(): string {
     .join('');
 }
 
+/** The selected run under the runs table: its name and status, backend, error, curves and samples. */
+function runDetails(r: PanelRun): string {
+  const title = `<h2>${esc(r.name)} <span class="muted">${esc(r.id)} · ${r.status}</span></h2>`;
+  return `${title}${backendLine(r)}${errorLine(r)}${curves(r)}${samples(r)}`;
+}
+
 function render(): void {
   save();
-  const tabs = `<nav><button data-tab="runs" class="${view.tab === 'runs' ? 'active' : ''}">Runs</button><button data-tab="compare" class="${view.tab === 'compare' ? 'active' : ''}">Compare</button><button data-tab="ablations" class="${view.tab === 'ablations' ? 'active' : ''}">Ablations</button></nav>`;
+  const tab = (name: PanelViewState['tab'], label: string) =>
+    `<button data-tab="${name}" class="${view.tab === name ? 'active' : ''}">${label}</button>`;
+  const tabs = `<nav>${tab('runs', 'Runs')}${tab('compare', 'Compare')}${tab('ablations', 'Ablations')}</nav>`;
   if (view.tab === 'ablations') {
     app.innerHTML = `${tabs}${ablations()}`;
     return;
@@ -236,9 +288,7 @@ function render(): void {
   }
   const current = runs.find((r) => r.id === view.selected[0]);
   app.innerHTML =
-    view.tab === 'runs'
-      ? `${tabs}${runsTable()}${current ? `<h2>${esc(current.name)} <span class="muted">${esc(current.id)} · ${current.status}</span></h2>${backendLine(current)}${errorLine(current)}${curves(current)}${samples(current)}` : ''}`
-      : `${tabs}${compare()}`;
+    view.tab === 'runs' ? `${tabs}${runsTable()}${current ? runDetails(current) : ''}` : `${tabs}${compare()}`;
 }
 
 app.addEventListener('click', (e) => {

@@ -184,7 +184,11 @@ class ParamsStatus implements vscode.Disposable {
       if (r.generator && r.discriminator) {
         const g = r.generator.totals;
         this.item.text = `$(symbol-class) G ${count(g.params)} · D ${count(r.discriminator.totals.params)} params`;
-        this.item.tooltip = `Generator: ${count(g.params)} params (${count(g.trainableParams)} trainable, ${count(g.nonTrainableParams)} non-trainable)\nDiscriminator: ${count(r.discriminator.totals.params)} params\nClick for the Keras summary`;
+        this.item.tooltip =
+          `Generator: ${count(g.params)} params ` +
+          `(${count(g.trainableParams)} trainable, ${count(g.nonTrainableParams)} non-trainable)\n` +
+          `Discriminator: ${count(r.discriminator.totals.params)} params\n` +
+          'Click for the Keras summary';
       } else {
         this.item.text = `$(error) ${r.errors} error${r.errors === 1 ? '' : 's'}`;
         this.item.tooltip = 'The config has errors: see the Problems panel';

@@ -69,7 +69,8 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
     report(
       'warning',
       'bottleneck-batchnorm',
-      `\`generator.levels\`: the bottleneck is 1x1 and \`train.batchSize\` is 1, so its BatchNormalization normalises a single value per channel and outputs zeros in training; use fewer levels or a larger batch`,
+      `\`generator.levels\`: the bottleneck is 1x1 and \`train.batchSize\` is 1, so its BatchNormalization ` +
+        'normalises a single value per channel and outputs zeros in training; use fewer levels or a larger batch',
       [
         ['generator', 'levels'],
         ['train', 'batchSize'],
@@ -174,7 +175,8 @@ function checkedLevels(levels: number, size: number, sizeOk: boolean, report: Re
   report(
     'error',
     'levels-too-many',
-    `\`generator.levels\`: ${levels} levels halve the image ${levels} times and need \`input.size\` of at least ${2 ** levels}; it is ${size}, so at most ${most} levels`,
+    `\`generator.levels\`: ${levels} levels halve the image ${levels} times and need \`input.size\` of at least ` +
+      `${2 ** levels}; it is ${size}, so at most ${most} levels`,
     [
       ['generator', 'levels'],
       ['input', 'size'],
@@ -207,7 +209,9 @@ function applyDecoderEntries(g: Obj, decoder: DecoderLevel[], rate: number, repo
       const r = e.dropout === true ? rate : e.dropout === false ? 0 : num(e.dropout, 0);
       if (obj(g.dropout).levels !== undefined && r > 0 !== target.dropout > 0) {
         const which = target.dropout > 0 ? 'includes' : 'excludes';
-        const message = `\`generator.decoder[${i}].dropout\`: dropout ${r > 0 ? r : 'off'} on level ${level} overrides \`generator.dropout.levels\`, which ${which} this level`;
+        const message =
+          `\`generator.decoder[${i}].dropout\`: dropout ${r > 0 ? r : 'off'} on level ${level} ` +
+          `overrides \`generator.dropout.levels\`, which ${which} this level`;
         report('warning', 'override', message, [...at, 'dropout'], 'pair');
       }
       target.dropout = r;
@@ -281,7 +285,8 @@ function resolveDiscriminator(
     report(
       'error',
       'disc-layers',
-      `\`discriminator.layers\`: the seed discriminator has a first convolution per stream and one after their concatenation, so at least 2 layers (a patch of at least 4); found ${layers}`,
+      '`discriminator.layers`: the seed discriminator has a first convolution per stream and one after their ' +
+        `concatenation, so at least 2 layers (a patch of at least 4); found ${layers}`,
       [
         ['discriminator', 'layers'],
         ['discriminator', 'patch'],

@@ -143,7 +143,11 @@ export const configSchema: ObjectSchema = {
     },
     generator: {
       kind: 'object',
-      doc: 'The U-Net generator (Keras `generator_unet_upsampling`). Encoder level i is Conv2D stride 2 (with LeakyReLU(0.2) before it and BatchNorm after it from level 2 on); decoder level k (1 = deepest) is ReLU, upsampling, Conv2D, BatchNorm, optional Dropout and optional concatenation with the encoder output of the same size.',
+      doc:
+        'The U-Net generator (Keras `generator_unet_upsampling`). ' +
+        'Encoder level i is Conv2D stride 2 (with LeakyReLU(0.2) before it and BatchNorm after it from level 2 on); ' +
+        'decoder level k (1 = deepest) is ReLU, upsampling, Conv2D, BatchNorm, optional Dropout ' +
+        'and optional concatenation with the encoder output of the same size.',
       properties: {
         filters: filtersSchema('Filters of encoder level 1; level i has `filters * min(maxMultiplier, 2^(i-1))`.', 64),
         maxMultiplier: {
@@ -167,7 +171,11 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 2,
           maximum: 16,
-          doc: "Encoder levels. Each halves the image, so `size / 2^levels` must be at least 1. The decoder has `levels - 1` levels plus the last convolution. Defaults to floor(log2(`input.size`)), as the seed and the paper's unet_128 / unet_256: 7 at 128, 8 at 256, 6 at 64.",
+          doc:
+            'Encoder levels. Each halves the image, so `size / 2^levels` must be at least 1. ' +
+            'The decoder has `levels - 1` levels plus the last convolution. ' +
+            "Defaults to floor(log2(`input.size`)), as the seed and the paper's unet_128 / unet_256: " +
+            '7 at 128, 8 at 256, 6 at 64.',
         },
         upsampling: {
           kind: 'string',
@@ -255,15 +263,24 @@ export const configSchema: ObjectSchema = {
     },
     discriminator: {
       kind: 'object',
-      doc: 'The discriminator: the image (real or generated) and its input, cut into `patch`-sized tiles; one network shared by all tiles classifies each real/fake (softmax over 2), and a Dense layer merges the tiles.',
+      doc:
+        'The discriminator: the image (real or generated) and its input, cut into `patch`-sized tiles; one network ' +
+        'shared by all tiles classifies each real/fake (softmax over 2), and a Dense layer merges the tiles.',
       properties: {
         type: {
           kind: 'string',
           enum: ['seed', 'patchgan'],
           enumDocs: {
-            seed: "The seed's `DCGAN_discriminator`: the image tile and the input tile through their own stride-2 convolution (`disc_conv2d_1`, `raw_disc_conv2d_1`), concatenated, one more stride-2 convolution with the last filter count (`disc_conv2d_<layers>`: the seed's loop rebuilds it from the same two streams for every count, so only the last is connected), then Dense(2, softmax) per tile. A weak critic (857,492 params for the seed).",
+            seed:
+              "The seed's `DCGAN_discriminator`: the image tile and the input tile through their own stride-2 " +
+              'convolution (`disc_conv2d_1`, `raw_disc_conv2d_1`), concatenated, ' +
+              'one more stride-2 convolution with the last filter count ' +
+              "(`disc_conv2d_<layers>`: the seed's loop rebuilds it from the same two streams for every count, " +
+              'so only the last is connected), then Dense(2, softmax) per tile. ' +
+              'A weak critic (857,492 params for the seed).',
             patchgan:
-              "The concatenated (image, input) tile through `layers` chained stride-2 Conv-BatchNorm-LeakyReLU layers: a strong critic (6,280,148 params at the seed's sizes).",
+              'The concatenated (image, input) tile through `layers` chained stride-2 Conv-BatchNorm-LeakyReLU ' +
+              "layers: a strong critic (6,280,148 params at the seed's sizes).",
           },
           doc: 'Discriminator architecture. Defaults to `seed` with `train.preset: seed`, `patchgan` with `paper`.',
         },
@@ -281,7 +298,9 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 1,
           maximum: 16,
-          doc: 'Stride-2 convolutions of the trunk (for `seed`: the length of its filter list, whose last entry the final convolution takes); at most log2(patch). Defaults to log2(patch) (6 for 64).',
+          doc:
+            'Stride-2 convolutions of the trunk (for `seed`: the length of its filter list, whose last entry the ' +
+            'final convolution takes); at most log2(patch). Defaults to log2(patch) (6 for 64).',
         },
       },
     },
@@ -430,7 +449,9 @@ export const configSchema: ObjectSchema = {
           kind: 'string',
           enum: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'],
           enumDocs: {
-            auto: 'The fastest available: CUDA, then WebGPU on a hardware GPU, then native CPU, then wasm, then cpu. A software GPU (llvmpipe, SwiftShader) is passed over: it is slower than wasm.',
+            auto:
+              'The fastest available: CUDA, then WebGPU on a hardware GPU, then native CPU, then wasm, then cpu. ' +
+              'A software GPU (llvmpipe, SwiftShader) is passed over: it is slower than wasm.',
             tensorflow: '@tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node (optional installs).',
             webgpu:
               'WebGPU through Dawn for Node (Vulkan, Metal or D3D12): any GPU with a current driver; also a software adapter.',
@@ -468,7 +489,10 @@ export const MAX_VARIANTS = 256;
 
 configSchema.properties.ablation = {
   kind: 'object',
-  doc: 'An ablation sweep over this config (the base): named variants and generated ones, each an ordinary run in one sweep folder, trained from the same seed on the same data. `pix2pix: Run Ablation` or `p2p ablate FILE` runs it; training this file alone ignores this section.',
+  doc:
+    'An ablation sweep over this config (the base): named variants and generated ones, ' +
+    'each an ordinary run in one sweep folder, trained from the same seed on the same data. ' +
+    '`pix2pix: Run Ablation` or `p2p ablate FILE` runs it; training this file alone ignores this section.',
   properties: {
     name: {
       kind: 'string',

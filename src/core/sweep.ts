@@ -282,7 +282,9 @@ class SweepBuilder {
       this.diagnostics.push({
         severity: 'error',
         code: 'duplicate-variant-name',
-        message: `${label}: the name is already used by \`${clash.name}\` (from ${formatPath(clash.source)}); variant names name run folders, so give it another`,
+        message:
+          `${label}: the name is already used by \`${clash.name}\` (from ${formatPath(clash.source)}); ` +
+          'variant names name run folders, so give it another',
         range: c.origin === 'variants' ? this.parsed.rangeOf([...c.source, 'name'], 'value') : range,
       });
       return;

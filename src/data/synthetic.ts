@@ -34,6 +34,15 @@ function face(r: Rand): string {
   const hairTop = cy - ry - between(r, 2, 8);
   const longHair = r() < 0.4;
   const glasses = r() < 0.25;
+  // Drawn after every other value: the faces depend on the order of the draws from r.
+  const hairline =
+    `M${cx - rx - 2} ${cy - ry * 0.25} Q${cx - rx} ${hairTop} ${cx} ${hairTop} ` +
+    `Q${cx + rx} ${hairTop} ${cx + rx + 2} ${cy - ry * 0.25} ` +
+    `Q${cx} ${cy - ry * between(r, 0.55, 0.8)} ${cx - rx - 2} ${cy - ry * 0.25} Z`;
+  const spectacles = glasses
+    ? `<g stroke="#222" stroke-width="1.5" fill="none"><circle cx="${cx - eyeDx}" cy="${eyeY}" r="8"/>` +
+      `<circle cx="${cx + eyeDx}" cy="${eyeY}" r="8"/><path d="M${cx - eyeDx + 8} ${eyeY} L${cx + eyeDx - 8} ${eyeY}"/></g>`
+    : '';
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${SIZE}" height="${SIZE}" viewBox="0 0 128 128">
 <rect width="128" height="128" fill="${bg}"/>
 ${longHair ? `<rect x="${cx - rx - 6}" y="${cy - 10}" width="${2 * rx + 12}" height="${ry + 30}" rx="14" fill="${hair}"/>` : ''}
@@ -42,7 +51,7 @@ ${longHair ? `<rect x="${cx - rx - 6}" y="${cy - 10}" width="${2 * rx + 12}" hei
 <ellipse cx="${cx - rx}" cy="${cy}" rx="5" ry="8" fill="${skin}"/>
 <ellipse cx="${cx + rx}" cy="${cy}" rx="5" ry="8" fill="${skin}"/>
 <ellipse cx="${cx}" cy="${cy}" rx="${rx}" ry="${ry}" fill="${skin}"/>
-<path d="M${cx - rx - 2} ${cy - ry * 0.25} Q${cx - rx} ${hairTop} ${cx} ${hairTop} Q${cx + rx} ${hairTop} ${cx + rx + 2} ${cy - ry * 0.25} Q${cx} ${cy - ry * between(r, 0.55, 0.8)} ${cx - rx - 2} ${cy - ry * 0.25} Z" fill="${hair}"/>
+<path d="${hairline}" fill="${hair}"/>
 <ellipse cx="${cx - eyeDx}" cy="${eyeY}" rx="6" ry="4" fill="#fff"/>
 <ellipse cx="${cx + eyeDx}" cy="${eyeY}" rx="6" ry="4" fill="#fff"/>
 <circle cx="${cx - eyeDx}" cy="${eyeY}" r="2.6" fill="${iris}"/>
@@ -51,7 +60,7 @@ ${longHair ? `<rect x="${cx - rx - 6}" y="${cy - 10}" width="${2 * rx + 12}" hei
 <path d="M${cx + eyeDx - 6} ${eyeY - 9} L${cx + eyeDx + 7} ${eyeY - 8}" stroke="${hair}" stroke-width="2.5" stroke-linecap="round"/>
 <path d="M${cx} ${eyeY + 3} L${cx - 3} ${cy + ry * 0.25} L${cx + 2} ${cy + ry * 0.27}" stroke="#8a5a44" stroke-width="1.6" fill="none"/>
 <path d="M${cx - mouthW} ${mouthY} Q${cx} ${mouthY + smile} ${cx + mouthW} ${mouthY}" stroke="#b03a3a" stroke-width="3" fill="none" stroke-linecap="round"/>
-${glasses ? `<g stroke="#222" stroke-width="1.5" fill="none"><circle cx="${cx - eyeDx}" cy="${eyeY}" r="8"/><circle cx="${cx + eyeDx}" cy="${eyeY}" r="8"/><path d="M${cx - eyeDx + 8} ${eyeY} L${cx + eyeDx - 8} ${eyeY}"/></g>` : ''}
+${spectacles}
 </svg>`;
 }
 
@@ -62,24 +71,40 @@ function garment(r: Rand): string {
   const kind = pick(r, ['tshirt', 'dress', 'trousers', 'skirt'] as const);
   const striped = r() < 0.45;
   const pattern = striped
-    ? `<defs><pattern id="p" width="${between(r, 6, 14).toFixed(1)}" height="128" patternUnits="userSpaceOnUse" patternTransform="rotate(${pick(r, [0, 0, 45, 90])})"><rect width="128" height="128" fill="${fabric}"/><rect width="3" height="128" fill="${accent}"/></pattern></defs>`
+    ? `<defs><pattern id="p" width="${between(r, 6, 14).toFixed(1)}" height="128" patternUnits="userSpaceOnUse" ` +
+      `patternTransform="rotate(${pick(r, [0, 0, 45, 90])})"><rect width="128" height="128" fill="${fabric}"/>` +
+      `<rect width="3" height="128" fill="${accent}"/></pattern></defs>`
     : '';
   const fill = striped ? 'url(#p)' : fabric;
   const w = between(r, 0.85, 1.1);
   const t = (x: number) => (64 + (x - 64) * w).toFixed(1);
+  /** The garment through the path `d`, filled and outlined. */
+  const outline = (d: string) => `<path d="${d}" fill="${fill}" stroke="#333" stroke-width="1"/>`;
+  /** A belt or waistband in the accent colour; `x` and `width` are before the garment's horizontal scale. */
+  const band = (x: number, y: number, width: number, height: number) =>
+    `<rect x="${t(x)}" y="${y}" width="${(width * w).toFixed(1)}" height="${height}" fill="${accent}"/>`;
   let shape: string;
   switch (kind) {
     case 'tshirt':
-      shape = `<path d="M${t(40)} 22 L${t(20)} 36 L${t(28)} 54 L${t(38)} 48 L${t(38)} 112 L${t(90)} 112 L${t(90)} 48 L${t(100)} 54 L${t(108)} 36 L${t(88)} 22 Q64 34 ${t(40)} 22 Z" fill="${fill}" stroke="#333" stroke-width="1"/>`;
+      shape = outline(
+        `M${t(40)} 22 L${t(20)} 36 L${t(28)} 54 L${t(38)} 48 L${t(38)} 112 L${t(90)} 112 L${t(90)} 48 ` +
+          `L${t(100)} 54 L${t(108)} 36 L${t(88)} 22 Q64 34 ${t(40)} 22 Z`,
+      );
       break;
     case 'dress':
-      shape = `<path d="M${t(50)} 16 L${t(52)} 40 L${t(30)} 114 L${t(98)} 114 L${t(76)} 40 L${t(78)} 16 L${t(70)} 16 Q64 26 ${t(58)} 16 Z" fill="${fill}" stroke="#333" stroke-width="1"/><rect x="${t(51)}" y="44" width="${(26 * w).toFixed(1)}" height="4" fill="${accent}"/>`;
+      shape =
+        outline(
+          `M${t(50)} 16 L${t(52)} 40 L${t(30)} 114 L${t(98)} 114 L${t(76)} 40 L${t(78)} 16 L${t(70)} 16 ` +
+            `Q64 26 ${t(58)} 16 Z`,
+        ) + band(51, 44, 26, 4);
       break;
     case 'trousers':
-      shape = `<path d="M${t(42)} 14 L${t(86)} 14 L${t(92)} 116 L${t(70)} 116 L64 50 L${t(58)} 116 L${t(36)} 116 Z" fill="${fill}" stroke="#333" stroke-width="1"/><rect x="${t(42)}" y="14" width="${(44 * w).toFixed(1)}" height="6" fill="${accent}"/>`;
+      shape =
+        outline(`M${t(42)} 14 L${t(86)} 14 L${t(92)} 116 L${t(70)} 116 L64 50 L${t(58)} 116 L${t(36)} 116 Z`) +
+        band(42, 14, 44, 6);
       break;
     case 'skirt':
-      shape = `<path d="M${t(46)} 30 L${t(82)} 30 L${t(100)} 100 L${t(28)} 100 Z" fill="${fill}" stroke="#333" stroke-width="1"/><rect x="${t(46)}" y="30" width="${(36 * w).toFixed(1)}" height="6" fill="${accent}"/>`;
+      shape = outline(`M${t(46)} 30 L${t(82)} 30 L${t(100)} 100 L${t(28)} 100 Z`) + band(46, 30, 36, 6);
       break;
   }
   const buttons =

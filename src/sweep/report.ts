@@ -35,6 +35,10 @@ export function gapSvg(rows: readonly SweepRow[]): string {
   const height = 40 + rows.length * rowH + 30;
   const max = Math.max(1e-6, ...rows.flatMap((r) => [r.trainL1 ?? 0, r.testL1 ?? 0]));
   const x = (v: number) => left + (v / max) * plotW;
+  /** One bar from the left edge to `l1`, its value in the tooltip. */
+  const bar = (top: number, l1: number, colour: string, split: 'train' | 'test') =>
+    `<rect x="${left}" y="${top}" width="${(x(l1) - left).toFixed(1)}" height="12" fill="${colour}">` +
+    `<title>${split} L1 ${l1.toFixed(4)}</title></rect>`;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
@@ -45,14 +49,8 @@ export function gapSvg(rows: readonly SweepRow[]): string {
   rows.forEach((r, i) => {
     const y = 44 + i * rowH;
     parts.push(`<text x="${left - 8}" y="${y + 17}" text-anchor="end">${escapeHtml(r.variant)}</text>`);
-    if (r.trainL1 !== undefined)
-      parts.push(
-        `<rect x="${left}" y="${y + 2}" width="${(x(r.trainL1) - left).toFixed(1)}" height="12" fill="#6baed6"><title>train L1 ${r.trainL1.toFixed(4)}</title></rect>`,
-      );
-    if (r.testL1 !== undefined)
-      parts.push(
-        `<rect x="${left}" y="${y + 15}" width="${(x(r.testL1) - left).toFixed(1)}" height="12" fill="#e6550d"><title>test L1 ${r.testL1.toFixed(4)}</title></rect>`,
-      );
+    if (r.trainL1 !== undefined) parts.push(bar(y + 2, r.trainL1, '#6baed6', 'train'));
+    if (r.testL1 !== undefined) parts.push(bar(y + 15, r.testL1, '#e6550d', 'test'));
     const end = Math.max(x(r.trainL1 ?? 0), x(r.testL1 ?? 0));
     parts.push(
       `<text x="${(end + 6).toFixed(1)}" y="${y + 18}">${r.gap === undefined ? escapeHtml(r.status) : `gap ${signed(r.gap, 3)}`}</text>`,
@@ -88,7 +86,8 @@ export function curvesSvg(state: SweepState): string {
   const y = (v: number) => pad.t + (1 - v / maxV) * (height - pad.t - pad.b);
   const line = (pts: [number, number][], colour: string, dash: boolean) =>
     pts.length
-      ? `<polyline fill="none" stroke="${colour}" stroke-width="1.6"${dash ? ' stroke-dasharray="4 3"' : ''} points="${pts.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>`
+      ? `<polyline fill="none" stroke="${colour}" stroke-width="1.6"${dash ? ' stroke-dasharray="4 3"' : ''} ` +
+        `points="${pts.map(([a, b]) => `${x(a).toFixed(1)},${y(b).toFixed(1)}`).join(' ')}"/>`
       : '';
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
@@ -122,7 +121,8 @@ export function curvesSvg(state: SweepState): string {
       ),
     );
     parts.push(
-      `<rect x="${width - pad.r + 10}" y="${pad.t + i * 16}" width="10" height="10" fill="${s.colour}"/><text x="${width - pad.r + 24}" y="${pad.t + i * 16 + 9}">${escapeHtml(s.name)}</text>`,
+      `<rect x="${width - pad.r + 10}" y="${pad.t + i * 16}" width="10" height="10" fill="${s.colour}"/>` +
+        `<text x="${width - pad.r + 24}" y="${pad.t + i * 16 + 9}">${escapeHtml(s.name)}</text>`,
     );
   });
   parts.push('</svg>');
@@ -162,7 +162,10 @@ export function sampleFiles(
 function setupLine(state: SweepState): string {
   const p = state.plan;
   const data = `train on \`${p.data.train}\`${p.data.test ? `, test on \`${p.data.test}\`` : ' (held-out split)'}, input \`${p.data.transform}\``;
-  return `${p.variants.length} variants of \`${path.basename(p.configFile)}\`, seed ${p.seed}, ${data}${p.steps ? `, ${count(p.steps)} steps each` : ''}. Metrics are from each variant's last evaluation (16 training images, up to 100 test images).`;
+  const config = path.basename(p.configFile);
+  const steps = p.steps ? `, ${count(p.steps)} steps each` : '';
+  const metrics = "Metrics are from each variant's last evaluation (16 training images, up to 100 test images).";
+  return `${p.variants.length} variants of \`${config}\`, seed ${p.seed}, ${data}${steps}. ${metrics}`;
 }
 
 export function reportMarkdown(state: SweepState): string {
@@ -191,6 +194,24 @@ export function reportMarkdown(state: SweepState): string {
   return lines.join('\n');
 }
 
+/** A variant's samples in the HTML report: its name over the test and the train image, where there is one. */
+function sampleFigure(s: { variant: string; train?: string; test?: string }): string {
+  const image = (split: 'test' | 'train', file: string | undefined) =>
+    file ? `<div>${split}</div><img src="${escapeHtml(encodeURI(file))}" alt="${escapeHtml(s.variant)} ${split}">` : '';
+  const caption = `<figcaption>${escapeHtml(s.variant)}</figcaption>`;
+  return `<figure>${caption}${image('test', s.test)}${image('train', s.train)}</figure>`;
+}
+
+/** The HTML report's stylesheet, one line per part of the page. */
+const REPORT_CSS = [
+  'body{font-family:system-ui,sans-serif;margin:24px;color:#222}',
+  'table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:4px 8px}th{background:#f3f3f3}' +
+    'td.n{text-align:right;font-variant-numeric:tabular-nums}',
+  'tr.failed td{color:#b00}tr.pending td,tr.running td{color:#777}',
+  '.samples{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0}figcaption{font-weight:bold}' +
+    'img{image-rendering:pixelated;width:320px;border:1px solid #ddd}',
+].join('\n');
+
 export function reportHtml(state: SweepState): string {
   const step = commonSampleStep(state);
   const head = TABLE_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
@@ -208,22 +229,13 @@ export function reportHtml(state: SweepState): string {
   const samples =
     step === undefined
       ? '<p>No samples yet.</p>'
-      : `<h2>Samples at step ${count(step)}</h2><p>Rows: input, generated, target. The same test and training images for every variant.</p><div class="samples">${sampleFiles(
-          state,
-          step,
-        )
-          .map(
-            (s) =>
-              `<figure><figcaption>${escapeHtml(s.variant)}</figcaption>${s.test ? `<div>test</div><img src="${escapeHtml(encodeURI(s.test))}" alt="${escapeHtml(s.variant)} test">` : ''}${s.train ? `<div>train</div><img src="${escapeHtml(encodeURI(s.train))}" alt="${escapeHtml(s.variant)} train">` : ''}</figure>`,
-          )
-          .join('')}</div>`;
+      : `<h2>Samples at step ${count(step)}</h2>` +
+        '<p>Rows: input, generated, target. The same test and training images for every variant.</p>' +
+        `<div class="samples">${sampleFiles(state, step).map(sampleFigure).join('')}</div>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Ablation ${escapeHtml(state.plan.name)}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:24px;color:#222}
-table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:4px 8px}th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
-tr.failed td{color:#b00}tr.pending td,tr.running td{color:#777}
-.samples{display:flex;flex-wrap:wrap;gap:16px}figure{margin:0}figcaption{font-weight:bold}img{image-rendering:pixelated;width:320px;border:1px solid #ddd}
+${REPORT_CSS}
 </style></head><body>
 <h1>Ablation <code>${escapeHtml(state.plan.name)}</code></h1>
 <p>${escapeHtml(setupLine(state)).replace(/`([^`]*)`/g, '<code>$1</code>')}</p>

@@ -51,7 +51,8 @@ const tensorflowGpu: Attempt = async () => {
   const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
   if (!backend.isUsingGpuDevice) {
     throw new Error(
-      '@tensorflow/tfjs-node-gpu loaded, but TensorFlow found no usable GPU: it needs CUDA 11.2 (libcudart.so.11.0) and cuDNN 8.1 (libcudnn.so.8) and a driver > 450',
+      '@tensorflow/tfjs-node-gpu loaded, but TensorFlow found no usable GPU: ' +
+        'it needs CUDA 11.2 (libcudart.so.11.0) and cuDNN 8.1 (libcudnn.so.8) and a driver > 450',
     );
   }
   return { tf };

@@ -28,7 +28,9 @@ describe('training from the editor and the runs panel (code-server)', () => {
       'skips.p2p.yaml': config(6).replace('name: tiny', 'name: all-skips'),
       'noskips.p2p.yaml': config(1).replace('name: tiny', 'name: no-skips').replace('skips: all', 'skips: none'),
       // 3 levels: progressive skip removal gives 3 variants.
-      'sweep.p2p.yaml': `${config(1).replace('name: tiny', 'name: sweep').replace('levels: 5', 'levels: 3')}ablation:\n  name: e2e-skips\n  steps: 30\n  progressiveSkips: shallowFirst\n`,
+      'sweep.p2p.yaml':
+        config(1).replace('name: tiny', 'name: sweep').replace('levels: 5', 'levels: 3') +
+        'ablation:\n  name: e2e-skips\n  steps: 30\n  progressiveSkips: shallowFirst\n',
     });
     panel = runsPanel(wb.page);
   });

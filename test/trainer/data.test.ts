@@ -152,7 +152,8 @@ describe('data pipeline', () => {
       .toBuffer();
     writeFileSync(join(dir, 'ab/one.png'), ab);
     const yaml = (train: string) =>
-      `input: { size: 16, channels: 3 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\ntrain:\n  data: { train: ${train}, transform: paired, split: 1 }\n`;
+      'input: { size: 16, channels: 3 }\ngenerator: { levels: 4 }\ndiscriminator: { patch: 16 }\n' +
+      `train:\n  data: { train: ${train}, transform: paired, split: 1 }\n`;
     const sideBySide = await load(dir, yaml('ab'));
     assert.deepEqual([...sideBySide.train[0].input.slice(0, 3)], [0, 255, 0]);
     assert.deepEqual([...sideBySide.train[0].target.slice(0, 3)], [0, 0, 255]);

@@ -103,7 +103,8 @@ describe('ablation sweeps through the trainer', () => {
   it('continues an interrupted sweep without redoing finished variants, and records a failed one', async () => {
     const file = write(
       'resume.p2p.yaml',
-      `${base}ablation:\n  name: resume\n  steps: 40\n  parallel: 1\n  base: false\n  dropoutLevels: [none, all]\n  variants:\n    - name: broken\n      train: { data: { train: ./no-such-folder } }\n`,
+      `${base}ablation:\n  name: resume\n  steps: 40\n  parallel: 1\n  base: false\n  dropoutLevels: [none, all]\n` +
+        '  variants:\n    - name: broken\n      train: { data: { train: ./no-such-folder } }\n',
     );
     const out = join(work, 'runs');
     const first = new SweepRunner({ file, out, trainerPath, builtinRoot }, (e) => {

@@ -58,7 +58,9 @@ describe('ablation sweeps', () => {
 
   it('crosses grid axes and merges named variants into the base', () => {
     const a = analyze(
-      `${tiny}ablation:\n  base: false\n  grid:\n    generator.upsampling: [nearest, transpose]\n    train.loss.l1: [10, 100]\n  variants:\n    - name: wide\n      generator: { filters: 32 }\n`,
+      `${tiny}ablation:\n  base: false\n  grid:\n` +
+        '    generator.upsampling: [nearest, transpose]\n    train.loss.l1: [10, 100]\n' +
+        '  variants:\n    - name: wide\n      generator: { filters: 32 }\n',
       'tiny',
     );
     assert.deepEqual(a.diagnostics, []);
@@ -85,7 +87,9 @@ describe('ablation sweeps', () => {
 
   it('flags invalid and duplicate variants where they are written', () => {
     const m = marked(
-      `${tiny}ablation:\n  dropoutLevels: [[1, 2], «[7]»]\n  grid:\n    «generator.bogus»: [1]\n  variants:\n    - «name: same\n      generator: { skips: all }»\n    - name: a\n      train: { seed: 2 }\n    - name: «a»\n      train: { seed: 3 }\n`,
+      `${tiny}ablation:\n  dropoutLevels: [[1, 2], «[7]»]\n  grid:\n    «generator.bogus»: [1]\n` +
+        '  variants:\n    - «name: same\n      generator: { skips: all }»\n' +
+        '    - name: a\n      train: { seed: 2 }\n    - name: «a»\n      train: { seed: 3 }\n',
     );
     const a = analyze(m.text, 'tiny');
     const got = a.diagnostics.map((d) => [d.code, d.range]);

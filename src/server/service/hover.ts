@@ -171,7 +171,9 @@ function decoderSection(analysis: Analysis, g: ModelGraph, level: number): strin
   const out = layers[layers.length - 1].outputShape;
   const entry = analysis.config.generator.decoder[level - 1];
   const concat = layers.find((l) => l.skip);
-  const head = `**Decoder level ${level}** · ${out[0]}x${out[1]} · ${entry.skip ? 'skip on' : 'no skip'} · ${entry.dropout > 0 ? `dropout ${entry.dropout}` : 'no dropout'}`;
+  const skip = entry.skip ? 'skip on' : 'no skip';
+  const dropout = entry.dropout > 0 ? `dropout ${entry.dropout}` : 'no dropout';
+  const head = `**Decoder level ${level}** · ${out[0]}x${out[1]} · ${skip} · ${dropout}`;
   const parts = [head, rowsTable(layers)];
   if (concat?.skip) {
     parts.push(
@@ -220,9 +222,9 @@ function decoderOverview(g: ModelGraph): string {
     const conv = layers.find((l) => l.name.startsWith('unet_upconv2D'))!;
     const concat = layers.find((l) => l.skip);
     const last = layers[layers.length - 1];
-    rows.push(
-      `| ${level} | ${conv.name} | ${kerasShape(last.outputShape)} | ${concat ? channelArithmetic(concat) : '—'} | ${count(layers.reduce((s, l) => s + l.params, 0))} |`,
-    );
+    const channels = concat ? channelArithmetic(concat) : '—';
+    const params = count(layers.reduce((s, l) => s + l.params, 0));
+    rows.push(`| ${level} | ${conv.name} | ${kerasShape(last.outputShape)} | ${channels} | ${params} |`);
   }
   return [
     '**Decoder** (level 1 is the deepest)',
@@ -236,9 +238,12 @@ function skipsSection(analysis: Analysis, g: ModelGraph): string {
   for (const entry of analysis.config.generator.decoder) {
     const concat = g.layers.find((l) => l.part === 'decoder' && l.level === entry.level && l.skip);
     const e = skipEffect(analysis.config, entry.level, g)!;
-    rows.push(
-      `| ${entry.level} | ${concat ? `from ${concat.skip!.from}` : 'off'} | ${concat ? channelArithmetic(concat) : '—'} | ${signedCount(e.paramsFlipped - e.paramsNow)} params, ${e.nextConv.name} reads ${e.nextConv.inputChannelsFlipped} ch |`,
-    );
+    const skip = concat ? `from ${concat.skip!.from}` : 'off';
+    const channels = concat ? channelArithmetic(concat) : '—';
+    const flipping =
+      `${signedCount(e.paramsFlipped - e.paramsNow)} params, ` +
+      `${e.nextConv.name} reads ${e.nextConv.inputChannelsFlipped} ch`;
+    rows.push(`| ${entry.level} | ${skip} | ${channels} | ${flipping} |`);
   }
   return ['**Skip connections**', rows.join('\n')].join('\n\n');
 }
@@ -271,11 +276,15 @@ function sweepSection(analysis: Analysis, path: Path): string {
     const dp = v.generator.totals.params - g.totals.params;
     const dm = v.generator.totals.macs - g.totals.macs;
     const dd = v.discriminator.totals.params - d.totals.params;
-    return `| ${v.name} | ${skips} | ${dropout} | ${count(v.generator.totals.params)} | ${dp ? signedCount(dp) : '='} | ${si(v.generator.totals.macs)} | ${dm ? (dm > 0 ? '+' : '−') + si(Math.abs(dm)) : '='} | ${dd ? signedCount(dd) : '='} |`;
+    // Each of the generator's columns is followed by its difference to the base.
+    const params = `${count(v.generator.totals.params)} | ${dp ? signedCount(dp) : '='}`;
+    const macs = `${si(v.generator.totals.macs)} | ${dm ? (dm > 0 ? '+' : '−') + si(Math.abs(dm)) : '='}`;
+    return `| ${v.name} | ${skips} | ${dropout} | ${params} | ${macs} | ${dd ? signedCount(dd) : '='} |`;
   });
   const head =
     path.length <= 1
-      ? `**Ablation \`${sweep.name}\`** · ${sweep.variants.length} variant${sweep.variants.length === 1 ? '' : 's'}${sweep.steps ? ` · ${count(sweep.steps)} steps each` : ''}`
+      ? `**Ablation \`${sweep.name}\`** · ${sweep.variants.length} variant${sweep.variants.length === 1 ? '' : 's'}` +
+        `${sweep.steps ? ` · ${count(sweep.steps)} steps each` : ''}`
       : `**${variants.length === 1 ? `Variant \`${variants[0].name}\`` : `${variants.length} variants`}** against the base`;
   return [
     head,

@@ -48,9 +48,10 @@ export function codeLenses(analysis: Analysis): Lens[] {
   const sweep = analysis.sweep;
   if (sweep && sweep.variants.length) {
     const n = sweep.variants.length;
+    const steps = sweep.steps ? `, ${count(sweep.steps)} steps each` : '';
     lenses.push({
       range: at('ablation'),
-      title: `$(beaker) Run Ablation: ${n} variant${n === 1 ? '' : 's'} into runs/${safeName(sweep.name)}${sweep.steps ? `, ${count(sweep.steps)} steps each` : ''}`,
+      title: `$(beaker) Run Ablation: ${n} variant${n === 1 ? '' : 's'} into runs/${safeName(sweep.name)}${steps}`,
       part: 'ablation',
     });
   }
@@ -190,9 +191,10 @@ export function documentSymbols(analysis: Analysis): OutlineSymbol[] {
         : -1;
       const range =
         index >= 0 ? parsed.rangeOf(['generator', 'decoder', index]) : parsed.rangeOf(['generator', 'skips']);
+      const notes = `${entry.skip ? ' · skip' : ''}${entry.dropout > 0 ? ` · dropout ${entry.dropout}` : ''}`;
       generator.children.push({
         name: `decoder level ${entry.level}`,
-        detail: `${lastShape(layers)} · ${count(paramsOf(layers))} params${entry.skip ? ' · skip' : ''}${entry.dropout > 0 ? ` · dropout ${entry.dropout}` : ''}`,
+        detail: `${lastShape(layers)} · ${count(paramsOf(layers))} params${notes}`,
         kind: 'layer',
         range,
         selectionRange: range,
