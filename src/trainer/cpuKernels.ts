@@ -12,6 +12,7 @@
 import type * as TF from '@tensorflow/tfjs';
 
 import type { Tf } from '../model/tf';
+import { filterGradientInfo, type FilterGradientAttrs } from './convAttrs';
 
 interface CpuBackend {
   readSync(dataId: object): Float32Array;
@@ -82,24 +83,8 @@ function conv2DBackpropFilterKernel(tf: Tf): TF.KernelConfig {
     kernelFunc: function conv2DBackpropFilterCpu({ inputs, backend, attrs }) {
       const b = backend as unknown as CpuBackend;
       const { x, dy } = inputs as { x: TF.TensorInfo; dy: TF.TensorInfo };
-      const a = attrs as unknown as {
-        strides: number | [number, number];
-        pad: 'same' | 'valid' | number | TF.backend_util.ExplicitPadding;
-        dataFormat: 'NHWC' | 'NCHW';
-        dimRoundingMode?: 'floor' | 'round' | 'ceil';
-        filterShape: [number, number, number, number];
-      };
-      if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (cpu): only NHWC is supported');
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        a.filterShape,
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-        false,
-        'channelsLast',
-      );
+      const a = attrs as unknown as FilterGradientAttrs;
+      const info = filterGradientInfo(tf, x.shape, a, 'cpu');
       const dw = filterGradient(b.readSync(x.dataId), b.readSync(dy.dataId), info);
       return b.makeTensorInfo(a.filterShape, 'float32', dw);
     },

@@ -14,6 +14,7 @@
 import type * as TF from '@tensorflow/tfjs';
 
 import type { Tf } from '../model/tf';
+import { filterGradientInfo, type ConvAttrs, type FilterGradientAttrs } from './convAttrs';
 
 /** Floats per temporary chunk (16 MiB): large enough for XNNPACK, small enough for the wasm heap. Tests lower it. */
 export const wasmKernelOptions = { chunkFloats: 4 * 1024 * 1024 };
@@ -22,14 +23,6 @@ interface WasmBackend {
   makeOutput(shape: number[], dtype: 'float32'): TF.TensorInfo;
   typedArrayFromHeap(t: TF.TensorInfo): Float32Array;
   disposeData(dataId: object): boolean;
-}
-
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: 'same' | 'valid' | number | TF.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  dilations?: number | [number, number];
 }
 
 type Kernel = NonNullable<ReturnType<Tf['getKernel']>>;
@@ -48,18 +41,7 @@ export function registerWasmTrainingKernels(tf: Tf): void {
     backendName: 'wasm',
     kernelFunc: function conv2DBackpropFilterWasm({ inputs, backend, attrs }) {
       const { x, dy } = inputs as { x: TF.TensorInfo; dy: TF.TensorInfo };
-      const a = attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
-      if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm): only NHWC is supported');
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as [number, number, number, number],
-        a.filterShape,
-        a.strides,
-        1,
-        a.pad,
-        a.dimRoundingMode,
-        false,
-        'channelsLast',
-      );
+      const info = filterGradientInfo(tf, x.shape, attrs as unknown as FilterGradientAttrs, 'wasm');
       return backpropFilter(backend as unknown as WasmBackend, batchMatMul, x, dy, info);
     },
   });
