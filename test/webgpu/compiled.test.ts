@@ -4,7 +4,16 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { Conv2dForward, samePadding, type Conv2dShape } from '../../src/trainer/compiled/conv2d';
+import {
+  conv2dBiasGradient,
+  conv2dFilterGradient,
+  conv2dForward,
+  conv2dInputGradient,
+  convGeometry,
+  samePadding,
+  type Conv2dShape,
+  type ConvGeometry,
+} from '../../src/trainer/compiled/conv2d';
 import { open } from '../support/dawn';
 import { rng } from '../support/marked';
 
@@ -52,7 +61,7 @@ describe('compiled step kernels against cpu', () => {
     assert.deepEqual(samePadding(1, 4, 2), { out: 1, before: 1 });
   });
 
-  it('conv2d forward with bias, on random shapes: odd sizes, kernels 1 to 4, strides 1 and 2', async () => {
+  it('conv2d forward and its input, filter and bias gradients, on random shapes: odd sizes, kernels 1 to 4, strides 1 and 2', async () => {
     const next = rng(14);
     const shapes: Conv2dShape[] = [
       { batch: 2, height: 16, width: 16, inChannels: 3, outChannels: 8, kernel: 4, stride: 2 },
@@ -63,26 +72,51 @@ describe('compiled step kernels against cpu', () => {
       { batch: 2, height: 9, width: 11, inChannels: 8, outChannels: 12, kernel: 1, stride: 1 },
     ];
     for (const shape of shapes) {
-      const conv = new Conv2dForward(device, shape);
-      const sizes = conv.sizes;
-      const [x, w, bias] = [random(sizes.x, next), random(sizes.w, next), random(sizes.bias, next)];
-      const y = device.createBuffer({ size: sizes.y * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-      conv.bind({ x: upload(x), w: upload(w), bias: upload(bias), y });
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      conv.record(pass);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
-      const got = await download(y, sizes.y);
-      const { batch, height, width, inChannels, outChannels, kernel, stride } = shape;
+      const g = convGeometry(shape);
+      const { batch, height, width, inChannels: c, outChannels: o, kernel: k, stride } = shape;
+      const x = random(batch * height * width * c, next);
+      const w = random(k * k * c * o, next);
+      const bias = random(o, next);
+      const dy = random(g.pixels * o, next);
       const want = tf.tidy(() => {
-        const input = tf.tensor4d(x, [batch, height, width, inChannels]);
-        const filter = tf.tensor4d(w, [kernel, kernel, inChannels, outChannels]);
-        return tf.add(tf.conv2d(input, filter, stride, 'same'), tf.tensor1d(bias)).dataSync() as Float32Array;
+        const inputs = [tf.tensor4d(x, [batch, height, width, c]), tf.tensor4d(w, [k, k, c, o]), tf.tensor1d(bias)];
+        const conv = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+          tf.add(tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, stride, 'same'), bi);
+        const y = conv(inputs[0], inputs[1], inputs[2]);
+        const grads = tf.grads(conv)(inputs, tf.tensor4d(dy, y.shape as [number, number, number, number]));
+        return [y, ...grads].map((t) => t.dataSync() as Float32Array);
       });
-      assert.equal(got.length, want.length, JSON.stringify(shape));
-      const error = relativeError(got, want);
-      assert.ok(error < 1e-4, `${JSON.stringify(shape)}: relative error ${error}`);
+      const got = await runConv(g, { x, w, bias, dy });
+      ['y', 'dx', 'dw', 'db'].forEach((name, i) => {
+        assert.equal(got[i].length, want[i].length, `${name} of ${JSON.stringify(shape)}`);
+        const error = relativeError(got[i], want[i]);
+        assert.ok(error < 1e-4, `${name} of ${JSON.stringify(shape)}: relative error ${error}`);
+      });
     }
   });
 });
+
+/** The four kernels of one convolution, recorded into one pass and submitted once, as a step does. */
+async function runConv(g: ConvGeometry, data: Record<'x' | 'w' | 'bias' | 'dy', Float32Array>) {
+  const buffers = Object.fromEntries(Object.entries(data).map(([name, values]) => [name, upload(values)]));
+  const output = (floats: number) =>
+    device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const { shape } = g;
+  const sizes = [g.pixels * shape.outChannels, data.x.length, data.w.length, shape.outChannels];
+  const [y, dx, dw, db] = sizes.map(output);
+  const kernels = [
+    [conv2dForward(device, g), [buffers.x, buffers.w, buffers.bias, y]],
+    [conv2dInputGradient(device, g), [buffers.dy, buffers.w, dx]],
+    [conv2dFilterGradient(device, g), [buffers.x, buffers.dy, dw]],
+    [conv2dBiasGradient(device, g), [buffers.dy, db]],
+  ] as const;
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  for (const [kernel, bound] of kernels) {
+    kernel.bind([...bound]);
+    kernel.record(pass);
+  }
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  return Promise.all([y, dx, dw, db].map((b, i) => download(b, sizes[i])));
+}

@@ -1,11 +1,13 @@
 /// <reference types="@webgpu/types" />
-// The convolution of the compiled WebGPU step: Keras's Conv2D (NHWC input, HWIO kernel, 'same' padding, bias) as
-// an implicit GEMM. The output is a (pixels x output channels) matrix, the product of the input's patches
-// (pixels x kernel taps x input channels, never materialised: gathered into workgroup memory tile by tile) and the
-// kernel. A 16x16 workgroup computes a 64x64 output tile, each thread a 4x4 block in registers.
-//
-// Shapes never change during a run, so the pipeline, the uniform block and the bind group are made once and a
-// step only records the dispatch.
+// Keras's Conv2D in the compiled WebGPU step (NHWC input, HWIO kernel, 'same' padding, bias): the forward pass
+// and both gradients, each one implicit GEMM (gemm.ts) over its own gathers.
+//   forward          y  (pixels x out)      = patches (pixels x taps)      times w  (taps x out), plus the bias
+//   input gradient   dx (in pixels x in)    = dy gathered (in pixels x kernel taps x out) times w transposed
+//   filter gradient  dw (taps x out)        = patches transposed (taps x pixels) times dy (pixels x out)
+//   bias gradient    db (1 x out)           = ones (1 x pixels) times dy
+// A tap is (ky, kx, input channel), in the kernel's memory order.
+
+import { Gemm, type GemmSource } from './gemm';
 
 export interface Conv2dShape {
   batch: number;
@@ -24,148 +26,130 @@ export function samePadding(size: number, kernel: number, stride: number): { out
   return { out, before: Math.floor(total / 2) };
 }
 
-const TILE_M = 64;
-const TILE_N = 64;
-const TILE_K = 16;
-const THREADS = 256;
+/** The uniforms every convolution kernel reads, in the order of `ConvGeometry.uniforms`. */
+const GEOMETRY = ['batch', 'height', 'width', 'inChannels', 'outHeight', 'outWidth', 'outChannels', 'kernel'];
+GEOMETRY.push('stride', 'padTop', 'padLeft');
 
-const WGSL = /* wgsl */ `
-struct Shape {
-  batch: u32, height: u32, width: u32, inChannels: u32,
-  outHeight: u32, outWidth: u32, outChannels: u32, kernel: u32,
-  stride: u32, padTop: u32, padLeft: u32, taps: u32,
-}
-@group(0) @binding(0) var<uniform> s: Shape;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-
-const TM = ${TILE_M}u;
-const TN = ${TILE_N}u;
-const TK = ${TILE_K}u;
-var<workgroup> patches: array<array<f32, TM>, TK>;
-var<workgroup> weights: array<array<f32, TN>, TK>;
-
-// Element (pixel m, tap k) of the patch matrix: zero outside the image (the padding) and past the edges.
-fn patchAt(m: u32, k: u32) -> f32 {
-  let pixels = s.batch * s.outHeight * s.outWidth;
-  if (m >= pixels || k >= s.taps) { return 0.0; }
-  let c = k % s.inChannels;
-  let tap = k / s.inChannels;
-  let kx = tap % s.kernel;
-  let ky = tap / s.kernel;
+/** WGSL for the element (pixel m, tap t) of the input's patch matrix: zero in the padding. */
+const PATCH = /* wgsl */ `
+fn patchAt(m: u32, t: u32) -> f32 {
+  let c = t % s.inChannels;
+  let tap = t / s.inChannels;
   let ox = m % s.outWidth;
   let rest = m / s.outWidth;
   let oy = rest % s.outHeight;
   let n = rest / s.outHeight;
-  let iy = i32(oy * s.stride + ky) - i32(s.padTop);
-  let ix = i32(ox * s.stride + kx) - i32(s.padLeft);
+  let iy = i32(oy * s.stride + tap / s.kernel) - i32(s.padTop);
+  let ix = i32(ox * s.stride + tap % s.kernel) - i32(s.padLeft);
   if (iy < 0 || ix < 0 || iy >= i32(s.height) || ix >= i32(s.width)) { return 0.0; }
   return x[((n * s.height + u32(iy)) * s.width + u32(ix)) * s.inChannels + c];
 }
-
-fn weightAt(k: u32, n: u32) -> f32 {
-  if (k >= s.taps || n >= s.outChannels) { return 0.0; }
-  return w[k * s.outChannels + n];
-}
-
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local: vec3u,
-        @builtin(local_invocation_index) index: u32) {
-  let m0 = group.x * TM;
-  let n0 = group.y * TN;
-  var acc: array<array<f32, 4>, 4>;
-  for (var k0 = 0u; k0 < s.taps; k0 += TK) {
-    for (var i = 0u; i < TM * TK / ${THREADS}u; i++) {
-      let e = index + i * ${THREADS}u;
-      patches[e / TM][e % TM] = patchAt(m0 + e % TM, k0 + e / TM);
-      weights[e / TN][e % TN] = weightAt(k0 + e / TN, n0 + e % TN);
-    }
-    workgroupBarrier();
-    for (var k = 0u; k < TK; k++) {
-      var a: array<f32, 4>;
-      var b: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) {
-        a[i] = patches[k][local.y * 4u + i];
-        b[i] = weights[k][local.x * 4u + i];
-      }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(a[i], b[j], acc[i][j]); }
-      }
-    }
-    workgroupBarrier();
-  }
-  let pixels = s.batch * s.outHeight * s.outWidth;
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + local.y * 4u + i;
-    if (m >= pixels) { continue; }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + local.x * 4u + j;
-      if (n < s.outChannels) { y[m * s.outChannels + n] = acc[i][j] + bias[n]; }
-    }
-  }
-}
 `;
 
-/** Byte size of a float32 array of `n` elements. */
-const f32Bytes = (n: number) => n * 4;
+export interface ConvGeometry {
+  shape: Conv2dShape;
+  outHeight: number;
+  outWidth: number;
+  /** Pixels of the output, over the batch. */
+  pixels: number;
+  /** Kernel taps times input channels: the reduction of the forward product. */
+  taps: number;
+  uniforms: number[];
+}
 
-export class Conv2dForward {
-  readonly outHeight: number;
-  readonly outWidth: number;
-  private readonly pipeline: GPUComputePipeline;
-  private readonly uniforms: GPUBuffer;
-  private bindGroup: GPUBindGroup | undefined;
+export function convGeometry(shape: Conv2dShape): ConvGeometry {
+  const rows = samePadding(shape.height, shape.kernel, shape.stride);
+  const cols = samePadding(shape.width, shape.kernel, shape.stride);
+  const { batch, height, width, inChannels, outChannels, kernel, stride } = shape;
+  const uniforms = [batch, height, width, inChannels, rows.out, cols.out, outChannels, kernel];
+  uniforms.push(stride, rows.before, cols.before);
+  const pixels = batch * rows.out * cols.out;
+  return { shape, outHeight: rows.out, outWidth: cols.out, pixels, taps: kernel * kernel * inChannels, uniforms };
+}
 
-  constructor(
-    private readonly device: GPUDevice,
-    readonly shape: Conv2dShape,
-  ) {
-    const rows = samePadding(shape.height, shape.kernel, shape.stride);
-    const cols = samePadding(shape.width, shape.kernel, shape.stride);
-    this.outHeight = rows.out;
-    this.outWidth = cols.out;
-    const taps = shape.kernel * shape.kernel * shape.inChannels;
-    const values = [shape.batch, shape.height, shape.width, shape.inChannels, rows.out, cols.out];
-    values.push(shape.outChannels, shape.kernel, shape.stride, rows.before, cols.before, taps);
-    this.uniforms = device.createBuffer({
-      size: f32Bytes(values.length),
-      usage: GPUBufferUsage.UNIFORM,
-      mappedAtCreation: true,
-    });
-    new Uint32Array(this.uniforms.getMappedRange()).set(values);
-    this.uniforms.unmap();
-    const module = device.createShaderModule({ code: WGSL, label: 'conv2d forward' });
-    this.pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-  }
+const FORWARD: GemmSource = {
+  label: 'conv2d forward',
+  fields: GEOMETRY,
+  bindings: [{ name: 'x' }, { name: 'w' }, { name: 'bias' }, { name: 'y', write: true }],
+  functions: /* wgsl */ `
+${PATCH}
+fn a(m: u32, t: u32) -> f32 { return patchAt(m, t); }
+fn b(t: u32, n: u32) -> f32 { return w[t * s.outChannels + n]; }
+fn store(m: u32, n: u32, v: f32) { y[m * s.outChannels + n] = v + bias[n]; }
+`,
+};
 
-  /** Floats in the input, kernel, bias and output buffers. */
-  get sizes(): { x: number; w: number; bias: number; y: number } {
-    const s = this.shape;
-    return {
-      x: s.batch * s.height * s.width * s.inChannels,
-      w: s.kernel * s.kernel * s.inChannels * s.outChannels,
-      bias: s.outChannels,
-      y: s.batch * this.outHeight * this.outWidth * s.outChannels,
-    };
-  }
+/** Bindings: x, w, bias, y. */
+export function conv2dForward(device: GPUDevice, g: ConvGeometry): Gemm {
+  return new Gemm(device, FORWARD, { m: g.pixels, n: g.shape.outChannels, k: g.taps }, g.uniforms);
+}
 
-  /** Binds the buffers it reads and writes, once: the buffers are the run's, allocated when it starts. */
-  bind(buffers: { x: GPUBuffer; w: GPUBuffer; bias: GPUBuffer; y: GPUBuffer }): void {
-    const entries = [this.uniforms, buffers.x, buffers.w, buffers.bias, buffers.y].map((buffer, binding) => ({
-      binding,
-      resource: { buffer },
-    }));
-    this.bindGroup = this.device.createBindGroup({ layout: this.pipeline.getBindGroupLayout(0), entries });
-  }
+const INPUT_GRADIENT: GemmSource = {
+  label: 'conv2d input gradient',
+  fields: GEOMETRY,
+  bindings: [{ name: 'dy' }, { name: 'w' }, { name: 'dx', write: true }],
+  functions: /* wgsl */ `
+// r = (kernel tap, output channel); the output pixel that read input pixel m through that tap, if any.
+fn a(m: u32, r: u32) -> f32 {
+  let co = r % s.outChannels;
+  let tap = r / s.outChannels;
+  let ix = m % s.width;
+  let rest = m / s.width;
+  let iy = rest % s.height;
+  let n = rest / s.height;
+  let ty = i32(iy + s.padTop) - i32(tap / s.kernel);
+  let tx = i32(ix + s.padLeft) - i32(tap % s.kernel);
+  if (ty < 0 || tx < 0 || u32(ty) % s.stride != 0u || u32(tx) % s.stride != 0u) { return 0.0; }
+  let oy = u32(ty) / s.stride;
+  let ox = u32(tx) / s.stride;
+  if (oy >= s.outHeight || ox >= s.outWidth) { return 0.0; }
+  return dy[((n * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + co];
+}
+fn b(r: u32, c: u32) -> f32 {
+  let co = r % s.outChannels;
+  let tap = r / s.outChannels;
+  return w[(tap * s.inChannels + c) * s.outChannels + co];
+}
+fn store(m: u32, c: u32, v: f32) { dx[m * s.inChannels + c] = v; }
+`,
+};
 
-  /** Records the dispatch into a pass of the step's command encoder. */
-  record(pass: GPUComputePassEncoder): void {
-    if (!this.bindGroup) throw new Error('conv2d: bind() its buffers before recording');
-    const pixels = this.shape.batch * this.outHeight * this.outWidth;
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, this.bindGroup);
-    pass.dispatchWorkgroups(Math.ceil(pixels / TILE_M), Math.ceil(this.shape.outChannels / TILE_N));
-  }
+/** Bindings: dy, w, dx. */
+export function conv2dInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+  const { batch, height, width, inChannels, outChannels, kernel } = g.shape;
+  const dims = { m: batch * height * width, n: inChannels, k: kernel * kernel * outChannels };
+  return new Gemm(device, INPUT_GRADIENT, dims, g.uniforms);
+}
+
+const FILTER_GRADIENT: GemmSource = {
+  label: 'conv2d filter gradient',
+  fields: GEOMETRY,
+  bindings: [{ name: 'x' }, { name: 'dy' }, { name: 'dw', write: true }],
+  functions: /* wgsl */ `
+${PATCH}
+fn a(t: u32, m: u32) -> f32 { return patchAt(m, t); }
+fn b(m: u32, n: u32) -> f32 { return dy[m * s.outChannels + n]; }
+fn store(t: u32, n: u32, v: f32) { dw[t * s.outChannels + n] = v; }
+`,
+};
+
+/** Bindings: x, dy, dw. */
+export function conv2dFilterGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+  return new Gemm(device, FILTER_GRADIENT, { m: g.taps, n: g.shape.outChannels, k: g.pixels }, g.uniforms);
+}
+
+const BIAS_GRADIENT: GemmSource = {
+  label: 'conv2d bias gradient',
+  fields: [],
+  bindings: [{ name: 'dy' }, { name: 'db', write: true }],
+  functions: /* wgsl */ `
+fn a(row: u32, m: u32) -> f32 { return 1.0; }
+fn b(m: u32, n: u32) -> f32 { return dy[m * s.n + n]; }
+fn store(row: u32, n: u32, v: f32) { db[n] = v; }
+`,
+};
+
+/** Bindings: dy, db. */
+export function conv2dBiasGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+  return new Gemm(device, BIAS_GRADIENT, { m: 1, n: g.shape.outChannels, k: g.pixels }, []);
 }
