@@ -14,6 +14,7 @@ import {
   type Conv2dShape,
   type ConvGeometry,
 } from '../../src/trainer/compiled/conv2d';
+import { FusedAdam } from '../../src/trainer/compiled/adam';
 import { open } from '../support/dawn';
 import { rng } from '../support/marked';
 
@@ -93,6 +94,50 @@ describe('compiled step kernels against cpu', () => {
         assert.ok(error < 1e-4, `${name} of ${JSON.stringify(shape)}: relative error ${error}`);
       });
     }
+  });
+
+  it('Adam over a flat arena, three steps, as tfjs updates three variables', async () => {
+    const next = rng(7);
+    const sizes = [300, 1, 4099];
+    const settings = { lr: 2e-4, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 };
+    const initial = sizes.map((n) => random(n, next));
+    const steps = [0, 1, 2].map(() => sizes.map((n) => random(n, next)));
+    const variables = initial.map((v) => tf.variable(tf.tensor1d(v)));
+    const optimizer = tf.train.adam(settings.lr, settings.beta1, settings.beta2, settings.epsilon);
+    const count = sizes.reduce((a, b) => a + b, 0);
+    /** A network's arena: its variables end to end (zeros for the gradients and moments). */
+    const arena = (values: Float32Array[] = []) => {
+      const buffer = device.createBuffer({
+        size: count * 4,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+        mappedAtCreation: true,
+      });
+      new Float32Array(buffer.getMappedRange()).set(values.flatMap((v) => [...v]));
+      buffer.unmap();
+      return buffer;
+    };
+    const [weights, gradients, first, second] = [arena(initial), arena(), arena(), arena()];
+    const adam = new FusedAdam(device, settings, count);
+    adam.bind({ weights, gradients, first, second });
+    for (const grads of steps) {
+      optimizer.applyGradients(variables.map((v, i) => ({ name: v.name, tensor: tf.tensor1d(grads[i]) })));
+      device.queue.writeBuffer(gradients, 0, Float32Array.from(grads.flatMap((g) => [...g])));
+      adam.setStep();
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      adam.record(pass);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const got = await download(weights, count);
+      const want = Float32Array.from(variables.flatMap((v) => [...(v.dataSync() as Float32Array)]));
+      const error = got.reduce(
+        (worst, g, i) => Math.max(worst, Math.abs(g - want[i]) / Math.max(1e-6, Math.abs(want[i]))),
+        0,
+      );
+      assert.ok(error < 1e-5, `relative error ${error}`);
+    }
+    optimizer.dispose();
+    variables.forEach((v) => v.dispose());
   });
 });
 
