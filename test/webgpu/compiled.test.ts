@@ -15,6 +15,7 @@ import {
   type ConvGeometry,
 } from '../../src/trainer/compiled/conv2d';
 import { FusedAdam } from '../../src/trainer/compiled/adam';
+import { FusedBatchNorm, type Activation } from '../../src/trainer/compiled/batchNorm';
 import { open } from '../support/dawn';
 import { rng } from '../support/marked';
 
@@ -138,6 +139,57 @@ describe('compiled step kernels against cpu', () => {
     }
     optimizer.dispose();
     variables.forEach((v) => v.dispose());
+  });
+
+  it('BatchNormalization in training mode fused with its activation, forward and backward', async () => {
+    const next = rng(21);
+    const cases: [positions: number, channels: number, activation: Activation][] = [
+      [70, 3, { kind: 'leakyRelu', alpha: 0.2 }],
+      [1280, 64, { kind: 'relu' }],
+      [2, 512, { kind: 'linear' }],
+      [4099, 5, { kind: 'leakyRelu', alpha: 0.2 }],
+    ];
+    for (const [positions, channels, activation] of cases) {
+      const epsilon = 1e-3;
+      const x = random(positions * channels, next);
+      const gamma = random(channels, next);
+      const beta = random(channels, next);
+      const dy = random(positions * channels, next);
+      const want = tf.tidy(() => {
+        const f = (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
+          const { mean, variance } = tf.moments(xi, [0]);
+          const z = tf.batchNorm(xi, mean, variance, bi, gi, epsilon);
+          if (activation.kind === 'relu') return tf.relu(z);
+          return activation.kind === 'leakyRelu' ? tf.leakyRelu(z, activation.alpha) : z;
+        };
+        const inputs = [tf.tensor2d(x, [positions, channels]), tf.tensor1d(gamma), tf.tensor1d(beta)];
+        const y = f(inputs[0], inputs[1], inputs[2]);
+        const [dx, dgamma, dbeta] = tf.grads(f)(inputs, tf.tensor2d(dy, [positions, channels]));
+        return [y, dx, dgamma, dbeta].map((t) => t.dataSync() as Float32Array);
+      });
+      const norm = new FusedBatchNorm(device, { positions, channels, epsilon, activation });
+      const out = (floats: number) =>
+        device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+      const [stats, y, dx] = [out(channels * 4), out(positions * channels), out(positions * channels)];
+      norm.bind({ x: upload(x), gamma: upload(gamma), beta: upload(beta), stats, y, dy: upload(dy), dx });
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      norm.recordForward(pass);
+      norm.recordBackward(pass);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const statistics = await download(stats, channels * 4);
+      const got = [
+        await download(y, positions * channels),
+        await download(dx, positions * channels),
+        statistics.filter((_, i) => i % 4 === 3),
+        statistics.filter((_, i) => i % 4 === 2),
+      ];
+      ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
+        const error = relativeError(got[i], want[i]);
+        assert.ok(error < 1e-4, `${name} of ${positions}x${channels} ${activation.kind}: relative error ${error}`);
+      });
+    }
   });
 });
 

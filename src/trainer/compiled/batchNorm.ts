@@ -1,0 +1,218 @@
+/// <reference types="@webgpu/types" />
+// BatchNormalization in training mode (batch statistics, as every update of the pix2pix step runs it) fused with
+// the activation that follows it in the graph, forward and backward, over NHWC activations seen as
+// (positions x channels):
+//   statistics  per channel: mean and 1 / sqrt(biased variance + epsilon)          one workgroup per channel
+//   apply       y = act(gamma * (x - mean) * invStd + beta)                          one thread per element
+//   reduce      per channel: dbeta = sum(dz), dgamma = sum(dz * xhat), dz = dy * act'(y)
+//   gradient    dx = gamma * invStd / P * (P * dz - dbeta - xhat * dgamma)           one thread per element
+// act' is read from y: for ReLU and LeakyReLU (alpha > 0) the sign of y is the sign of its input, so the
+// normalised values need not be kept for the backward pass; x is (the convolution's output, kept anyway).
+
+const REDUCE_THREADS = 256;
+const ELEMENT_THREADS = 256;
+
+export type Activation = { kind: 'linear' } | { kind: 'relu' } | { kind: 'leakyRelu'; alpha: number };
+
+export interface BatchNormShape {
+  /** Batch x height x width. */
+  positions: number;
+  channels: number;
+  epsilon: number;
+  activation: Activation;
+}
+
+function activationWgsl(a: Activation): { apply: string; slope: string } {
+  if (a.kind === 'linear') return { apply: 'return z;', slope: 'return 1.0;' };
+  if (a.kind === 'relu') return { apply: 'return max(z, 0.0);', slope: 'return select(0.0, 1.0, y > 0.0);' };
+  const alpha = a.alpha.toPrecision(9);
+  return { apply: `return select(z * ${alpha}, z, z > 0.0);`, slope: `return select(${alpha}, 1.0, y > 0.0);` };
+}
+
+/** Bindings, the activation and its slope, and the workgroup reduction every reducing kernel uses. */
+function header(shape: BatchNormShape): string {
+  const act = activationWgsl(shape.activation);
+  return /* wgsl */ `
+struct Shape { positions: u32, channels: u32, epsilon: f32 }
+@group(0) @binding(0) var<uniform> s: Shape;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> gamma: array<f32>;
+@group(0) @binding(3) var<storage, read> beta: array<f32>;
+// Per channel: mean, invStd, then (backward) dbeta, dgamma.
+@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+@group(0) @binding(6) var<storage, read> dy: array<f32>;
+@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+
+fn activate(z: f32) -> f32 { ${act.apply} }
+fn slope(y: f32) -> f32 { ${act.slope} }
+
+var<workgroup> partial: array<f32, ${REDUCE_THREADS}>;
+var<workgroup> partial2: array<f32, ${REDUCE_THREADS}>;
+
+// Sums partial[] and partial2[] into their first elements.
+fn reduceBoth(t: u32) {
+  for (var half = ${REDUCE_THREADS / 2}u; half > 0u; half = half / 2u) {
+    workgroupBarrier();
+    if (t < half) {
+      partial[t] += partial[t + half];
+      partial2[t] += partial2[t + half];
+    }
+  }
+  workgroupBarrier();
+}
+
+`;
+}
+
+const FORWARD = /* wgsl */ `@compute @workgroup_size(${REDUCE_THREADS})
+fn statistics(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) t: u32) {
+  let c = group.x;
+  var sum = 0.0;
+  for (var p = t; p < s.positions; p += ${REDUCE_THREADS}u) { sum += x[p * s.channels + c]; }
+  partial[t] = sum;
+  partial2[t] = 0.0;
+  reduceBoth(t);
+  let mean = partial[0] / f32(s.positions);
+  workgroupBarrier();
+  var squares = 0.0;
+  for (var p = t; p < s.positions; p += ${REDUCE_THREADS}u) {
+    let d = x[p * s.channels + c] - mean;
+    squares += d * d;
+  }
+  partial[t] = squares;
+  reduceBoth(t);
+  if (t == 0u) {
+    stats[c * 4u] = mean;
+    stats[c * 4u + 1u] = inverseSqrt(partial[0] / f32(s.positions) + s.epsilon);
+  }
+}
+
+// Element kernels run on a 2-D grid of workgroups: a large activation needs more than 65,535 in one dimension.
+@compute @workgroup_size(${ELEMENT_THREADS})
+fn apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = id.x + id.y * groups.x * ${ELEMENT_THREADS}u;
+  if (i >= s.positions * s.channels) { return; }
+  let c = i % s.channels;
+  y[i] = activate(gamma[c] * (x[i] - stats[c * 4u]) * stats[c * 4u + 1u] + beta[c]);
+}
+
+`;
+
+const BACKWARD = /* wgsl */ `@compute @workgroup_size(${REDUCE_THREADS})
+fn reduceGradient(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) t: u32) {
+  let c = group.x;
+  let mean = stats[c * 4u];
+  let invStd = stats[c * 4u + 1u];
+  var dbeta = 0.0;
+  var dgamma = 0.0;
+  for (var p = t; p < s.positions; p += ${REDUCE_THREADS}u) {
+    let i = p * s.channels + c;
+    let dz = dy[i] * slope(y[i]);
+    dbeta += dz;
+    dgamma += dz * (x[i] - mean) * invStd;
+  }
+  partial[t] = dbeta;
+  partial2[t] = dgamma;
+  reduceBoth(t);
+  if (t == 0u) {
+    stats[c * 4u + 2u] = partial[0];
+    stats[c * 4u + 3u] = partial2[0];
+  }
+}
+
+@compute @workgroup_size(${ELEMENT_THREADS})
+fn gradient(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = id.x + id.y * groups.x * ${ELEMENT_THREADS}u;
+  if (i >= s.positions * s.channels) { return; }
+  let c = i % s.channels;
+  let invStd = stats[c * 4u + 1u];
+  let xhat = (x[i] - stats[c * 4u]) * invStd;
+  let n = f32(s.positions);
+  let dz = dy[i] * slope(y[i]);
+  dx[i] = gamma[c] * invStd / n * (n * dz - stats[c * 4u + 2u] - xhat * stats[c * 4u + 3u]);
+}
+`;
+
+const wgsl = (shape: BatchNormShape) => header(shape) + FORWARD + BACKWARD;
+
+export interface BatchNormBuffers {
+  x: GPUBuffer;
+  gamma: GPUBuffer;
+  beta: GPUBuffer;
+  /** 4 floats per channel: mean, invStd, dbeta, dgamma. */
+  stats: GPUBuffer;
+  y: GPUBuffer;
+  dy: GPUBuffer;
+  dx: GPUBuffer;
+}
+
+type Kernel = 'statistics' | 'apply' | 'reduceGradient' | 'gradient';
+
+export class FusedBatchNorm {
+  private readonly pipelines: Record<Kernel, GPUComputePipeline>;
+  private readonly layout: GPUBindGroupLayout;
+  private readonly uniforms: GPUBuffer;
+  private bindGroup: GPUBindGroup | undefined;
+
+  constructor(
+    private readonly device: GPUDevice,
+    readonly shape: BatchNormShape,
+  ) {
+    this.uniforms = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+    const mapped = this.uniforms.getMappedRange();
+    new Uint32Array(mapped).set([shape.positions, shape.channels]);
+    new Float32Array(mapped)[2] = shape.epsilon;
+    this.uniforms.unmap();
+    const entry = (binding: number, type: GPUBufferBindingType): GPUBindGroupLayoutEntry => ({
+      binding,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type },
+    });
+    const entries = [entry(0, 'uniform'), ...[1, 2, 3, 6].map((b) => entry(b, 'read-only-storage'))];
+    entries.push(...[4, 5, 7].map((b) => entry(b, 'storage')));
+    this.layout = device.createBindGroupLayout({ entries });
+    const module = device.createShaderModule({ code: wgsl(shape), label: 'batch norm' });
+    const layout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
+    const make = (entryPoint: string) => device.createComputePipeline({ layout, compute: { module, entryPoint } });
+    this.pipelines = {
+      statistics: make('statistics'),
+      apply: make('apply'),
+      reduceGradient: make('reduceGradient'),
+      gradient: make('gradient'),
+    };
+  }
+
+  bind(b: BatchNormBuffers): void {
+    const buffers = [this.uniforms, b.x, b.gamma, b.beta, b.stats, b.y, b.dy, b.dx];
+    const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    this.bindGroup = this.device.createBindGroup({ layout: this.layout, entries });
+  }
+
+  /** The forward pass: statistics, then normalise and activate. */
+  recordForward(pass: GPUComputePassEncoder): void {
+    this.dispatch(pass, 'statistics', this.shape.channels);
+    this.dispatch(pass, 'apply', this.elementGroups());
+  }
+
+  /** The backward pass from dy (the activation's output gradient): dgamma and dbeta into `stats`, then dx. */
+  recordBackward(pass: GPUComputePassEncoder): void {
+    this.dispatch(pass, 'reduceGradient', this.shape.channels);
+    this.dispatch(pass, 'gradient', this.elementGroups());
+  }
+
+  /** One thread per element, on as few rows of workgroups as the device's limit per dimension allows. */
+  private elementGroups(): [number, number] {
+    const groups = Math.ceil((this.shape.positions * this.shape.channels) / ELEMENT_THREADS);
+    const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
+    return [Math.min(groups, limit), Math.ceil(groups / limit)];
+  }
+
+  private dispatch(pass: GPUComputePassEncoder, kernel: Kernel, groups: number | [number, number]): void {
+    if (!this.bindGroup) throw new Error('batch norm: bind() its buffers before recording');
+    const [x, y] = typeof groups === 'number' ? [groups, 1] : groups;
+    pass.setPipeline(this.pipelines[kernel]);
+    pass.setBindGroup(0, this.bindGroup);
+    pass.dispatchWorkgroups(x, y);
+  }
+}
