@@ -15,6 +15,7 @@ import {
   type ConvGeometry,
 } from '../../src/trainer/compiled/conv2d';
 import { FusedAdam } from '../../src/trainer/compiled/adam';
+import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
 import { FusedBatchNorm, type Activation } from '../../src/trainer/compiled/batchNorm';
 import { open } from '../support/dawn';
 import { rng } from '../support/marked';
@@ -23,6 +24,7 @@ let device: GPUDevice;
 before(async () => {
   device = (await open([])).device;
   await tf.setBackend('cpu');
+  registerCpuTrainingKernels(tf); // the exact adjoint of nearest upsampling (tfjs's own is not: cpuKernels.ts)
 });
 
 function upload(values: Float32Array): GPUBuffer {
@@ -49,7 +51,7 @@ async function download(buffer: GPUBuffer, floats: number): Promise<Float32Array
 
 /** The largest difference relative to the reference's scale (its largest magnitude, at least 1). */
 function relativeError(got: Float32Array, want: Float32Array): number {
-  const scale = Math.max(1, ...want.map(Math.abs));
+  const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
   return got.reduce((worst, g, i) => Math.max(worst, Math.abs(g - want[i]) / scale), 0);
 }
 
@@ -73,28 +75,45 @@ describe('compiled step kernels against cpu', () => {
       { batch: 5, height: 32, width: 32, inChannels: 1, outChannels: 16, kernel: 4, stride: 2 },
       { batch: 2, height: 9, width: 11, inChannels: 8, outChannels: 12, kernel: 1, stride: 1 },
     ];
-    for (const shape of shapes) {
-      const g = convGeometry(shape);
-      const { batch, height, width, inChannels: c, outChannels: o, kernel: k, stride } = shape;
-      const x = random(batch * height * width * c, next);
-      const w = random(k * k * c * o, next);
-      const bias = random(o, next);
-      const dy = random(g.pixels * o, next);
-      const want = tf.tidy(() => {
-        const inputs = [tf.tensor4d(x, [batch, height, width, c]), tf.tensor4d(w, [k, k, c, o]), tf.tensor1d(bias)];
-        const conv = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
-          tf.add(tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, stride, 'same'), bi);
-        const y = conv(inputs[0], inputs[1], inputs[2]);
-        const grads = tf.grads(conv)(inputs, tf.tensor4d(dy, y.shape as [number, number, number, number]));
-        return [y, ...grads].map((t) => t.dataSync() as Float32Array);
-      });
-      const got = await runConv(g, { x, w, bias, dy });
-      ['y', 'dx', 'dw', 'db'].forEach((name, i) => {
-        assert.equal(got[i].length, want[i].length, `${name} of ${JSON.stringify(shape)}`);
-        const error = relativeError(got[i], want[i]);
-        assert.ok(error < 1e-4, `${name} of ${JSON.stringify(shape)}: relative error ${error}`);
-      });
-    }
+    for (const shape of shapes) await checkConv(shape, next);
+  });
+
+  it("conv2d over a decoder level's input: UpSampling2D(ReLU(Concatenate([a, skip]))) folded into its gathers", async () => {
+    const next = rng(15);
+    const shapes: Conv2dShape[] = [
+      {
+        batch: 2,
+        height: 8,
+        width: 8,
+        inChannels: 12,
+        outChannels: 6,
+        kernel: 3,
+        stride: 1,
+        input: { split: 5, upsample: 2, relu: true },
+      },
+      {
+        batch: 1,
+        height: 2,
+        width: 2,
+        inChannels: 128,
+        outChannels: 64,
+        kernel: 4,
+        stride: 1,
+        input: { split: 64, upsample: 2, relu: true },
+      },
+      {
+        batch: 3,
+        height: 6,
+        width: 10,
+        inChannels: 7,
+        outChannels: 9,
+        kernel: 4,
+        stride: 2,
+        input: { upsample: 2, relu: true },
+      },
+      { batch: 2, height: 5, width: 7, inChannels: 4, outChannels: 3, kernel: 3, stride: 1, input: { split: 1 } },
+    ];
+    for (const shape of shapes) await checkConv(shape, next);
   });
 
   it('Adam over a flat arena, three steps, as tfjs updates three variables', async () => {
@@ -193,19 +212,56 @@ describe('compiled step kernels against cpu', () => {
   });
 });
 
+/** The convolution's four kernels against tfjs cpu, the input built as the graph's layers build it. */
+async function checkConv(shape: Conv2dShape, next: () => number): Promise<void> {
+  const g = convGeometry(shape);
+  const { batch, height, width, outChannels: o, kernel: k, inChannels: c, stride } = shape;
+  const up = g.upsample;
+  const sources = g.sources.map((channels) => random((batch * height * width * channels) / (up * up), next));
+  const w = random(k * k * c * o, next);
+  const bias = random(o, next);
+  const dy = random(g.pixels * o, next);
+  const want = tf.tidy(() => {
+    const input = (...parts: tf.Tensor[]) => {
+      let v = parts.length > 1 ? tf.concat(parts, 3) : parts[0];
+      if (shape.input?.relu) v = tf.relu(v);
+      // UpSampling2D is nearest resizing by a whole factor: source pixel floor(i / up).
+      return up === 1 ? v : tf.image.resizeNearestNeighbor(v as tf.Tensor4D, [height, width]);
+    };
+    const conv = (...args: tf.Tensor[]) => {
+      const [wi, bi] = args.slice(-2);
+      return tf.add(tf.conv2d(input(...args.slice(0, -2)) as tf.Tensor4D, wi as tf.Tensor4D, stride, 'same'), bi);
+    };
+    const shapes = g.sources.map((channels) => [batch, height / up, width / up, channels]);
+    const inputs = [...sources.map((x, i) => tf.tensor(x, shapes[i])), tf.tensor4d(w, [k, k, c, o]), tf.tensor1d(bias)];
+    const y = conv(...inputs);
+    const grads = tf.grads(conv)(inputs, tf.tensor(dy, y.shape));
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+  const got = await runConv(g, sources, { w, bias, dy });
+  const names = ['y', ...sources.map((_, i) => `dx${i}`), 'dw', 'db'];
+  names.forEach((name, i) => {
+    assert.equal(got[i].length, want[i].length, `${name} of ${JSON.stringify(shape)}`);
+    const error = relativeError(got[i], want[i]);
+    assert.ok(error < 1e-4, `${name} of ${JSON.stringify(shape)}: relative error ${error}`);
+  });
+}
+
 /** The four kernels of one convolution, recorded into one pass and submitted once, as a step does. */
-async function runConv(g: ConvGeometry, data: Record<'x' | 'w' | 'bias' | 'dy', Float32Array>) {
-  const buffers = Object.fromEntries(Object.entries(data).map(([name, values]) => [name, upload(values)]));
+async function runConv(g: ConvGeometry, sources: Float32Array[], data: Record<'w' | 'bias' | 'dy', Float32Array>) {
+  const xs = sources.map(upload);
+  const [w, bias, dy] = [data.w, data.bias, data.dy].map(upload);
   const output = (floats: number) =>
     device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-  const { shape } = g;
-  const sizes = [g.pixels * shape.outChannels, data.x.length, data.w.length, shape.outChannels];
-  const [y, dx, dw, db] = sizes.map(output);
+  const sizes = [g.pixels * g.shape.outChannels, ...sources.map((x) => x.length), data.w.length, g.shape.outChannels];
+  const outputs = sizes.map(output);
+  const [y, dw, db] = [outputs[0], outputs.at(-2)!, outputs.at(-1)!];
+  const dxs = outputs.slice(1, -2);
   const kernels = [
-    [conv2dForward(device, g), [buffers.x, buffers.w, buffers.bias, y]],
-    [conv2dInputGradient(device, g), [buffers.dy, buffers.w, dx]],
-    [conv2dFilterGradient(device, g), [buffers.x, buffers.dy, dw]],
-    [conv2dBiasGradient(device, g), [buffers.dy, db]],
+    [conv2dForward(device, g), [...xs, w, bias, y]],
+    [conv2dInputGradient(device, g), [...xs, dy, w, ...dxs]],
+    [conv2dFilterGradient(device, g), [...xs, dy, dw]],
+    [conv2dBiasGradient(device, g), [dy, db]],
   ] as const;
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
@@ -215,5 +271,5 @@ async function runConv(g: ConvGeometry, data: Record<'x' | 'w' | 'bias' | 'dy', 
   }
   pass.end();
   device.queue.submit([encoder.finish()]);
-  return Promise.all([y, dx, dw, db].map((b, i) => download(b, sizes[i])));
+  return Promise.all(outputs.map((b, i) => download(b, sizes[i])));
 }

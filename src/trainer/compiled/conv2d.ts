@@ -1,22 +1,38 @@
 /// <reference types="@webgpu/types" />
 // Keras's Conv2D in the compiled WebGPU step (NHWC input, HWIO kernel, 'same' padding, bias): the forward pass
 // and both gradients, each one implicit GEMM (gemm.ts) over its own gathers.
-//   forward          y  (pixels x out)      = patches (pixels x taps)      times w  (taps x out), plus the bias
-//   input gradient   dx (in pixels x in)    = dy gathered (in pixels x kernel taps x out) times w transposed
-//   filter gradient  dw (taps x out)        = patches transposed (taps x pixels) times dy (pixels x out)
-//   bias gradient    db (1 x out)           = ones (1 x pixels) times dy
+//   forward          y  (pixels x out)        = patches (pixels x taps) times w (taps x out), plus the bias
+//   input gradient   dx (source pixels x in)  = dy gathered (source pixels x block x kernel taps x out) times w
+//   filter gradient  dw (taps x out)          = patches transposed (taps x pixels) times dy (pixels x out)
+//   bias gradient    db (1 x out)             = ones (1 x pixels) times dy
 // A tap is (ky, kx, input channel), in the kernel's memory order.
+//
+// The U-Net decoder's convolution reads UpSampling2D(Activation(Concatenate([a, b]))). That input is never
+// written: the gathers read a and b at the source pixel, apply the activation, and the input gradient sums over
+// each source pixel's upsampled block and multiplies by the activation's slope, so it writes da and db directly.
 
 import { Gemm, type GemmSource } from './gemm';
 
+/** What the convolution reads: one tensor, or a decoder level's upsampled, activated concatenation of two. */
+export interface ConvInput {
+  /** Channels of the first source; the rest come from the second (a skip). Absent: one source. */
+  split?: number;
+  /** Nearest upsampling factor applied to the sources (1: none). */
+  upsample?: number;
+  /** An activation between the sources and the upsampling (the decoder's ReLU after its concatenation). */
+  relu?: boolean;
+}
+
 export interface Conv2dShape {
   batch: number;
+  /** Height and width of what the convolution reads: the sources' times `input.upsample`. */
   height: number;
   width: number;
   inChannels: number;
   outChannels: number;
   kernel: number;
   stride: number;
+  input?: ConvInput;
 }
 
 /** TensorFlow's 'same' padding: the output is ceil(size / stride), the padding split with the odd pixel after. */
@@ -30,6 +46,55 @@ export function samePadding(size: number, kernel: number, stride: number): { out
 const GEOMETRY = ['batch', 'height', 'width', 'inChannels', 'outHeight', 'outWidth', 'outChannels', 'kernel'];
 GEOMETRY.push('stride', 'padTop', 'padLeft');
 
+export interface ConvGeometry {
+  shape: Conv2dShape;
+  outHeight: number;
+  outWidth: number;
+  /** Pixels of the output, over the batch. */
+  pixels: number;
+  /** Kernel taps times input channels: the reduction of the forward product. */
+  taps: number;
+  upsample: number;
+  /** Channels of each source. */
+  sources: number[];
+  uniforms: number[];
+}
+
+export function convGeometry(shape: Conv2dShape): ConvGeometry {
+  const rows = samePadding(shape.height, shape.kernel, shape.stride);
+  const cols = samePadding(shape.width, shape.kernel, shape.stride);
+  const { batch, height, width, inChannels, outChannels, kernel, stride } = shape;
+  const upsample = shape.input?.upsample ?? 1;
+  if (height % upsample || width % upsample)
+    throw new Error(`conv2d: ${height}x${width} is not upsampled ${upsample}x`);
+  const split = shape.input?.split;
+  const sources = split === undefined ? [inChannels] : [split, inChannels - split];
+  const uniforms = [batch, height, width, inChannels, rows.out, cols.out, outChannels, kernel];
+  uniforms.push(stride, rows.before, cols.before);
+  const pixels = batch * rows.out * cols.out;
+  const taps = kernel * kernel * inChannels;
+  return { shape, outHeight: rows.out, outWidth: cols.out, pixels, taps, upsample, sources, uniforms };
+}
+
+/** WGSL reading the convolution's input at (batch n, source pixel sy sx, channel c), before its activation. */
+function sourceWgsl(g: ConvGeometry, names: string[]): string {
+  const [first, second] = g.sources;
+  const at = (name: string, channels: number, channel: string) =>
+    `${name}[((n * (s.height / UP) + sy) * (s.width / UP) + sx) * ${channels}u + ${channel}]`;
+  const read =
+    second === undefined
+      ? `return ${at(names[0], first, 'c')};`
+      : `if (c < ${first}u) { return ${at(names[0], first, 'c')}; }\n  return ${at(names[1], second, `c - ${first}u`)};`;
+  return /* wgsl */ `
+const UP = ${g.upsample}u;
+fn source(n: u32, sy: u32, sx: u32, c: u32) -> f32 {
+  ${read}
+}
+fn activated(v: f32) -> f32 { return ${g.shape.input?.relu ? 'max(v, 0.0)' : 'v'}; }
+fn slope(v: f32) -> f32 { return ${g.shape.input?.relu ? 'select(0.0, 1.0, v > 0.0)' : '1.0'}; }
+`;
+}
+
 /** WGSL for the element (pixel m, tap t) of the input's patch matrix: zero in the padding. */
 const PATCH = /* wgsl */ `
 fn patchAt(m: u32, t: u32) -> f32 {
@@ -42,61 +107,70 @@ fn patchAt(m: u32, t: u32) -> f32 {
   let iy = i32(oy * s.stride + tap / s.kernel) - i32(s.padTop);
   let ix = i32(ox * s.stride + tap % s.kernel) - i32(s.padLeft);
   if (iy < 0 || ix < 0 || iy >= i32(s.height) || ix >= i32(s.width)) { return 0.0; }
-  return x[((n * s.height + u32(iy)) * s.width + u32(ix)) * s.inChannels + c];
+  return activated(source(n, u32(iy) / UP, u32(ix) / UP, c));
 }
 `;
 
-export interface ConvGeometry {
-  shape: Conv2dShape;
-  outHeight: number;
-  outWidth: number;
-  /** Pixels of the output, over the batch. */
-  pixels: number;
-  /** Kernel taps times input channels: the reduction of the forward product. */
-  taps: number;
-  uniforms: number[];
-}
+const sourceNames = (g: ConvGeometry, prefix: string) => g.sources.map((_, i) => `${prefix}${i}`);
 
-export function convGeometry(shape: Conv2dShape): ConvGeometry {
-  const rows = samePadding(shape.height, shape.kernel, shape.stride);
-  const cols = samePadding(shape.width, shape.kernel, shape.stride);
-  const { batch, height, width, inChannels, outChannels, kernel, stride } = shape;
-  const uniforms = [batch, height, width, inChannels, rows.out, cols.out, outChannels, kernel];
-  uniforms.push(stride, rows.before, cols.before);
-  const pixels = batch * rows.out * cols.out;
-  return { shape, outHeight: rows.out, outWidth: cols.out, pixels, taps: kernel * kernel * inChannels, uniforms };
-}
-
-const FORWARD: GemmSource = {
-  label: 'conv2d forward',
-  fields: GEOMETRY,
-  bindings: [{ name: 'x' }, { name: 'w' }, { name: 'bias' }, { name: 'y', write: true }],
-  functions: /* wgsl */ `
+/** Bindings: the sources (1 or 2), w, bias, y. */
+export function conv2dForward(device: GPUDevice, g: ConvGeometry): Gemm {
+  const names = sourceNames(g, 'x');
+  const source: GemmSource = {
+    label: 'conv2d forward',
+    fields: GEOMETRY,
+    bindings: [...names.map((name) => ({ name })), { name: 'w' }, { name: 'bias' }, { name: 'y', write: true }],
+    functions: /* wgsl */ `
+${sourceWgsl(g, names)}
 ${PATCH}
 fn a(m: u32, t: u32) -> f32 { return patchAt(m, t); }
 fn b(t: u32, n: u32) -> f32 { return w[t * s.outChannels + n]; }
 fn store(m: u32, n: u32, v: f32) { y[m * s.outChannels + n] = v + bias[n]; }
 `,
-};
-
-/** Bindings: x, w, bias, y. */
-export function conv2dForward(device: GPUDevice, g: ConvGeometry): Gemm {
-  return new Gemm(device, FORWARD, { m: g.pixels, n: g.shape.outChannels, k: g.taps }, g.uniforms);
+  };
+  return new Gemm(device, source, { m: g.pixels, n: g.shape.outChannels, k: g.taps }, g.uniforms);
 }
 
-const INPUT_GRADIENT: GemmSource = {
-  label: 'conv2d input gradient',
-  fields: GEOMETRY,
-  bindings: [{ name: 'dy' }, { name: 'w' }, { name: 'dx', write: true }],
-  functions: /* wgsl */ `
-// r = (kernel tap, output channel); the output pixel that read input pixel m through that tap, if any.
+/** WGSL writing the input gradient of (source pixel m, channel c) to the source that channel came from. */
+function storeGradientWgsl(g: ConvGeometry, names: string[]): string {
+  const [first, second] = g.sources;
+  const write =
+    second === undefined
+      ? `${names[0]}[m * ${first}u + c] = v * slope(source(n, sy, sx, c));`
+      : `if (c < ${first}u) { ${names[0]}[m * ${first}u + c] = v * slope(source(n, sy, sx, c)); }\n` +
+        `  else { ${names[1]}[m * ${second}u + c - ${first}u] = v * slope(source(n, sy, sx, c)); }`;
+  return /* wgsl */ `
+fn store(m: u32, c: u32, v: f32) {
+  let sw = s.width / UP;
+  let sx = m % sw;
+  let sy = (m / sw) % (s.height / UP);
+  let n = m / sw / (s.height / UP);
+  ${write}
+}
+`;
+}
+
+/** Bindings: the sources (read for the activation's slope), dy, w, then the sources' gradients. */
+export function conv2dInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+  const names = sourceNames(g, 'x');
+  const gradients = sourceNames(g, 'dx');
+  const source: GemmSource = {
+    label: 'conv2d input gradient',
+    fields: GEOMETRY,
+    bindings: [...names, 'dy', 'w'].map((name) => ({ name })).concat(gradients.map((name) => ({ name, write: true }))),
+    functions: /* wgsl */ `
+${sourceWgsl(g, names)}
+// r = (block offset, kernel tap, output channel): the output pixel that read source pixel m's upsampled copy at
+// that offset through that tap, if any.
 fn a(m: u32, r: u32) -> f32 {
   let co = r % s.outChannels;
-  let tap = r / s.outChannels;
-  let ix = m % s.width;
-  let rest = m / s.width;
-  let iy = rest % s.height;
-  let n = rest / s.height;
+  let tap = (r / s.outChannels) % (s.kernel * s.kernel);
+  let block = r / s.outChannels / (s.kernel * s.kernel);
+  let sw = s.width / UP;
+  let sh = s.height / UP;
+  let ix = (m % sw) * UP + block % UP;
+  let iy = ((m / sw) % sh) * UP + block / UP;
+  let n = m / sw / sh;
   let ty = i32(iy + s.padTop) - i32(tap / s.kernel);
   let tx = i32(ix + s.padLeft) - i32(tap % s.kernel);
   if (ty < 0 || tx < 0 || u32(ty) % s.stride != 0u || u32(tx) % s.stride != 0u) { return 0.0; }
@@ -107,35 +181,34 @@ fn a(m: u32, r: u32) -> f32 {
 }
 fn b(r: u32, c: u32) -> f32 {
   let co = r % s.outChannels;
-  let tap = r / s.outChannels;
+  let tap = (r / s.outChannels) % (s.kernel * s.kernel);
   return w[(tap * s.inChannels + c) * s.outChannels + co];
 }
-fn store(m: u32, c: u32, v: f32) { dx[m * s.inChannels + c] = v; }
+${storeGradientWgsl(g, gradients)}
 `,
-};
-
-/** Bindings: dy, w, dx. */
-export function conv2dInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+  };
   const { batch, height, width, inChannels, outChannels, kernel } = g.shape;
-  const dims = { m: batch * height * width, n: inChannels, k: kernel * kernel * outChannels };
-  return new Gemm(device, INPUT_GRADIENT, dims, g.uniforms);
+  const up = g.upsample;
+  const dims = { m: (batch * height * width) / (up * up), n: inChannels, k: up * up * kernel * kernel * outChannels };
+  return new Gemm(device, source, dims, g.uniforms);
 }
 
-const FILTER_GRADIENT: GemmSource = {
-  label: 'conv2d filter gradient',
-  fields: GEOMETRY,
-  bindings: [{ name: 'x' }, { name: 'dy' }, { name: 'dw', write: true }],
-  functions: /* wgsl */ `
+/** Bindings: the sources (1 or 2), dy, dw. */
+export function conv2dFilterGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+  const names = sourceNames(g, 'x');
+  const source: GemmSource = {
+    label: 'conv2d filter gradient',
+    fields: GEOMETRY,
+    bindings: [...names.map((name) => ({ name })), { name: 'dy' }, { name: 'dw', write: true }],
+    functions: /* wgsl */ `
+${sourceWgsl(g, names)}
 ${PATCH}
 fn a(t: u32, m: u32) -> f32 { return patchAt(m, t); }
 fn b(m: u32, n: u32) -> f32 { return dy[m * s.outChannels + n]; }
 fn store(t: u32, n: u32, v: f32) { dw[t * s.outChannels + n] = v; }
 `,
-};
-
-/** Bindings: x, dy, dw. */
-export function conv2dFilterGradient(device: GPUDevice, g: ConvGeometry): Gemm {
-  return new Gemm(device, FILTER_GRADIENT, { m: g.taps, n: g.shape.outChannels, k: g.pixels }, g.uniforms);
+  };
+  return new Gemm(device, source, { m: g.taps, n: g.shape.outChannels, k: g.pixels }, g.uniforms);
 }
 
 const BIAS_GRADIENT: GemmSource = {
