@@ -16,7 +16,8 @@ import {
 } from '../../src/trainer/compiled/conv2d';
 import { FusedAdam } from '../../src/trainer/compiled/adam';
 import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
-import { FusedBatchNorm, type Activation } from '../../src/trainer/compiled/batchNorm';
+import type { Activation } from '../../src/trainer/compiled/activation';
+import { FusedBatchNorm } from '../../src/trainer/compiled/batchNorm';
 import { open } from '../support/dawn';
 import { rng } from '../support/marked';
 
@@ -78,7 +79,7 @@ describe('compiled step kernels against cpu', () => {
     for (const shape of shapes) await checkConv(shape, next);
   });
 
-  it("conv2d over a decoder level's input: UpSampling2D(ReLU(Concatenate([a, skip]))) folded into its gathers", async () => {
+  it("conv2d over a level's input folded into its gathers: UpSampling2D(ReLU(Concatenate([a, skip]))), LeakyReLU", async () => {
     const next = rng(15);
     const shapes: Conv2dShape[] = [
       {
@@ -89,7 +90,7 @@ describe('compiled step kernels against cpu', () => {
         outChannels: 6,
         kernel: 3,
         stride: 1,
-        input: { split: 5, upsample: 2, relu: true },
+        input: { split: 5, upsample: 2, activation: { kind: 'relu' } },
       },
       {
         batch: 1,
@@ -99,7 +100,7 @@ describe('compiled step kernels against cpu', () => {
         outChannels: 64,
         kernel: 4,
         stride: 1,
-        input: { split: 64, upsample: 2, relu: true },
+        input: { split: 64, upsample: 2, activation: { kind: 'relu' } },
       },
       {
         batch: 3,
@@ -109,9 +110,20 @@ describe('compiled step kernels against cpu', () => {
         outChannels: 9,
         kernel: 4,
         stride: 2,
-        input: { upsample: 2, relu: true },
+        input: { upsample: 2, activation: { kind: 'relu' } },
       },
       { batch: 2, height: 5, width: 7, inChannels: 4, outChannels: 3, kernel: 3, stride: 1, input: { split: 1 } },
+      // An encoder level: LeakyReLU(0.2) of the level above, then a 4x4 stride-2 convolution.
+      {
+        batch: 2,
+        height: 16,
+        width: 16,
+        inChannels: 8,
+        outChannels: 16,
+        kernel: 4,
+        stride: 2,
+        input: { activation: { kind: 'leakyRelu', alpha: 0.2 } },
+      },
     ];
     for (const shape of shapes) await checkConv(shape, next);
   });
@@ -224,7 +236,9 @@ async function checkConv(shape: Conv2dShape, next: () => number): Promise<void> 
   const want = tf.tidy(() => {
     const input = (...parts: tf.Tensor[]) => {
       let v = parts.length > 1 ? tf.concat(parts, 3) : parts[0];
-      if (shape.input?.relu) v = tf.relu(v);
+      const activation = shape.input?.activation;
+      if (activation?.kind === 'relu') v = tf.relu(v);
+      if (activation?.kind === 'leakyRelu') v = tf.leakyRelu(v, activation.alpha);
       // UpSampling2D is nearest resizing by a whole factor: source pixel floor(i / up).
       return up === 1 ? v : tf.image.resizeNearestNeighbor(v as tf.Tensor4D, [height, width]);
     };

@@ -9,10 +9,10 @@
 // act' is read from y: for ReLU and LeakyReLU (alpha > 0) the sign of y is the sign of its input, so the
 // normalised values need not be kept for the backward pass; x is (the convolution's output, kept anyway).
 
+import { activationWgsl, type Activation } from './activation';
+
 const REDUCE_THREADS = 256;
 const ELEMENT_THREADS = 256;
-
-export type Activation = { kind: 'linear' } | { kind: 'relu' } | { kind: 'leakyRelu'; alpha: number };
 
 export interface BatchNormShape {
   /** Batch x height x width. */
@@ -22,16 +22,8 @@ export interface BatchNormShape {
   activation: Activation;
 }
 
-function activationWgsl(a: Activation): { apply: string; slope: string } {
-  if (a.kind === 'linear') return { apply: 'return z;', slope: 'return 1.0;' };
-  if (a.kind === 'relu') return { apply: 'return max(z, 0.0);', slope: 'return select(0.0, 1.0, y > 0.0);' };
-  const alpha = a.alpha.toPrecision(9);
-  return { apply: `return select(z * ${alpha}, z, z > 0.0);`, slope: `return select(${alpha}, 1.0, y > 0.0);` };
-}
-
 /** Bindings, the activation and its slope, and the workgroup reduction every reducing kernel uses. */
 function header(shape: BatchNormShape): string {
-  const act = activationWgsl(shape.activation);
   return /* wgsl */ `
 struct Shape { positions: u32, channels: u32, epsilon: f32 }
 @group(0) @binding(0) var<uniform> s: Shape;
@@ -44,8 +36,7 @@ struct Shape { positions: u32, channels: u32, epsilon: f32 }
 @group(0) @binding(6) var<storage, read> dy: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
 
-fn activate(z: f32) -> f32 { ${act.apply} }
-fn slope(y: f32) -> f32 { ${act.slope} }
+${activationWgsl(shape.activation)}
 
 var<workgroup> partial: array<f32, ${REDUCE_THREADS}>;
 var<workgroup> partial2: array<f32, ${REDUCE_THREADS}>;
@@ -94,7 +85,7 @@ fn apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) grou
   let i = id.x + id.y * groups.x * ${ELEMENT_THREADS}u;
   if (i >= s.positions * s.channels) { return; }
   let c = i % s.channels;
-  y[i] = activate(gamma[c] * (x[i] - stats[c * 4u]) * stats[c * 4u + 1u] + beta[c]);
+  y[i] = activated(gamma[c] * (x[i] - stats[c * 4u]) * stats[c * 4u + 1u] + beta[c]);
 }
 
 `;

@@ -11,6 +11,7 @@
 // written: the gathers read a and b at the source pixel, apply the activation, and the input gradient sums over
 // each source pixel's upsampled block and multiplies by the activation's slope, so it writes da and db directly.
 
+import { activationWgsl, type Activation } from './activation';
 import { Gemm, type GemmSource } from './gemm';
 
 /** What the convolution reads: one tensor, or a decoder level's upsampled, activated concatenation of two. */
@@ -19,8 +20,11 @@ export interface ConvInput {
   split?: number;
   /** Nearest upsampling factor applied to the sources (1: none). */
   upsample?: number;
-  /** An activation between the sources and the upsampling (the decoder's ReLU after its concatenation). */
-  relu?: boolean;
+  /**
+   * An activation between the sources and the upsampling: the decoder's ReLU after its concatenation, or the
+   * encoder's LeakyReLU after the level above (the sources are then the pre-activation values, kept anyway).
+   */
+  activation?: Activation;
 }
 
 export interface Conv2dShape {
@@ -90,8 +94,7 @@ const UP = ${g.upsample}u;
 fn source(n: u32, sy: u32, sx: u32, c: u32) -> f32 {
   ${read}
 }
-fn activated(v: f32) -> f32 { return ${g.shape.input?.relu ? 'max(v, 0.0)' : 'v'}; }
-fn slope(v: f32) -> f32 { return ${g.shape.input?.relu ? 'select(0.0, 1.0, v > 0.0)' : '1.0'}; }
+${activationWgsl(g.shape.input?.activation ?? { kind: 'linear' })}
 `;
 }
 
