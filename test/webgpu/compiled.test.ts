@@ -18,6 +18,7 @@ import { FusedAdam } from '../../src/trainer/compiled/adam';
 import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
 import type { Activation } from '../../src/trainer/compiled/activation';
 import { FusedBatchNorm } from '../../src/trainer/compiled/batchNorm';
+import { kept } from '../../src/trainer/compiled/dropout';
 import { open } from '../support/dawn';
 import { rng } from '../support/marked';
 
@@ -172,15 +173,36 @@ describe('compiled step kernels against cpu', () => {
     variables.forEach((v) => v.dispose());
   });
 
-  it('BatchNormalization in training mode fused with its activation, forward and backward', async () => {
+  it('dropout masks from counters: the kept fraction, and a new mask each step', () => {
+    const n = 20_000;
+    const fraction = (step: number) =>
+      Array.from({ length: n }, (_, i) => kept(9, step, i, 0.5)).filter(Boolean).length / n;
+    assert.ok(Math.abs(fraction(1) - 0.5) < 0.02, `kept ${fraction(1)}`);
+    assert.ok(
+      Math.abs(Array.from({ length: n }, (_, i) => kept(9, 2, i, 0.3)).filter(Boolean).length / n - 0.7) < 0.02,
+    );
+    const differ = Array.from({ length: 1000 }, (_, i) => kept(9, 1, i, 0.5) !== kept(9, 2, i, 0.5)).filter(
+      Boolean,
+    ).length;
+    assert.ok(differ > 400 && differ < 600, `${differ} of 1000 differ between steps`);
+  });
+
+  it('BatchNormalization in training mode fused with its activation and dropout, forward and backward', async () => {
     const next = rng(21);
-    const cases: [positions: number, channels: number, activation: Activation][] = [
+    const dropout = { rate: 0.5, seed: 0x5eed };
+    const cases: [positions: number, channels: number, activation: Activation, drop?: typeof dropout][] = [
       [70, 3, { kind: 'leakyRelu', alpha: 0.2 }],
       [1280, 64, { kind: 'relu' }],
       [2, 512, { kind: 'linear' }],
       [4099, 5, { kind: 'leakyRelu', alpha: 0.2 }],
+      [200, 32, { kind: 'linear' }, dropout],
+      [18, 7, { kind: 'leakyRelu', alpha: 0.2 }, { rate: 0.3, seed: 1 }],
     ];
-    for (const [positions, channels, activation] of cases) {
+    const step = 41;
+    for (const [positions, channels, activation, drop] of cases) {
+      const mask = Float32Array.from({ length: positions * channels }, (_, i) =>
+        !drop ? 1 : kept(drop.seed, step, i, drop.rate) ? 1 / (1 - drop.rate) : 0,
+      );
       const epsilon = 1e-3;
       const x = random(positions * channels, next);
       const gamma = random(channels, next);
@@ -190,15 +212,21 @@ describe('compiled step kernels against cpu', () => {
         const f = (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
           const { mean, variance } = tf.moments(xi, [0]);
           const z = tf.batchNorm(xi, mean, variance, bi, gi, epsilon);
-          if (activation.kind === 'relu') return tf.relu(z);
-          return activation.kind === 'leakyRelu' ? tf.leakyRelu(z, activation.alpha) : z;
+          const a =
+            activation.kind === 'relu'
+              ? tf.relu(z)
+              : activation.kind === 'leakyRelu'
+                ? tf.leakyRelu(z, activation.alpha)
+                : z;
+          return tf.mul(a, tf.tensor2d(mask, [positions, channels]));
         };
         const inputs = [tf.tensor2d(x, [positions, channels]), tf.tensor1d(gamma), tf.tensor1d(beta)];
         const y = f(inputs[0], inputs[1], inputs[2]);
         const [dx, dgamma, dbeta] = tf.grads(f)(inputs, tf.tensor2d(dy, [positions, channels]));
         return [y, dx, dgamma, dbeta].map((t) => t.dataSync() as Float32Array);
       });
-      const norm = new FusedBatchNorm(device, { positions, channels, epsilon, activation });
+      const norm = new FusedBatchNorm(device, { positions, channels, epsilon, activation, dropout: drop });
+      norm.setStep(step);
       const out = (floats: number) =>
         device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
       const [stats, y, dx] = [out(channels * 4), out(positions * channels), out(positions * channels)];
@@ -218,7 +246,8 @@ describe('compiled step kernels against cpu', () => {
       ];
       ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
         const error = relativeError(got[i], want[i]);
-        assert.ok(error < 1e-4, `${name} of ${positions}x${channels} ${activation.kind}: relative error ${error}`);
+        const what = `${name} of ${positions}x${channels} ${activation.kind}${drop ? ` dropout ${drop.rate}` : ''}`;
+        assert.ok(error < 1e-4, `${what}: relative error ${error}`);
       });
     }
   });

@@ -3,13 +3,15 @@
 // the activation that follows it in the graph, forward and backward, over NHWC activations seen as
 // (positions x channels):
 //   statistics  per channel: mean and 1 / sqrt(biased variance + epsilon)          one workgroup per channel
-//   apply       y = act(gamma * (x - mean) * invStd + beta)                          one thread per element
-//   reduce      per channel: dbeta = sum(dz), dgamma = sum(dz * xhat), dz = dy * act'(y)
+//   apply       y = act(gamma * (x - mean) * invStd + beta) * kept                   one thread per element
+//   reduce      per channel: dbeta = sum(dz), dgamma = sum(dz * xhat), dz = dy * act'(y) * kept
 //   gradient    dx = gamma * invStd / P * (P * dz - dbeta - xhat * dgamma)           one thread per element
+// `kept` is the decoder's dropout mask (0 or 1 / keep probability), recomputed from its counters (dropout.ts).
 // act' is read from y: for ReLU and LeakyReLU (alpha > 0) the sign of y is the sign of its input, so the
 // normalised values need not be kept for the backward pass; x is (the convolution's output, kept anyway).
 
 import { activationWgsl, type Activation } from './activation';
+import { dropoutWgsl } from './dropout';
 
 const REDUCE_THREADS = 256;
 const ELEMENT_THREADS = 256;
@@ -20,12 +22,14 @@ export interface BatchNormShape {
   channels: number;
   epsilon: number;
   activation: Activation;
+  /** Dropout after the activation (the decoder's), its mask drawn per step from the layer's `seed` (dropout.ts). */
+  dropout?: { rate: number; seed: number };
 }
 
 /** Bindings, the activation and its slope, and the workgroup reduction every reducing kernel uses. */
 function header(shape: BatchNormShape): string {
   return /* wgsl */ `
-struct Shape { positions: u32, channels: u32, epsilon: f32 }
+struct Shape { positions: u32, channels: u32, epsilon: f32, step: u32, seed: u32 }
 @group(0) @binding(0) var<uniform> s: Shape;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> gamma: array<f32>;
@@ -37,6 +41,7 @@ struct Shape { positions: u32, channels: u32, epsilon: f32 }
 @group(0) @binding(7) var<storage, read_write> dx: array<f32>;
 
 ${activationWgsl(shape.activation)}
+${shape.dropout ? dropoutWgsl(shape.dropout.rate) : 'fn kept(i: u32) -> f32 { return 1.0; }'}
 
 var<workgroup> partial: array<f32, ${REDUCE_THREADS}>;
 var<workgroup> partial2: array<f32, ${REDUCE_THREADS}>;
@@ -85,7 +90,7 @@ fn apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) grou
   let i = id.x + id.y * groups.x * ${ELEMENT_THREADS}u;
   if (i >= s.positions * s.channels) { return; }
   let c = i % s.channels;
-  y[i] = activated(gamma[c] * (x[i] - stats[c * 4u]) * stats[c * 4u + 1u] + beta[c]);
+  y[i] = activated(gamma[c] * (x[i] - stats[c * 4u]) * stats[c * 4u + 1u] + beta[c]) * kept(i);
 }
 
 `;
@@ -99,7 +104,7 @@ fn reduceGradient(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation
   var dgamma = 0.0;
   for (var p = t; p < s.positions; p += ${REDUCE_THREADS}u) {
     let i = p * s.channels + c;
-    let dz = dy[i] * slope(y[i]);
+    let dz = dy[i] * slope(y[i]) * kept(i);
     dbeta += dz;
     dgamma += dz * (x[i] - mean) * invStd;
   }
@@ -120,7 +125,7 @@ fn gradient(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) g
   let invStd = stats[c * 4u + 1u];
   let xhat = (x[i] - stats[c * 4u]) * invStd;
   let n = f32(s.positions);
-  let dz = dy[i] * slope(y[i]);
+  let dz = dy[i] * slope(y[i]) * kept(i);
   dx[i] = gamma[c] * invStd / n * (n * dz - stats[c * 4u + 2u] - xhat * stats[c * 4u + 3u]);
 }
 `;
@@ -150,9 +155,10 @@ export class FusedBatchNorm {
     private readonly device: GPUDevice,
     readonly shape: BatchNormShape,
   ) {
-    this.uniforms = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+    const usage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+    this.uniforms = device.createBuffer({ size: 32, usage, mappedAtCreation: true });
     const mapped = this.uniforms.getMappedRange();
-    new Uint32Array(mapped).set([shape.positions, shape.channels]);
+    new Uint32Array(mapped).set([shape.positions, shape.channels, 0, 0, shape.dropout?.seed ?? 0]);
     new Float32Array(mapped)[2] = shape.epsilon;
     this.uniforms.unmap();
     const entry = (binding: number, type: GPUBufferBindingType): GPUBindGroupLayoutEntry => ({
@@ -180,7 +186,12 @@ export class FusedBatchNorm {
     this.bindGroup = this.device.createBindGroup({ layout: this.layout, entries });
   }
 
-  /** The forward pass: statistics, then normalise and activate. */
+  /** The step whose dropout masks the next recorded passes draw (written before the step's submit). */
+  setStep(step: number): void {
+    if (this.shape.dropout) this.device.queue.writeBuffer(this.uniforms, 12, new Uint32Array([step]));
+  }
+
+  /** The forward pass: statistics, then normalise, activate and drop. */
   recordForward(pass: GPUComputePassEncoder): void {
     this.dispatch(pass, 'statistics', this.shape.channels);
     this.dispatch(pass, 'apply', this.elementGroups());
