@@ -15,6 +15,14 @@ import {
   type ConvGeometry,
 } from '../../src/trainer/compiled/conv2d';
 import { FusedAdam } from '../../src/trainer/compiled/adam';
+import type { Gemm } from '../../src/trainer/compiled/gemm';
+import {
+  denseBiasGradient,
+  denseForward,
+  denseInputGradient,
+  denseWeightGradient,
+  type DenseShape,
+} from '../../src/trainer/compiled/dense';
 import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
 import type { Activation } from '../../src/trainer/compiled/activation';
 import { FusedBatchNorm } from '../../src/trainer/compiled/batchNorm';
@@ -251,6 +259,44 @@ describe('compiled step kernels against cpu', () => {
       });
     }
   });
+
+  it('dense forward and its input, weight and bias gradients', async () => {
+    const next = rng(22);
+    const shapes: DenseShape[] = [
+      { rows: 20, inputs: 1024, units: 2 },
+      { rows: 5, inputs: 8, units: 2 },
+      { rows: 67, inputs: 33, units: 70 },
+    ];
+    for (const d of shapes) {
+      const [x, w, bias, dy] = [d.rows * d.inputs, d.inputs * d.units, d.units, d.rows * d.units].map((n) =>
+        random(n, next),
+      );
+      const want = tf.tidy(() => {
+        const f = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+          tf.add(tf.matMul(xi as tf.Tensor2D, wi as tf.Tensor2D), bi);
+        const inputs = [tf.tensor2d(x, [d.rows, d.inputs]), tf.tensor2d(w, [d.inputs, d.units]), tf.tensor1d(bias)];
+        const y = f(inputs[0], inputs[1], inputs[2]);
+        return [y, ...tf.grads(f)(inputs, tf.tensor2d(dy, [d.rows, d.units]))].map((t) => t.dataSync() as Float32Array);
+      });
+      const sizes = [d.rows * d.units, d.rows * d.inputs, d.inputs * d.units, d.units];
+      const outputs = sizes.map((n) =>
+        device.createBuffer({ size: n * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC }),
+      );
+      const [xb, wb, bb, dyb] = [x, w, bias, dy].map(upload);
+      const [y, dx, dw, db] = outputs;
+      const kernels = [
+        [denseForward(device, d), [xb, wb, bb, y]],
+        [denseInputGradient(device, d), [dyb, wb, dx]],
+        [denseWeightGradient(device, d), [xb, dyb, dw]],
+        [denseBiasGradient(device, d), [dyb, db]],
+      ] as const;
+      const got = await runOnce(kernels, outputs, sizes);
+      ['y', 'dx', 'dw', 'db'].forEach((name, i) => {
+        const error = relativeError(got[i], want[i]);
+        assert.ok(error < 1e-4, `${name} of ${JSON.stringify(d)}: relative error ${error}`);
+      });
+    }
+  });
 });
 
 /** The convolution's four kernels against tfjs cpu, the input built as the graph's layers build it. */
@@ -306,6 +352,15 @@ async function runConv(g: ConvGeometry, sources: Float32Array[], data: Record<'w
     [conv2dFilterGradient(device, g), [...xs, dy, dw]],
     [conv2dBiasGradient(device, g), [dy, db]],
   ] as const;
+  return runOnce(kernels, outputs, sizes);
+}
+
+/** Binds and records kernels into one pass, submits it once (as a step does), and reads the outputs back. */
+async function runOnce(
+  kernels: readonly (readonly [Gemm, readonly GPUBuffer[]])[],
+  outputs: GPUBuffer[],
+  sizes: number[],
+) {
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   for (const [kernel, bound] of kernels) {

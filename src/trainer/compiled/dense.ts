@@ -1,0 +1,80 @@
+/// <reference types="@webgpu/types" />
+// Keras's Dense in the compiled WebGPU step: y (rows x units) = x (rows x inputs) times w (inputs x units), plus
+// the bias, and its gradients, each the one tiled product of gemm.ts over plain row-major reads. The seed's
+// discriminator has two (each patch's `disc_dense`, then `disc_output` over all patches); the softmax that ends
+// each is the loss kernel's.
+
+import { Gemm, type GemmSource } from './gemm';
+
+export interface DenseShape {
+  rows: number;
+  inputs: number;
+  units: number;
+}
+
+const FIELDS = ['rows', 'inputs', 'units'];
+const values = (d: DenseShape) => [d.rows, d.inputs, d.units];
+
+const FORWARD: GemmSource = {
+  label: 'dense forward',
+  fields: FIELDS,
+  bindings: [{ name: 'x' }, { name: 'w' }, { name: 'bias' }, { name: 'y', write: true }],
+  functions: /* wgsl */ `
+fn a(r: u32, i: u32) -> f32 { return x[r * s.inputs + i]; }
+fn b(i: u32, u: u32) -> f32 { return w[i * s.units + u]; }
+fn store(r: u32, u: u32, v: f32) { y[r * s.units + u] = v + bias[u]; }
+`,
+};
+
+/** Bindings: x, w, bias, y. */
+export function denseForward(device: GPUDevice, d: DenseShape): Gemm {
+  return new Gemm(device, FORWARD, { m: d.rows, n: d.units, k: d.inputs }, values(d));
+}
+
+const INPUT_GRADIENT: GemmSource = {
+  label: 'dense input gradient',
+  fields: FIELDS,
+  bindings: [{ name: 'dy' }, { name: 'w' }, { name: 'dx', write: true }],
+  functions: /* wgsl */ `
+fn a(r: u32, u: u32) -> f32 { return dy[r * s.units + u]; }
+fn b(u: u32, i: u32) -> f32 { return w[i * s.units + u]; }
+fn store(r: u32, i: u32, v: f32) { dx[r * s.inputs + i] = v; }
+`,
+};
+
+/** Bindings: dy, w, dx. */
+export function denseInputGradient(device: GPUDevice, d: DenseShape): Gemm {
+  return new Gemm(device, INPUT_GRADIENT, { m: d.rows, n: d.inputs, k: d.units }, values(d));
+}
+
+const WEIGHT_GRADIENT: GemmSource = {
+  label: 'dense weight gradient',
+  fields: FIELDS,
+  bindings: [{ name: 'x' }, { name: 'dy' }, { name: 'dw', write: true }],
+  functions: /* wgsl */ `
+fn a(i: u32, r: u32) -> f32 { return x[r * s.inputs + i]; }
+fn b(r: u32, u: u32) -> f32 { return dy[r * s.units + u]; }
+fn store(i: u32, u: u32, v: f32) { dw[i * s.units + u] = v; }
+`,
+};
+
+/** Bindings: x, dy, dw. */
+export function denseWeightGradient(device: GPUDevice, d: DenseShape): Gemm {
+  return new Gemm(device, WEIGHT_GRADIENT, { m: d.inputs, n: d.units, k: d.rows }, values(d));
+}
+
+const BIAS_GRADIENT: GemmSource = {
+  label: 'dense bias gradient',
+  fields: FIELDS,
+  bindings: [{ name: 'dy' }, { name: 'db', write: true }],
+  functions: /* wgsl */ `
+fn a(one: u32, r: u32) -> f32 { return 1.0; }
+fn b(r: u32, u: u32) -> f32 { return dy[r * s.units + u]; }
+fn store(one: u32, u: u32, v: f32) { db[u] = v; }
+`,
+};
+
+/** Bindings: dy, db. */
+export function denseBiasGradient(device: GPUDevice, d: DenseShape): Gemm {
+  return new Gemm(device, BIAS_GRADIENT, { m: 1, n: d.units, k: d.rows }, values(d));
+}
