@@ -16,6 +16,8 @@ import {
 } from '../../src/trainer/compiled/conv2d';
 import { FusedAdam } from '../../src/trainer/compiled/adam';
 import type { Gemm } from '../../src/trainer/compiled/gemm';
+import { OutputLoss, SoftmaxCrossEntropy } from '../../src/trainer/compiled/loss';
+import { bce, l1Loss } from '../../src/trainer/pix2pix';
 import {
   denseBiasGradient,
   denseForward,
@@ -294,6 +296,73 @@ describe('compiled step kernels against cpu', () => {
       ['y', 'dx', 'dw', 'db'].forEach((name, i) => {
         const error = relativeError(got[i], want[i]);
         assert.ok(error < 1e-4, `${name} of ${JSON.stringify(d)}: relative error ${error}`);
+      });
+    }
+  });
+
+  it("the generator's output with its L1 term, and the discriminator's softmax cross-entropy, with their gradients", async () => {
+    const next = rng(23);
+    const storage = (floats: number) =>
+      device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    for (const [count, activation] of [
+      [5 * 32 * 32 * 3, 'tanh'],
+      [300, 'sigmoid'],
+      [7, 'linear'],
+    ] as const) {
+      const [pre, truth, dOut] = [0, 1, 2].map(() => random(count, next));
+      const weight = 10;
+      const act = (z: tf.Tensor) => (activation === 'tanh' ? tf.tanh(z) : activation === 'sigmoid' ? tf.sigmoid(z) : z);
+      const want = tf.tidy(() => {
+        const [z, t, d] = [pre, truth, dOut].map((v) => tf.tensor1d(v));
+        const loss = (zi: tf.Tensor) =>
+          tf.add(tf.mul(l1Loss(tf, act(zi), t), weight), tf.sum(tf.mul(act(zi), d))) as tf.Scalar;
+        return [act(z), tf.grad(loss)(z), l1Loss(tf, act(z), t).reshape([1])].map((x) => x.dataSync() as Float32Array);
+      });
+      const output = new OutputLoss(device, { count, activation, weight, slot: 1 });
+      const [out, dPre, losses] = [storage(count), storage(count), storage(4)];
+      output.bind({ pre: upload(pre), truth: upload(truth), dOut: upload(dOut), out, dPre, losses });
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      output.recordForward(pass);
+      output.recordBackward(pass);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const got = [await download(out, count), await download(dPre, count), (await download(losses, 4)).slice(1, 2)];
+      ['out', 'dPre', 'L1'].forEach((name, i) => {
+        const error = relativeError(got[i], want[i]);
+        assert.ok(error < 1e-4, `${name} of ${count} ${activation}: relative error ${error}`);
+      });
+    }
+    for (const [rows, cls] of [
+      [20, 1],
+      [5, 0],
+      [600, 1],
+    ] as const) {
+      const logits = Float32Array.from(random(rows * 2, next), (v) => v * 8);
+      const weight = 0.5;
+      const want = tf.tidy(() => {
+        const z = tf.tensor2d(logits, [rows, 2]);
+        const loss = (zi: tf.Tensor) => tf.mul(bce(tf, tf.softmax(zi), cls), weight) as tf.Scalar;
+        return [tf.softmax(z), tf.grad(loss)(z), bce(tf, tf.softmax(z), cls).reshape([1])].map(
+          (x) => x.dataSync() as Float32Array,
+        );
+      });
+      const softmax = new SoftmaxCrossEntropy(device, { rows, cls, weight, slot: 2 });
+      const [p, dLogits, losses] = [storage(rows * 2), storage(rows * 2), storage(4)];
+      softmax.bind({ logits: upload(logits), p, dLogits, losses });
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      softmax.record(pass);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const got = [
+        await download(p, rows * 2),
+        await download(dLogits, rows * 2),
+        (await download(losses, 4)).slice(2, 3),
+      ];
+      ['p', 'dLogits', 'loss'].forEach((name, i) => {
+        const error = relativeError(got[i], want[i]);
+        assert.ok(error < 1e-4, `${name} of ${rows} rows, class ${cls}: relative error ${error}`);
       });
     }
   });

@@ -12,6 +12,7 @@
 
 import { activationWgsl, type Activation } from './activation';
 import { dropoutWgsl } from './dropout';
+import { computeLayout } from './layout';
 
 const REDUCE_THREADS = 256;
 const ELEMENT_THREADS = 256;
@@ -161,14 +162,7 @@ export class FusedBatchNorm {
     new Uint32Array(mapped).set([shape.positions, shape.channels, 0, 0, shape.dropout?.seed ?? 0]);
     new Float32Array(mapped)[2] = shape.epsilon;
     this.uniforms.unmap();
-    const entry = (binding: number, type: GPUBufferBindingType): GPUBindGroupLayoutEntry => ({
-      binding,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: { type },
-    });
-    const entries = [entry(0, 'uniform'), ...[1, 2, 3, 6].map((b) => entry(b, 'read-only-storage'))];
-    entries.push(...[4, 5, 7].map((b) => entry(b, 'storage')));
-    this.layout = device.createBindGroupLayout({ entries });
+    this.layout = computeLayout(device, { uniform: [0], read: [1, 2, 3, 6], write: [4, 5, 7] });
     const module = device.createShaderModule({ code: wgsl(shape), label: 'batch norm' });
     const layout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
     const make = (entryPoint: string) => device.createComputePipeline({ layout, compute: { module, entryPoint } });

@@ -1,0 +1,199 @@
+/// <reference types="@webgpu/types" />
+// The losses of the compiled step, each with the gradient it starts the backward pass with (pix2pix.ts has the
+// same losses in tfjs):
+//   output  the generator's output activation (tanh, sigmoid or linear) applied to the last convolution, the L1
+//           term weight * mean |out - truth| and the gradient of the pre-activation: (weight * sign(out -
+//           truth) / count + dOut) * act'(out), where dOut is what the GAN term sent back through the
+//           discriminator's input (zero in the discriminator's update)
+//   softmax the discriminator's [fake, real] probabilities of its logits, the cross-entropy
+//           weight * -mean(log(clip(p[:, class], 1e-7, 1))) and its gradient weight * (p - onehot) / rows (zero
+//           where the clip holds, as tfjs's clipByValue passes no gradient there)
+// Each sums its loss in one workgroup and writes it to its slot of a small losses buffer, read once per step.
+
+import { computeLayout } from './layout';
+
+const THREADS = 256;
+
+export type OutputActivation = 'tanh' | 'sigmoid' | 'linear';
+
+const REDUCE = /* wgsl */ `
+var<workgroup> partial: array<f32, ${THREADS}>;
+fn total(t: u32, v: f32) -> f32 {
+  partial[t] = v;
+  for (var half = ${THREADS / 2}u; half > 0u; half = half / 2u) {
+    workgroupBarrier();
+    if (t < half) { partial[t] += partial[t + half]; }
+  }
+  workgroupBarrier();
+  return partial[0];
+}
+`;
+
+function outputWgsl(activation: OutputActivation): string {
+  const act = {
+    tanh: ['tanh(z)', '1.0 - y * y'],
+    sigmoid: ['1.0 / (1.0 + exp(-z))', 'y * (1.0 - y)'],
+    linear: ['z', '1.0'],
+  }[activation];
+  return /* wgsl */ `
+struct Shape { count: u32, slot: u32, weight: f32 }
+@group(0) @binding(0) var<uniform> s: Shape;
+@group(0) @binding(1) var<storage, read> pre: array<f32>;
+@group(0) @binding(2) var<storage, read> truth: array<f32>;
+@group(0) @binding(3) var<storage, read> dOut: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> dPre: array<f32>;
+@group(0) @binding(6) var<storage, read_write> losses: array<f32>;
+${REDUCE}
+fn activate(z: f32) -> f32 { return ${act[0]}; }
+fn slope(y: f32) -> f32 { return ${act[1]}; }
+
+@compute @workgroup_size(${THREADS})
+fn activation(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = id.x + id.y * groups.x * ${THREADS}u;
+  if (i < s.count) { out[i] = activate(pre[i]); }
+}
+
+// One workgroup: the L1 term, then every element's gradient.
+@compute @workgroup_size(${THREADS})
+fn l1(@builtin(local_invocation_index) t: u32) {
+  var sum = 0.0;
+  let scale = s.weight / f32(s.count);
+  for (var i = t; i < s.count; i += ${THREADS}u) {
+    let d = out[i] - truth[i];
+    sum += abs(d);
+    dPre[i] = (scale * sign(d) + dOut[i]) * slope(out[i]);
+  }
+  let l1 = total(t, sum);
+  if (t == 0u) { losses[s.slot] = l1 / f32(s.count); }
+}
+`;
+}
+
+const SOFTMAX_WGSL = /* wgsl */ `
+struct Shape { rows: u32, slot: u32, weight: f32, cls: u32 }
+@group(0) @binding(0) var<uniform> s: Shape;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> p: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dLogits: array<f32>;
+@group(0) @binding(4) var<storage, read_write> losses: array<f32>;
+${REDUCE}
+
+@compute @workgroup_size(${THREADS})
+fn main(@builtin(local_invocation_index) t: u32) {
+  var sum = 0.0;
+  for (var r = t; r < s.rows; r += ${THREADS}u) {
+    let z = vec2f(logits[r * 2u], logits[r * 2u + 1u]);
+    let e = exp(z - max(z.x, z.y));
+    let q = e / (e.x + e.y);
+    p[r * 2u] = q.x;
+    p[r * 2u + 1u] = q.y;
+    let mine = select(q.x, q.y, s.cls == 1u);
+    let clipped = clamp(mine, 1e-7, 1.0);
+    sum -= log(clipped);
+    let passes = select(0.0, 1.0, mine >= 1e-7 && mine <= 1.0);
+    let scale = s.weight / f32(s.rows) * passes;
+    dLogits[r * 2u] = scale * (q.x - select(1.0, 0.0, s.cls == 1u));
+    dLogits[r * 2u + 1u] = scale * (q.y - select(0.0, 1.0, s.cls == 1u));
+  }
+  let loss = total(t, sum);
+  if (t == 0u) { losses[s.slot] = loss / f32(s.rows); }
+}
+`;
+
+function uniforms(device: GPUDevice, words: number[], floatAt: number, float: number): GPUBuffer {
+  const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
+  const mapped = buffer.getMappedRange();
+  new Uint32Array(mapped).set(words);
+  new Float32Array(mapped)[floatAt] = float;
+  buffer.unmap();
+  return buffer;
+}
+
+function bindAll(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
+  const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+  return device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+}
+
+export interface OutputBuffers {
+  pre: GPUBuffer;
+  truth: GPUBuffer;
+  dOut: GPUBuffer;
+  out: GPUBuffer;
+  dPre: GPUBuffer;
+  losses: GPUBuffer;
+}
+
+/** The generator's output activation, its L1 term (loss slot `slot`) and the gradient its backward pass starts from. */
+export class OutputLoss {
+  private readonly pipelines: { activation: GPUComputePipeline; l1: GPUComputePipeline };
+  private readonly layout: GPUBindGroupLayout;
+  private readonly uniforms: GPUBuffer;
+  private group: GPUBindGroup | undefined;
+
+  constructor(
+    private readonly device: GPUDevice,
+    readonly shape: { count: number; activation: OutputActivation; weight: number; slot: number },
+  ) {
+    this.uniforms = uniforms(device, [shape.count, shape.slot], 2, shape.weight);
+    this.layout = computeLayout(device, { uniform: [0], read: [1, 2, 3], write: [4, 5, 6] });
+    const layout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
+    const module = device.createShaderModule({ code: outputWgsl(shape.activation), label: 'output loss' });
+    const make = (entryPoint: string) => device.createComputePipeline({ layout, compute: { module, entryPoint } });
+    this.pipelines = { activation: make('activation'), l1: make('l1') };
+  }
+
+  bind(b: OutputBuffers): void {
+    const buffers = [this.uniforms, b.pre, b.truth, b.dOut, b.out, b.dPre, b.losses];
+    const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    this.group = this.device.createBindGroup({ layout: this.layout, entries });
+  }
+
+  /** The output image, from the last convolution's pre-activation. */
+  recordForward(pass: GPUComputePassEncoder): void {
+    const groups = Math.ceil(this.shape.count / THREADS);
+    const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
+    pass.setPipeline(this.pipelines.activation);
+    pass.setBindGroup(0, this.bound());
+    pass.dispatchWorkgroups(Math.min(groups, limit), Math.ceil(groups / limit));
+  }
+
+  /** The L1 term and the pre-activation's gradient, once dOut holds the GAN term's share. */
+  recordBackward(pass: GPUComputePassEncoder): void {
+    pass.setPipeline(this.pipelines.l1);
+    pass.setBindGroup(0, this.bound());
+    pass.dispatchWorkgroups(1);
+  }
+
+  private bound(): GPUBindGroup {
+    if (!this.group) throw new Error('output loss: bind() its buffers before recording');
+    return this.group;
+  }
+}
+
+/** The discriminator's softmax and its cross-entropy with class `cls` (0 fake, 1 real), weighted, in loss slot `slot`. */
+export class SoftmaxCrossEntropy {
+  private readonly pipeline: GPUComputePipeline;
+  private readonly uniforms: GPUBuffer;
+  private group: GPUBindGroup | undefined;
+
+  constructor(
+    private readonly device: GPUDevice,
+    readonly shape: { rows: number; cls: 0 | 1; weight: number; slot: number },
+  ) {
+    this.uniforms = uniforms(device, [shape.rows, shape.slot, 0, shape.cls], 2, shape.weight);
+    const module = device.createShaderModule({ code: SOFTMAX_WGSL, label: 'softmax cross-entropy' });
+    this.pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  }
+
+  bind(b: { logits: GPUBuffer; p: GPUBuffer; dLogits: GPUBuffer; losses: GPUBuffer }): void {
+    this.group = bindAll(this.device, this.pipeline, [this.uniforms, b.logits, b.p, b.dLogits, b.losses]);
+  }
+
+  record(pass: GPUComputePassEncoder): void {
+    if (!this.group) throw new Error('softmax cross-entropy: bind() its buffers before recording');
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, this.group);
+    pass.dispatchWorkgroups(1);
+  }
+}
