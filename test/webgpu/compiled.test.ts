@@ -90,7 +90,7 @@ describe('compiled step kernels against cpu', () => {
     for (const shape of shapes) await checkConv(shape, next);
   });
 
-  it("conv2d over a level's input folded into its gathers: UpSampling2D(ReLU(Concatenate([a, skip]))), LeakyReLU", async () => {
+  it("conv2d over a level's input folded into its gathers: UpSampling2D(ReLU(Concatenate([a, skip]))), patches, LeakyReLU", async () => {
     const next = rng(15);
     const shapes: Conv2dShape[] = [
       {
@@ -124,6 +124,27 @@ describe('compiled step kernels against cpu', () => {
         input: { upsample: 2, activation: { kind: 'relu' } },
       },
       { batch: 2, height: 5, width: 7, inChannels: 4, outChannels: 3, kernel: 3, stride: 1, input: { split: 1 } },
+      // The discriminator's first convolutions: 16x16 patches of a 32x32 image (4 per image), each padded alone.
+      {
+        batch: 2 * 4,
+        height: 16,
+        width: 16,
+        inChannels: 3,
+        outChannels: 16,
+        kernel: 3,
+        stride: 2,
+        input: { tiles: { across: 2 } },
+      },
+      {
+        batch: 1 * 9,
+        height: 4,
+        width: 4,
+        inChannels: 2,
+        outChannels: 5,
+        kernel: 4,
+        stride: 1,
+        input: { tiles: { across: 3 } },
+      },
       // An encoder level: LeakyReLU(0.2) of the level above, then a 4x4 stride-2 convolution.
       {
         batch: 2,
@@ -383,6 +404,13 @@ async function checkConv(shape: Conv2dShape, next: () => number): Promise<void> 
       const activation = shape.input?.activation;
       if (activation?.kind === 'relu') v = tf.relu(v);
       if (activation?.kind === 'leakyRelu') v = tf.leakyRelu(v, activation.alpha);
+      const tiles = shape.input?.tiles;
+      if (tiles) {
+        // The discriminator's Reshape, Permute and Reshape into patches.
+        const [b, a] = [batch / tiles.across ** 2, tiles.across];
+        const split = tf.reshape(v, [b, a, height, a, width, c]);
+        return tf.reshape(tf.transpose(split, [0, 1, 3, 2, 4, 5]), [batch, height, width, c]);
+      }
       // UpSampling2D is nearest resizing by a whole factor: source pixel floor(i / up).
       return up === 1 ? v : tf.image.resizeNearestNeighbor(v as tf.Tensor4D, [height, width]);
     };
@@ -390,7 +418,13 @@ async function checkConv(shape: Conv2dShape, next: () => number): Promise<void> 
       const [wi, bi] = args.slice(-2);
       return tf.add(tf.conv2d(input(...args.slice(0, -2)) as tf.Tensor4D, wi as tf.Tensor4D, stride, 'same'), bi);
     };
-    const shapes = g.sources.map((channels) => [batch, height / up, width / up, channels]);
+    const across = shape.input?.tiles?.across ?? 1;
+    const shapes = g.sources.map((channels) => [
+      batch / across ** 2,
+      (height / up) * across,
+      (width / up) * across,
+      channels,
+    ]);
     const inputs = [...sources.map((x, i) => tf.tensor(x, shapes[i])), tf.tensor4d(w, [k, k, c, o]), tf.tensor1d(bias)];
     const y = conv(...inputs);
     const grads = tf.grads(conv)(inputs, tf.tensor(dy, y.shape));

@@ -14,12 +14,17 @@
 import { activationWgsl, type Activation } from './activation';
 import { Gemm, type GemmSource } from './gemm';
 
-/** What the convolution reads: one tensor, or a decoder level's upsampled, activated concatenation of two. */
+/** What the convolution reads: one tensor, a decoder level's upsampled, activated concatenation of two, or patches. */
 export interface ConvInput {
   /** Channels of the first source; the rest come from the second (a skip). Absent: one source. */
   split?: number;
   /** Nearest upsampling factor applied to the sources (1: none). */
   upsample?: number;
+  /**
+   * The discriminator's patches: each image the convolution reads is one `height` x `width` tile of a source
+   * image `across` tiles wide and high (its batch is the sources' times across squared).
+   */
+  tiles?: { across: number };
   /**
    * An activation between the sources and the upsampling: the decoder's ReLU after its concatenation, or the
    * encoder's LeakyReLU after the level above (the sources are then the pre-activation values, kept anyway).
@@ -84,17 +89,36 @@ export function convGeometry(shape: Conv2dShape): ConvGeometry {
 function sourceWgsl(g: ConvGeometry, names: string[]): string {
   const [first, second] = g.sources;
   const at = (name: string, channels: number, channel: string) =>
-    `${name}[((n * (s.height / UP) + sy) * (s.width / UP) + sx) * ${channels}u + ${channel}]`;
+    `${name}[pixelAt(n, sy, sx) * ${channels}u + ${channel}]`;
   const read =
     second === undefined
       ? `return ${at(names[0], first, 'c')};`
       : `if (c < ${first}u) { return ${at(names[0], first, 'c')}; }\n  return ${at(names[1], second, `c - ${first}u`)};`;
   return /* wgsl */ `
 const UP = ${g.upsample}u;
+${pixelWgsl(g.shape.input?.tiles)}
 fn source(n: u32, sy: u32, sx: u32, c: u32) -> f32 {
   ${read}
 }
 ${activationWgsl(g.shape.input?.activation ?? { kind: 'linear' })}
+`;
+}
+
+/**
+ * WGSL `pixelAt(n, sy, sx)`: where source pixel (sy, sx) of image n is in the source buffers. Tiled, image n is
+ * tile n % tiles of image n / tiles, in row-major tile order: the discriminator's Reshape, Permute, Reshape.
+ */
+function pixelWgsl(tiles: ConvInput['tiles']): string {
+  if (!tiles)
+    return 'fn pixelAt(n: u32, sy: u32, sx: u32) -> u32 { return (n * (s.height / UP) + sy) * (s.width / UP) + sx; }';
+  const across = tiles.across;
+  return /* wgsl */ `
+fn pixelAt(n: u32, sy: u32, sx: u32) -> u32 {
+  let tile = n % ${across * across}u;
+  let image = n / ${across * across}u;
+  let row = (image * ${across}u + tile / ${across}u) * s.height + sy;
+  return row * ${across}u * s.width + (tile % ${across}u) * s.width + sx;
+}
 `;
 }
 
@@ -139,15 +163,16 @@ function storeGradientWgsl(g: ConvGeometry, names: string[]): string {
   const [first, second] = g.sources;
   const write =
     second === undefined
-      ? `${names[0]}[m * ${first}u + c] = v * slope(source(n, sy, sx, c));`
-      : `if (c < ${first}u) { ${names[0]}[m * ${first}u + c] = v * slope(source(n, sy, sx, c)); }\n` +
-        `  else { ${names[1]}[m * ${second}u + c - ${first}u] = v * slope(source(n, sy, sx, c)); }`;
+      ? `${names[0]}[p * ${first}u + c] = v * slope(source(n, sy, sx, c));`
+      : `if (c < ${first}u) { ${names[0]}[p * ${first}u + c] = v * slope(source(n, sy, sx, c)); }\n` +
+        `  else { ${names[1]}[p * ${second}u + c - ${first}u] = v * slope(source(n, sy, sx, c)); }`;
   return /* wgsl */ `
 fn store(m: u32, c: u32, v: f32) {
   let sw = s.width / UP;
   let sx = m % sw;
   let sy = (m / sw) % (s.height / UP);
   let n = m / sw / (s.height / UP);
+  let p = pixelAt(n, sy, sx);
   ${write}
 }
 `;
