@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyze } from '../src/core/analysis';
-import { describeAdapter } from '../src/runs/contract';
+import { describeAdapter } from '../src/runFolders/contract';
 import { trainStep } from '../src/trainer/pix2pix';
 import { TRAINING_FLAGS } from '../src/trainer/webgpu';
 import { kernelTable, profileStep, stepSetup, type StepSetup } from './setup';

@@ -1,7 +1,7 @@
 // Webview <-> extension host messages of the runs panel, as discriminated unions.
 
-import type { ConfigChange, RunState } from '../src/runs/runState';
-import type { SweepRow } from '../src/runs/sweepFolder';
+import type { ConfigChange, RunState } from '../src/runFolders/runState';
+import type { SweepRow } from '../src/runFolders/sweepFolder';
 
 /** An ablation sweep: its table rows, and the panel id of each variant's run (absent until it starts). */
 export interface PanelSweep {

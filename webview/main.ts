@@ -1,9 +1,9 @@
 // The runs panel in the webview: runs list, live curves, Train/Test samples with a step slider, and a
 // side-by-side comparison. All state it needs to come back after being hidden lives in vscode.setState.
 
-import { rowCells, TABLE_HEADER } from '../src/runs/sweepTable';
-import { adapterWithFeatures, describeAdapter } from '../src/runs/contract';
-import type { SweepRow } from '../src/runs/sweepFolder';
+import { rowCells, TABLE_HEADER } from '../src/runFolders/sweepTable';
+import { adapterWithFeatures, describeAdapter } from '../src/runFolders/contract';
+import type { SweepRow } from '../src/runFolders/sweepFolder';
 import type { HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
 
 declare function acquireVsCodeApi(): {

@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import type { Backend } from '../core/config';
 import { count } from '../core/units';
-import type { TrainerEvent } from '../runs/contract';
-import { TABLE_HEADER, rowCells } from '../runs/sweepTable';
-import { readSweep } from '../runs/sweepFolder';
+import type { TrainerEvent } from '../runFolders/contract';
+import { TABLE_HEADER, rowCells } from '../runFolders/sweepTable';
+import { readSweep } from '../runFolders/sweepFolder';
 import { SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
 import { STOP_SIGNALS } from './train';
 

@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { clock } from '../core/units';
-import { adapterWithFeatures, type StartedPayload, type TrainerEvent } from '../runs/contract';
+import { adapterWithFeatures, type StartedPayload, type TrainerEvent } from '../runFolders/contract';
 import { TrainerProcess, type Progress } from '../trainer/process';
 
 const USAGE =

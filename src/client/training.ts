@@ -9,7 +9,7 @@ import { errorCount } from '../core/diagnostics';
 import { SummaryRequest } from '../protocol/lsp';
 import type { Backend } from '../core/config';
 import { clock } from '../core/units';
-import type { ErrorPayload, StepPayload, TrainerEvent } from '../runs/contract';
+import type { ErrorPayload, StepPayload, TrainerEvent } from '../runFolders/contract';
 import { TrainerProcess } from '../trainer/process';
 import { SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
 

@@ -4,9 +4,9 @@
 
 import * as path from 'node:path';
 import { count } from '../core/units';
-import { writeAtomic } from '../runs/runDir';
-import type { SweepRow, SweepState } from '../runs/sweepFolder';
-import { rowCells, signed, TABLE_HEADER } from '../runs/sweepTable';
+import { writeAtomic } from '../runFolders/runDir';
+import type { SweepRow, SweepState } from '../runFolders/sweepFolder';
+import { rowCells, signed, TABLE_HEADER } from '../runFolders/sweepTable';
 
 const PALETTE = [
   '#1f77b4',

@@ -11,12 +11,12 @@ import { analyze } from '../core/analysis';
 import { describeErrors } from '../core/diagnostics';
 import type { Backend } from '../core/config';
 import { describeVariant, safeName, type Sweep, type SweepVariant } from '../core/sweep';
-import { diskFiles } from '../runs/diskFiles';
-import { readRun } from '../runs/runState';
-import type { TrainerEvent } from '../runs/contract';
+import { diskFiles } from '../runFolders/diskFiles';
+import { readRun } from '../runFolders/runState';
+import type { TrainerEvent } from '../runFolders/contract';
 import { STOP_GRACE_MS, TrainerProcess, type TrainerExit } from '../trainer/process';
-import { writeAtomic } from '../runs/runDir';
-import { appendLog, readSweep, SWEEP_FILE, type SweepPlan } from '../runs/sweepFolder';
+import { writeAtomic } from '../runFolders/runDir';
+import { appendLog, readSweep, SWEEP_FILE, type SweepPlan } from '../runFolders/sweepFolder';
 import { writeReport } from './report';
 
 export interface SweepOptions {

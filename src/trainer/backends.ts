@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import type { Backend } from '../core/config';
 import { registerCpuTrainingKernels } from './cpuKernels';
 import { registerTrainingGradients } from './gradients';
-import { describeAdapter, type AdapterReport } from '../runs/contract';
+import { describeAdapter, type AdapterReport } from '../runFolders/contract';
 import { registerWasmTrainingKernels } from './wasmKernels';
 import { openWebGpu, type DeviceWatch } from './webgpu';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../model/tf';
 import type { Nets } from './pix2pix';
-import { writeAtomic } from '../runs/runDir';
+import { writeAtomic } from '../runFolders/runDir';
 
 export interface LoopState {
   step: number;

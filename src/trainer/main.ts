@@ -8,7 +8,7 @@
 // `finished` event that says why.
 
 import type { Backend } from '../core/config';
-import type { TrainerCommand, TrainerEvent } from '../runs/contract';
+import type { TrainerCommand, TrainerEvent } from '../runFolders/contract';
 import { runTrainer, type TrainerArgs } from './run';
 
 const USAGE =

@@ -8,7 +8,7 @@ import type { ModelGraph } from '../core/graph';
 import type { ImagePair } from '../data/dataset';
 import { buildModel } from '../model/build';
 import type { Tf } from '../model/tf';
-import type { Quality } from '../runs/contract';
+import type { Quality } from '../runFolders/contract';
 import { quality } from './metrics';
 
 export interface Nets {

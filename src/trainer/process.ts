@@ -4,7 +4,7 @@
 // does not take it down mid-step: it sees the host go, checkpoints and stops (src/trainer/main.ts).
 
 import { fork, type ChildProcess } from 'node:child_process';
-import type { FinishedPayload, StartedPayload, StepPayload, TrainerEvent } from '../runs/contract';
+import type { FinishedPayload, StartedPayload, StepPayload, TrainerEvent } from '../runFolders/contract';
 
 export interface TrainerProcessOptions {
   trainerPath: string;

@@ -4,7 +4,7 @@
 // over) and the device watched: a lost device or an error the GPU reports ends the run with what happened,
 // instead of training on garbage.
 
-import { describeAdapter, type AdapterReport } from '../runs/contract';
+import { describeAdapter, type AdapterReport } from '../runFolders/contract';
 
 import type { Tf } from '../model/tf';
 

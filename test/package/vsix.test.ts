@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { hostTarget, TARGETS, vsixPath, type Target } from '../../scripts/package';
-import type { TrainerEvent } from '../../src/runs/contract';
+import type { TrainerEvent } from '../../src/runFolders/contract';
 import { readZip } from '../support/zip';
 
 const work = mkdtempSync(join(tmpdir(), 'p2p-vsix-'));

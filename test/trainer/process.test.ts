@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { registerLayers } from '../../src/model/build';
-import type { TrainerEvent } from '../../src/runs/contract';
+import type { TrainerEvent } from '../../src/runFolders/contract';
 import { TrainerProcess } from '../../src/trainer/process';
 import { tempDir } from '../support/tempDir';
 

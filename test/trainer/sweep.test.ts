@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { analyze } from '../../src/core/analysis';
-import { readSweep } from '../../src/runs/sweepFolder';
+import { readSweep } from '../../src/runFolders/sweepFolder';
 import { commonSampleStep } from '../../src/sweep/report';
 import { SweepRunner, type SweepEvent } from '../../src/sweep/runner';
 import { tempDir } from '../support/tempDir';

@@ -10,7 +10,7 @@ const root = join(__dirname, '..', '..');
 /** Lower numbers are lower layers. The webview's message contract is shared by the host and the page. */
 const LAYERS: [prefix: string, layer: string, rank: number][] = [
   ['src/core/', 'core', 0],
-  ['src/runs/', 'runs', 1],
+  ['src/runFolders/', 'runs', 1],
   ['src/data/', 'data', 1],
   ['src/model/', 'model', 1],
   ['src/trainer/', 'trainer', 2],
@@ -63,11 +63,11 @@ describe('layers', () => {
 
   it('names an import up a layer and one sideways, and allows one down', () => {
     const imports = {
-      'src/runs/runState.ts': ['src/trainer/process.ts', 'src/core/config.ts'],
+      'src/runFolders/runState.ts': ['src/trainer/process.ts', 'src/core/config.ts'],
       'src/client/training.ts': ['src/server/server.ts', 'src/sweep/runner.ts', 'webview/contract.ts'],
     };
     assert.deepEqual(layerViolations(imports), [
-      'src/runs/runState.ts (runs) -> src/trainer/process.ts (trainer)',
+      'src/runFolders/runState.ts (runs) -> src/trainer/process.ts (trainer)',
       'src/client/training.ts (client) -> src/server/server.ts (server)',
     ]);
   });

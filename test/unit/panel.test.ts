@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isWebviewMessage } from '../../webview/contract';
 import { analyze } from '../../src/core/analysis';
-import { readRuns, readRunsAndSweeps, sampleInside } from '../../src/runs/runFolders';
-import type { SweepPlan } from '../../src/runs/sweepFolder';
-import { rowCells } from '../../src/runs/sweepTable';
-import { configDiff, parseEvents } from '../../src/runs/runState';
-import type { TrainerEvent } from '../../src/runs/contract';
+import { readRuns, readRunsAndSweeps, sampleInside } from '../../src/runFolders/runFolders';
+import type { SweepPlan } from '../../src/runFolders/sweepFolder';
+import { rowCells } from '../../src/runFolders/sweepTable';
+import { configDiff, parseEvents } from '../../src/runFolders/runState';
+import type { TrainerEvent } from '../../src/runFolders/contract';
 import { tempDir } from '../support/tempDir';
 
 const scratch = tempDir('p2p-panel-');

@@ -113,7 +113,8 @@ class Replay {
       this.steps.push({ step, gL1, gGan, dLoss, imgPerSec });
       state.step = step;
     } else if (e.type === 'eval') state.evals.push(e.payload);
-    else if (e.type === 'sample') state.samples.push({ step: e.payload.step, split: e.payload.split, path: e.payload.path });
+    else if (e.type === 'sample')
+      state.samples.push({ step: e.payload.step, split: e.payload.split, path: e.payload.path });
     else if (e.type === 'error') {
       state.error = e.payload.message;
       state.deviceError = e.payload.device;
