@@ -192,11 +192,22 @@ export async function pointAt(page: Page, lineText: string, word: string): Promi
   await page.mouse.move(box.x, box.y);
 }
 
-/** The visible hover's text, once it contains `expected`. */
-export async function hoverText(page: Page, expected: string | RegExp): Promise<string> {
-  const hover = page.locator('.monaco-hover .hover-contents', { hasText: expected }).first();
-  await hover.waitFor({ state: 'visible', timeout: 20_000 });
-  return hover.innerText();
+/**
+ * Points at `word` on the line with `lineText` and returns the hover once it contains `expected`. A hover that does
+ * not open (the pointer landed while the editor was still laying out an edit's code lenses) is asked for again.
+ */
+export async function hoverOn(page: Page, lineText: string, word: string, expected: string | RegExp): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    await pointAt(page, lineText, word);
+    const hover = page.locator('.monaco-hover .hover-contents', { hasText: expected }).first();
+    try {
+      await hover.waitFor({ state: 'visible', timeout: attempt < 3 ? 8_000 : 20_000 });
+      return await hover.innerText();
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await dismissHover(page);
+    }
+  }
 }
 
 export async function dismissHover(page: Page): Promise<void> {

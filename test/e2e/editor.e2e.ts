@@ -5,16 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  dismissHover,
-  hoverText,
-  pointAt,
-  quickInput,
-  replaceLine,
-  root,
-  startWorkbench,
-  type Workbench,
-} from './codeServer';
+import { dismissHover, hoverOn, quickInput, replaceLine, root, startWorkbench, type Workbench } from './codeServer';
 import { hostTarget, vsixPath } from '../../scripts/package';
 
 const shots = join(root, 'test-output', 'e2e');
@@ -53,8 +44,7 @@ describe('the extension in VS Code (code-server)', () => {
 
   it('hovers decoder level 3 and reads its Keras rows', async () => {
     const { page } = wb;
-    await pointAt(page, 'dropout', '3');
-    const text = await hoverText(page, 'unet_upconv2D_3');
+    const text = await hoverOn(page, 'dropout', '3', 'unet_upconv2D_3');
     assert.match(text, /Decoder level 3/);
     assert.match(text, /unet_upconv2D_3 \(Conv2D\)\s+\(None, 8, 8, 256\)\s+2,359,552/);
     assert.match(text, /768 = 256 up \+ 512 skip/);
@@ -69,8 +59,7 @@ describe('the extension in VS Code (code-server)', () => {
     await page
       .locator('.codelens-decoration', { hasText: 'Generator: 19,302,083 params' })
       .waitFor({ timeout: 20_000 });
-    await pointAt(page, 'skips', '5');
-    const text = await hoverText(page, 'Removing this skip');
+    const text = await hoverOn(page, 'skips', '5', 'Removing this skip');
     assert.match(text, /−73,728 params \(19,302,083 → 19,228,355\)/);
     await shot('03-skip-flipped');
     await dismissHover(page);
@@ -82,8 +71,7 @@ describe('the extension in VS Code (code-server)', () => {
     await page.locator(statusItem, { hasText: '1 error' }).waitFor({ timeout: 20_000 });
     // Diagnostics arrive after the typing debounce: point at the level once its squiggle is drawn.
     await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 20_000 });
-    await pointAt(page, 'skips', '9');
-    const text = await hoverText(page, 'does not exist');
+    const text = await hoverOn(page, 'skips', '9', 'does not exist');
     assert.match(text, /`?generator\.skips`?: level 9 does not exist; this generator has decoder levels 1\.\.6/);
     await shot('04-out-of-range-level');
     await dismissHover(page);
