@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import type * as TF from '@tensorflow/tfjs';
 import { analyze } from '../src/core/analysis';
 import type { Backend, ResolvedConfig } from '../src/core/config';
+import type { ModelGraph } from '../src/core/graph';
 import type { Tf } from '../src/model/tf';
 import { chooseBackend, type BackendOptions, type ChosenBackend } from '../src/trainer/backends';
 import { createNets, trainStep, type Nets } from '../src/trainer/pix2pix';
@@ -15,6 +16,7 @@ export interface StepSetup {
   chosen: ChosenBackend;
   config: ResolvedConfig;
   nets: Nets;
+  graphs: { generator: ModelGraph; discriminator: ModelGraph };
   x: TF.Tensor4D;
   y: TF.Tensor4D;
 }
@@ -35,7 +37,8 @@ export async function stepSetup(
   const s = c.input.size;
   const x = tf.randomUniform([b, s, s, c.input.channels], -1, 1) as TF.Tensor4D;
   const y = tf.randomUniform([b, s, s, c.output.channels], -1, 1) as TF.Tensor4D;
-  return { tf, name: chosen.name, chosen, config: c, nets, x, y };
+  const graphs = { generator: a.generator, discriminator: a.discriminator };
+  return { tf, name: chosen.name, chosen, config: c, nets, graphs, x, y };
 }
 
 export interface KernelTime {

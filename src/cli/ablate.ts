@@ -12,8 +12,8 @@ import { SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner
 import { STOP_SIGNALS } from './train';
 
 const USAGE =
-  'usage: p2p ablate FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--parallel N] [--out DIR]\n';
-const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+  'usage: p2p ablate FILE [--backend auto|tensorflow|webgpu|webgpu-tfjs|wasm|cpu] [--steps N] [--parallel N] [--out DIR]\n';
+const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'webgpu-tfjs', 'wasm', 'cpu'];
 
 /** A plain-text table with aligned columns. */
 export function textTable(header: string[], rows: string[][]): string {

@@ -13,7 +13,7 @@ export interface CliIO {
 const USAGE = `usage:
   p2p summary FILE [--format keras|json] [--part generator|discriminator]
   p2p check FILE...
-  p2p train FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--out DIR]
+  p2p train FILE [--backend auto|tensorflow|webgpu|webgpu-tfjs|wasm|cpu] [--steps N] [--out DIR]
   p2p train --resume RUNDIR [--steps N]
   p2p ablate FILE [--backend B] [--steps N] [--parallel N] [--out DIR]
 `;

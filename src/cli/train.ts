@@ -8,7 +8,7 @@ import { adapterWithFeatures, type StartedPayload, type TrainerEvent } from '../
 import { TrainerProcess, type Progress } from '../trainer/process';
 
 const USAGE =
-  'usage: p2p train FILE [--backend auto|tensorflow|webgpu|wasm|cpu] [--steps N] [--out DIR]\n       p2p train --resume RUNDIR [--steps N] [--backend B]\n';
+  'usage: p2p train FILE [--backend auto|tensorflow|webgpu|webgpu-tfjs|wasm|cpu] [--steps N] [--out DIR]\n       p2p train --resume RUNDIR [--steps N] [--backend B]\n';
 
 /** Signals that stop a run as Ctrl+C does: `timeout`, a closed terminal, a scheduler. */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -23,7 +23,8 @@ function backendText(started: StartedPayload): string {
   const a = started.adapter;
   const gpu = a ? `: ${adapterWithFeatures(a)}` : '';
   const passed = started.backendLog.slice(0, -1).map((line) => `\n  not used: ${line}`);
-  return `${started.backend}${gpu}${passed.join('')}`;
+  const step = started.trainStep?.startsWith('compiled') ? `\n  step: ${started.trainStep}` : '';
+  return `${started.backend}${gpu}${step}${passed.join('')}`;
 }
 
 /** The trainer's arguments, or a usage error. */

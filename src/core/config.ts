@@ -5,7 +5,7 @@ export type Upsampling = 'nearest' | 'transpose';
 export type Transform = 'gray' | 'canny' | 'paired';
 export type Resize = 'squash' | 'cover';
 export type DiscriminatorType = 'seed' | 'patchgan';
-export type Backend = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type Backend = 'auto' | 'tensorflow' | 'webgpu' | 'webgpu-tfjs' | 'wasm' | 'cpu';
 
 export interface DecoderLevel {
   /** 1 = deepest (Keras `unet_upconv2D_1`). */

@@ -447,14 +447,16 @@ export const configSchema: ObjectSchema = {
         },
         backend: {
           kind: 'string',
-          enum: ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'],
+          enum: ['auto', 'tensorflow', 'webgpu', 'webgpu-tfjs', 'wasm', 'cpu'],
           enumDocs: {
             auto:
               'The fastest available: CUDA, then WebGPU on a hardware GPU, then native CPU, then wasm, then cpu. ' +
               'A software GPU (llvmpipe, SwiftShader) is passed over: it is slower than wasm.',
             tensorflow: '@tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node (optional installs).',
             webgpu:
-              'WebGPU through Dawn for Node (Vulkan, Metal or D3D12): any GPU with a current driver; also a software adapter.',
+              'WebGPU through Dawn for Node (Vulkan, Metal or D3D12): any GPU with a current driver; also a software adapter. ' +
+              'Trains with the compiled step (the whole step built once, one submit per step).',
+            'webgpu-tfjs': "WebGPU with tfjs-webgpu's op-by-op step instead of the compiled one (a fallback, and the benchmarks' peer).",
             wasm: 'WebAssembly (XNNPACK) on the CPU.',
             cpu: 'Pure JavaScript; the slow reference.',
           },

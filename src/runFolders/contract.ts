@@ -41,6 +41,8 @@ export interface StartedPayload {
   backendLog: string[];
   /** The GPU adapter, on `webgpu`. */
   adapter?: AdapterReport;
+  /** What runs a training step: "tfjs", or on WebGPU "compiled (262 dispatches per step at batch 5)". */
+  trainStep?: string;
   totalSteps: number;
   stepsPerEpoch: number;
   batchSize: number;

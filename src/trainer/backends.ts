@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 // Backend choice for training. `auto` tries, in order: CUDA (@tensorflow/tfjs-node-gpu), WebGPU (Dawn for Node
 // + @tensorflow/tfjs-backend-webgpu, on a hardware adapter), native CPU (@tensorflow/tfjs-node), wasm, cpu. The
 // tfjs-node packages are optional installs loaded at run time; each backend not used gets a line saying why.
@@ -21,9 +22,12 @@ export interface ChosenBackend {
   /** On webgpu: the adapter, and the watch that reports a lost device or a GPU error. */
   adapter?: AdapterReport;
   watch?: DeviceWatch;
+  /** On webgpu: the device, and whether training runs the compiled step on it (not `webgpu-tfjs`). */
+  device?: GPUDevice;
+  compiledStep?: boolean;
 }
 
-type Loaded = Pick<ChosenBackend, 'tf' | 'adapter' | 'watch'>;
+type Loaded = Pick<ChosenBackend, 'tf' | 'adapter' | 'watch' | 'device'>;
 type Attempt = (requested: Backend, options: BackendOptions) => Promise<Loaded>;
 
 export interface BackendOptions {
@@ -61,7 +65,8 @@ const tensorflowGpu: Attempt = async () => {
 // A software adapter (llvmpipe, SwiftShader) is slower than wasm: `auto` passes over it, `webgpu` takes it.
 const webgpu: Attempt = async (requested, options) => {
   const tf: Tf = require('@tensorflow/tfjs');
-  return { tf, ...(await openWebGpu(tf, { allowSoftware: requested === 'webgpu', dawnFlags: options.dawnFlags })) };
+  const allowSoftware = requested === 'webgpu' || requested === 'webgpu-tfjs';
+  return { tf, ...(await openWebGpu(tf, { allowSoftware, dawnFlags: options.dawnFlags })) };
 };
 
 const tensorflowCpu: Attempt = async () => {
@@ -109,6 +114,7 @@ const ORDER: Record<Backend, ChosenBackend['name'][]> = {
   auto: ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'],
   tensorflow: ['tensorflow-gpu', 'tensorflow'],
   webgpu: ['webgpu'],
+  'webgpu-tfjs': ['webgpu'],
   wasm: ['wasm'],
   cpu: ['cpu'],
 };
@@ -117,14 +123,15 @@ export async function chooseBackend(requested: Backend, options: BackendOptions 
   const log: string[] = [];
   for (const name of ORDER[requested]) {
     try {
-      const { tf, adapter, watch } = await ATTEMPTS[name](requested, options);
+      const { tf, adapter, watch, device } = await ATTEMPTS[name](requested, options);
       await tf.ready();
       registerTrainingGradients(tf);
       tf.env().set('PROD', true); // no "install tfjs-node" banner; NaN checks happen in the loop instead
       log.push(
         `${name}: chosen${requested === 'auto' ? ' (auto)' : ''}${adapter ? `: ${describeAdapter(adapter)}` : ''}`,
       );
-      return { tf, name, log, adapter, watch };
+      const compiledStep = device ? requested !== 'webgpu-tfjs' : undefined;
+      return { tf, name, log, adapter, watch, device, compiledStep };
     } catch (e) {
       log.push(`${name}: ${(e as Error).message}`);
     }

@@ -58,14 +58,19 @@ export interface Shapes {
   outChannels: number;
 }
 
-/** Bytes [0, 255] of several images to one float tensor in [-1, 1] (x / 127.5 - 1, as the seed). */
-export function batchTensor(tf: Tf, images: readonly Uint8Array[], size: number, channels: number): TF.Tensor4D {
+/** Bytes [0, 255] of several images to floats in [-1, 1] (x / 127.5 - 1, as the seed), NHWC. */
+export function batchFloats(images: readonly Uint8Array[], size: number, channels: number): Float32Array<ArrayBuffer> {
   const per = size * size * channels;
   const data = new Float32Array(images.length * per);
   images.forEach((img, k) => {
     for (let i = 0; i < per; i++) data[k * per + i] = img[i] / 127.5 - 1;
   });
-  return tf.tensor4d(data, [images.length, size, size, channels]);
+  return data;
+}
+
+/** Bytes [0, 255] of several images to one float tensor in [-1, 1]. */
+export function batchTensor(tf: Tf, images: readonly Uint8Array[], size: number, channels: number): TF.Tensor4D {
+  return tf.tensor4d(batchFloats(images, size, channels), [images.length, size, size, channels]);
 }
 
 const variablesOf = (model: TF.LayersModel) =>

@@ -16,7 +16,8 @@ import type { ErrorPayload, Quality, TrainerEvent } from '../runFolders/contract
 import { RunDir } from '../runFolders/runDir';
 import { chooseBackend, type ChosenBackend } from './backends';
 import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
-import { batchTensor, createNets, disposeNets, evaluate, trainStep, type Nets, type Shapes } from './pix2pix';
+import { batchFloats, createNets, disposeNets, evaluate, type Nets, type Shapes } from './pix2pix';
+import { createStepper, type Stepper } from './steppers';
 import { samplePng } from './samples';
 
 export interface TrainerArgs {
@@ -65,6 +66,8 @@ interface Session {
   source: RunSource;
   data: Dataset;
   nets: Nets;
+  /** What runs a step: tfjs's ops, or the compiled WebGPU step. */
+  stepper: Stepper;
   run: RunDir;
   state: LoopState;
   /** Weights and dropout (tfjs draws their seeds from Math.random). */
@@ -96,6 +99,7 @@ export async function runTrainer(
     send({ type: 'finished', payload: { step: state.step, reason: 'failed', runDir: run.dir } });
     return 1;
   } finally {
+    session.stepper.dispose();
     disposeNets(session.tf, session.nets);
   }
 }
@@ -144,7 +148,8 @@ async function openSession(
     run.appendEvent(e);
     emit(e);
   };
-  const session: Session = { ...partial, run, state, send };
+  const stepper = await createStepper(backend, nets, source, batchSize, state.step);
+  const session: Session = { ...partial, run, state, send, stepper };
   for (const s of data.skipped) send({ type: 'warning', payload: { message: `skipped ${s.file}: ${s.reason}` } });
   send({ type: 'started', payload: startedPayload(session) });
   return session;
@@ -160,7 +165,7 @@ async function loadData(config: ResolvedConfig, baseDir: string, builtinRoot: st
 }
 
 /** A session before its run folder is open. */
-type Setup = Omit<Session, 'run' | 'state' | 'send'>;
+type Setup = Omit<Session, 'run' | 'state' | 'send' | 'stepper'>;
 
 async function resumeRun(s: Setup, dir: string, steps: number | undefined) {
   const run = new RunDir(dir);
@@ -192,6 +197,7 @@ function startedPayload(s: Session): Extract<TrainerEvent, { type: 'started' }>[
     name: s.source.name,
     backend: s.backend.name,
     backendLog: s.backend.log,
+    trainStep: s.stepper.describe,
     adapter: s.backend.adapter,
     totalSteps: s.state.totalSteps,
     stepsPerEpoch: s.stepsPerEpoch,
@@ -240,20 +246,17 @@ async function oneStep(s: Session, tensors: { baseline: number | undefined }): P
   const indices = nextBatch(s);
   const started = performance.now();
   const train = s.data.train;
-  const x = batchTensor(
-    tf,
+  const x = batchFloats(
     indices.map((i) => train[i].input),
     shapes.size,
     shapes.inChannels,
   );
-  const y = batchTensor(
-    tf,
+  const y = batchFloats(
     indices.map((i) => train[i].target),
     shapes.size,
     shapes.outChannels,
   );
-  const losses = await trainStep(tf, s.nets, s.source.config.train.loss, x, y);
-  tf.dispose([x, y]);
+  const losses = await s.stepper.step(x, y, indices.length, state.step);
   s.backend.watch?.check();
   state.step++;
   if (!Number.isFinite(losses.gTotal) || !Number.isFinite(losses.dLoss)) {
@@ -277,6 +280,7 @@ async function checkpoint(s: Session): Promise<void> {
   const { state } = s;
   state.rng = s.rng.saved;
   state.dataRng = s.dataRng.saved;
+  await s.stepper.sync(state.step, true);
   const path = await s.run.checkpoint(state.step, (dir) => saveCheckpoint(s.tf, s.nets, dir, state));
   s.send({ type: 'checkpoint', payload: { step: state.step, path } });
 }
@@ -287,6 +291,7 @@ async function evaluateAndSample(s: Session): Promise<void> {
   const evalTrain = s.data.train.slice(0, EVAL_TRAIN_IMAGES);
   const evalTest = s.data.test.slice(0, EVAL_TEST_IMAGES);
   const epoch = state.step / s.stepsPerEpoch;
+  await s.stepper.sync(state.step, false);
   // Evaluation's dropout draws from a stream of its own, seeded by the step: training's stream does not depend
   // on when evaluations happen, so a run stopped and resumed (on any backend) trains as an uninterrupted one.
   const { train, test } = await withRandom(

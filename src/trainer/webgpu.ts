@@ -96,6 +96,7 @@ const dawnInstances: GPU[] = [];
 export interface OpenedWebGpu {
   adapter: AdapterReport;
   watch: DeviceWatch;
+  device: GPUDevice;
 }
 
 /**
@@ -134,5 +135,5 @@ export async function openWebGpu(
   tf.registerBackend('webgpu', () => new WebGPUBackend(device, adapter.info), 3);
   if (!(await tf.setBackend('webgpu'))) throw new Error('the tfjs webgpu backend failed to initialise on this device');
   for (const [flag, value] of Object.entries(TRAINING_FLAGS)) tf.env().set(flag, value);
-  return { adapter: report, watch };
+  return { adapter: report, watch, device };
 }

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
-  conv2dBiasGradient,
   conv2dFilterGradient,
   conv2dForward,
   conv2dInputGradient,
@@ -19,7 +18,6 @@ import type { Gemm } from '../../src/trainer/compiled/gemm';
 import { OutputLoss, SoftmaxCrossEntropy } from '../../src/trainer/compiled/loss';
 import { bce, l1Loss } from '../../src/trainer/pix2pix';
 import {
-  denseBiasGradient,
   denseForward,
   denseInputGradient,
   denseWeightGradient,
@@ -42,7 +40,7 @@ before(async () => {
 function upload(values: Float32Array): GPUBuffer {
   const buffer = device.createBuffer({
     size: values.byteLength,
-    usage: GPUBufferUsage.STORAGE,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
     mappedAtCreation: true,
   });
   new Float32Array(buffer.getMappedRange()).set(values);
@@ -256,25 +254,49 @@ describe('compiled step kernels against cpu', () => {
         const [dx, dgamma, dbeta] = tf.grads(f)(inputs, tf.tensor2d(dy, [positions, channels]));
         return [y, dx, dgamma, dbeta].map((t) => t.dataSync() as Float32Array);
       });
-      const norm = new FusedBatchNorm(device, { positions, channels, epsilon, activation, dropout: drop });
+      const norm = new FusedBatchNorm(device, {
+        positions,
+        channels,
+        epsilon,
+        momentum: 0.99,
+        activation,
+        dropout: drop,
+      });
       norm.setStep(step);
       const out = (floats: number) =>
         device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-      const [stats, y, dx] = [out(channels * 4), out(positions * channels), out(positions * channels)];
-      norm.bind({ x: upload(x), gamma: upload(gamma), beta: upload(beta), stats, y, dy: upload(dy), dx });
+      const [stats, y, dx, dgb] = [
+        out(channels * 4),
+        out(positions * channels),
+        out(positions * channels),
+        out(2 * channels),
+      ];
+      const movingBefore = random(2 * channels, next).map(Math.abs);
+      const moving = upload(movingBefore);
+      const gb = upload(Float32Array.from([...gamma, ...beta]));
+      norm.bind({ x: upload(x), gb, stats, y, dy: upload(dy), dx, dgb, moving });
       const encoder = device.createCommandEncoder();
       const pass = encoder.beginComputePass();
       norm.recordForward(pass);
       norm.recordBackward(pass);
       pass.end();
       device.queue.submit([encoder.finish()]);
-      const statistics = await download(stats, channels * 4);
+      const gradients = await download(dgb, 2 * channels);
       const got = [
         await download(y, positions * channels),
         await download(dx, positions * channels),
-        statistics.filter((_, i) => i % 4 === 3),
-        statistics.filter((_, i) => i % 4 === 2),
+        gradients.subarray(0, channels),
+        gradients.subarray(channels),
       ];
+      // The moving statistics as tfjs-layers updates them: moving - (moving - batch) * (1 - momentum).
+      const wantMoving = tf.tidy(() => {
+        const { mean, variance } = tf.moments(tf.tensor2d(x, [positions, channels]), [0]);
+        const before = tf.tensor1d(movingBefore);
+        const batch = tf.concat([mean, variance]);
+        return tf.sub(before, tf.mul(tf.sub(before, batch), 1 - 0.99)).dataSync() as Float32Array;
+      });
+      const movingError = relativeError(await download(moving, 2 * channels), wantMoving);
+      assert.ok(movingError < 1e-5, `moving statistics of ${positions}x${channels}: relative error ${movingError}`);
       ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
         const error = relativeError(got[i], want[i]);
         const what = `${name} of ${positions}x${channels} ${activation.kind}${drop ? ` dropout ${drop.rate}` : ''}`;
@@ -310,8 +332,7 @@ describe('compiled step kernels against cpu', () => {
       const kernels = [
         [denseForward(device, d), [xb, wb, bb, y]],
         [denseInputGradient(device, d), [dyb, wb, dx]],
-        [denseWeightGradient(device, d), [xb, dyb, dw]],
-        [denseBiasGradient(device, d), [dyb, db]],
+        [denseWeightGradient(device, d), [xb, dyb, dw, db]],
       ] as const;
       const got = await runOnce(kernels, outputs, sizes);
       ['y', 'dx', 'dw', 'db'].forEach((name, i) => {
@@ -452,8 +473,7 @@ async function runConv(g: ConvGeometry, sources: Float32Array[], data: Record<'w
   const kernels = [
     [conv2dForward(device, g), [...xs, w, bias, y]],
     [conv2dInputGradient(device, g), [...xs, dy, w, ...dxs]],
-    [conv2dFilterGradient(device, g), [...xs, dy, dw]],
-    [conv2dBiasGradient(device, g), [dy, db]],
+    [conv2dFilterGradient(device, g), [...xs, dy, dw, db]],
   ] as const;
   return runOnce(kernels, outputs, sizes);
 }

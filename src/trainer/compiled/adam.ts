@@ -8,9 +8,11 @@
 // with the bias corrections 1 - beta^t that tfjs keeps as running products. They change every step, so they sit
 // in a small buffer the host writes before it submits the step (`setStep`); everything else is bound once.
 
+import { bindGroup, elementGroups, program, type Binding, type Program } from './layout';
+
 const WORKGROUP = 256;
 
-const WGSL = /* wgsl */ `
+const wgsl = (twoGradients: boolean) => /* wgsl */ `
 struct Params {
   lr: f32, beta1: f32, beta2: f32, epsilon: f32,
   oneMinusBeta1: f32, oneMinusBeta2: f32, correction1: f32, correction2: f32,
@@ -21,12 +23,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> m: array<f32>;
 @group(0) @binding(4) var<storage, read_write> v: array<f32>;
+// A second gradient of the same weights, added to the first (the discriminator's update: fake and real pairs).
+@group(0) @binding(5) var<storage, read> g2: array<f32>;
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = id.x + id.y * groups.x * ${WORKGROUP}u;
   if (i >= p.count) { return; }
-  let grad = g[i];
+  let grad = ${twoGradients ? 'g[i] + g2[i]' : 'g[i]'};
   let first = m[i] * p.beta1 + grad * p.oneMinusBeta1;
   let second = v[i] * p.beta2 + grad * grad * p.oneMinusBeta2;
   m[i] = first;
@@ -42,8 +46,17 @@ export interface AdamSettings {
   epsilon: number;
 }
 
+export interface AdamArenas {
+  weights: Binding;
+  gradients: Binding;
+  /** A second gradient arena added to the first. */
+  gradients2?: Binding;
+  first: Binding;
+  second: Binding;
+}
+
 export class FusedAdam {
-  private readonly pipeline: GPUComputePipeline;
+  private readonly program: Program;
   private readonly params: GPUBuffer;
   private bindGroup: GPUBindGroup | undefined;
   /** tfjs's running products beta^t, in float32 as tfjs keeps them. */
@@ -53,18 +66,28 @@ export class FusedAdam {
     private readonly device: GPUDevice,
     private readonly settings: AdamSettings,
     readonly count: number,
+    private readonly twoGradients = false,
   ) {
     this.params = device.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    const module = device.createShaderModule({ code: WGSL, label: 'adam' });
-    this.pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    this.program = program(device, {
+      label: 'adam',
+      code: wgsl(twoGradients),
+      entryPoints: ['main'],
+      uniform: [0],
+      read: twoGradients ? [2, 5] : [2],
+      write: [1, 3, 4],
+    });
     this.products.set([settings.beta1, settings.beta2]);
   }
 
   /** Binds the network's arenas: weights, gradients, first and second moments (zeros at the start of a run). */
-  bind(arenas: { weights: GPUBuffer; gradients: GPUBuffer; first: GPUBuffer; second: GPUBuffer }): void {
+  bind(arenas: AdamArenas): void {
     const buffers = [this.params, arenas.weights, arenas.gradients, arenas.first, arenas.second];
-    const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-    this.bindGroup = this.device.createBindGroup({ layout: this.pipeline.getBindGroupLayout(0), entries });
+    if (this.twoGradients) {
+      if (!arenas.gradients2) throw new Error('adam: a second gradient arena is needed');
+      buffers.push(arenas.gradients2);
+    }
+    this.bindGroup = bindGroup(this.device, this.program.layout, buffers);
   }
 
   /** Writes this step's bias corrections (before the step's submit), then advances tfjs's running products. */
@@ -78,17 +101,15 @@ export class FusedAdam {
     this.products[1] *= beta2;
   }
 
-  /** Resumes tfjs's running products after `steps` updates (a checkpoint's optimizer state). */
+  /** Resumes tfjs's running products (after a checkpoint's `iterations` updates: beta^(iterations + 1)). */
   restore(products: { beta1Power: number; beta2Power: number }): void {
     this.products.set([products.beta1Power, products.beta2Power]);
   }
 
   record(pass: GPUComputePassEncoder): void {
     if (!this.bindGroup) throw new Error('adam: bind() its arenas before recording');
-    const groups = Math.ceil(this.count / WORKGROUP);
-    const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
-    pass.setPipeline(this.pipeline);
+    pass.setPipeline(this.program.pipelines.main);
     pass.setBindGroup(0, this.bindGroup);
-    pass.dispatchWorkgroups(Math.min(groups, limit), Math.ceil(groups / limit));
+    pass.dispatchWorkgroups(...elementGroups(this.device, this.count, WORKGROUP));
   }
 }

@@ -2,17 +2,19 @@
 // BatchNormalization in training mode (batch statistics, as every update of the pix2pix step runs it) fused with
 // the activation that follows it in the graph, forward and backward, over NHWC activations seen as
 // (positions x channels):
-//   statistics  per channel: mean and 1 / sqrt(biased variance + epsilon)          one workgroup per channel
+//   statistics  per channel: mean and 1 / sqrt(biased variance + epsilon), and the moving statistics updated as
+//               tfjs-layers does in training mode (moving -= (moving - batch) * (1 - momentum))  one workgroup per channel
 //   apply       y = act(gamma * (x - mean) * invStd + beta) * kept                   one thread per element
 //   reduce      per channel: dbeta = sum(dz), dgamma = sum(dz * xhat), dz = dy * act'(y) * kept
 //   gradient    dx = gamma * invStd / P * (P * dz - dbeta - xhat * dgamma)           one thread per element
 // `kept` is the decoder's dropout mask (0 or 1 / keep probability), recomputed from its counters (dropout.ts).
-// act' is read from y: for ReLU and LeakyReLU (alpha > 0) the sign of y is the sign of its input, so the
+// gamma and beta sit end to end in one binding (as a layer's variables do in the arena), and so do their gradients
+// and the moving mean and variance. act' is read from y: for ReLU and LeakyReLU (alpha > 0) the sign of y is the sign of its input, so the
 // normalised values need not be kept for the backward pass; x is (the convolution's output, kept anyway).
 
 import { activationWgsl, type Activation } from './activation';
 import { dropoutWgsl } from './dropout';
-import { computeLayout } from './layout';
+import { bindGroup, elementGroups, program, uniformBlock, type Binding, type Program } from './layout';
 
 const REDUCE_THREADS = 256;
 const ELEMENT_THREADS = 256;
@@ -22,6 +24,8 @@ export interface BatchNormShape {
   positions: number;
   channels: number;
   epsilon: number;
+  /** Keras's momentum of the moving statistics (0.99). */
+  momentum: number;
   activation: Activation;
   /** Dropout after the activation (the decoder's), its mask drawn per step from the layer's `seed` (dropout.ts). */
   dropout?: { rate: number; seed: number };
@@ -30,16 +34,20 @@ export interface BatchNormShape {
 /** Bindings, the activation and its slope, and the workgroup reduction every reducing kernel uses. */
 function header(shape: BatchNormShape): string {
   return /* wgsl */ `
-struct Shape { positions: u32, channels: u32, epsilon: f32, step: u32, seed: u32 }
+struct Shape { positions: u32, channels: u32, epsilon: f32, step: u32, seed: u32, decay: f32 }
 @group(0) @binding(0) var<uniform> s: Shape;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> gamma: array<f32>;
-@group(0) @binding(3) var<storage, read> beta: array<f32>;
+// gamma[c] at c, beta[c] at channels + c.
+@group(0) @binding(2) var<storage, read> gb: array<f32>;
 // Per channel: mean, invStd, then (backward) dbeta, dgamma.
-@group(0) @binding(4) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(5) var<storage, read_write> y: array<f32>;
-@group(0) @binding(6) var<storage, read> dy: array<f32>;
-@group(0) @binding(7) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> dy: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
+// dgamma[c] at c, dbeta[c] at channels + c.
+@group(0) @binding(7) var<storage, read_write> dgb: array<f32>;
+// moving mean[c] at c, moving variance[c] at channels + c.
+@group(0) @binding(8) var<storage, read_write> moving: array<f32>;
 
 ${activationWgsl(shape.activation)}
 ${shape.dropout ? dropoutWgsl(shape.dropout.rate) : 'fn kept(i: u32) -> f32 { return 1.0; }'}
@@ -80,8 +88,13 @@ fn statistics(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_ind
   partial[t] = squares;
   reduceBoth(t);
   if (t == 0u) {
+    let variance = partial[0] / f32(s.positions);
     stats[c * 4u] = mean;
-    stats[c * 4u + 1u] = inverseSqrt(partial[0] / f32(s.positions) + s.epsilon);
+    stats[c * 4u + 1u] = inverseSqrt(variance + s.epsilon);
+    let movingMean = moving[c];
+    moving[c] = movingMean - (movingMean - mean) * s.decay;
+    let movingVariance = moving[s.channels + c];
+    moving[s.channels + c] = movingVariance - (movingVariance - variance) * s.decay;
   }
 }
 
@@ -91,7 +104,7 @@ fn apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) grou
   let i = id.x + id.y * groups.x * ${ELEMENT_THREADS}u;
   if (i >= s.positions * s.channels) { return; }
   let c = i % s.channels;
-  y[i] = activated(gamma[c] * (x[i] - stats[c * 4u]) * stats[c * 4u + 1u] + beta[c]) * kept(i);
+  y[i] = activated(gb[c] * (x[i] - stats[c * 4u]) * stats[c * 4u + 1u] + gb[s.channels + c]) * kept(i);
 }
 
 `;
@@ -115,6 +128,8 @@ fn reduceGradient(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation
   if (t == 0u) {
     stats[c * 4u + 2u] = partial[0];
     stats[c * 4u + 3u] = partial2[0];
+    dgb[c] = partial2[0];
+    dgb[s.channels + c] = partial[0];
   }
 }
 
@@ -127,28 +142,31 @@ fn gradient(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) g
   let xhat = (x[i] - stats[c * 4u]) * invStd;
   let n = f32(s.positions);
   let dz = dy[i] * slope(y[i]) * kept(i);
-  dx[i] = gamma[c] * invStd / n * (n * dz - stats[c * 4u + 2u] - xhat * stats[c * 4u + 3u]);
+  dx[i] = gb[c] * invStd / n * (n * dz - stats[c * 4u + 2u] - xhat * stats[c * 4u + 3u]);
 }
 `;
 
 const wgsl = (shape: BatchNormShape) => header(shape) + FORWARD + BACKWARD;
 
 export interface BatchNormBuffers {
-  x: GPUBuffer;
-  gamma: GPUBuffer;
-  beta: GPUBuffer;
+  x: Binding;
+  /** gamma then beta, `channels` floats each. */
+  gb: Binding;
   /** 4 floats per channel: mean, invStd, dbeta, dgamma. */
-  stats: GPUBuffer;
-  y: GPUBuffer;
-  dy: GPUBuffer;
-  dx: GPUBuffer;
+  stats: Binding;
+  y: Binding;
+  dy: Binding;
+  dx: Binding;
+  /** The gradients of gamma then beta. */
+  dgb: Binding;
+  /** The moving mean then the moving variance. */
+  moving: Binding;
 }
 
 type Kernel = 'statistics' | 'apply' | 'reduceGradient' | 'gradient';
 
 export class FusedBatchNorm {
-  private readonly pipelines: Record<Kernel, GPUComputePipeline>;
-  private readonly layout: GPUBindGroupLayout;
+  private readonly program: Program;
   private readonly uniforms: GPUBuffer;
   private bindGroup: GPUBindGroup | undefined;
 
@@ -156,28 +174,22 @@ export class FusedBatchNorm {
     private readonly device: GPUDevice,
     readonly shape: BatchNormShape,
   ) {
-    const usage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
-    this.uniforms = device.createBuffer({ size: 32, usage, mappedAtCreation: true });
-    const mapped = this.uniforms.getMappedRange();
-    new Uint32Array(mapped).set([shape.positions, shape.channels, 0, 0, shape.dropout?.seed ?? 0]);
-    new Float32Array(mapped)[2] = shape.epsilon;
-    this.uniforms.unmap();
-    this.layout = computeLayout(device, { uniform: [0], read: [1, 2, 3, 6], write: [4, 5, 7] });
-    const module = device.createShaderModule({ code: wgsl(shape), label: 'batch norm' });
-    const layout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
-    const make = (entryPoint: string) => device.createComputePipeline({ layout, compute: { module, entryPoint } });
-    this.pipelines = {
-      statistics: make('statistics'),
-      apply: make('apply'),
-      reduceGradient: make('reduceGradient'),
-      gradient: make('gradient'),
-    };
+    const words = [shape.positions, shape.channels, 0, 0, shape.dropout?.seed ?? 0, 0];
+    // tfjs-layers computes 1 - momentum in double precision, then uses it as a float32.
+    this.uniforms = uniformBlock(device, words, { 2: shape.epsilon, 5: 1 - shape.momentum });
+    this.program = program(device, {
+      label: 'batch norm',
+      code: wgsl(shape),
+      entryPoints: ['statistics', 'apply', 'reduceGradient', 'gradient'],
+      uniform: [0],
+      read: [1, 2, 5],
+      write: [3, 4, 6, 7, 8],
+    });
   }
 
   bind(b: BatchNormBuffers): void {
-    const buffers = [this.uniforms, b.x, b.gamma, b.beta, b.stats, b.y, b.dy, b.dx];
-    const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-    this.bindGroup = this.device.createBindGroup({ layout: this.layout, entries });
+    const buffers = [this.uniforms, b.x, b.gb, b.stats, b.y, b.dy, b.dx, b.dgb, b.moving];
+    this.bindGroup = bindGroup(this.device, this.program.layout, buffers);
   }
 
   /** The step whose dropout masks the next recorded passes draw (written before the step's submit). */
@@ -185,29 +197,25 @@ export class FusedBatchNorm {
     if (this.shape.dropout) this.device.queue.writeBuffer(this.uniforms, 12, new Uint32Array([step]));
   }
 
-  /** The forward pass: statistics, then normalise, activate and drop. */
+  /** The forward pass: statistics (and the moving statistics), then normalise, activate and drop. */
   recordForward(pass: GPUComputePassEncoder): void {
-    this.dispatch(pass, 'statistics', this.shape.channels);
-    this.dispatch(pass, 'apply', this.elementGroups());
+    this.dispatch(pass, 'statistics', [this.shape.channels, 1]);
+    this.dispatch(pass, 'apply', this.elements());
   }
 
-  /** The backward pass from dy (the activation's output gradient): dgamma and dbeta into `stats`, then dx. */
+  /** The backward pass from dy (the activation's output gradient): dgamma and dbeta, then dx. */
   recordBackward(pass: GPUComputePassEncoder): void {
-    this.dispatch(pass, 'reduceGradient', this.shape.channels);
-    this.dispatch(pass, 'gradient', this.elementGroups());
+    this.dispatch(pass, 'reduceGradient', [this.shape.channels, 1]);
+    this.dispatch(pass, 'gradient', this.elements());
   }
 
-  /** One thread per element, on as few rows of workgroups as the device's limit per dimension allows. */
-  private elementGroups(): [number, number] {
-    const groups = Math.ceil((this.shape.positions * this.shape.channels) / ELEMENT_THREADS);
-    const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
-    return [Math.min(groups, limit), Math.ceil(groups / limit)];
+  private elements(): [number, number] {
+    return elementGroups(this.device, this.shape.positions * this.shape.channels, ELEMENT_THREADS);
   }
 
-  private dispatch(pass: GPUComputePassEncoder, kernel: Kernel, groups: number | [number, number]): void {
+  private dispatch(pass: GPUComputePassEncoder, kernel: Kernel, [x, y]: [number, number]): void {
     if (!this.bindGroup) throw new Error('batch norm: bind() its buffers before recording');
-    const [x, y] = typeof groups === 'number' ? [groups, 1] : groups;
-    pass.setPipeline(this.pipelines[kernel]);
+    pass.setPipeline(this.program.pipelines[kernel]);
     pass.setBindGroup(0, this.bindGroup);
     pass.dispatchWorkgroups(x, y);
   }

@@ -4,7 +4,7 @@
 //   forward          y  (pixels x out)        = patches (pixels x taps) times w (taps x out), plus the bias
 //   input gradient   dx (source pixels x in)  = dy gathered (source pixels x block x kernel taps x out) times w
 //   filter gradient  dw (taps x out)          = patches transposed (taps x pixels) times dy (pixels x out)
-//   bias gradient    db (1 x out)             = ones (1 x pixels) times dy
+//   bias gradient    db (1 x out)             = ones (1 x pixels) times dy: one more row of the filter gradient
 // A tap is (ky, kx, input channel), in the kernel's memory order.
 //
 // The U-Net decoder's convolution reads UpSampling2D(Activation(Concatenate([a, b]))). That input is never
@@ -12,7 +12,7 @@
 // each source pixel's upsampled block and multiplies by the activation's slope, so it writes da and db directly.
 
 import { activationWgsl, type Activation } from './activation';
-import { Gemm, type GemmSource } from './gemm';
+import { chooseTile, Gemm, type GemmSource } from './gemm';
 
 /** What the convolution reads: one tensor, a decoder level's upsampled, activated concatenation of two, or patches. */
 export interface ConvInput {
@@ -180,6 +180,11 @@ fn store(m: u32, c: u32, v: f32) {
 
 /** Bindings: the sources (read for the activation's slope), dy, w, then the sources' gradients. */
 export function conv2dInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+  return g.shape.stride > 1 && g.upsample === 1 ? stridedInputGradient(device, g) : denseInputGradient(device, g);
+}
+
+/** The input gradient over every (block offset, tap, output channel): stride 1, or upsampled sources. */
+function denseInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
   const names = sourceNames(g, 'x');
   const gradients = sourceNames(g, 'dx');
   const source: GemmSource = {
@@ -221,36 +226,110 @@ ${storeGradientWgsl(g, gradients)}
   return new Gemm(device, source, dims, g.uniforms);
 }
 
-/** Bindings: the sources (1 or 2), dy, dw. */
+/**
+ * The input gradient of a strided convolution. Source pixel (iy, ix) is read only through the taps
+ * ky = (iy + padTop) mod stride + stride * j (the same in x): the others land between output pixels. So the rows are
+ * grouped by pixel class (iy mod stride, ix mod stride), each class padded to whole tiles so a tile holds one
+ * class, and the reduction runs over the ceil(kernel / stride)^2 taps of that class: a quarter of the dense
+ * reduction at kernel 4, stride 2.
+ */
+function stridedInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+  const { batch, height, width, inChannels, outChannels, kernel, stride } = g.shape;
+  const [hc, wc, j] = [Math.ceil(height / stride), Math.ceil(width / stride), Math.ceil(kernel / stride)];
+  const perClass = batch * hc * wc;
+  const tile = chooseTile({ m: perClass * stride * stride, n: inChannels });
+  const classRows = Math.ceil(perClass / (tile.wm * tile.rm)) * tile.wm * tile.rm;
+  const names = sourceNames(g, 'x');
+  const gradients = sourceNames(g, 'dx');
+  const source: GemmSource = {
+    label: 'conv2d strided input gradient',
+    fields: [...GEOMETRY, 'classRows', 'hc', 'wc', 'taps1'],
+    bindings: [...names, 'dy', 'w'].map((name) => ({ name })).concat(gradients.map((name) => ({ name, write: true }))),
+    functions: /* wgsl */ `
+${sourceWgsl(g, names)}
+struct Pixel { n: u32, iy: u32, ix: u32, valid: bool }
+fn pixelOf(m: u32) -> Pixel {
+  let cls = m / s.classRows;
+  let within = m % s.classRows;
+  let n = within / (s.hc * s.wc);
+  let iy = ((within / s.wc) % s.hc) * s.stride + cls / s.stride;
+  let ix = (within % s.wc) * s.stride + cls % s.stride;
+  return Pixel(n, iy, ix, n < s.batch && iy < s.height && ix < s.width);
+}
+// The tap of reduction index r for pixel class cls: (ky, kx, output channel), ky >= kernel when there is none.
+fn tapOf(cls: u32, r: u32) -> vec3u {
+  let co = r % s.outChannels;
+  let jj = r / s.outChannels;
+  let ky = (cls / s.stride + s.padTop) % s.stride + s.stride * (jj / s.taps1);
+  let kx = (cls % s.stride + s.padLeft) % s.stride + s.stride * (jj % s.taps1);
+  return vec3u(ky, kx, co);
+}
+fn a(m: u32, r: u32) -> f32 {
+  let p = pixelOf(m);
+  let t = tapOf(m / s.classRows, r);
+  if (!p.valid || t.x >= s.kernel || t.y >= s.kernel) { return 0.0; }
+  let oy = (p.iy + s.padTop - t.x) / s.stride;
+  let ox = (p.ix + s.padLeft - t.y) / s.stride;
+  if (p.iy + s.padTop < t.x || p.ix + s.padLeft < t.y || oy >= s.outHeight || ox >= s.outWidth) { return 0.0; }
+  return dy[((p.n * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + t.z];
+}
+fn b(r: u32, c: u32) -> f32 {
+  let t = tapOf(firstRow / s.classRows, r);
+  if (t.x >= s.kernel || t.y >= s.kernel) { return 0.0; }
+  return w[((t.x * s.kernel + t.y) * s.inChannels + c) * s.outChannels + t.z];
+}
+${storeStridedWgsl(g, gradients)}
+`,
+  };
+  const dims = { m: classRows * stride * stride, n: inChannels, k: j * j * outChannels };
+  return new Gemm(device, source, dims, [...g.uniforms, classRows, hc, wc, j], tile);
+}
+
+/** WGSL writing the gradient of row m (a pixel of a class) and channel c to its source, when m is a pixel. */
+function storeStridedWgsl(g: ConvGeometry, names: string[]): string {
+  const [first, second] = g.sources;
+  const write =
+    second === undefined
+      ? `${names[0]}[q * ${first}u + c] = v * slope(source(p.n, p.iy, p.ix, c));`
+      : `if (c < ${first}u) { ${names[0]}[q * ${first}u + c] = v * slope(source(p.n, p.iy, p.ix, c)); }\n` +
+        `  else { ${names[1]}[q * ${second}u + c - ${first}u] = v * slope(source(p.n, p.iy, p.ix, c)); }`;
+  return /* wgsl */ `
+fn store(m: u32, c: u32, v: f32) {
+  let p = pixelOf(m);
+  if (!p.valid) { return; }
+  let q = pixelAt(p.n, p.iy, p.ix);
+  ${write}
+}
+`;
+}
+
+/**
+ * Bindings: the sources (1 or 2), dy, dw, db. The bias gradient is one more row of the same product (a row of
+ * ones times dy), so the filter and the bias come from one dispatch.
+ */
 export function conv2dFilterGradient(device: GPUDevice, g: ConvGeometry): Gemm {
   const names = sourceNames(g, 'x');
   const source: GemmSource = {
     label: 'conv2d filter gradient',
     fields: GEOMETRY,
-    bindings: [...names.map((name) => ({ name })), { name: 'dy' }, { name: 'dw', write: true }],
+    bindings: [
+      ...names.map((name) => ({ name })),
+      { name: 'dy' },
+      { name: 'dw', write: true },
+      { name: 'db', write: true },
+    ],
     functions: /* wgsl */ `
 ${sourceWgsl(g, names)}
 ${PATCH}
-fn a(t: u32, m: u32) -> f32 { return patchAt(m, t); }
+fn a(t: u32, m: u32) -> f32 {
+  if (t == s.m - 1u) { return 1.0; }
+  return patchAt(m, t);
+}
 fn b(m: u32, n: u32) -> f32 { return dy[m * s.outChannels + n]; }
-fn store(t: u32, n: u32, v: f32) { dw[t * s.outChannels + n] = v; }
+fn store(t: u32, n: u32, v: f32) {
+  if (t == s.m - 1u) { db[n] = v; } else { dw[t * s.outChannels + n] = v; }
+}
 `,
   };
-  return new Gemm(device, source, { m: g.taps, n: g.shape.outChannels, k: g.pixels }, g.uniforms);
-}
-
-const BIAS_GRADIENT: GemmSource = {
-  label: 'conv2d bias gradient',
-  fields: [],
-  bindings: [{ name: 'dy' }, { name: 'db', write: true }],
-  functions: /* wgsl */ `
-fn a(row: u32, m: u32) -> f32 { return 1.0; }
-fn b(m: u32, n: u32) -> f32 { return dy[m * s.n + n]; }
-fn store(row: u32, n: u32, v: f32) { db[n] = v; }
-`,
-};
-
-/** Bindings: dy, db. */
-export function conv2dBiasGradient(device: GPUDevice, g: ConvGeometry): Gemm {
-  return new Gemm(device, BIAS_GRADIENT, { m: 1, n: g.shape.outChannels, k: g.pixels }, []);
+  return new Gemm(device, source, { m: g.taps + 1, n: g.shape.outChannels, k: g.pixels }, g.uniforms);
 }

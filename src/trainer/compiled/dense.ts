@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 // Keras's Dense in the compiled WebGPU step: y (rows x units) = x (rows x inputs) times w (inputs x units), plus
-// the bias, and its gradients, each the one tiled product of gemm.ts over plain row-major reads. The seed's
+// the bias, and its gradients (the bias's a row of the weights'), each the one tiled product of gemm.ts over plain row-major reads. The seed's
 // discriminator has two (each patch's `disc_dense`, then `disc_output` over all patches); the softmax that ends
 // each is the loss kernel's.
 
@@ -47,34 +47,24 @@ export function denseInputGradient(device: GPUDevice, d: DenseShape): Gemm {
   return new Gemm(device, INPUT_GRADIENT, { m: d.rows, n: d.inputs, k: d.units }, values(d));
 }
 
+// The bias gradient is one more row of the weight gradient's product: a row of ones times dy.
 const WEIGHT_GRADIENT: GemmSource = {
   label: 'dense weight gradient',
   fields: FIELDS,
-  bindings: [{ name: 'x' }, { name: 'dy' }, { name: 'dw', write: true }],
+  bindings: [{ name: 'x' }, { name: 'dy' }, { name: 'dw', write: true }, { name: 'db', write: true }],
   functions: /* wgsl */ `
-fn a(i: u32, r: u32) -> f32 { return x[r * s.inputs + i]; }
-fn b(r: u32, u: u32) -> f32 { return dy[r * s.units + u]; }
-fn store(i: u32, u: u32, v: f32) { dw[i * s.units + u] = v; }
-`,
-};
-
-/** Bindings: x, dy, dw. */
-export function denseWeightGradient(device: GPUDevice, d: DenseShape): Gemm {
-  return new Gemm(device, WEIGHT_GRADIENT, { m: d.inputs, n: d.units, k: d.rows }, values(d));
+fn a(i: u32, r: u32) -> f32 {
+  if (i == s.inputs) { return 1.0; }
+  return x[r * s.inputs + i];
 }
-
-const BIAS_GRADIENT: GemmSource = {
-  label: 'dense bias gradient',
-  fields: FIELDS,
-  bindings: [{ name: 'dy' }, { name: 'db', write: true }],
-  functions: /* wgsl */ `
-fn a(one: u32, r: u32) -> f32 { return 1.0; }
 fn b(r: u32, u: u32) -> f32 { return dy[r * s.units + u]; }
-fn store(one: u32, u: u32, v: f32) { db[u] = v; }
+fn store(i: u32, u: u32, v: f32) {
+  if (i == s.inputs) { db[u] = v; } else { dw[i * s.units + u] = v; }
+}
 `,
 };
 
-/** Bindings: dy, db. */
-export function denseBiasGradient(device: GPUDevice, d: DenseShape): Gemm {
-  return new Gemm(device, BIAS_GRADIENT, { m: 1, n: d.units, k: d.rows }, values(d));
+/** Bindings: x, dy, dw, db. */
+export function denseWeightGradient(device: GPUDevice, d: DenseShape): Gemm {
+  return new Gemm(device, WEIGHT_GRADIENT, { m: d.inputs + 1, n: d.units, k: d.rows }, values(d));
 }

@@ -10,7 +10,7 @@
 //           where the clip holds, as tfjs's clipByValue passes no gradient there)
 // Each sums its loss in one workgroup and writes it to its slot of a small losses buffer, read once per step.
 
-import { computeLayout } from './layout';
+import { bindGroup, elementGroups, program, uniformBlock, type Binding, type Program } from './layout';
 
 const THREADS = 256;
 
@@ -101,33 +101,18 @@ fn main(@builtin(local_invocation_index) t: u32) {
 }
 `;
 
-function uniforms(device: GPUDevice, words: number[], floatAt: number, float: number): GPUBuffer {
-  const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM, mappedAtCreation: true });
-  const mapped = buffer.getMappedRange();
-  new Uint32Array(mapped).set(words);
-  new Float32Array(mapped)[floatAt] = float;
-  buffer.unmap();
-  return buffer;
-}
-
-function bindAll(device: GPUDevice, pipeline: GPUComputePipeline, buffers: GPUBuffer[]): GPUBindGroup {
-  const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-  return device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-}
-
 export interface OutputBuffers {
-  pre: GPUBuffer;
-  truth: GPUBuffer;
-  dOut: GPUBuffer;
-  out: GPUBuffer;
-  dPre: GPUBuffer;
-  losses: GPUBuffer;
+  pre: Binding;
+  truth: Binding;
+  dOut: Binding;
+  out: Binding;
+  dPre: Binding;
+  losses: Binding;
 }
 
 /** The generator's output activation, its L1 term (loss slot `slot`) and the gradient its backward pass starts from. */
 export class OutputLoss {
-  private readonly pipelines: { activation: GPUComputePipeline; l1: GPUComputePipeline };
-  private readonly layout: GPUBindGroupLayout;
+  private readonly program: Program;
   private readonly uniforms: GPUBuffer;
   private group: GPUBindGroup | undefined;
 
@@ -135,32 +120,32 @@ export class OutputLoss {
     private readonly device: GPUDevice,
     readonly shape: { count: number; activation: OutputActivation; weight: number; slot: number },
   ) {
-    this.uniforms = uniforms(device, [shape.count, shape.slot], 2, shape.weight);
-    this.layout = computeLayout(device, { uniform: [0], read: [1, 2, 3], write: [4, 5, 6] });
-    const layout = device.createPipelineLayout({ bindGroupLayouts: [this.layout] });
-    const module = device.createShaderModule({ code: outputWgsl(shape.activation), label: 'output loss' });
-    const make = (entryPoint: string) => device.createComputePipeline({ layout, compute: { module, entryPoint } });
-    this.pipelines = { activation: make('activation'), l1: make('l1') };
+    this.uniforms = uniformBlock(device, [shape.count, shape.slot, 0], { 2: shape.weight });
+    this.program = program(device, {
+      label: 'output loss',
+      code: outputWgsl(shape.activation),
+      entryPoints: ['activation', 'l1'],
+      uniform: [0],
+      read: [1, 2, 3],
+      write: [4, 5, 6],
+    });
   }
 
   bind(b: OutputBuffers): void {
     const buffers = [this.uniforms, b.pre, b.truth, b.dOut, b.out, b.dPre, b.losses];
-    const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
-    this.group = this.device.createBindGroup({ layout: this.layout, entries });
+    this.group = bindGroup(this.device, this.program.layout, buffers);
   }
 
   /** The output image, from the last convolution's pre-activation. */
   recordForward(pass: GPUComputePassEncoder): void {
-    const groups = Math.ceil(this.shape.count / THREADS);
-    const limit = this.device.limits.maxComputeWorkgroupsPerDimension;
-    pass.setPipeline(this.pipelines.activation);
+    pass.setPipeline(this.program.pipelines.activation);
     pass.setBindGroup(0, this.bound());
-    pass.dispatchWorkgroups(Math.min(groups, limit), Math.ceil(groups / limit));
+    pass.dispatchWorkgroups(...elementGroups(this.device, this.shape.count, THREADS));
   }
 
   /** The L1 term and the pre-activation's gradient, once dOut holds the GAN term's share. */
   recordBackward(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.pipelines.l1);
+    pass.setPipeline(this.program.pipelines.l1);
     pass.setBindGroup(0, this.bound());
     pass.dispatchWorkgroups(1);
   }
@@ -173,7 +158,7 @@ export class OutputLoss {
 
 /** The discriminator's softmax and its cross-entropy with class `cls` (0 fake, 1 real), weighted, in loss slot `slot`. */
 export class SoftmaxCrossEntropy {
-  private readonly pipeline: GPUComputePipeline;
+  private readonly program: Program;
   private readonly uniforms: GPUBuffer;
   private group: GPUBindGroup | undefined;
 
@@ -181,18 +166,24 @@ export class SoftmaxCrossEntropy {
     private readonly device: GPUDevice,
     readonly shape: { rows: number; cls: 0 | 1; weight: number; slot: number },
   ) {
-    this.uniforms = uniforms(device, [shape.rows, shape.slot, 0, shape.cls], 2, shape.weight);
-    const module = device.createShaderModule({ code: SOFTMAX_WGSL, label: 'softmax cross-entropy' });
-    this.pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+    this.uniforms = uniformBlock(device, [shape.rows, shape.slot, 0, shape.cls], { 2: shape.weight });
+    this.program = program(device, {
+      label: 'softmax cross-entropy',
+      code: SOFTMAX_WGSL,
+      entryPoints: ['main'],
+      uniform: [0],
+      read: [1],
+      write: [2, 3, 4],
+    });
   }
 
-  bind(b: { logits: GPUBuffer; p: GPUBuffer; dLogits: GPUBuffer; losses: GPUBuffer }): void {
-    this.group = bindAll(this.device, this.pipeline, [this.uniforms, b.logits, b.p, b.dLogits, b.losses]);
+  bind(b: { logits: Binding; p: Binding; dLogits: Binding; losses: Binding }): void {
+    this.group = bindGroup(this.device, this.program.layout, [this.uniforms, b.logits, b.p, b.dLogits, b.losses]);
   }
 
   record(pass: GPUComputePassEncoder): void {
     if (!this.group) throw new Error('softmax cross-entropy: bind() its buffers before recording');
-    pass.setPipeline(this.pipeline);
+    pass.setPipeline(this.program.pipelines.main);
     pass.setBindGroup(0, this.group);
     pass.dispatchWorkgroups(1);
   }

@@ -1,0 +1,428 @@
+/// <reference types="@webgpu/types" />
+// One network's forward and backward pass, compiled from its layer graph (the graph the hovers show) for one batch
+// size. Walking the graph, each layer becomes kernels or nothing:
+//   Conv2D (also inside TimeDistributed)     an implicit GEMM forward; input, filter and bias gradients
+//   BatchNormalization                       the fused kernel, taking in the activation and the dropout after it
+//                                            when they are its only consumer
+//   LeakyReLU, ReLU, UpSampling2D, Concatenate, the patches' Reshape/Permute/Reshape
+//                                            nothing: a view that the next convolution folds into its gathers
+//   Flatten                                  nothing: the same memory
+//   Dense (softmax)                          a GEMM, then a row softmax (the last Dense's softmax is the loss's)
+// Every tensor that is computed has a buffer and, for the backward pass, one gradient buffer per consumer that
+// sends a gradient back (a U-Net encoder level has two when its skip is on); the backward pass adds them before
+// the layer that produced the tensor uses them. The network's head (the generator's pre-activation output, the
+// discriminator's last logits) is left to the step, which puts the loss on it.
+
+import type { LayerNode, LayerOp, ModelGraph } from '../../core/graph';
+import type { Activation } from './activation';
+import { FusedBatchNorm } from './batchNorm';
+import { conv2dFilterGradient, conv2dForward, conv2dInputGradient, convGeometry } from './conv2d';
+import { denseForward, denseInputGradient, denseWeightGradient } from './dense';
+import { Parameters } from './parameters';
+import { AddInto, RowSoftmax } from './rows';
+
+export interface Tensor {
+  name: string;
+  floats: number;
+  buffer: GPUBuffer;
+  /** Whether a gradient is sent back to it (network inputs may not need one). */
+  needsGrad: boolean;
+  /** Gradient buffers, one per consumer; the first receives the sum. */
+  grads: GPUBuffer[];
+}
+
+/** What a layer's output is to its consumers: one or two tensors, seen through an activation, upsampling or tiles. */
+interface View {
+  sources: Tensor[];
+  activation?: Activation;
+  upsample: number;
+  tiles?: number;
+}
+
+/** One kernel's dispatch, named for profiles ("conv2d forward", "unet_conv2D_3"). */
+export interface Recording {
+  kernel: string;
+  layer: string;
+  record(pass: GPUComputePassEncoder): void;
+}
+
+export const recording = (kernel: string, layer: string, record: Recording['record']): Recording => ({
+  kernel,
+  layer,
+  record,
+});
+
+export interface PassOptions {
+  batch: number;
+  params: Parameters;
+  /** The network's inputs by layer name: their buffers, and whether a gradient is wanted for them. */
+  inputs: Record<string, { buffer: GPUBuffer; needsGrad: boolean }>;
+  /** The arena that receives the weight gradients; without it the pass computes input gradients only. */
+  gradients?: GPUBuffer;
+  /** The stream of the dropout masks (train.seed). */
+  seed: number;
+}
+
+export class UnsupportedGraph extends Error {}
+
+const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+const product = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+export class NetworkPass {
+  readonly forward: Recording[] = [];
+  private readonly backwardBuilders: (() => Recording[])[] = [];
+  private backwardList: Recording[] | undefined;
+  private readonly values = new Map<string, View>();
+  private readonly consumers = new Map<string, LayerNode[]>();
+  private readonly fused = new Set<string>();
+  /** The head: the last layer's output before its activation. */
+  head!: Tensor;
+  readonly batchNorms: FusedBatchNorm[] = [];
+  private readonly buffers: GPUBuffer[] = [];
+
+  constructor(
+    private readonly device: GPUDevice,
+    readonly graph: ModelGraph,
+    private readonly options: PassOptions,
+  ) {
+    for (const node of graph.layers) {
+      for (const from of node.inbound) this.consumers.set(from, [...(this.consumers.get(from) ?? []), node]);
+    }
+    const last = graph.layers[graph.layers.length - 1];
+    graph.layers.forEach((node, index) => {
+      if (!this.fused.has(node.name)) this.layer(node, index, node === last);
+    });
+  }
+
+  /** A new gradient buffer of `t` for one consumer to write. */
+  gradientOf(t: Tensor): GPUBuffer {
+    const g = this.allocate(t.floats);
+    t.grads.push(g);
+    return g;
+  }
+
+  /** The gradient of a network input, complete after the backward pass. */
+  inputGradient(name: string): GPUBuffer {
+    const t = this.plain(name);
+    if (!t.grads.length) throw new Error(`compiled step: nothing sends a gradient to ${name}`);
+    return t.grads[0];
+  }
+
+  /** The backward pass, from the head's gradient (which the loss has bound by now) to the inputs'. */
+  get backward(): Recording[] {
+    if (!this.backwardList) {
+      this.backwardList = [];
+      for (let i = this.backwardBuilders.length - 1; i >= 0; i--) this.backwardList.push(...this.backwardBuilders[i]());
+      for (const [name, spec] of Object.entries(this.options.inputs)) {
+        if (spec.needsGrad) this.backwardList.push(...this.summed(this.plain(name)));
+      }
+    }
+    return this.backwardList;
+  }
+
+  /** Bytes of the buffers this pass allocated (activations, gradients, scratch). */
+  bytes(): number {
+    return this.buffers.reduce((sum, b) => sum + b.size, 0);
+  }
+
+  destroy(): void {
+    for (const b of this.buffers) b.destroy();
+  }
+
+  private allocate(floats: number): GPUBuffer {
+    const buffer = this.device.createBuffer({ size: Math.max(16, floats * 4), usage: storage() });
+    this.buffers.push(buffer);
+    return buffer;
+  }
+
+  private tensor(name: string, floats: number): Tensor {
+    return { name, floats, buffer: this.allocate(floats), needsGrad: true, grads: [] };
+  }
+
+  /** Adds a tensor's other gradients into its first, before its producer reads it. */
+  private summed(t: Tensor): Recording[] {
+    if (!t.grads.length) throw new Error(`compiled step: no gradient reaches ${t.name}`);
+    return t.grads.slice(1).map((g) => {
+      const add = new AddInto(this.device, t.floats, t.grads[0], g);
+      return recording('add gradients', t.name, (pass) => add.record(pass));
+    });
+  }
+
+  private view(name: string): View {
+    const v = this.values.get(name);
+    if (!v) throw new Error(`compiled step: ${name} is used before it is computed`);
+    return v;
+  }
+
+  /** A layer output that must be one tensor as it is in memory. */
+  private plain(name: string): Tensor {
+    const v = this.view(name);
+    if (v.sources.length !== 1 || v.activation || v.upsample !== 1 || v.tiles)
+      throw new UnsupportedGraph(
+        `${name} is read as it is, but it is a view (an activation, upsampling, concatenation or patches)`,
+      );
+    return v.sources[0];
+  }
+
+  /** Images in the batch of a layer's input: the batch, times the patches inside TimeDistributed. */
+  private images(node: LayerNode): number {
+    return node.op.op === 'timeDistributed' ? this.options.batch * node.outputShape[0] : this.options.batch;
+  }
+
+  private layer(node: LayerNode, index: number, last: boolean): void {
+    const op: LayerOp = node.op.op === 'timeDistributed' ? node.op.layer : node.op;
+    switch (op.op) {
+      case 'input':
+        return this.input(node);
+      case 'conv2d':
+        if (op.transpose) throw new UnsupportedGraph(`${node.name} is a Conv2DTranspose (upsampling: transpose)`);
+        return this.conv(node, op);
+      case 'batchNorm':
+        return this.batchNorm(node, index);
+      case 'leakyRelu':
+        return this.activation(node, { kind: 'leakyRelu', alpha: op.alpha });
+      case 'activation':
+        if (op.fn === 'relu') return this.activation(node, { kind: 'relu' });
+        if (!last) throw new UnsupportedGraph(`${node.name}: a ${op.fn} activation inside the network`);
+        this.head = this.plain(node.inbound[0]);
+        return;
+      case 'upSampling': {
+        const v = this.view(node.inbound[0]);
+        if (v.upsample !== 1 || v.tiles) throw new UnsupportedGraph(`${node.name}: upsampling of a view`);
+        this.values.set(node.name, { ...v, upsample: op.size });
+        return;
+      }
+      case 'concat':
+        return this.concat(node);
+      case 'reshape':
+      case 'permute':
+        return this.patches(node, op);
+      case 'flatten':
+        this.values.set(node.name, { sources: [this.plain(node.inbound[0])], upsample: 1 });
+        return;
+      case 'dense':
+        return this.dense(node, op, last);
+      case 'dropout':
+        throw new UnsupportedGraph(`${node.name}: a dropout that does not follow a BatchNormalization`);
+    }
+  }
+
+  private input(node: LayerNode): void {
+    const spec = this.options.inputs[node.name];
+    if (!spec) throw new Error(`compiled step: no buffer for the input ${node.name}`);
+    const floats = this.options.batch * product(node.outputShape);
+    this.values.set(node.name, {
+      sources: [{ name: node.name, floats, buffer: spec.buffer, needsGrad: spec.needsGrad, grads: [] }],
+      upsample: 1,
+    });
+  }
+
+  private activation(node: LayerNode, activation: Activation): void {
+    const v = this.view(node.inbound[0]);
+    if (v.activation || v.upsample !== 1) throw new UnsupportedGraph(`${node.name}: an activation of a view`);
+    this.values.set(node.name, { ...v, activation });
+  }
+
+  private concat(node: LayerNode): void {
+    const sources = node.inbound.map((name) => this.plain(name));
+    if (sources.length !== 2) throw new UnsupportedGraph(`${node.name}: a concatenation of ${sources.length} tensors`);
+    this.values.set(node.name, { sources, upsample: 1 });
+  }
+
+  /** Reshape (grid, p, grid, p, c), Permute (1, 3, 2, 4, 5), Reshape (grid^2, p, p, c): the patches, as a view. */
+  private patches(node: LayerNode, op: Extract<LayerOp, { op: 'reshape' | 'permute' }>): void {
+    const v = this.view(node.inbound[0]);
+    const shape = node.outputShape;
+    const consumer = this.consumers.get(node.name) ?? [];
+    const tiled = op.op === 'reshape' && shape.length === 4 && consumer.every((c) => c.op.op === 'timeDistributed');
+    const splitting = op.op === 'reshape' && shape.length === 5;
+    const permuting = op.op === 'permute' && op.dims.join() === '1,3,2,4,5';
+    if (!(tiled || splitting || permuting) || v.activation || v.upsample !== 1)
+      throw new UnsupportedGraph(`${node.name}: a reshape that is not the discriminator's patches`);
+    this.values.set(node.name, tiled ? { ...v, tiles: Math.round(Math.sqrt(shape[0])) } : v);
+  }
+
+  private conv(node: LayerNode, op: Extract<LayerOp, { op: 'conv2d' }>): void {
+    const v = this.view(node.inbound[0]);
+    const td = node.op.op === 'timeDistributed';
+    const [height, width] = td ? node.outputShape.slice(1) : node.outputShape;
+    const input = this.inputShape(node);
+    const geometry = convGeometry({
+      batch: this.images(node),
+      height: input[0],
+      width: input[1],
+      inChannels: input[2],
+      outChannels: op.filters,
+      kernel: op.kernel,
+      stride: op.strides,
+      input: {
+        split: v.sources.length === 2 ? this.channels(v.sources[0]) : undefined,
+        upsample: v.upsample,
+        tiles: v.tiles ? { across: v.tiles } : undefined,
+        activation: v.activation,
+      },
+    });
+    if (geometry.outHeight !== height || geometry.outWidth !== width)
+      throw new Error(`compiled step: ${node.name} computes ${geometry.outHeight}x${geometry.outWidth}`);
+    const y = this.tensor(node.name, geometry.pixels * op.filters);
+    this.values.set(node.name, { sources: [y], upsample: 1 });
+    const { kernel, bias } = this.options.params.ranges(node.name);
+    const weights = this.options.params.weights;
+    const forward = conv2dForward(this.device, geometry);
+    forward.bind([
+      ...v.sources.map((s) => s.buffer),
+      Parameters.binding(weights, kernel!),
+      Parameters.binding(weights, bias!),
+      y.buffer,
+    ]);
+    this.forward.push(recording('conv2d forward', node.name, (pass) => forward.record(pass)));
+    const dxs = v.sources.some((s) => s.needsGrad)
+      ? v.sources.map((s) => (s.needsGrad ? this.gradientOf(s) : this.allocate(s.floats)))
+      : [];
+    this.backwardBuilders.push(() => {
+      const list = this.summed(y);
+      const dy = y.grads[0];
+      if (dxs.length) {
+        const inputGradient = conv2dInputGradient(this.device, geometry);
+        inputGradient.bind([...v.sources.map((s) => s.buffer), dy, Parameters.binding(weights, kernel!), ...dxs]);
+        list.push(recording('conv2d input gradient', node.name, (pass) => inputGradient.record(pass)));
+      }
+      const arena = this.options.gradients;
+      if (arena) {
+        const filter = conv2dFilterGradient(this.device, geometry);
+        const gradients = [Parameters.binding(arena, kernel!), Parameters.binding(arena, bias!)];
+        filter.bind([...v.sources.map((s) => s.buffer), dy, ...gradients]);
+        list.push(recording('conv2d filter and bias gradient', node.name, (pass) => filter.record(pass)));
+      }
+      return list;
+    });
+  }
+
+  /** The per-image shape a layer reads (inside TimeDistributed, without the patch dimension). */
+  private inputShape(node: LayerNode): readonly number[] {
+    const from = this.graph.layers.find((l) => l.name === node.inbound[0])!;
+    return node.op.op === 'timeDistributed' ? from.outputShape.slice(1) : from.outputShape;
+  }
+
+  /** Channels of one source of a concatenation: the last dimension of the layer that made it. */
+  private channels(first: Tensor): number {
+    const layer = this.graph.layers.find((l) => l.name === first.name);
+    if (!layer) throw new UnsupportedGraph(`${first.name}: a concatenation of an intermediate tensor`);
+    return layer.outputShape[layer.outputShape.length - 1];
+  }
+
+  private batchNorm(node: LayerNode, index: number): void {
+    const x = this.plain(node.inbound[0]);
+    const channels = node.outputShape[node.outputShape.length - 1];
+    let activation: Activation = { kind: 'linear' };
+    let dropout: { rate: number; seed: number } | undefined;
+    let end = node;
+    const next = () => {
+      const after = this.consumers.get(end.name) ?? [];
+      return after.length === 1 ? after[0] : undefined;
+    };
+    const act = next();
+    const inner = act && (act.op.op === 'timeDistributed' ? act.op.layer : act.op);
+    if (act && inner && (inner.op === 'leakyRelu' || (inner.op === 'activation' && inner.fn === 'relu'))) {
+      activation = inner.op === 'leakyRelu' ? { kind: 'leakyRelu', alpha: inner.alpha } : { kind: 'relu' };
+      this.fused.add(act.name);
+      end = act;
+    }
+    const drop = next();
+    if (drop && drop.op.op === 'dropout') {
+      dropout = { rate: drop.op.rate, seed: (this.options.seed * 0x9e3779b1 + index) >>> 0 };
+      this.fused.add(drop.name);
+      end = drop;
+    }
+    const y = this.tensor(end.name, x.floats);
+    for (const name of new Set([node.name, end.name])) this.values.set(name, { sources: [y], upsample: 1 });
+    const norm = new FusedBatchNorm(this.device, {
+      positions: x.floats / channels,
+      channels,
+      epsilon: 1e-3,
+      momentum: 0.99,
+      activation,
+      dropout,
+    });
+    this.batchNorms.push(norm);
+    this.forward.push(recording('batch norm forward', node.name, (pass) => norm.recordForward(pass)));
+    const { gb, moving } = this.options.params.ranges(node.name);
+    const params = this.options.params;
+    const dx = this.gradientOf(x);
+    const stats = this.allocate(channels * 4);
+    this.backwardBuilders.push(() => {
+      const list = this.summed(y);
+      const dgb = this.options.gradients ? Parameters.binding(this.options.gradients, gb!) : this.allocate(gb!.count);
+      norm.bind({
+        x: x.buffer,
+        gb: Parameters.binding(params.weights, gb!),
+        stats,
+        y: y.buffer,
+        dy: y.grads[0],
+        dx,
+        dgb,
+        moving: Parameters.binding(params.moving, moving!),
+      });
+      list.push(recording('batch norm backward', node.name, (pass) => norm.recordBackward(pass)));
+      return list;
+    });
+    // The forward kernels are bound with the backward ones (one bind group); the pass is complete only once
+    // `backward` has been read.
+  }
+
+  private dense(node: LayerNode, op: Extract<LayerOp, { op: 'dense' }>, last: boolean): void {
+    const x = this.plain(node.inbound[0]);
+    const rows = this.images(node);
+    const shape = { rows, inputs: x.floats / rows, units: op.units };
+    const z = this.tensor(node.name, rows * op.units);
+    const { kernel, bias } = this.options.params.ranges(node.name);
+    const weights = this.options.params.weights;
+    const forward = denseForward(this.device, shape);
+    forward.bind([x.buffer, Parameters.binding(weights, kernel!), Parameters.binding(weights, bias!), z.buffer]);
+    this.forward.push(recording('dense forward', node.name, (pass) => forward.record(pass)));
+    const dx = x.needsGrad ? this.gradientOf(x) : undefined;
+    this.backwardBuilders.push(() => this.denseBackward(shape, x, z, dx, node.name));
+    let out = z;
+    if (op.activation === 'softmax' && !last) {
+      const q = this.tensor(`${node.name}:softmax`, z.floats);
+      const softmax = new RowSoftmax(this.device, { rows, units: op.units });
+      this.forward.push(recording('softmax forward', node.name, (pass) => softmax.recordForward(pass)));
+      const dz = this.gradientOf(z);
+      this.backwardBuilders.push(() => {
+        softmax.bind({ z: z.buffer, q: q.buffer, dq: q.grads[0], dz });
+        return [...this.summed(q), recording('softmax backward', node.name, (pass) => softmax.recordBackward(pass))];
+      });
+      out = q;
+    } else if (last) {
+      this.head = z;
+    } else if (op.activation !== 'linear') {
+      throw new UnsupportedGraph(`${node.name}: a Dense with a ${op.activation} activation`);
+    }
+    this.values.set(node.name, { sources: [out], upsample: 1 });
+  }
+
+  private denseBackward(
+    shape: { rows: number; inputs: number; units: number },
+    x: Tensor,
+    z: Tensor,
+    dx: GPUBuffer | undefined,
+    name: string,
+  ): Recording[] {
+    const list = this.summed(z);
+    const dz = z.grads[0];
+    const { kernel, bias } = this.options.params.ranges(name);
+    const weights = this.options.params.weights;
+    if (dx) {
+      const inputGradient = denseInputGradient(this.device, shape);
+      inputGradient.bind([dz, Parameters.binding(weights, kernel!), dx]);
+      list.push(recording('dense input gradient', name, (pass) => inputGradient.record(pass)));
+    }
+    const arena = this.options.gradients;
+    if (arena) {
+      const weightGradient = denseWeightGradient(this.device, shape);
+      weightGradient.bind([x.buffer, dz, Parameters.binding(arena, kernel!), Parameters.binding(arena, bias!)]);
+      list.push(recording('dense weight and bias gradient', name, (pass) => weightGradient.record(pass)));
+    }
+    return list;
+  }
+}

@@ -1,0 +1,99 @@
+// What runs a training step: tfjs's graph of ops (pix2pix.ts `trainStep`) on any backend, or, on WebGPU, the
+// compiled step (compiled/), which holds the variables on the GPU and brings the tfjs models up to date before
+// anything reads them. The trainer and the benchmarks use the one interface.
+
+import type { ModelGraph } from '../core/graph';
+import type { ResolvedConfig } from '../core/config';
+import type { Tf } from '../model/tf';
+import type { ChosenBackend } from './backends';
+import { downloadNets, uploadNets } from './compiled/models';
+import { UnsupportedGraph } from './compiled/pass';
+import { CompiledStep, type KernelTime } from './compiled/step';
+import { trainStep, type Nets, type StepLosses } from './pix2pix';
+
+export interface Stepper {
+  /** "compiled (262 dispatches per step)", "tfjs". */
+  describe: string;
+  /** One step on a batch of inputs and targets in [-1, 1] (NHWC); `step` counts steps from the run's start. */
+  step(x: Float32Array<ArrayBuffer>, y: Float32Array<ArrayBuffer>, batch: number, step: number): Promise<StepLosses>;
+  /** Brings the tfjs models (with `optimizers`, the Adam states too) up to date; `step` steps are done. */
+  sync(step: number, optimizers: boolean): Promise<void>;
+  /** One step with GPU time per kernel, where the stepper can time its kernels. */
+  profile?(
+    x: Float32Array<ArrayBuffer>,
+    y: Float32Array<ArrayBuffer>,
+    batch: number,
+    step: number,
+  ): Promise<KernelTime[]>;
+  dispose(): void;
+}
+
+export interface StepperGraphs {
+  generator: ModelGraph;
+  discriminator: ModelGraph;
+  config: ResolvedConfig;
+}
+
+function tfjsStepper(tf: Tf, nets: Nets, graphs: StepperGraphs, describe: string): Stepper {
+  const { size, channels } = graphs.config.input;
+  const out = graphs.config.output.channels;
+  return {
+    describe,
+    async step(x, y, batch) {
+      const xs = tf.tensor4d(x, [batch, size, size, channels]);
+      const ys = tf.tensor4d(y, [batch, size, size, out]);
+      try {
+        return await trainStep(tf, nets, graphs.config.train.loss, xs, ys);
+      } finally {
+        tf.dispose([xs, ys]);
+      }
+    },
+    async sync() {},
+    dispose() {},
+  };
+}
+
+function compiledStepper(tf: Tf, nets: Nets, graphs: StepperGraphs, compiled: CompiledStep, batch: number): Stepper {
+  const { l1: l1Weight, gan: ganWeight } = graphs.config.train.loss;
+  return {
+    describe: `compiled (${compiled.dispatches(batch)} dispatches per step at batch ${batch}, ${(compiled.bytes() / 2 ** 20).toFixed(1)} MiB)`,
+    async step(x, y, size, step) {
+      const r = await compiled.step(x, y, size, step);
+      // tfjs's arithmetic for the totals: float32 products and sums.
+      const f = Math.fround;
+      const gTotal = f(f(r.l1 * l1Weight) + f(r.gan * ganWeight));
+      const dLoss = f(f(r.dFake + r.dReal) * 0.5);
+      return { gL1: r.l1, gGan: r.gan, gTotal, dLoss };
+    },
+    sync: (step, optimizers) => downloadNets(tf, compiled, nets, step, optimizers),
+    profile: (x, y, size, step) => compiled.profile(x, y, size, step),
+    dispose: () => compiled.destroy(),
+  };
+}
+
+/**
+ * The stepper for a session: the compiled step on WebGPU unless the backend asks for tfjs's or the graph has a
+ * layer it does not compile (then tfjs's, saying why). `step` steps are done (the Adam bias corrections resume).
+ */
+export async function createStepper(
+  backend: ChosenBackend,
+  nets: Nets,
+  graphs: StepperGraphs,
+  batch: number,
+  step: number,
+): Promise<Stepper> {
+  const tf = backend.tf;
+  if (!backend.device) return tfjsStepper(tf, nets, graphs, 'tfjs');
+  if (!backend.compiledStep) return tfjsStepper(tf, nets, graphs, 'tfjs (train.backend: webgpu-tfjs)');
+  let compiled: CompiledStep | undefined;
+  try {
+    compiled = new CompiledStep(backend.device, graphs);
+    compiled.plan(batch);
+  } catch (e) {
+    compiled?.destroy();
+    if (!(e instanceof UnsupportedGraph)) throw e;
+    return tfjsStepper(tf, nets, graphs, `tfjs (the compiled step does not cover ${e.message})`);
+  }
+  await uploadNets(compiled, nets, step);
+  return compiledStepper(tf, nets, graphs, compiled, batch);
+}
