@@ -1,8 +1,8 @@
 // The GPU benchmark, for a machine with a real GPU: the WebGPU adapter (features, limits), the seed model's
-// training step (G + D updates) on webgpu at batch 5 and 32 (img/s, GPU time, per-kernel profile), the
-// tfjs-webgpu settings that matter for training, the host's own work per step (Dawn's null backend), and
-// PyTorch on CUDA on the same graph where that machine has it.
-//   npm run bench:gpu [-- --config FILE] [--batches 5,32] [--steps N] [--allow-software]
+// training step (G + D updates) at batch 5 and 32 on the compiled step and on tfjs-webgpu's (img/s, their ratio,
+// the compiled step's GPU time per kernel), PyTorch on CUDA on the same graph where that machine has it, and the
+// host's own work per step (Dawn's null backend); with --settings, tfjs-webgpu's flags that matter for training.
+//   npm run bench:gpu [-- --config FILE] [--batches 5,32] [--steps N] [--allow-software] [--settings]
 // It is bundled (dist/bench-gpu.js: tfjs inside, only `webgpu` outside), so a GPU machine needs Node, Dawn and
 // this repository's dist/ and bench/ folders, nothing from npm.
 
@@ -12,17 +12,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyze } from '../src/core/analysis';
 import { describeAdapter } from '../src/runFolders/contract';
-import { trainStep } from '../src/trainer/pix2pix';
+import { disposeNets, trainStep } from '../src/trainer/pix2pix';
 import { TRAINING_FLAGS } from '../src/trainer/webgpu';
-import { kernelTable, profileStep, stepSetup, type StepSetup } from './setup';
-
-const EXAMPLE = (name: string) => join(__dirname, '..', 'examples', `${name}.p2p.yaml`);
+import { stepSetup, type StepSetup } from './setup';
+import { EXAMPLE, msPerStep, profileTable, steppers } from './steppers';
 
 interface Options {
   config: string;
   batches: number[];
   steps: number;
   allowSoftware: boolean;
+  /** Also time tfjs-webgpu's settings (slow: three rounds of every variant). */
+  settings: boolean;
   /** Child mode: host work per step on Dawn's null backend, one JSON line. */
   hostOnly: boolean;
 }
@@ -34,6 +35,7 @@ function parseOptions(argv: string[]): Options {
     batches: argv.includes('--batches') ? value('--batches').split(',').map(Number) : [5, 32],
     steps: argv.includes('--steps') ? Number(value('--steps')) : 10,
     allowSoftware: argv.includes('--allow-software'),
+    settings: argv.includes('--settings'),
     hostOnly: argv.includes('--host-only'),
   };
 }
@@ -50,17 +52,6 @@ async function stepTime(s: StepSetup, steps: number): Promise<{ warmMs: number; 
   for (let i = 0; i < steps; i++) times.push(await run());
   times.sort((a, b) => a - b);
   return { warmMs, ms: times[Math.floor(times.length / 2)] };
-}
-
-/** One profiled step: GPU time per kernel (timestamp queries where the adapter has them). */
-async function kernelProfile(s: StepSetup): Promise<string[]> {
-  const { kernels } = await profileStep(s);
-  const total = kernels.reduce((sum, k) => sum + k.ms, 0);
-  const calls = kernels.reduce((sum, k) => sum + k.calls, 0);
-  return [
-    `    kernels: ${total.toFixed(1)} ms of GPU time in ${calls} dispatches (profiled, one at a time)`,
-    ...kernelTable(kernels, 12, '    '),
-  ];
 }
 
 /**
@@ -94,7 +85,15 @@ async function settings(s: StepSetup, steps: number): Promise<string[]> {
   ];
 }
 
-function child(cmd: string, args: string[]): { imgPerSec?: number; msPerStep?: number; error?: string } {
+interface ChildResult {
+  imgPerSec?: number;
+  msPerStep?: number;
+  compiled?: number;
+  tfjs?: number;
+  error?: string;
+}
+
+function child(cmd: string, args: string[]): ChildResult {
   const r = spawnSync(cmd, args, { encoding: 'utf8', timeout: 600_000, env: { ...process.env } });
   try {
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
@@ -104,11 +103,7 @@ function child(cmd: string, args: string[]): { imgPerSec?: number; msPerStep?: n
 }
 
 /** PyTorch on CUDA on the same graph and batch, when this machine's python3 has it. */
-function torchCuda(
-  config: string,
-  batch: number,
-  steps: number,
-): { imgPerSec?: number; msPerStep?: number; error?: string } {
+function torchCuda(config: string, batch: number, steps: number): ChildResult {
   try {
     const cuda = execFileSync('python3', ['-c', 'import torch; print(torch.cuda.is_available())'], {
       encoding: 'utf8',
@@ -134,21 +129,46 @@ function torchCuda(
   ]);
 }
 
-/** The same networks on a random batch of another size. */
-function withBatch(s: StepSetup, batch: number): StepSetup {
-  const [size, inC, outC] = [s.config.input.size, s.config.input.channels, s.config.output.channels];
-  s.tf.dispose([s.x, s.y]);
-  return {
-    ...s,
-    x: s.tf.randomUniform([batch, size, size, inC], -1, 1),
-    y: s.tf.randomUniform([batch, size, size, outC], -1, 1),
-  };
+async function hostOnly(o: Options): Promise<void> {
+  const s = await steppers(o.config, ['backend=null'], o.batches[0]);
+  const compiled = await msPerStep(s, s.compiled, o.steps);
+  const tfjs = await msPerStep(s, s.tfjs, o.steps);
+  process.stdout.write(JSON.stringify({ compiled, tfjs }) + '\n');
 }
 
-async function hostOnly(o: Options): Promise<void> {
-  const s = await stepSetup(o.config, 'webgpu', { dawnFlags: ['backend=null'], batch: o.batches[0] });
-  const { ms } = await stepTime(s, o.steps);
-  process.stdout.write(JSON.stringify({ msPerStep: ms }) + '\n');
+/** One batch size: the compiled step and tfjs-webgpu's, the compiled step's kernels, and PyTorch CUDA. */
+async function benchBatch(o: Options, batch: number, first: boolean): Promise<void> {
+  const s = await steppers(o.config, [], batch);
+  if (first) printAdapter(s.setup);
+  const compiled = await msPerStep(s, s.compiled, o.steps);
+  const tfjs = await msPerStep(s, s.tfjs, o.steps);
+  const rate = (ms: number) => `${((batch * 1000) / ms).toFixed(1)} img/s (${ms.toFixed(2)} ms/step)`;
+  console.log(`\nbatch ${batch}: ${s.compiled.describe}`);
+  console.log(
+    `  compiled ${rate(compiled)}; tfjs-webgpu ${rate(tfjs)}: compiled is ${(tfjs / compiled).toFixed(1)}x tfjs-webgpu`,
+  );
+  const kernels = await s.compiled.profile?.(s.x, s.y, batch, o.steps + 2);
+  if (kernels) profileTable(kernels).forEach((l) => console.log(l));
+  if (first && o.settings) (await settings(s.setup, o.steps)).forEach((l) => console.log(l));
+  const torch = torchCuda(o.config, batch, Math.max(o.steps, 20));
+  console.log(
+    torch.error
+      ? `  pytorch-cuda: n/a (${torch.error})`
+      : `  pytorch-cuda ${torch.imgPerSec!.toFixed(1)} img/s, ${torch.msPerStep!.toFixed(2)} ms/step: ` +
+          `compiled reaches ${((100 * torch.msPerStep!) / compiled).toFixed(0)}% of its img/s, tfjs-webgpu ${((100 * torch.msPerStep!) / tfjs).toFixed(0)}%`,
+  );
+  s.compiled.dispose();
+}
+
+function printAdapter(s: StepSetup): void {
+  const adapter = s.chosen.adapter!;
+  const device = s.chosen.device!;
+  console.log(`adapter: ${describeAdapter(adapter)}; device ${adapter.device}`);
+  console.log(
+    `  features that matter: ${adapter.features.join(', ') || 'none'}; the device has: ${[...device.features].sort().join(', ')}`,
+  );
+  const limits = Object.entries(adapter.limits).map(([k, v]) => `${k} ${v}`);
+  console.log(`  limits: ${limits.join(', ')}`);
 }
 
 async function main(): Promise<void> {
@@ -157,38 +177,14 @@ async function main(): Promise<void> {
   console.log(
     `node ${process.version}; config ${o.config}; batches ${o.batches.join(', ')}; ${o.steps} timed steps each`,
   );
-  let s: StepSetup = await stepSetup(o.config, 'webgpu', { batch: o.batches[0] });
-  const adapter = s.chosen.adapter!;
-  const device = (s.tf.backend() as unknown as { device: GPUDevice }).device;
-  console.log(`adapter: ${describeAdapter(adapter)}; device ${adapter.device}`);
-  console.log(
-    `  features that matter: ${adapter.features.join(', ') || 'none'}; the device has: ${[...device.features].sort().join(', ')}`,
-  );
-  console.log(
-    `  limits: ${Object.entries(adapter.limits)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}`,
-  );
-  if (adapter.software && !o.allowSoftware) {
+  const probe = await stepSetup(o.config, 'webgpu', { batch: 1 });
+  if (probe.chosen.adapter!.software && !o.allowSoftware) {
+    printAdapter(probe);
     console.log('a software adapter: this benchmark is for a GPU (--allow-software runs it anyway, slowly)');
     return;
   }
-  for (const [i, batch] of o.batches.entries()) {
-    if (i > 0) s = withBatch(s, batch);
-    const { warmMs, ms } = await stepTime(s, o.steps);
-    console.log(
-      `\nbatch ${batch}: webgpu ${((batch * 1000) / ms).toFixed(1)} img/s, ${ms.toFixed(1)} ms/step (first step ${warmMs.toFixed(0)} ms: pipelines compiled)`,
-    );
-    (await kernelProfile(s)).forEach((l) => console.log(l));
-    if (i === 0) (await settings(s, o.steps)).forEach((l) => console.log(l));
-    const torch = torchCuda(o.config, batch, Math.max(o.steps, 20));
-    console.log(
-      torch.error
-        ? `    pytorch-cuda: n/a (${torch.error})`
-        : `    pytorch-cuda ${torch.imgPerSec!.toFixed(1)} img/s, ${torch.msPerStep!.toFixed(1)} ms/step: ` +
-            `webgpu is ${(ms / torch.msPerStep!).toFixed(1)}x slower`,
-    );
-  }
+  disposeNets(probe.tf, probe.nets);
+  for (const [i, batch] of o.batches.entries()) await benchBatch(o, batch, i === 0);
   const host = child(process.execPath, [
     ...process.execArgv,
     process.argv[1],
@@ -201,7 +197,8 @@ async function main(): Promise<void> {
     String(o.steps),
   ]);
   console.log(
-    `\nhost work per step (Dawn null backend, nothing executed), tiny at batch 5: ${host.error ?? `${host.msPerStep!.toFixed(1)} ms`}`,
+    `\nhost work per step (Dawn null backend, nothing executed), tiny at batch 5: ` +
+      (host.error ?? `compiled ${host.compiled!.toFixed(2)} ms, tfjs-webgpu ${host.tfjs!.toFixed(1)} ms`),
   );
 }
 

@@ -456,7 +456,8 @@ export const configSchema: ObjectSchema = {
             webgpu:
               'WebGPU through Dawn for Node (Vulkan, Metal or D3D12): any GPU with a current driver; also a software adapter. ' +
               'Trains with the compiled step (the whole step built once, one submit per step).',
-            'webgpu-tfjs': "WebGPU with tfjs-webgpu's op-by-op step instead of the compiled one (a fallback, and the benchmarks' peer).",
+            'webgpu-tfjs':
+              "WebGPU with tfjs-webgpu's op-by-op step instead of the compiled one (a fallback, and the benchmarks' peer).",
             wasm: 'WebAssembly (XNNPACK) on the CPU.',
             cpu: 'Pure JavaScript; the slow reference.',
           },

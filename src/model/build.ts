@@ -3,6 +3,7 @@
 
 import type * as TF from '@tensorflow/tfjs';
 import type { ResolvedConfig } from '../core/config';
+import { dropoutMask, dropoutStream } from '../core/dropoutMask';
 import { discriminatorGraph, generatorGraph, type LayerOp, type ModelGraph } from '../core/graph';
 
 import type { Tf } from './tf';
@@ -35,7 +36,7 @@ function makeLayer(tf: Tf, op: Exclude<LayerOp, { op: 'input' | 'timeDistributed
     case 'upSampling':
       return tf.layers.upSampling2d({ size: [op.size, op.size], name });
     case 'dropout':
-      return tf.layers.dropout({ rate: op.rate, name });
+      return new (dropoutClass(tf))({ rate: op.rate, name });
     case 'concat':
       return tf.layers.concatenate({ axis: -1, name });
     case 'reshape':
@@ -79,6 +80,42 @@ function timeDistributedClass(tf: Tf): new (args: { layer: Layer; name: string }
   );
   reshapingTimeDistributed.set(tf, ReshapingTimeDistributed);
   return ReshapingTimeDistributed;
+}
+
+/** Which masks the dropout layers draw: the run's seed (with each layer's name) and the step. */
+const dropoutDraw = { seed: 0, step: 0 };
+
+/** Sets the masks the next training-mode calls of any model's dropout layers draw (core/dropoutMask.ts). */
+export function setDropoutDraw(seed: number, step: number): void {
+  dropoutDraw.seed = seed;
+  dropoutDraw.step = step;
+}
+
+const hashDropout = new WeakMap<Tf, new (args: { rate: number; name: string }) => Layer>();
+
+/**
+ * Keras's Dropout with the masks of core/dropoutMask.ts instead of tfjs's random draws: the compiled WebGPU step
+ * recomputes the same masks in its kernels, so every backend drops the same elements at the same step. Saved
+ * under Keras's class name; a loaded model has the stock layer, which is the same at inference.
+ */
+function dropoutClass(tf: Tf): new (args: { rate: number; name: string }) => Layer {
+  const known = hashDropout.get(tf);
+  if (known) return known;
+  const Base = Object.getPrototypeOf(tf.layers.dropout({ rate: 0.5 })).constructor as new (args: {
+    rate: number;
+    name: string;
+  }) => Layer & { rate: number };
+  class HashDropout extends Base {
+    static className = 'Dropout';
+    call(inputs: TF.Tensor | TF.Tensor[], kwargs: Record<string, unknown>): TF.Tensor {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      if (!kwargs.training || !(this.rate > 0 && this.rate < 1)) return x;
+      const stream = dropoutStream(dropoutDraw.seed, this.name);
+      return tf.tidy(() => tf.mul(x, tf.tensor(dropoutMask(stream, dropoutDraw.step, x.size, this.rate), x.shape)));
+    }
+  }
+  hashDropout.set(tf, HashDropout);
+  return HashDropout;
 }
 
 /** Registers this project's layer classes with `tf`, for tf.loadLayersModel on saved checkpoints. */

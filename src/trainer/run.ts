@@ -11,6 +11,7 @@ import type { ModelGraph } from '../core/graph';
 import { kerasSummary } from '../core/kerasSummary';
 import { SeededRandom, withRandom } from '../core/random';
 import { DataError, loadDataset, type Dataset } from '../data/dataset';
+import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
 import type { ErrorPayload, Quality, TrainerEvent } from '../runFolders/contract';
 import { RunDir } from '../runFolders/runDir';
@@ -292,8 +293,10 @@ async function evaluateAndSample(s: Session): Promise<void> {
   const evalTest = s.data.test.slice(0, EVAL_TEST_IMAGES);
   const epoch = state.step / s.stepsPerEpoch;
   await s.stepper.sync(state.step, false);
-  // Evaluation's dropout draws from a stream of its own, seeded by the step: training's stream does not depend
-  // on when evaluations happen, so a run stopped and resumed (on any backend) trains as an uninterrupted one.
+  // Evaluation's dropout draws masks of its own stream (and anything else random from a stream seeded by the
+  // step): training's draws do not depend on when evaluations happen, so a run stopped and resumed (on any
+  // backend) trains as an uninterrupted one.
+  setDropoutDraw(s.source.config.train.seed ^ EVAL_STREAM, state.step);
   const { train, test } = await withRandom(
     new SeededRandom(s.source.config.train.seed ^ EVAL_STREAM ^ state.step).next,
     async () => ({

@@ -4,8 +4,10 @@
 
 import type { ModelGraph } from '../core/graph';
 import type { ResolvedConfig } from '../core/config';
+import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
 import type { ChosenBackend } from './backends';
+import { setParallelism } from './compiled/gemm';
 import { downloadNets, uploadNets } from './compiled/models';
 import { UnsupportedGraph } from './compiled/pass';
 import { CompiledStep, type KernelTime } from './compiled/step';
@@ -39,7 +41,8 @@ function tfjsStepper(tf: Tf, nets: Nets, graphs: StepperGraphs, describe: string
   const out = graphs.config.output.channels;
   return {
     describe,
-    async step(x, y, batch) {
+    async step(x, y, batch, step) {
+      setDropoutDraw(graphs.config.train.seed, step);
       const xs = tf.tensor4d(x, [batch, size, size, channels]);
       const ys = tf.tensor4d(y, [batch, size, size, out]);
       try {
@@ -85,6 +88,9 @@ export async function createStepper(
   const tf = backend.tf;
   if (!backend.device) return tfjsStepper(tf, nets, graphs, 'tfjs');
   if (!backend.compiledStep) return tfjsStepper(tf, nets, graphs, 'tfjs (train.backend: webgpu-tfjs)');
+  // A GPU runs a few hundred workgroups at once (products with fewer tiles are split along K); lavapipe runs one
+  // per CPU thread, where a split only adds work.
+  setParallelism(backend.device, backend.adapter?.software ? 1 : 512);
   let compiled: CompiledStep | undefined;
   try {
     compiled = new CompiledStep(backend.device, graphs);

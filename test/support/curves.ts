@@ -6,6 +6,8 @@ import { join } from 'node:path';
 
 export interface Curve {
   backend: string;
+  /** What ran the steps: "tfjs", or "compiled (...)". */
+  step: string;
   /** Per step: generator L1, GAN, discriminator loss. */
   losses: number[][];
   seconds: number;

@@ -13,7 +13,10 @@ export async function open(flags: string[]): Promise<{ adapter: GPUAdapter; devi
   instance = dawn.create(flags);
   const adapter = (await instance.requestAdapter())!;
   assert.ok(adapter, `an adapter for ${JSON.stringify(flags)}`);
-  const device = await adapter.requestDevice({ requiredLimits: { maxBufferSize: adapter.limits.maxBufferSize } });
+  const limits = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize'] as const;
+  const requiredLimits = Object.fromEntries(limits.map((k) => [k, adapter.limits[k]]));
+  // The trainer asks for the adapter's limits too (src/trainer/webgpu.ts): the kernels are tested as they run.
+  const device = await adapter.requestDevice({ requiredLimits });
   return { adapter, device, watch: new DeviceWatch(device) };
 }
 

@@ -1,5 +1,5 @@
 // One backend's loss curve for the tiny config: N training steps from train.seed on the embedded faces, in
-// batch order, as the trainer takes them. Run in its own process (a clean tfjs engine per backend):
+// batch order, as the trainer takes them (with the trainer's stepper: on webgpu, the compiled step). Run in its own process (a clean tfjs engine per backend):
 //   node --import tsx test/support/lossCurve.ts BACKEND STEPS BUILTIN_ROOT [perturb]  -> one JSON line on stdout
 // `perturb` moves every initial weight by about one float32 ulp: how far rounding alone takes the curve.
 import { readFileSync } from 'node:fs';
@@ -8,45 +8,49 @@ import { analyze } from '../../src/core/analysis';
 import type { Backend } from '../../src/core/config';
 import { loadDataset } from '../../src/data/dataset';
 import { chooseBackend } from '../../src/trainer/backends';
-import { batchTensor, createNets, trainStep } from '../../src/trainer/pix2pix';
+import { batchFloats, createNets } from '../../src/trainer/pix2pix';
+import { createStepper } from '../../src/trainer/steppers';
 import { SeededRandom } from '../../src/core/random';
 
 async function main() {
   const [backendName, stepsArg, builtinRoot, perturb] = process.argv.slice(2);
   const a = analyze(readFileSync(join(__dirname, '../../examples/tiny.p2p.yaml'), 'utf8'));
   const c = a.config;
-  const { tf, name } = await chooseBackend(backendName as Backend);
+  const chosen = await chooseBackend(backendName as Backend);
+  const { tf, name } = chosen;
   const rng = new SeededRandom(c.train.seed);
   Math.random = rng.next;
   const data = await loadDataset(c, { baseDir: join(__dirname, '../../examples'), builtinRoot, rng });
-  const nets = createNets(tf, { generator: a.generator!, discriminator: a.discriminator!, config: c });
+  const graphs = { generator: a.generator!, discriminator: a.discriminator!, config: c };
+  const nets = createNets(tf, graphs);
   if (perturb)
     for (const w of [...nets.generator.trainableWeights, ...nets.discriminator.trainableWeights])
       w.write(tf.tidy(() => tf.mul(w.read(), 1 + 2 ** -23)));
   const order = new SeededRandom(c.train.seed ^ 0x5bd1e995).shuffle(data.train.map((_, i) => i));
   const b = c.train.batchSize;
+  const stepper = await createStepper(chosen, nets, graphs, b, 0);
   const losses: number[][] = [];
   const started = performance.now();
   for (let step = 0; step < Number(stepsArg); step++) {
     const at = (step * b) % (order.length - (order.length % b));
     const idx = order.slice(at, at + b);
-    const x = batchTensor(
-      tf,
+    const x = batchFloats(
       idx.map((i) => data.train[i].input),
       c.input.size,
       c.input.channels,
     );
-    const y = batchTensor(
-      tf,
+    const y = batchFloats(
       idx.map((i) => data.train[i].target),
       c.input.size,
       c.output.channels,
     );
-    const l = await trainStep(tf, nets, c.train.loss, x, y);
-    tf.dispose([x, y]);
+    const l = await stepper.step(x, y, b, step);
     losses.push([l.gL1, l.gGan, l.dLoss]);
   }
-  process.stdout.write(JSON.stringify({ backend: name, losses, seconds: (performance.now() - started) / 1000 }) + '\n');
+  process.stdout.write(
+    JSON.stringify({ backend: name, step: stepper.describe, losses, seconds: (performance.now() - started) / 1000 }) +
+      '\n',
+  );
 }
 
 main().catch((e) => {

@@ -14,7 +14,7 @@ import {
   type ConvGeometry,
 } from '../../src/trainer/compiled/conv2d';
 import { FusedAdam } from '../../src/trainer/compiled/adam';
-import type { Gemm } from '../../src/trainer/compiled/gemm';
+import { setParallelism, type Kernel } from '../../src/trainer/compiled/gemm';
 import { OutputLoss, SoftmaxCrossEntropy } from '../../src/trainer/compiled/loss';
 import { bce, l1Loss } from '../../src/trainer/pix2pix';
 import {
@@ -26,7 +26,7 @@ import {
 import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
 import type { Activation } from '../../src/trainer/compiled/activation';
 import { FusedBatchNorm } from '../../src/trainer/compiled/batchNorm';
-import { kept } from '../../src/trainer/compiled/dropout';
+import { kept } from '../../src/core/dropoutMask';
 import { open } from '../support/dawn';
 import { rng } from '../support/marked';
 
@@ -86,6 +86,34 @@ describe('compiled step kernels against cpu', () => {
       { batch: 2, height: 9, width: 11, inChannels: 8, outChannels: 12, kernel: 1, stride: 1 },
     ];
     for (const shape of shapes) await checkConv(shape, next);
+  });
+
+  it('conv2d split along K (the partial products summed by a second dispatch), as a GPU with many cores runs small grids', async () => {
+    const next = rng(16);
+    setParallelism(device, 4096);
+    try {
+      const shapes: Conv2dShape[] = [
+        { batch: 5, height: 32, width: 32, inChannels: 1, outChannels: 16, kernel: 4, stride: 2 },
+        { batch: 4, height: 15, width: 17, inChannels: 8, outChannels: 65, kernel: 3, stride: 1 },
+        {
+          batch: 2,
+          height: 16,
+          width: 16,
+          inChannels: 24,
+          outChannels: 3,
+          kernel: 3,
+          stride: 1,
+          input: { split: 16, upsample: 2, activation: { kind: 'relu' } },
+        },
+      ];
+      for (const shape of shapes) {
+        const g = convGeometry(shape);
+        assert.ok(conv2dFilterGradient(device, g).split.splits > 1, 'the filter gradient is split');
+        await checkConv(shape, next);
+      }
+    } finally {
+      setParallelism(device, 1);
+    }
   });
 
   it("conv2d over a level's input folded into its gathers: UpSampling2D(ReLU(Concatenate([a, skip]))), patches, LeakyReLU", async () => {
@@ -480,7 +508,7 @@ async function runConv(g: ConvGeometry, sources: Float32Array[], data: Record<'w
 
 /** Binds and records kernels into one pass, submits it once (as a step does), and reads the outputs back. */
 async function runOnce(
-  kernels: readonly (readonly [Gemm, readonly GPUBuffer[]])[],
+  kernels: readonly (readonly [Kernel, readonly GPUBuffer[]])[],
   outputs: GPUBuffer[],
   sizes: number[],
 ) {

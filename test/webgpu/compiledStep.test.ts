@@ -1,5 +1,5 @@
 // The compiled WebGPU step against tfjs `cpu`, one whole training step at a time: the four losses, every gradient
-// of both networks (dropout off: the two sides draw their masks differently), the BatchNorm moving statistics and
+// of both networks (the same dropout masks on both sides: core/dropoutMask.ts), the BatchNorm moving statistics and
 // the weights after Adam, for tiny (the seed's two-stream discriminator) and a 64x64 config with the PatchGAN, some
 // skips off and a level of each size. On the machine's adapter (lavapipe in CI).
 /// <reference types="@webgpu/types" />
@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analysis';
+import { setDropoutDraw } from '../../src/model/build';
 import { CompiledStep, type CompiledGraphs } from '../../src/trainer/compiled/step';
 import { downloadNets, uploadNets, weightRanges } from '../../src/trainer/compiled/models';
 import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
@@ -26,7 +27,7 @@ before(async () => {
 const TINY = `
 input: { size: 32, channels: 1 }
 output: { channels: 3 }
-generator: { filters: 16, maxMultiplier: 4, levels: 5, skips: all, dropout: { levels: none } }
+generator: { filters: 16, maxMultiplier: 4, levels: 5, skips: all, dropout: { rate: 0.5, levels: [1, 2] } }
 discriminator: { patch: 16, filters: 16, layers: 3 }
 train: { batchSize: 3, seed: 1 }
 `;
@@ -106,6 +107,7 @@ async function compareStep(text: string, steps: number): Promise<void> {
     const [x, y] = [images(config.input.channels), images(config.output.channels)];
     const got = await compiled.step(x, y, batch, step);
     const shape = (c: number) => [batch, config.input.size, config.input.size, c] as [number, number, number, number];
+    setDropoutDraw(config.train.seed, step);
     const want = reference(
       nets,
       graphs,
@@ -179,7 +181,7 @@ async function compareGradients(
 }
 
 describe('the compiled step against tfjs cpu', () => {
-  it('tiny (the seed discriminator): losses, gradients, moving statistics and weights after the update', async () => {
+  it('tiny (the seed discriminator, dropout on two levels): losses, gradients, moving statistics and weights after the update', async () => {
     await compareStep(TINY, 1);
   });
 

@@ -1,5 +1,6 @@
 // WebGPU trains the same model as the reference: 100 steps of examples/tiny.p2p.yaml from the same seed, on the
-// same batches, on webgpu (lavapipe in CI, or a GPU) and on cpu (pure JavaScript), each in its own process.
+// same batches, with the same dropout masks, on webgpu (the compiled step; lavapipe in CI, or a GPU) and on cpu
+// (tfjs in pure JavaScript), each in its own process.
 // The tolerance is what a one-ulp weight perturbation does to either run: measured here, the cpu run is the more
 // sensitive one (its own perturbed twin drifts as far from it as webgpu does), the webgpu run barely moves.
 import assert from 'node:assert/strict';
@@ -24,6 +25,7 @@ describe('loss curve, webgpu vs cpu', () => {
     const gpu = await curve('webgpu', STEPS, builtinRoot);
     const gpuPerturbed = await curve('webgpu', STEPS, builtinRoot, true);
     assert.equal(gpu.backend, 'webgpu');
+    assert.match(gpu.step, /^compiled/);
     assert.equal(cpu.backend, 'cpu');
     const rows = assertSameCurve(gpu, cpu, [
       [gpu, gpuPerturbed],

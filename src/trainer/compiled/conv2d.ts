@@ -12,7 +12,7 @@
 // each source pixel's upsampled block and multiplies by the activation's slope, so it writes da and db directly.
 
 import { activationWgsl, type Activation } from './activation';
-import { chooseTile, Gemm, type GemmSource } from './gemm';
+import { Gemm, GemmGroup, type GemmSource, type Kernel } from './gemm';
 
 /** What the convolution reads: one tensor, a decoder level's upsampled, activated concatenation of two, or patches. */
 export interface ConvInput {
@@ -85,56 +85,72 @@ export function convGeometry(shape: Conv2dShape): ConvGeometry {
   return { shape, outHeight: rows.out, outWidth: cols.out, pixels, taps, upsample, sources, uniforms };
 }
 
-/** WGSL reading the convolution's input at (batch n, source pixel sy sx, channel c), before its activation. */
+/**
+ * WGSL reading the convolution's input, before its activation: `sourceAt(p, c)` at pixel index p (over the
+ * batch, in the sources' layout) and channel c; `imageBase(n)` and `PITCH` locate (image n, row sy, column sx) at
+ * imageBase(n) + sy * PITCH + sx, and `source(n, sy, sx, c)` reads it.
+ */
 function sourceWgsl(g: ConvGeometry, names: string[]): string {
   const [first, second] = g.sources;
-  const at = (name: string, channels: number, channel: string) =>
-    `${name}[pixelAt(n, sy, sx) * ${channels}u + ${channel}]`;
   const read =
     second === undefined
-      ? `return ${at(names[0], first, 'c')};`
-      : `if (c < ${first}u) { return ${at(names[0], first, 'c')}; }\n  return ${at(names[1], second, `c - ${first}u`)};`;
+      ? `return ${names[0]}[p * ${first}u + c];`
+      : `if (c < ${first}u) { return ${names[0]}[p * ${first}u + c]; }\n  return ${names[1]}[p * ${second}u + c - ${first}u];`;
   return /* wgsl */ `
 const UP = ${g.upsample}u;
-${pixelWgsl(g.shape.input?.tiles)}
-fn source(n: u32, sy: u32, sx: u32, c: u32) -> f32 {
+${imageWgsl(g)}
+fn sourceAt(p: u32, c: u32) -> f32 {
   ${read}
 }
+fn pixelAt(n: u32, sy: u32, sx: u32) -> u32 { return imageBase(n) + sy * PITCH + sx; }
+fn source(n: u32, sy: u32, sx: u32, c: u32) -> f32 { return sourceAt(pixelAt(n, sy, sx), c); }
 ${activationWgsl(g.shape.input?.activation ?? { kind: 'linear' })}
 `;
 }
 
 /**
- * WGSL `pixelAt(n, sy, sx)`: where source pixel (sy, sx) of image n is in the source buffers. Tiled, image n is
- * tile n % tiles of image n / tiles, in row-major tile order: the discriminator's Reshape, Permute, Reshape.
+ * WGSL `imageBase(n)` and `PITCH`: where image n's first pixel is in the source buffers, and the pixels from one of
+ * its rows to the next. Tiled, image n is tile n % tiles of image n / tiles, in row-major tile order: the
+ * discriminator's Reshape, Permute, Reshape.
  */
-function pixelWgsl(tiles: ConvInput['tiles']): string {
-  if (!tiles)
-    return 'fn pixelAt(n: u32, sy: u32, sx: u32) -> u32 { return (n * (s.height / UP) + sy) * (s.width / UP) + sx; }';
+function imageWgsl(g: ConvGeometry): string {
+  const [h, w] = [g.shape.height / g.upsample, g.shape.width / g.upsample];
+  const tiles = g.shape.input?.tiles;
+  if (!tiles) return `const PITCH = ${w}u;\nfn imageBase(n: u32) -> u32 { return n * ${h * w}u; }`;
   const across = tiles.across;
   return /* wgsl */ `
-fn pixelAt(n: u32, sy: u32, sx: u32) -> u32 {
+const PITCH = ${across * w}u;
+fn imageBase(n: u32) -> u32 {
   let tile = n % ${across * across}u;
   let image = n / ${across * across}u;
-  let row = (image * ${across}u + tile / ${across}u) * s.height + sy;
-  return row * ${across}u * s.width + (tile % ${across}u) * s.width + sx;
+  return (image * ${across}u + tile / ${across}u) * ${h * across * w}u + (tile % ${across}u) * ${w}u;
 }
 `;
 }
 
-/** WGSL for the element (pixel m, tap t) of the input's patch matrix: zero in the padding. */
+/**
+ * The input's patch matrix (output pixel, tap), zero in the padding, as the GEMM's gathers see it: the pixel's part
+ * (`Pixel`: its image and the corner of its receptive field) and the tap's (`Tap`: kernel row, column, channel).
+ */
 const PATCH = /* wgsl */ `
-fn patchAt(m: u32, t: u32) -> f32 {
-  let c = t % s.inChannels;
-  let tap = t / s.inChannels;
+struct Pixel { base: u32, y0: i32, x0: i32, m: u32 }
+fn pixelOf(m: u32) -> Pixel {
   let ox = m % s.outWidth;
   let rest = m / s.outWidth;
   let oy = rest % s.outHeight;
   let n = rest / s.outHeight;
-  let iy = i32(oy * s.stride + tap / s.kernel) - i32(s.padTop);
-  let ix = i32(ox * s.stride + tap % s.kernel) - i32(s.padLeft);
+  return Pixel(imageBase(n), i32(oy * s.stride) - i32(s.padTop), i32(ox * s.stride) - i32(s.padLeft), m);
+}
+struct Tap { t: u32, ky: i32, kx: i32, c: u32, bias: bool }
+fn tapOf(t: u32) -> Tap {
+  let tap = t / s.inChannels;
+  return Tap(t, i32(tap / s.kernel), i32(tap % s.kernel), t % s.inChannels, t == s.taps);
+}
+fn patchAt(p: Pixel, t: Tap) -> f32 {
+  let iy = p.y0 + t.ky;
+  let ix = p.x0 + t.kx;
   if (iy < 0 || ix < 0 || iy >= i32(s.height) || ix >= i32(s.width)) { return 0.0; }
-  return activated(source(n, u32(iy) / UP, u32(ix) / UP, c));
+  return activated(sourceAt(p.base + (u32(iy) / UP) * PITCH + u32(ix) / UP, t.c));
 }
 `;
 
@@ -145,17 +161,23 @@ export function conv2dForward(device: GPUDevice, g: ConvGeometry): Gemm {
   const names = sourceNames(g, 'x');
   const source: GemmSource = {
     label: 'conv2d forward',
-    fields: GEOMETRY,
+    fields: [...GEOMETRY, 'taps'],
     bindings: [...names.map((name) => ({ name })), { name: 'w' }, { name: 'bias' }, { name: 'y', write: true }],
     functions: /* wgsl */ `
 ${sourceWgsl(g, names)}
 ${PATCH}
-fn a(m: u32, t: u32) -> f32 { return patchAt(m, t); }
-fn b(t: u32, n: u32) -> f32 { return w[t * s.outChannels + n]; }
+alias Row = Pixel;
+alias Red = Tap;
+alias Col = u32;
+fn row(m: u32) -> Pixel { return pixelOf(m); }
+fn red(t: u32) -> Tap { return tapOf(t); }
+fn col(n: u32) -> u32 { return n; }
+fn a(p: Pixel, t: Tap) -> f32 { return patchAt(p, t); }
+fn b(t: Tap, n: u32) -> f32 { return w[t.t * s.outChannels + n]; }
 fn store(m: u32, n: u32, v: f32) { y[m * s.outChannels + n] = v + bias[n]; }
 `,
   };
-  return new Gemm(device, source, { m: g.pixels, n: g.shape.outChannels, k: g.taps }, g.uniforms);
+  return new Gemm(device, source, { m: g.pixels, n: g.shape.outChannels, k: g.taps }, [...g.uniforms, g.taps]);
 }
 
 /** WGSL writing the input gradient of (source pixel m, channel c) to the source that channel came from. */
@@ -179,12 +201,12 @@ fn store(m: u32, c: u32, v: f32) {
 }
 
 /** Bindings: the sources (read for the activation's slope), dy, w, then the sources' gradients. */
-export function conv2dInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
-  return g.shape.stride > 1 && g.upsample === 1 ? stridedInputGradient(device, g) : denseInputGradient(device, g);
+export function conv2dInputGradient(device: GPUDevice, g: ConvGeometry): Kernel {
+  return g.shape.stride > 1 && g.upsample === 1 ? stridedInputGradient(device, g) : fullInputGradient(device, g);
 }
 
 /** The input gradient over every (block offset, tap, output channel): stride 1, or upsampled sources. */
-function denseInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+function fullInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
   const names = sourceNames(g, 'x');
   const gradients = sourceNames(g, 'dx');
   const source: GemmSource = {
@@ -193,29 +215,35 @@ function denseInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
     bindings: [...names, 'dy', 'w'].map((name) => ({ name })).concat(gradients.map((name) => ({ name, write: true }))),
     functions: /* wgsl */ `
 ${sourceWgsl(g, names)}
-// r = (block offset, kernel tap, output channel): the output pixel that read source pixel m's upsampled copy at
-// that offset through that tap, if any.
-fn a(m: u32, r: u32) -> f32 {
+// Row m: source pixel (sy, sx) of image n. Reduction index r: (block offset, kernel tap, output channel); the
+// element is dy at the output pixel that read the pixel's upsampled copy at that offset through that tap, if any.
+struct Row { n: u32, iy: i32, ix: i32 }
+struct Red { r: u32, dy: i32, dx: i32, co: u32 }
+alias Col = u32;
+fn row(m: u32) -> Row {
+  let sx = m % (s.width / UP);
+  let sy = (m / (s.width / UP)) % (s.height / UP);
+  return Row(m / (s.width / UP) / (s.height / UP), i32(sy * UP + s.padTop), i32(sx * UP + s.padLeft));
+}
+fn red(r: u32) -> Red {
   let co = r % s.outChannels;
   let tap = (r / s.outChannels) % (s.kernel * s.kernel);
   let block = r / s.outChannels / (s.kernel * s.kernel);
-  let sw = s.width / UP;
-  let sh = s.height / UP;
-  let ix = (m % sw) * UP + block % UP;
-  let iy = ((m / sw) % sh) * UP + block / UP;
-  let n = m / sw / sh;
-  let ty = i32(iy + s.padTop) - i32(tap / s.kernel);
-  let tx = i32(ix + s.padLeft) - i32(tap % s.kernel);
+  return Red(r, i32(block / UP) - i32(tap / s.kernel), i32(block % UP) - i32(tap % s.kernel), co);
+}
+fn col(c: u32) -> u32 { return c; }
+fn a(p: Row, k: Red) -> f32 {
+  let ty = p.iy + k.dy;
+  let tx = p.ix + k.dx;
   if (ty < 0 || tx < 0 || u32(ty) % s.stride != 0u || u32(tx) % s.stride != 0u) { return 0.0; }
   let oy = u32(ty) / s.stride;
   let ox = u32(tx) / s.stride;
   if (oy >= s.outHeight || ox >= s.outWidth) { return 0.0; }
-  return dy[((n * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + co];
+  return dy[((p.n * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + k.co];
 }
-fn b(r: u32, c: u32) -> f32 {
-  let co = r % s.outChannels;
-  let tap = (r / s.outChannels) % (s.kernel * s.kernel);
-  return w[(tap * s.inChannels + c) * s.outChannels + co];
+fn b(k: Red, c: u32) -> f32 {
+  let tap = (k.r / s.outChannels) % (s.kernel * s.kernel);
+  return w[(tap * s.inChannels + c) * s.outChannels + k.co];
 }
 ${storeGradientWgsl(g, gradients)}
 `,
@@ -228,76 +256,75 @@ ${storeGradientWgsl(g, gradients)}
 
 /**
  * The input gradient of a strided convolution. Source pixel (iy, ix) is read only through the taps
- * ky = (iy + padTop) mod stride + stride * j (the same in x): the others land between output pixels. So the rows are
- * grouped by pixel class (iy mod stride, ix mod stride), each class padded to whole tiles so a tile holds one
- * class, and the reduction runs over the ceil(kernel / stride)^2 taps of that class: a quarter of the dense
- * reduction at kernel 4, stride 2.
+ * ky = (iy + padTop) mod stride + stride * j (the same in x): the others land between output pixels. So each pixel
+ * class (iy mod stride, ix mod stride) is a product of its own over exactly its taps: at kernel 4 and stride 2 a
+ * quarter of the dense reduction, at kernel 3 (the seed's) 9/64 of it.
  */
-function stridedInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+function stridedInputGradient(device: GPUDevice, g: ConvGeometry): GemmGroup {
   const { batch, height, width, inChannels, outChannels, kernel, stride } = g.shape;
-  const [hc, wc, j] = [Math.ceil(height / stride), Math.ceil(width / stride), Math.ceil(kernel / stride)];
-  const perClass = batch * hc * wc;
-  const tile = chooseTile({ m: perClass * stride * stride, n: inChannels });
-  const classRows = Math.ceil(perClass / (tile.wm * tile.rm)) * tile.wm * tile.rm;
+  const pad = [g.uniforms[9], g.uniforms[10]];
   const names = sourceNames(g, 'x');
   const gradients = sourceNames(g, 'dx');
   const source: GemmSource = {
     label: 'conv2d strided input gradient',
-    fields: [...GEOMETRY, 'classRows', 'hc', 'wc', 'taps1'],
+    fields: [...GEOMETRY, 'py', 'px', 'hc', 'wc', 'ry', 'rx', 'jx'],
     bindings: [...names, 'dy', 'w'].map((name) => ({ name })).concat(gradients.map((name) => ({ name, write: true }))),
     functions: /* wgsl */ `
 ${sourceWgsl(g, names)}
-struct Pixel { n: u32, iy: u32, ix: u32, valid: bool }
-fn pixelOf(m: u32) -> Pixel {
-  let cls = m / s.classRows;
-  let within = m % s.classRows;
-  let n = within / (s.hc * s.wc);
-  let iy = ((within / s.wc) % s.hc) * s.stride + cls / s.stride;
-  let ix = (within % s.wc) * s.stride + cls % s.stride;
-  return Pixel(n, iy, ix, n < s.batch && iy < s.height && ix < s.width);
+// Row m of this class's product: pixel (iy, ix) of image n.
+fn pixelOf(m: u32) -> vec3u {
+  return vec3u(m / (s.hc * s.wc), ((m / s.wc) % s.hc) * s.stride + s.py, (m % s.wc) * s.stride + s.px);
 }
-// The tap of reduction index r for pixel class cls: (ky, kx, output channel), ky >= kernel when there is none.
-fn tapOf(cls: u32, r: u32) -> vec3u {
+// Reduction index r: the class's tap (ky, kx) and output channel; the output pixel row is (iy + padTop - ky) / stride.
+struct Red { ky: u32, kx: u32, co: u32, weight: u32 }
+alias Row = vec3u;
+alias Col = u32;
+fn row(m: u32) -> vec3u { return pixelOf(m); }
+fn red(r: u32) -> Red {
+  let j = r / s.outChannels;
+  let ky = s.ry + s.stride * (j / s.jx);
+  let kx = s.rx + s.stride * (j % s.jx);
   let co = r % s.outChannels;
-  let jj = r / s.outChannels;
-  let ky = (cls / s.stride + s.padTop) % s.stride + s.stride * (jj / s.taps1);
-  let kx = (cls % s.stride + s.padLeft) % s.stride + s.stride * (jj % s.taps1);
-  return vec3u(ky, kx, co);
+  return Red(ky, kx, co, (ky * s.kernel + kx) * s.inChannels * s.outChannels + co);
 }
-fn a(m: u32, r: u32) -> f32 {
-  let p = pixelOf(m);
-  let t = tapOf(m / s.classRows, r);
-  if (!p.valid || t.x >= s.kernel || t.y >= s.kernel) { return 0.0; }
-  let oy = (p.iy + s.padTop - t.x) / s.stride;
-  let ox = (p.ix + s.padLeft - t.y) / s.stride;
-  if (p.iy + s.padTop < t.x || p.ix + s.padLeft < t.y || oy >= s.outHeight || ox >= s.outWidth) { return 0.0; }
-  return dy[((p.n * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + t.z];
+fn col(c: u32) -> u32 { return c; }
+fn a(p: vec3u, t: Red) -> f32 {
+  if (p.y + s.padTop < t.ky || p.z + s.padLeft < t.kx) { return 0.0; }
+  let oy = (p.y + s.padTop - t.ky) / s.stride;
+  let ox = (p.z + s.padLeft - t.kx) / s.stride;
+  if (oy >= s.outHeight || ox >= s.outWidth) { return 0.0; }
+  return dy[((p.x * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + t.co];
 }
-fn b(r: u32, c: u32) -> f32 {
-  let t = tapOf(firstRow / s.classRows, r);
-  if (t.x >= s.kernel || t.y >= s.kernel) { return 0.0; }
-  return w[((t.x * s.kernel + t.y) * s.inChannels + c) * s.outChannels + t.z];
-}
+fn b(t: Red, c: u32) -> f32 { return w[t.weight + c * s.outChannels]; }
 ${storeStridedWgsl(g, gradients)}
 `,
   };
-  const dims = { m: classRows * stride * stride, n: inChannels, k: j * j * outChannels };
-  return new Gemm(device, source, dims, [...g.uniforms, classRows, hc, wc, j], tile);
+  const parts: Gemm[] = [];
+  for (let py = 0; py < stride; py++) {
+    for (let px = 0; px < stride; px++) {
+      const [hc, wc] = [Math.ceil((height - py) / stride), Math.ceil((width - px) / stride)];
+      const [ry, rx] = [(py + pad[0]) % stride, (px + pad[1]) % stride];
+      const [jy, jx] = [Math.max(0, Math.ceil((kernel - ry) / stride)), Math.max(0, Math.ceil((kernel - rx) / stride))];
+      if (hc <= 0 || wc <= 0) continue;
+      const dims = { m: batch * hc * wc, n: inChannels, k: jy * jx * outChannels };
+      parts.push(new Gemm(device, source, dims, [...g.uniforms, py, px, hc, wc, ry, rx, Math.max(jx, 1)]));
+    }
+  }
+  return new GemmGroup(parts);
 }
 
-/** WGSL writing the gradient of row m (a pixel of a class) and channel c to its source, when m is a pixel. */
+/** WGSL writing the gradient of row m (a pixel of the class) and channel c to its source. */
 function storeStridedWgsl(g: ConvGeometry, names: string[]): string {
   const [first, second] = g.sources;
   const write =
     second === undefined
-      ? `${names[0]}[q * ${first}u + c] = v * slope(source(p.n, p.iy, p.ix, c));`
-      : `if (c < ${first}u) { ${names[0]}[q * ${first}u + c] = v * slope(source(p.n, p.iy, p.ix, c)); }\n` +
-        `  else { ${names[1]}[q * ${second}u + c - ${first}u] = v * slope(source(p.n, p.iy, p.ix, c)); }`;
+      ? `${names[0]}[q * ${first}u + c] = v * slope(source(p.x, p.y, p.z, c));`
+      : `if (c < ${first}u) { ${names[0]}[q * ${first}u + c] = v * slope(source(p.x, p.y, p.z, c)); }\n` +
+        `  else { ${names[1]}[q * ${second}u + c - ${first}u] = v * slope(source(p.x, p.y, p.z, c)); }`;
   return /* wgsl */ `
 fn store(m: u32, c: u32, v: f32) {
   let p = pixelOf(m);
-  if (!p.valid) { return; }
-  let q = pixelAt(p.n, p.iy, p.ix);
+  let q = pixelAt(p.x, p.y, p.z);
   ${write}
 }
 `;
@@ -311,7 +338,7 @@ export function conv2dFilterGradient(device: GPUDevice, g: ConvGeometry): Gemm {
   const names = sourceNames(g, 'x');
   const source: GemmSource = {
     label: 'conv2d filter gradient',
-    fields: GEOMETRY,
+    fields: [...GEOMETRY, 'taps'],
     bindings: [
       ...names.map((name) => ({ name })),
       { name: 'dy' },
@@ -321,15 +348,18 @@ export function conv2dFilterGradient(device: GPUDevice, g: ConvGeometry): Gemm {
     functions: /* wgsl */ `
 ${sourceWgsl(g, names)}
 ${PATCH}
-fn a(t: u32, m: u32) -> f32 {
-  if (t == s.m - 1u) { return 1.0; }
-  return patchAt(m, t);
-}
-fn b(m: u32, n: u32) -> f32 { return dy[m * s.outChannels + n]; }
+alias Row = Tap;
+alias Red = Pixel;
+alias Col = u32;
+fn row(t: u32) -> Tap { return tapOf(t); }
+fn red(m: u32) -> Pixel { return pixelOf(m); }
+fn col(n: u32) -> u32 { return n; }
+fn a(t: Tap, p: Pixel) -> f32 { return select(patchAt(p, t), 1.0, t.bias); }
+fn b(p: Pixel, n: u32) -> f32 { return dy[p.m * s.outChannels + n]; }
 fn store(t: u32, n: u32, v: f32) {
-  if (t == s.m - 1u) { db[n] = v; } else { dw[t * s.outChannels + n] = v; }
+  if (t == s.taps) { db[n] = v; } else { dw[t * s.outChannels + n] = v; }
 }
 `,
   };
-  return new Gemm(device, source, { m: g.taps + 1, n: g.shape.outChannels, k: g.pixels }, g.uniforms);
+  return new Gemm(device, source, { m: g.taps + 1, n: g.shape.outChannels, k: g.pixels }, [...g.uniforms, g.taps]);
 }

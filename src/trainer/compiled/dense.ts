@@ -13,6 +13,11 @@ export interface DenseShape {
 }
 
 const FIELDS = ['rows', 'inputs', 'units'];
+
+/** Plain row-major reads need nothing per row, column or reduction index but the index itself. */
+const PLAIN =
+  'alias Row = u32;\nalias Red = u32;\nalias Col = u32;\nfn row(m: u32) -> u32 { return m; }\n' +
+  'fn red(k: u32) -> u32 { return k; }\nfn col(n: u32) -> u32 { return n; }';
 const values = (d: DenseShape) => [d.rows, d.inputs, d.units];
 
 const FORWARD: GemmSource = {
@@ -20,6 +25,7 @@ const FORWARD: GemmSource = {
   fields: FIELDS,
   bindings: [{ name: 'x' }, { name: 'w' }, { name: 'bias' }, { name: 'y', write: true }],
   functions: /* wgsl */ `
+${PLAIN}
 fn a(r: u32, i: u32) -> f32 { return x[r * s.inputs + i]; }
 fn b(i: u32, u: u32) -> f32 { return w[i * s.units + u]; }
 fn store(r: u32, u: u32, v: f32) { y[r * s.units + u] = v + bias[u]; }
@@ -36,6 +42,7 @@ const INPUT_GRADIENT: GemmSource = {
   fields: FIELDS,
   bindings: [{ name: 'dy' }, { name: 'w' }, { name: 'dx', write: true }],
   functions: /* wgsl */ `
+${PLAIN}
 fn a(r: u32, u: u32) -> f32 { return dy[r * s.units + u]; }
 fn b(u: u32, i: u32) -> f32 { return w[i * s.units + u]; }
 fn store(r: u32, i: u32, v: f32) { dx[r * s.inputs + i] = v; }
@@ -53,6 +60,7 @@ const WEIGHT_GRADIENT: GemmSource = {
   fields: FIELDS,
   bindings: [{ name: 'x' }, { name: 'dy' }, { name: 'dw', write: true }, { name: 'db', write: true }],
   functions: /* wgsl */ `
+${PLAIN}
 fn a(i: u32, r: u32) -> f32 {
   if (i == s.inputs) { return 1.0; }
   return x[r * s.inputs + i];

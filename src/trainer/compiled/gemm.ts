@@ -8,7 +8,7 @@
 // Shapes never change during a run: the pipeline, the uniform block and the bind group are made once and a step
 // only records the dispatch.
 
-import { bindGroup, program, uniformBlock, type Binding, type Program } from './layout';
+import { bindGroup, elementGroups, program, uniformBlock, type Binding, type Program } from './layout';
 
 /**
  * A workgroup's share of the product: wm x wn threads, each computing rm x rn outputs in registers, so a tile of
@@ -48,6 +48,17 @@ export function chooseTile(dims: { m: number; n: number }): Tile {
   return TILES.reduce((best, t) => (cost(t) < cost(best) ? t : best));
 }
 
+/**
+ * The tile with the deepest K step that fits the device's workgroup memory (up to 64): each step costs two
+ * barriers, which a software adapter pays dearly (lavapipe switches every invocation's context at a barrier).
+ */
+function withDepth(t: Tile, bytes: number): Tile {
+  const floats = t.wm * t.rm + t.wn * t.rn;
+  let tk = 64;
+  while (tk > 8 && floats * tk * 4 + tk * 32 > bytes) tk /= 2;
+  return { ...t, tk };
+}
+
 /** A product's gathers: WGSL that reads the uniforms `s` (of `fields`) and the bindings from 1 on. */
 export interface GemmSource {
   label: string;
@@ -55,11 +66,25 @@ export interface GemmSource {
   fields: string[];
   /** Storage bindings from 1 on: `name` and whether the kernel writes it. */
   bindings: { name: string; write?: boolean }[];
-  /** `fn a(m: u32, k: u32) -> f32`, `fn b(k: u32, n: u32) -> f32` and `fn store(m: u32, n: u32, v: f32)`. */
+  /**
+   * The gathers, split by what each part depends on, so that index arithmetic (divisions, mostly) runs once per
+   * row, column or reduction index instead of once per element:
+   *   `struct Row` and `fn row(m: u32) -> Row`    what A's elements of row m share (once per thread and tile)
+   *   `struct Red` and `fn red(k: u32) -> Red`    what A's and B's elements of reduction index k share (once
+   *                                               per workgroup and k, in workgroup memory)
+   *   `struct Col` and `fn col(n: u32) -> Col`    what B's elements of column n share
+   *   `fn a(r: Row, k: Red) -> f32`, `fn b(k: Red, c: Col) -> f32` and `fn store(m: u32, n: u32, v: f32)`.
+   */
   functions: string;
 }
 
-function wgsl(src: GemmSource, t: Tile): string {
+/** How the K dimension is cut: `splits` workgroups along z, each over `chunk` of K (one when the grid is full). */
+interface SplitK {
+  splits: number;
+  chunk: number;
+}
+
+function wgsl(src: GemmSource, t: Tile, split: SplitK): string {
   const fields = ['m', 'n', 'k', ...src.fields].map((f) => `${f}: u32,`).join(' ');
   const bindings = src.bindings
     .map(
@@ -67,38 +92,49 @@ function wgsl(src: GemmSource, t: Tile): string {
     )
     .join('\n');
   const [tm, tn] = [t.wm * t.rm, t.wn * t.rn];
+  const threads = t.wm * t.wn;
+  if (threads % tm || threads % tn) throw new Error(`gemm: a ${tm}x${tn} tile needs ${threads} threads to divide both`);
+  const partial = `@group(0) @binding(${src.bindings.length + 1}) var<storage, read_write> partial: array<f32>;`;
+  const output = split.splits === 1 ? 'store(m, n, acc[i][j]);' : 'partial[(group.z * s.m + m) * s.n + n] = acc[i][j];';
   return /* wgsl */ `
 struct Shape { ${fields} }
 @group(0) @binding(0) var<uniform> s: Shape;
 ${bindings}
+${split.splits > 1 ? partial : ''}
 ${src.functions}
 
-// The tile's first row, for gathers whose B depends on which rows the tile holds (a strided input gradient).
-var<private> firstRow: u32;
 var<workgroup> tileA: array<f32, ${t.tk * tm}>;
 var<workgroup> tileB: array<f32, ${t.tk * tn}>;
+var<workgroup> reds: array<Red, ${t.tk}>;
 
 @compute @workgroup_size(${t.wn}, ${t.wm})
 fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local: vec3u,
         @builtin(local_invocation_index) index: u32) {
   let m0 = group.x * ${tm}u;
   let n0 = group.y * ${tn}u;
-  firstRow = m0;
+  let kBegin = group.z * ${split.chunk}u;
+  let kEnd = min(s.k, kBegin + ${split.chunk}u);
+  // Each thread loads one row of A's tile and one column of B's (the thread count is a multiple of both).
+  let am = index % ${tm}u;
+  let bn = index % ${tn}u;
+  let aRow = row(m0 + am);
+  let bCol = col(n0 + bn);
+  let aIn = m0 + am < s.m;
+  let bIn = n0 + bn < s.n;
   var acc: array<array<f32, ${t.rn}>, ${t.rm}>;
-  for (var k0 = 0u; k0 < s.k; k0 += ${t.tk}u) {
-    for (var e = index; e < ${t.tk * tm}u; e += ${t.wm * t.wn}u) {
-      let row = e / ${tm}u;
-      let col = e % ${tm}u;
-      let k = k0 + row;
-      tileA[e] = select(0.0, a(m0 + col, k), m0 + col < s.m && k < s.k);
+  // What the next k-step's loads share is computed while the previous step multiplies (after its loads are done):
+  // two barriers per k-step.
+  if (index < ${t.tk}u) { reds[index] = red(kBegin + index); }
+  workgroupBarrier();
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${t.tk}u) {
+    for (var r = index / ${tm}u; r < ${t.tk}u; r += ${threads / tm}u) {
+      tileA[r * ${tm}u + am] = select(0.0, a(aRow, reds[r]), aIn && k0 + r < kEnd);
     }
-    for (var e = index; e < ${t.tk * tn}u; e += ${t.wm * t.wn}u) {
-      let row = e / ${tn}u;
-      let col = e % ${tn}u;
-      let k = k0 + row;
-      tileB[e] = select(0.0, b(k, n0 + col), n0 + col < s.n && k < s.k);
+    for (var r = index / ${tn}u; r < ${t.tk}u; r += ${threads / tn}u) {
+      tileB[r * ${tn}u + bn] = select(0.0, b(reds[r], bCol), bIn && k0 + r < kEnd);
     }
     workgroupBarrier();
+    if (index < ${t.tk}u) { reds[index] = red(k0 + ${t.tk}u + index); }
     for (var k = 0u; k < ${t.tk}u; k++) {
       var av: array<f32, ${t.rm}>;
       var bv: array<f32, ${t.rn}>;
@@ -114,18 +150,84 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local
     for (var j = 0u; j < ${t.rn}u; j++) {
       let m = m0 + local.y * ${t.rm}u + i;
       let n = n0 + local.x * ${t.rn}u + j;
-      if (m < s.m && n < s.n) { store(m, n, acc[i][j]); }
+      if (m < s.m && n < s.n) { ${output} }
     }
   }
+}
+${split.splits > 1 ? reduceWgsl(split.splits) : ''}
+`;
+}
+
+/** The split-K sum: one thread per output, adding the splits' partial products in order, then `store`. */
+function reduceWgsl(splits: number): string {
+  return /* wgsl */ `
+@compute @workgroup_size(256)
+fn reduce(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
+  let i = id.x + id.y * groups.x * 256u;
+  if (i >= s.m * s.n) { return; }
+  var sum = 0.0;
+  for (var z = 0u; z < ${splits}u; z++) { sum += partial[z * s.m * s.n + i]; }
+  store(i / s.n, i % s.n, sum);
 }
 `;
 }
 
-export class Gemm {
+const parallelism = new WeakMap<GPUDevice, number>();
+
+/**
+ * The workgroups a device runs at once, roughly (a GPU's compute units times a few; 1 for a software adapter,
+ * whose threads are the CPU's cores): a product whose grid has fewer tiles is split along K to fill the device.
+ */
+export function setParallelism(device: GPUDevice, workgroups: number): void {
+  parallelism.set(device, workgroups);
+}
+
+const MIN_CHUNK = 256;
+
+function splitK(device: GPUDevice, dims: { m: number; n: number; k: number }, t: Tile): SplitK {
+  const groups = Math.ceil(dims.m / (t.wm * t.rm)) * Math.ceil(dims.n / (t.wn * t.rn));
+  const target = parallelism.get(device) ?? 1;
+  const splits = Math.max(1, Math.min(Math.ceil(target / groups), Math.floor(dims.k / MIN_CHUNK), 64));
+  if (splits === 1) return { splits, chunk: Math.max(dims.k, 1) };
+  const chunk = Math.ceil(dims.k / splits / t.tk) * t.tk;
+  return { splits: Math.ceil(dims.k / chunk), chunk };
+}
+
+/**
+ * The shader with its shape written in as constants (`s.height` becomes `32u`): a step's shapes never change, and
+ * the compiler then turns the gathers' divisions by them into multiplications and shifts. The uniform block stays
+ * bound (and tells a reader the values), but the code no longer reads it.
+ */
+function baked(code: string, fields: string[], values: number[]): string {
+  return fields.reduce((c, f, i) => c.replace(new RegExp(`\\bs\\.${f}\\b`, 'g'), `${values[i] >>> 0}u`), code);
+}
+
+/** What the step records: bound once, recorded every step. */
+export interface Kernel {
+  bind(buffers: Binding[]): void;
+  record(pass: GPUComputePassEncoder): void;
+}
+
+/** Several products over the same bindings, recorded one after the other. */
+export class GemmGroup implements Kernel {
+  constructor(readonly parts: Gemm[]) {}
+
+  bind(buffers: Binding[]): void {
+    for (const p of this.parts) p.bind(buffers);
+  }
+
+  record(pass: GPUComputePassEncoder): void {
+    for (const p of this.parts) p.record(pass);
+  }
+}
+
+export class Gemm implements Kernel {
   private readonly program: Program;
   private readonly uniforms: GPUBuffer;
   private bindGroup: GPUBindGroup | undefined;
   readonly tile: Tile;
+  readonly split: SplitK;
+  private readonly partial: GPUBuffer | undefined;
 
   constructor(
     private readonly device: GPUDevice,
@@ -136,12 +238,22 @@ export class Gemm {
   ) {
     if (values.length !== source.fields.length) throw new Error(`${source.label}: ${source.fields.length} uniforms`);
     this.uniforms = uniformBlock(device, [dims.m, dims.n, dims.k, ...values]);
-    this.tile = tile ?? chooseTile(dims);
+    this.tile = withDepth(tile ?? chooseTile(dims), device.limits.maxComputeWorkgroupStorageSize);
+    this.split = splitK(device, dims, this.tile);
     const numbered = source.bindings.map((b, i) => ({ ...b, binding: i + 1 }));
+    if (this.split.splits > 1) {
+      numbered.push({ name: 'partial', write: true, binding: numbered.length + 1 });
+      const size = this.split.splits * dims.m * dims.n * 4;
+      this.partial = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE });
+    }
     this.program = program(device, {
       label: source.label,
-      code: wgsl(source, this.tile),
-      entryPoints: ['main'],
+      code: baked(
+        wgsl(source, this.tile, this.split),
+        ['m', 'n', 'k', ...source.fields],
+        [dims.m, dims.n, dims.k, ...values],
+      ),
+      entryPoints: this.split.splits > 1 ? ['main', 'reduce'] : ['main'],
       uniform: [0],
       read: numbered.filter((b) => !b.write).map((b) => b.binding),
       write: numbered.filter((b) => b.write).map((b) => b.binding),
@@ -151,7 +263,8 @@ export class Gemm {
   /** Binds the run's buffers (or ranges of them), in the order of the source's bindings, once. */
   bind(buffers: Binding[]): void {
     if (buffers.length !== this.source.bindings.length) throw new Error(`${this.source.label}: wrong buffer count`);
-    this.bindGroup = bindGroup(this.device, this.program.layout, [this.uniforms, ...buffers]);
+    const all = [this.uniforms, ...buffers, ...(this.partial ? [this.partial] : [])];
+    this.bindGroup = bindGroup(this.device, this.program.layout, all);
   }
 
   /** Records the dispatch into a pass of the step's command encoder. */
@@ -160,6 +273,11 @@ export class Gemm {
     pass.setPipeline(this.program.pipelines.main);
     pass.setBindGroup(0, this.bindGroup);
     const { wm, wn, rm, rn } = this.tile;
-    pass.dispatchWorkgroups(Math.ceil(this.dims.m / (wm * rm)), Math.ceil(this.dims.n / (wn * rn)));
+    const { splits } = this.split;
+    pass.dispatchWorkgroups(Math.ceil(this.dims.m / (wm * rm)), Math.ceil(this.dims.n / (wn * rn)), splits);
+    if (splits > 1) {
+      pass.setPipeline(this.program.pipelines.reduce);
+      pass.dispatchWorkgroups(...elementGroups(this.device, this.dims.m * this.dims.n, 256));
+    }
   }
 }

@@ -13,6 +13,7 @@
 // the layer that produced the tensor uses them. The network's head (the generator's pre-activation output, the
 // discriminator's last logits) is left to the step, which puts the loss on it.
 
+import { dropoutStream } from '../../core/dropoutMask';
 import type { LayerNode, LayerOp, ModelGraph } from '../../core/graph';
 import type { Activation } from './activation';
 import { FusedBatchNorm } from './batchNorm';
@@ -59,7 +60,7 @@ export interface PassOptions {
   inputs: Record<string, { buffer: GPUBuffer; needsGrad: boolean }>;
   /** The arena that receives the weight gradients; without it the pass computes input gradients only. */
   gradients?: GPUBuffer;
-  /** The stream of the dropout masks (train.seed). */
+  /** The seed of the dropout masks (train.seed; each layer's stream adds its name: core/dropoutMask.ts). */
   seed: number;
 }
 
@@ -89,9 +90,7 @@ export class NetworkPass {
       for (const from of node.inbound) this.consumers.set(from, [...(this.consumers.get(from) ?? []), node]);
     }
     const last = graph.layers[graph.layers.length - 1];
-    graph.layers.forEach((node, index) => {
-      if (!this.fused.has(node.name)) this.layer(node, index, node === last);
-    });
+    for (const node of graph.layers) if (!this.fused.has(node.name)) this.layer(node, node === last);
   }
 
   /** A new gradient buffer of `t` for one consumer to write. */
@@ -169,7 +168,7 @@ export class NetworkPass {
     return node.op.op === 'timeDistributed' ? this.options.batch * node.outputShape[0] : this.options.batch;
   }
 
-  private layer(node: LayerNode, index: number, last: boolean): void {
+  private layer(node: LayerNode, last: boolean): void {
     const op: LayerOp = node.op.op === 'timeDistributed' ? node.op.layer : node.op;
     switch (op.op) {
       case 'input':
@@ -178,7 +177,7 @@ export class NetworkPass {
         if (op.transpose) throw new UnsupportedGraph(`${node.name} is a Conv2DTranspose (upsampling: transpose)`);
         return this.conv(node, op);
       case 'batchNorm':
-        return this.batchNorm(node, index);
+        return this.batchNorm(node);
       case 'leakyRelu':
         return this.activation(node, { kind: 'leakyRelu', alpha: op.alpha });
       case 'activation':
@@ -311,7 +310,7 @@ export class NetworkPass {
     return layer.outputShape[layer.outputShape.length - 1];
   }
 
-  private batchNorm(node: LayerNode, index: number): void {
+  private batchNorm(node: LayerNode): void {
     const x = this.plain(node.inbound[0]);
     const channels = node.outputShape[node.outputShape.length - 1];
     let activation: Activation = { kind: 'linear' };
@@ -330,7 +329,7 @@ export class NetworkPass {
     }
     const drop = next();
     if (drop && drop.op.op === 'dropout') {
-      dropout = { rate: drop.op.rate, seed: (this.options.seed * 0x9e3779b1 + index) >>> 0 };
+      dropout = { rate: drop.op.rate, seed: dropoutStream(this.options.seed, drop.name) };
       this.fused.add(drop.name);
       end = drop;
     }
