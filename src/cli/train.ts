@@ -8,7 +8,8 @@ import { adapterWithFeatures, type StartedPayload, type TrainerEvent } from '../
 import { TrainerProcess, type Progress } from '../trainer/process';
 
 const USAGE =
-  'usage: p2p train FILE [--backend auto|tensorflow|webgpu|webgpu-tfjs|wasm|cpu] [--steps N] [--out DIR]\n       p2p train --resume RUNDIR [--steps N] [--backend B]\n';
+  'usage: p2p train FILE [--backend auto|tensorflow|webgpu|webgpu-tfjs|wasm|cpu] [--steps N] [--out DIR]\n' +
+  '       p2p train --resume RUNDIR [--steps N] [--backend B]\n';
 
 /** Signals that stop a run as Ctrl+C does: `timeout`, a closed terminal, a scheduler. */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

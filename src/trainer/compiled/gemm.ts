@@ -103,6 +103,16 @@ ${bindings}
 ${split.splits > 1 ? partial : ''}
 ${src.functions}
 
+${mainWgsl(t, split, output)}
+${split.splits > 1 ? reduceWgsl(split.splits) : ''}
+`;
+}
+
+/** The product's loop: tiles of A and B through workgroup memory, each thread's block of `out` in registers. */
+function mainWgsl(t: Tile, split: SplitK, output: string): string {
+  const [tm, tn] = [t.wm * t.rm, t.wn * t.rn];
+  const threads = t.wm * t.wn;
+  return /* wgsl */ `
 var<workgroup> tileA: array<f32, ${t.tk * tm}>;
 var<workgroup> tileB: array<f32, ${t.tk * tn}>;
 var<workgroup> reds: array<Red, ${t.tk}>;
@@ -154,7 +164,6 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local
     }
   }
 }
-${split.splits > 1 ? reduceWgsl(split.splits) : ''}
 `;
 }
 

@@ -44,67 +44,28 @@ class Plan {
   readonly fake: GPUBuffer;
   readonly passes: NetworkPass[];
   readonly recordings: Recording[];
+  private readonly own: GPUBuffer[] = [];
 
-  constructor(device: GPUDevice, step: CompiledStep, batch: number) {
-    const { config, generator: gGraph, discriminator: dGraph } = step.graphs;
-    const { size, channels } = config.input;
-    const pixels = batch * size * size;
-    const buffer = (floats: number) => device.createBuffer({ size: floats * 4, usage: storage() });
-    this.x = buffer(pixels * channels);
-    this.y = buffer(pixels * config.output.channels);
-    this.fake = buffer(pixels * config.output.channels);
-    const seed = config.train.seed;
-    const g = new NetworkPass(device, gGraph, {
-      batch,
-      params: step.g,
-      inputs: { unet_input: { buffer: this.x, needsGrad: false } },
-      gradients: step.g.gradients[0],
-      seed,
-    });
-    const d = (image: GPUBuffer, gradients: GPUBuffer | undefined) =>
-      new NetworkPass(device, dGraph, {
-        batch,
-        params: step.d,
-        inputs: {
-          disc_input: { buffer: image, needsGrad: !gradients },
-          disc_raw_input: { buffer: this.x, needsGrad: false },
-        },
-        gradients,
-        seed,
-      });
-    const [dOnFake, dFake, dReal] = [
-      d(this.fake, undefined),
-      d(this.fake, step.d.gradients[0]),
-      d(this.y, step.d.gradients[1]),
-    ];
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly step: CompiledStep,
+    readonly batch: number,
+  ) {
+    const { config, generator, discriminator } = step.graphs;
+    const pixels = batch * config.input.size ** 2;
+    this.x = this.buffer(pixels * config.input.channels);
+    this.y = this.buffer(pixels * config.output.channels);
+    this.fake = this.buffer(pixels * config.output.channels);
+    const g = this.generator();
+    const dOnFake = this.discriminator(this.fake, undefined);
+    const dFake = this.discriminator(this.fake, step.d.gradients[0]);
+    const dReal = this.discriminator(this.y, step.d.gradients[1]);
     this.passes = [g, dOnFake, dFake, dReal];
     const { l1, gan } = config.train.loss;
-    const ce = (pass: NetworkPass, cls: 0 | 1, weight: number, slot: number) => {
-      const loss = new SoftmaxCrossEntropy(device, { rows: batch, cls, weight, slot });
-      loss.bind({
-        logits: pass.head.buffer,
-        p: buffer(batch * 2),
-        dLogits: pass.gradientOf(pass.head),
-        losses: step.losses,
-      });
-      return recording('softmax cross-entropy', pass.graph.name, (p) => loss.record(p));
-    };
-    const [ganLoss, fakeLoss, realLoss] = [ce(dOnFake, 1, gan, 1), ce(dFake, 0, 0.5, 2), ce(dReal, 1, 0.5, 3)];
-    const dOnFakeBackward = dOnFake.backward;
-    const output = new OutputLoss(device, {
-      count: this.fake.size / 4,
-      activation: config.output.activation,
-      weight: l1,
-      slot: 0,
-    });
-    output.bind({
-      pre: g.head.buffer,
-      truth: this.y,
-      dOut: dOnFake.inputGradient('disc_input'),
-      out: this.fake,
-      dPre: g.gradientOf(g.head),
-      losses: step.losses,
-    });
+    const ganLoss = this.crossEntropy(dOnFake, 1, gan, 1);
+    const [fakeLoss, realLoss] = [this.crossEntropy(dFake, 0, 0.5, 2), this.crossEntropy(dReal, 1, 0.5, 3)];
+    const dOnFakeBackward = dOnFake.backward; // complete before the fake's gradient is bound below
+    const output = this.outputLoss(g, dOnFake, l1);
     this.recordings = [
       ...g.forward,
       recording('output activation', 'last_conv', (p) => output.recordForward(p)),
@@ -113,24 +74,78 @@ class Plan {
       ...dOnFakeBackward,
       recording('output L1 and gradient', 'last_conv', (p) => output.recordBackward(p)),
       ...g.backward,
-      recording('adam', gGraph.name, (p) => step.adamG.record(p)),
+      recording('adam', generator.name, (p) => step.adamG.record(p)),
       ...dFake.forward,
       fakeLoss,
       ...dFake.backward,
       ...dReal.forward,
       realLoss,
       ...dReal.backward,
-      recording('adam', dGraph.name, (p) => step.adamD.record(p)),
+      recording('adam', discriminator.name, (p) => step.adamD.record(p)),
     ];
   }
 
+  private buffer(floats: number): GPUBuffer {
+    const b = this.device.createBuffer({ size: floats * 4, usage: storage() });
+    this.own.push(b);
+    return b;
+  }
+
+  private generator(): NetworkPass {
+    const { generator, config } = this.step.graphs;
+    return new NetworkPass(this.device, generator, {
+      batch: this.batch,
+      params: this.step.g,
+      inputs: { unet_input: { buffer: this.x, needsGrad: false } },
+      gradients: this.step.g.gradients[0],
+      seed: config.train.seed,
+    });
+  }
+
+  /** The discriminator on (image, input); with a gradient arena, it computes its weights' gradients there. */
+  private discriminator(image: GPUBuffer, gradients: GPUBuffer | undefined): NetworkPass {
+    const { discriminator, config } = this.step.graphs;
+    return new NetworkPass(this.device, discriminator, {
+      batch: this.batch,
+      params: this.step.d,
+      inputs: {
+        disc_input: { buffer: image, needsGrad: !gradients },
+        disc_raw_input: { buffer: this.x, needsGrad: false },
+      },
+      gradients,
+      seed: config.train.seed,
+    });
+  }
+
+  private crossEntropy(pass: NetworkPass, cls: 0 | 1, weight: number, slot: number): Recording {
+    const loss = new SoftmaxCrossEntropy(this.device, { rows: this.batch, cls, weight, slot });
+    const [logits, p, dLogits] = [pass.head.buffer, this.buffer(this.batch * 2), pass.gradientOf(pass.head)];
+    loss.bind({ logits, p, dLogits, losses: this.step.losses });
+    return recording('softmax cross-entropy', pass.graph.name, (e) => loss.record(e));
+  }
+
+  /** The output activation and L1 term, its gradient joined by what the GAN term sent back through `dOnFake`. */
+  private outputLoss(g: NetworkPass, dOnFake: NetworkPass, weight: number): OutputLoss {
+    const activation = this.step.graphs.config.output.activation;
+    const output = new OutputLoss(this.device, { count: this.fake.size / 4, activation, weight, slot: 0 });
+    output.bind({
+      pre: g.head.buffer,
+      truth: this.y,
+      dOut: dOnFake.inputGradient('disc_input'),
+      out: this.fake,
+      dPre: g.gradientOf(g.head),
+      losses: this.step.losses,
+    });
+    return output;
+  }
+
   bytes(): number {
-    return this.passes.reduce((sum, p) => sum + p.bytes(), 0) + this.x.size + this.y.size + this.fake.size;
+    return this.passes.reduce((sum, p) => sum + p.bytes(), 0) + this.own.reduce((sum, b) => sum + b.size, 0);
   }
 
   destroy(): void {
     for (const p of this.passes) p.destroy();
-    for (const b of [this.x, this.y, this.fake]) b.destroy();
+    for (const b of this.own) b.destroy();
   }
 }
 
