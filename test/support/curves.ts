@@ -43,8 +43,14 @@ export function gap(a: Curve, b: Curve, from: number, to: number): number {
 }
 
 /**
+ * The smallest tolerance of a window: backends sum in different orders, which changes a convolution's output by
+ * more than one ulp of its weights does, and a GAN can carry that to a few 1e-4 of a loss within 20 steps.
+ */
+const FLOOR = 2.5e-4;
+
+/**
  * `fast` trains the same model as `ref`: the first steps agree to float precision (a wrong gradient shows at
- * step 2, by 1e-2 and more), and every 10-step window stays within 4x of what rounding alone does. A GAN
+ * step 2, by 1e-2 and more), and every 10-step window stays within 4x of what rounding alone does (at least FLOOR). A GAN
  * amplifies rounding, so that is measured: each pair in `spreads` is a run and the same run with every initial
  * weight moved by one float32 ulp, and the widest of their gaps is the tolerance. Returns the table.
  */
@@ -59,7 +65,7 @@ export function assertSameCurve(fast: Curve, ref: Curve, spreads: [Curve, Curve]
     rows.push(
       `steps ${s + 1}-${s + 10}: ${fast.backend} vs ${ref.backend} ${backends.toExponential(1)}, one-ulp perturbation ${ulp.toExponential(1)}`,
     );
-    assert.ok(backends <= 4 * Math.max(ulp, 1e-4), rows.join('\n'));
+    assert.ok(backends <= 4 * Math.max(ulp, FLOOR), rows.join('\n'));
   }
   // The losses move: this is a real training run, not a constant.
   assert.ok(

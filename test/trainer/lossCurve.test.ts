@@ -14,13 +14,17 @@ after(() => rmSync(builtinRoot, { recursive: true, force: true }));
 describe('loss curve, fast backend vs cpu', () => {
   it(`is the same over ${STEPS} steps of the tiny config, within what float rounding alone does`, async () => {
     await curve('wasm', 1, builtinRoot); // draws the embedded data once, so the runs below do not race on it
-    const cpu = curve('cpu', STEPS, builtinRoot);
+    // Both runs' sensitivity to rounding counts: which of the two a GAN amplifies more varies with the draws.
+    const cpu = Promise.all([curve('cpu', STEPS, builtinRoot), curve('cpu', STEPS, builtinRoot, true)]);
     const fast = await curve('wasm', STEPS, builtinRoot);
     const rounding = await curve('wasm', STEPS, builtinRoot, true);
-    const ref = await cpu;
+    const [ref, refRounding] = await cpu;
     assert.equal(fast.backend, 'wasm');
     assert.equal(ref.backend, 'cpu');
-    const rows = assertSameCurve(fast, ref, [[fast, rounding]]);
+    const rows = assertSameCurve(fast, ref, [
+      [fast, rounding],
+      [ref, refRounding],
+    ]);
     console.log(
       `${STEPS} steps: wasm ${fast.seconds.toFixed(1)} s, cpu ${ref.seconds.toFixed(1)} s\n${rows.join('\n')}`,
     );
