@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analysis';
 import { setDropoutDraw } from '../../src/model/build';
 import { CompiledStep, type CompiledGraphs } from '../../src/trainer/compiled/step';
-import { downloadNets, uploadNets, weightRanges } from '../../src/trainer/compiled/models';
+import { downloadNets, readBuffer, uploadNets, weightRanges } from '../../src/trainer/compiled/models';
 import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
 import { registerTrainingGradients } from '../../src/trainer/gradients';
 import { bce, createNets, l1Loss, type Nets } from '../../src/trainer/pix2pix';
@@ -47,16 +47,7 @@ function graphsOf(text: string): CompiledGraphs {
   return { config: config!, generator: generator!, discriminator: discriminator! };
 }
 
-async function download(buffer: GPUBuffer): Promise<Float32Array> {
-  const read = device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-  const encoder = device.createCommandEncoder();
-  encoder.copyBufferToBuffer(buffer, 0, read, 0, buffer.size);
-  device.queue.submit([encoder.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(read.getMappedRange().slice(0));
-  read.destroy();
-  return out;
-}
+const download = (buffer: GPUBuffer) => readBuffer(device, buffer);
 
 const variablesOf = (model: tf.LayersModel) => model.trainableWeights.map((w) => w.read() as tf.Variable);
 

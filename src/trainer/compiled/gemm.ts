@@ -23,24 +23,26 @@ export interface Tile {
   tk: number;
 }
 
-const TILES: Tile[] = [
-  { wm: 16, wn: 16, rm: 4, rn: 4, tk: 16 }, // 64 x 64
-  { wm: 32, wn: 8, rm: 4, rn: 4, tk: 16 }, // 128 x 32
-  { wm: 8, wn: 32, rm: 4, rn: 4, tk: 16 }, // 32 x 128
-  { wm: 64, wn: 4, rm: 2, rn: 4, tk: 16 }, // 128 x 16
-  { wm: 4, wn: 64, rm: 4, rn: 2, tk: 16 }, // 16 x 128
-  { wm: 16, wn: 16, rm: 2, rn: 2, tk: 16 }, // 32 x 32
-  { wm: 256, wn: 1, rm: 1, rn: 4, tk: 8 }, // 256 x 4
-  { wm: 64, wn: 1, rm: 1, rn: 4, tk: 16 }, // 64 x 4
-  { wm: 1, wn: 64, rm: 4, rn: 1, tk: 16 }, // 4 x 64
+export type TileShape = Omit<Tile, 'tk'>;
+
+const TILES: TileShape[] = [
+  { wm: 16, wn: 16, rm: 4, rn: 4 }, // 64 x 64
+  { wm: 32, wn: 8, rm: 4, rn: 4 }, // 128 x 32
+  { wm: 8, wn: 32, rm: 4, rn: 4 }, // 32 x 128
+  { wm: 64, wn: 4, rm: 2, rn: 4 }, // 128 x 16
+  { wm: 4, wn: 64, rm: 4, rn: 2 }, // 16 x 128
+  { wm: 16, wn: 16, rm: 2, rn: 2 }, // 32 x 32
+  { wm: 256, wn: 1, rm: 1, rn: 4 }, // 256 x 4
+  { wm: 64, wn: 1, rm: 1, rn: 4 }, // 64 x 4
+  { wm: 1, wn: 64, rm: 4, rn: 1 }, // 4 x 64
 ];
 
 /**
  * The tile with the least work for a product: the padded output area, weighted by the loads per multiply-add of a
  * thread's block (a 4x4 block loads 8 values for 16 of them, a 1x4 block 5 for 4).
  */
-export function chooseTile(dims: { m: number; n: number }): Tile {
-  const cost = (t: Tile) => {
+export function chooseTile(dims: { m: number; n: number }): TileShape {
+  const cost = (t: TileShape) => {
     const [tm, tn] = [t.wm * t.rm, t.wn * t.rn];
     const area = Math.ceil(dims.m / tm) * tm * Math.ceil(dims.n / tn) * tn;
     return area * (1 + 1 / t.rm + 1 / t.rn);
@@ -52,10 +54,11 @@ export function chooseTile(dims: { m: number; n: number }): Tile {
  * The tile with the deepest K step that fits the device's workgroup memory (up to 64): each step costs two
  * barriers, which a software adapter pays dearly (lavapipe switches every invocation's context at a barrier).
  */
-function withDepth(t: Tile, bytes: number): Tile {
+function withDepth(t: TileShape, bytes: number): Tile {
   const floats = t.wm * t.rm + t.wn * t.rn;
   let tk = 64;
-  while (tk > 8 && floats * tk * 4 + tk * 32 > bytes) tk /= 2;
+  // Each k-step's shared reduction data is computed by one thread per index: at most one per thread.
+  while (tk > 8 && (floats * tk * 4 + tk * 32 > bytes || tk > t.wm * t.wn)) tk /= 2;
   return { ...t, tk };
 }
 
@@ -243,11 +246,10 @@ export class Gemm implements Kernel {
     private readonly source: GemmSource,
     readonly dims: { m: number; n: number; k: number },
     values: number[],
-    tile?: Tile,
   ) {
     if (values.length !== source.fields.length) throw new Error(`${source.label}: ${source.fields.length} uniforms`);
     this.uniforms = uniformBlock(device, [dims.m, dims.n, dims.k, ...values]);
-    this.tile = withDepth(tile ?? chooseTile(dims), device.limits.maxComputeWorkgroupStorageSize);
+    this.tile = withDepth(chooseTile(dims), device.limits.maxComputeWorkgroupStorageSize);
     this.split = splitK(device, dims, this.tile);
     const numbered = source.bindings.map((b, i) => ({ ...b, binding: i + 1 }));
     if (this.split.splits > 1) {

@@ -61,7 +61,8 @@ function trainableRanges(model: TF.LayersModel, placed: Placement[]): Range[] {
   });
 }
 
-async function readArena(device: GPUDevice, buffer: GPUBuffer): Promise<Float32Array> {
+/** A whole buffer's floats, read back once the queue has run what was submitted before. */
+export async function readBuffer(device: GPUDevice, buffer: GPUBuffer): Promise<Float32Array> {
   const read = device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
   const encoder = device.createCommandEncoder();
   encoder.copyBufferToBuffer(buffer, 0, read, 0, buffer.size);
@@ -125,7 +126,7 @@ async function downloadNetwork(
   iterations: number,
 ) {
   const placed = placements(model, params);
-  const arenas = { weights: await readArena(device, params.weights), moving: await readArena(device, params.moving) };
+  const arenas = { weights: await readBuffer(device, params.weights), moving: await readBuffer(device, params.moving) };
   const slice = (arena: Float32Array, r: Range) => arena.slice(r.offset, r.offset + r.count);
   for (const p of placed) {
     const value = tf.tensor(slice(arenas[p.arena], p.range), p.variable.shape as number[]);
@@ -133,7 +134,7 @@ async function downloadNetwork(
     value.dispose();
   }
   if (!optimizer) return;
-  const [first, second] = [await readArena(device, params.first), await readArena(device, params.second)];
+  const [first, second] = [await readBuffer(device, params.first), await readBuffer(device, params.second)];
   const variables = model.trainableWeights.map((w) => w.read() as TF.Variable);
   const ranges = trainableRanges(model, placed);
   const moment = (arena: Float32Array, suffix: string) =>
