@@ -6,7 +6,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { describeAdapter } from '../src/runFolders/contract';
-import { EXAMPLE, msPerStep, profileTable, steppers } from './steppers';
+import { EXAMPLE, msPerStep, profileLines, steppers } from './steppers';
 
 interface Options {
   configs: string[];
@@ -83,8 +83,7 @@ async function benchConfig(name: string, o: Options, first: boolean): Promise<vo
       ? `  host work per step (null backend): n/a (${host.error})`
       : `  host work per step (Dawn null backend, nothing executed): compiled ${host.compiled!.toFixed(2)} ms, tfjs-webgpu ${tfjsHost}`,
   );
-  const kernels = o.profile && (await s.compiled.profile?.(s.x, s.y, s.batch, 0));
-  if (kernels) profileTable(kernels).forEach((l) => console.log(l));
+  if (o.profile) (await profileLines(s, 0)).forEach((l) => console.log(l));
   s.compiled.dispose();
 }
 

@@ -15,7 +15,7 @@ import { describeAdapter } from '../src/runFolders/contract';
 import { disposeNets, trainStep } from '../src/trainer/pix2pix';
 import { TRAINING_FLAGS } from '../src/trainer/webgpu';
 import { stepSetup, type StepSetup } from './setup';
-import { EXAMPLE, msPerStep, profileTable, steppers } from './steppers';
+import { EXAMPLE, msPerStep, profileLines, steppers } from './steppers';
 
 interface Options {
   config: string;
@@ -147,8 +147,7 @@ async function benchBatch(o: Options, batch: number, first: boolean): Promise<vo
   console.log(
     `  compiled ${rate(compiled)}; tfjs-webgpu ${rate(tfjs)}: compiled is ${(tfjs / compiled).toFixed(1)}x tfjs-webgpu`,
   );
-  const kernels = await s.compiled.profile?.(s.x, s.y, batch, o.steps + 2);
-  if (kernels) profileTable(kernels).forEach((l) => console.log(l));
+  (await profileLines(s, o.steps + 2)).forEach((l) => console.log(l));
   if (first && o.settings) (await settings(s.setup, o.steps)).forEach((l) => console.log(l));
   const torch = torchCuda(o.config, batch, Math.max(o.steps, 20));
   console.log(

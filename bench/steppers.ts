@@ -64,3 +64,13 @@ export function profileTable(kernels: KernelTime[], rows = 12): string[] {
       .map((k) => line(`${k.kernel} ${k.layer}`, k.ms, '')),
   ];
 }
+
+/** The compiled step's profile table, or why there is none (an adapter without timestamp queries). */
+export async function profileLines(s: Steppers, step: number): Promise<string[]> {
+  try {
+    const kernels = await s.compiled.profile?.(s.x, s.y, s.batch, step);
+    return kernels ? profileTable(kernels) : [];
+  } catch (e) {
+    return [`  GPU time per kernel: n/a (${(e as Error).message})`];
+  }
+}

@@ -241,6 +241,8 @@ export class CompiledStep {
     batch: number,
     step: number,
   ): Promise<KernelTime[]> {
+    if (!this.device.features.has('timestamp-query'))
+      throw new Error('the device has no timestamp-query feature: kernels cannot be timed on it');
     const plan = this.plan(batch);
     const count = plan.recordings.length * 2;
     const querySet = this.device.createQuerySet({ type: 'timestamp', count });
