@@ -12,6 +12,9 @@ export interface PanelSweep {
   steps?: number;
   data: { train: string; test?: string; transform: string };
   seed: number;
+  executor: 'local' | 'slurm';
+  /** On SLURM: the sweep's array jobs, how many variants are queued or running, and why squeue could not be read. */
+  scheduler?: { jobs: string[]; active: number; error?: string };
 }
 
 /** A run as the panel receives it: sample paths already turned into webview URIs. */
@@ -53,6 +56,7 @@ export type WebviewMessage =
       payload: { id: string; /** Another backend to go on with (after a GPU device failure). */ backend?: 'wasm' };
     }
   | { type: 'openReport'; payload: { id: string } }
+  | { type: 'cancelAblation'; payload: { id: string } }
   | { type: 'tabShown'; payload: { tab: PanelViewState['tab'] } };
 
 export function isWebviewMessage(m: unknown): m is WebviewMessage {
@@ -71,6 +75,7 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
       );
     case 'setBase':
     case 'openReport':
+    case 'cancelAblation':
       return typeof (p as { id?: unknown }).id === 'string';
     case 'tabShown':
       return ['runs', 'compare', 'ablations'].includes((p as { tab?: unknown }).tab as string);

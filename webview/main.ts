@@ -1,7 +1,7 @@
 // The runs panel in the webview: runs list, live curves, Train/Test samples with a step slider, and a
 // side-by-side comparison. All state it needs to come back after being hidden lives in vscode.setState.
 
-import { rowCells, TABLE_HEADER } from '../src/runFolders/sweepTable';
+import { rowCells, statusWord, TABLE_HEADER } from '../src/runFolders/sweepTable';
 import { adapterWithFeatures, describeAdapter } from '../src/runFolders/contract';
 import type { SweepRow } from '../src/runFolders/sweepFolder';
 import type { HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
@@ -220,9 +220,31 @@ function compare(): string {
 /** A cell of an ablation table: numbers right-aligned, the status coloured and carrying a failed run's error. */
 function ablationCell(text: string, column: number, row: SweepRow): string {
   const isStatus = column === 12;
-  const classes = `${column >= 3 && column <= 11 ? 'num' : ''}${isStatus ? ` status ${row.status}` : ''}`;
+  const classes = `${column >= 3 && column <= 11 ? 'num' : ''}${isStatus ? ` status ${statusWord(row)}` : ''}`;
   const title = isStatus && row.error ? ` title="${esc(row.error)}"` : '';
   return `<td class="${classes}"${title}>${esc(text)}${isStatus && row.error ? ' ⚠' : ''}</td>`;
+}
+
+/** Where a SLURM sweep stands: its array jobs and how many variants each state holds, or why squeue failed. */
+function schedulerLine(sw: PanelSweep): string {
+  if (sw.executor !== 'slurm' || !sw.scheduler) return '';
+  const counts = new Map<string, number>();
+  for (const r of sw.rows) counts.set(statusWord(r), (counts.get(statusWord(r)) ?? 0) + 1);
+  const states = [...counts].map(([s, n]) => `<span class="status ${s}">${n} ${s}</span>`).join(' · ');
+  const jobs = sw.scheduler.jobs.length ? `SLURM job ${sw.scheduler.jobs.map(esc).join(', ')}` : 'SLURM: not submitted';
+  const error = sw.scheduler.error ? `<p class="error">squeue: ${esc(sw.scheduler.error)}</p>` : '';
+  return `<p class="scheduler">${jobs} · ${states}</p>${error}`;
+}
+
+function sweepButtons(sw: PanelSweep): string {
+  const id = esc(sw.id);
+  return `<button data-compare-sweep="${id}">Compare variants</button> <button data-report="${id}">Open report</button>${cancelButton(sw)}`;
+}
+
+/** Cancels a sweep's SLURM array while any of its variants is queued or running. */
+function cancelButton(sw: PanelSweep): string {
+  if (sw.executor !== 'slurm' || !sw.scheduler?.active) return '';
+  return ` <button data-cancel-sweep="${esc(sw.id)}">Cancel ablation</button>`;
 }
 
 /** One table per sweep (the report's columns), test L1 curves of its variants, and buttons to compare or report. */
@@ -259,8 +281,8 @@ function ablations(): string {
       const test = sw.data.test ? ` → ${esc(sw.data.test)}` : '';
       const steps = sw.steps ? ` · ${sw.steps} steps` : '';
       const summary = `${done}/${sw.rows.length} done · seed ${sw.seed} · ${esc(sw.data.train)}${test}${steps}`;
-      return `<section class="sweep"><h2>${esc(sw.name)} <span class="muted">${summary}</span></h2>
-<div class="controls"><button data-compare-sweep="${esc(sw.id)}">Compare variants</button> <button data-report="${esc(sw.id)}">Open report</button></div>
+      return `<section class="sweep"><h2>${esc(sw.name)} <span class="muted">${summary}</span></h2>${schedulerLine(sw)}
+<div class="controls">${sweepButtons(sw)}</div>
 <table class="runs ablation"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
 <div class="charts">${chart('Test L1 per variant', series)}${chart('Gap (test − train L1) per variant', gaps)}</div></section>`;
     })
@@ -319,6 +341,8 @@ app.addEventListener('click', (e) => {
     view.tab = 'compare';
     view.step = undefined;
     render();
+  } else if (t.dataset.cancelSweep !== undefined) {
+    send({ type: 'cancelAblation', payload: { id: t.dataset.cancelSweep } });
   } else if (t.dataset.report !== undefined) {
     send({ type: 'openReport', payload: { id: t.dataset.report } });
   } else if (t.dataset.enlarge !== undefined) {

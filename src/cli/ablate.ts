@@ -1,18 +1,24 @@
-// `p2p ablate FILE [--backend B] [--steps N] [--parallel N] [--out DIR]`: trains every variant of the config's
-// `ablation:` section as a resumable queue and writes the report. Ctrl+C checkpoints the running variants; the
-// same command continues where it stopped.
+// `p2p ablate FILE [--backend B] [--steps N] [--parallel N] [--executor local|slurm] [--out DIR]`: trains every
+// variant of the config's `ablation:` section as a resumable queue and writes the report, or submits them to SLURM
+// as one job array. Ctrl+C checkpoints the running variants; the same command continues where it stopped.
+// `--status` prints the table with each variant's scheduler state; `--cancel` cancels a SLURM array.
 
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Backend } from '../core/config';
 import { count } from '../core/units';
 import type { TrainerEvent } from '../runFolders/contract';
 import { TABLE_HEADER, rowCells } from '../runFolders/sweepTable';
 import { readSweep } from '../runFolders/sweepFolder';
-import { SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
+import { safeName } from '../core/sweep';
+import type { Submission } from '../sweep/executor';
+import { loadSweep, SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
+import { cancelSweep, schedulerStatus } from '../sweep/slurm';
 import { STOP_SIGNALS } from './train';
 
 const USAGE =
-  'usage: p2p ablate FILE [--backend auto|tensorflow|webgpu|webgpu-tfjs|wasm|cpu] [--steps N] [--parallel N] [--out DIR]\n';
+  'usage: p2p ablate FILE [--backend auto|tensorflow|webgpu|webgpu-tfjs|wasm|cpu] [--steps N] [--parallel N]\n' +
+  '                       [--executor local|slurm] [--out DIR]\n' +
+  '       p2p ablate FILE --status|--cancel [--out DIR]\n';
 const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'webgpu-tfjs', 'wasm', 'cpu'];
 
 /** A plain-text table with aligned columns. */
@@ -32,6 +38,9 @@ interface AblateArgs {
   backend?: Backend;
   steps?: number;
   parallel?: number;
+  executor?: 'local' | 'slurm';
+  /** Print the table with scheduler states, or cancel the array, instead of running. */
+  action?: 'status' | 'cancel';
 }
 
 /** The command's arguments, or a usage error. */
@@ -39,6 +48,10 @@ function ablateArgs(argv: readonly string[]): AblateArgs | string {
   const args: Partial<AblateArgs> = { out: 'runs' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (a === '--status' || a === '--cancel') {
+      args.action = a === '--status' ? 'status' : 'cancel';
+      continue;
+    }
     if (!a.startsWith('--')) {
       if (args.file) return `one FILE, found ${args.file} and ${a}`;
       args.file = a;
@@ -51,6 +64,7 @@ function ablateArgs(argv: readonly string[]): AblateArgs | string {
     else if (a === '--backend' && BACKENDS.includes(v)) args.backend = v as Backend;
     else if (a === '--steps' && Number.isInteger(int) && int >= 1) args.steps = int;
     else if (a === '--parallel' && Number.isInteger(int) && int >= 1) args.parallel = int;
+    else if (a === '--executor' && (v === 'local' || v === 'slurm')) args.executor = v;
     else return `unexpected ${a} ${v}`;
   }
   return args.file ? (args as AblateArgs) : 'expected FILE';
@@ -64,6 +78,7 @@ class AblationPrinter {
   event(e: SweepEvent): void {
     const out = (text: string) => process.stderr.write(text + '\n');
     if (e.type === 'planned') out(plannedText(e));
+    else if (e.type === 'submitted') out(submittedText(e.submission));
     else if (e.type === 'capacity')
       out(`training ${e.parallel} variant${e.parallel === 1 ? '' : 's'} at a time (${e.why})`);
     else if (e.type === 'variant') this.variant(e.variant, e.event);
@@ -103,11 +118,24 @@ function plannedText(e: Extract<SweepEvent, { type: 'planned' }>): string {
   ].join('\n');
 }
 
-/** The table on stdout and the exit status: 130 when variants are left, 1 when some failed. */
-function reportOutcome(outcome: SweepOutcome): number {
+function submittedText(s: Submission): string {
+  return [
+    `submitted SLURM job ${s.job}: array ${s.array}, one task per variant (${s.variants.join(', ')})`,
+    `  script: ${s.script}`,
+    `  logs:   ${join(dirname(s.script), `${s.job}_<index>.out`)}`,
+  ].join('\n');
+}
+
+/** The table on stdout and the exit status: 130 when variants are left, 1 when some failed, 0 once submitted. */
+function reportOutcome(outcome: SweepOutcome, file: string): number {
   const state = readSweep(outcome.sweepDir);
   if (state) process.stdout.write('\n' + textTable(TABLE_HEADER, state.rows.map(rowCells)));
   process.stderr.write(`\nreport: ${outcome.report.filter((f) => /report\.(md|html)$/.test(f)).join(', ')}\n`);
+  if (outcome.submitted || outcome.active?.length) {
+    if (outcome.active?.length) process.stderr.write(`still queued or running: ${outcome.active.join(', ')}\n`);
+    process.stderr.write(`watch with \`p2p ablate ${file} --status\`, cancel with \`--cancel\`\n`);
+    return 0;
+  }
   const left = outcome.stopped.length + outcome.pending.length;
   if (left) {
     process.stderr.write(`stopped with ${left} variant(s) left; run the same command to continue\n`);
@@ -126,6 +154,7 @@ export async function runAblate(argv: readonly string[], trainerPath = join(__di
     process.stderr.write(`p2p ablate: ${args}\n${USAGE}`);
     return 2;
   }
+  if (args.action) return sweepAction(args, args.action);
   const printer = new AblationPrinter();
   const runner = new SweepRunner({ ...args, trainerPath }, (e) => printer.event(e));
   let stopping = false;
@@ -137,11 +166,33 @@ export async function runAblate(argv: readonly string[], trainerPath = join(__di
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   try {
-    return reportOutcome(await runner.run());
+    return reportOutcome(await runner.run(), args.file);
   } catch (e) {
     process.stderr.write(`p2p ablate: ${(e as Error).message}\n`);
     return 2;
   } finally {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+  }
+}
+
+/** `--status`: the table with each variant's scheduler state; `--cancel`: scancel of the sweep's array. */
+async function sweepAction(args: AblateArgs, action: 'status' | 'cancel'): Promise<number> {
+  try {
+    const { sweep } = loadSweep(args.file);
+    const dir = join(args.out, safeName(sweep.name));
+    const state = readSweep(dir);
+    if (!state) throw new Error(`${dir} holds no sweep yet: run \`p2p ablate ${args.file}\` first`);
+    if (action === 'cancel') {
+      process.stderr.write(`${await cancelSweep(dir, state.plan)}\n`);
+      return 0;
+    }
+    const { states, error } = await schedulerStatus(dir, state.plan);
+    if (error) process.stderr.write(`scheduler: ${error}\n`);
+    const rows = state.rows.map((r) => ({ ...r, scheduler: states.get(r.variant) }));
+    process.stdout.write(textTable(TABLE_HEADER, rows.map(rowCells)));
+    return error ? 1 : 0;
+  } catch (e) {
+    process.stderr.write(`p2p ablate: ${(e as Error).message}\n`);
+    return 2;
   }
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { runCli } from './main';
 import { runAblate } from './ablate';
+import { runSweepTask } from './sweepTask';
 import { runTrain } from './train';
 
 const argv = process.argv.slice(2);
@@ -8,6 +9,8 @@ if (argv[0] === 'train') {
   void runTrain(argv.slice(1)).then((code) => (process.exitCode = code));
 } else if (argv[0] === 'ablate') {
   void runAblate(argv.slice(1)).then((code) => (process.exitCode = code));
+} else if (argv[0] === 'sweep-task') {
+  void runSweepTask(argv.slice(1)).then((code) => (process.exitCode = code));
 } else {
   process.exitCode = runCli(argv, {
     readFile: (path) => readFileSync(path, 'utf8'),

@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { clock } from '../core/units';
-import { adapterWithFeatures, type StartedPayload, type TrainerEvent } from '../runFolders/contract';
+import { adapterWithFeatures, EXIT_STOPPED, type StartedPayload, type TrainerEvent } from '../runFolders/contract';
 import { TrainerProcess, type Progress } from '../trainer/process';
 
 const USAGE =
@@ -117,5 +117,7 @@ export async function runTrain(argv: readonly string[], trainerPath = join(__dir
   const exit = await trainer.exited;
   for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   if (exit.code !== 0 && trainer.stderr && !trainer.started) process.stderr.write(trainer.stderr);
+  // Stopped with a checkpoint: the status of an interrupted command.
+  if (exit.code === EXIT_STOPPED) return 130;
   return exit.code ?? (exit.signal ? 1 : 0);
 }

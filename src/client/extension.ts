@@ -68,6 +68,9 @@ function registerCommands(trainer: TrainingController, panel: RunsPanel, summari
       panel.showTab('ablations');
       await trainer.ablate(uriOf(arg));
     }),
+    vscode.commands.registerCommand('p2p.cancelAblation', (dir?: string) =>
+      trainer.cancelAblation(typeof dir === 'string' ? dir : undefined),
+    ),
     vscode.commands.registerCommand('p2p.stopTraining', () => trainer.stop()),
     vscode.commands.registerCommand('p2p.resumeRun', async (dir?: string) => {
       await trainer.resume(typeof dir === 'string' ? dir : undefined);

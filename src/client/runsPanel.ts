@@ -9,6 +9,9 @@ import { readRunsAndSweeps, sampleInside, type RunCache } from '../runFolders/ru
 import { configDiff } from '../runFolders/runState';
 import type { HostMessage, PanelRun, PanelSweep, WebviewMessage } from '../../webview/contract';
 import { isWebviewMessage } from '../../webview/contract';
+import { isActive } from '../core/slurm';
+import type { SweepState } from '../runFolders/sweepFolder';
+import { POLL_MS, SchedulerWatch } from './schedulerWatch';
 import type { TrainingController } from './training';
 
 export const PANEL_VIEW_TYPE = 'p2p.runsPanel';
@@ -22,13 +25,22 @@ export class RunsPanel implements vscode.Disposable {
   private readonly cache: RunCache = new Map();
   /** Generator MACs per run folder: a run's config never changes. */
   private readonly macs = new Map<string, number | undefined>();
+  readonly scheduler = new SchedulerWatch(() => this.refreshSoon(50));
+  /** Polls while a SLURM sweep has tasks queued or running: its runs write on other nodes, unseen by watchers. */
+  private poll: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly training: TrainingController,
   ) {
     this.disposables.push(
-      training.listen({ onEvent: () => this.refreshSoon(250) }),
+      training.listen({
+        onEvent: () => this.refreshSoon(250),
+        onSchedulerChange: () => {
+          this.scheduler.invalidate();
+          this.refreshSoon(50);
+        },
+      }),
       vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel) => this.attach(panel),
       }),
@@ -76,6 +88,8 @@ export class RunsPanel implements vscode.Disposable {
     panel.onDidDispose(() => {
       subs.forEach((s) => s.dispose());
       this.panel = undefined;
+      clearInterval(this.poll);
+      this.poll = undefined;
     });
   }
 
@@ -103,6 +117,9 @@ export class RunsPanel implements vscode.Disposable {
         if (parts.length) void this.training.resume(path.join(this.root, ...parts.slice(0, 2)), msg.payload.backend);
         break;
       }
+      case 'cancelAblation':
+        void this.training.cancelAblation(path.join(this.root, path.basename(msg.payload.id)));
+        break;
       case 'openReport': {
         const report = vscode.Uri.file(path.join(this.root, path.basename(msg.payload.id), 'report.md'));
         void vscode.commands.executeCommand('markdown.showPreview', report);
@@ -160,18 +177,8 @@ export class RunsPanel implements vscode.Disposable {
         }),
       };
     });
-    const panelSweeps: PanelSweep[] = sweeps.map((sw) => {
-      const id = path.basename(sw.dir);
-      return {
-        id,
-        name: sw.plan.name,
-        rows: sw.rows,
-        runIds: sw.plan.variants.map((v) => (sw.runs.has(v.name) ? `${id}/${v.dir}` : undefined)),
-        steps: sw.plan.steps,
-        data: sw.plan.data,
-        seed: sw.plan.seed,
-      };
-    });
+    const panelSweeps = sweeps.map((sw) => this.panelSweep(sw));
+    this.pollWhile(panelSweeps.some((sw) => !!sw.scheduler?.active));
     const message: HostMessage = {
       type: 'runs',
       payload: {
@@ -182,6 +189,42 @@ export class RunsPanel implements vscode.Disposable {
       },
     };
     void webview.postMessage(message);
+  }
+
+  /** A sweep as the panel shows it; a SLURM sweep's rows carry their scheduler states. */
+  private panelSweep(sw: SweepState): PanelSweep {
+    const id = path.basename(sw.dir);
+    const slurm = sw.plan.executor === 'slurm';
+    const status = slurm ? this.scheduler.status(sw.dir, sw.plan) : undefined;
+    const rows = status ? sw.rows.map((r) => ({ ...r, scheduler: status.states.get(r.variant) })) : sw.rows;
+    const jobs = [...new Set(rows.flatMap((r) => (r.scheduler?.job ? [r.scheduler.job.split('_')[0]] : [])))];
+    return {
+      id,
+      name: sw.plan.name,
+      rows,
+      runIds: sw.plan.variants.map((v) => (sw.runs.has(v.name) ? `${id}/${v.dir}` : undefined)),
+      steps: sw.plan.steps,
+      data: sw.plan.data,
+      seed: sw.plan.seed,
+      executor: slurm ? 'slurm' : 'local',
+      ...(slurm
+        ? {
+            scheduler: {
+              jobs,
+              active: rows.filter((r) => isActive(r.scheduler)).length,
+              ...(status?.error ? { error: status.error } : {}),
+            },
+          }
+        : {}),
+    };
+  }
+
+  private pollWhile(active: boolean): void {
+    if (active && !this.poll) this.poll = setInterval(() => this.post(), POLL_MS);
+    else if (!active && this.poll) {
+      clearInterval(this.poll);
+      this.poll = undefined;
+    }
   }
 
   private html(webview: vscode.Webview): string {
@@ -199,6 +242,7 @@ export class RunsPanel implements vscode.Disposable {
 
   dispose(): void {
     clearTimeout(this.timer);
+    clearInterval(this.poll);
     this.panel?.dispose();
     this.disposables.forEach((d) => d.dispose());
   }

@@ -11,10 +11,15 @@ import type { Backend } from '../core/config';
 import { clock } from '../core/units';
 import type { ErrorPayload, StepPayload, TrainerEvent } from '../runFolders/contract';
 import { TrainerProcess } from '../trainer/process';
+import { readRunsAndSweeps } from '../runFolders/runFolders';
 import { SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
+import { cancelSweep, readSubmissions } from '../sweep/slurm';
+import { readSweep } from '../runFolders/sweepFolder';
 
 export interface TrainingListener {
   onEvent(runDir: string | undefined, event: TrainerEvent): void;
+  /** A sweep was submitted to or cancelled on a scheduler: its states are worth reading again now. */
+  onSchedulerChange?(): void;
 }
 
 export class TrainingController implements vscode.Disposable {
@@ -128,7 +133,10 @@ export class TrainingController implements vscode.Disposable {
           return runner.run();
         },
       );
-      showAblationOutcome(label, outcome);
+      if (outcome.submitted || outcome.active?.length) {
+        this.schedulerChanged();
+        showSubmitted(label, outcome);
+      } else showAblationOutcome(label, outcome);
     } catch (e) {
       void vscode.window.showErrorMessage(`pix2pix: ablation of ${label}: ${(e as Error).message.split('\n')[0]}`);
     } finally {
@@ -137,6 +145,43 @@ export class TrainingController implements vscode.Disposable {
       this.status.hide();
       this.notify(undefined, { type: 'warning', payload: { message: 'ablation ended' } });
     }
+  }
+
+  /**
+   * "pix2pix: Cancel Ablation": stops the local queue (checkpoints first), or cancels a SLURM sweep's array
+   * (`scancel`: running tasks checkpoint and stop; run folders stay). Without a folder, asks which sweep.
+   */
+  async cancelAblation(sweepDir?: string): Promise<void> {
+    if (this.sweep && !sweepDir) return this.stop();
+    const dir = sweepDir ?? (await this.pickSubmittedSweep());
+    if (!dir) return;
+    const state = readSweep(dir);
+    if (!state) return void vscode.window.showWarningMessage(`pix2pix: ${dir} holds no sweep.`);
+    try {
+      const said = await cancelSweep(dir, state.plan);
+      this.output.info(`ablation ${state.plan.name}: ${said}`);
+      void vscode.window.showInformationMessage(`pix2pix: ablation ${state.plan.name}: ${said}.`);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`pix2pix: cannot cancel ${state.plan.name}: ${(e as Error).message}`);
+    }
+    this.schedulerChanged();
+  }
+
+  /** Sweeps under the runs folder that were submitted to SLURM, newest first; asks for one when there are several. */
+  private async pickSubmittedSweep(): Promise<string | undefined> {
+    const { sweeps } = readRunsAndSweeps(this.runsRoot(), () => false);
+    const submitted = sweeps.filter((sw) => readSubmissions(sw.dir).length);
+    if (!submitted.length) {
+      void vscode.window.showInformationMessage('pix2pix: no ablation is running here or submitted to SLURM.');
+      return undefined;
+    }
+    if (submitted.length === 1) return submitted[0].dir;
+    const items = submitted.map((sw) => ({ label: sw.plan.name, description: sw.dir, dir: sw.dir }));
+    return (await vscode.window.showQuickPick(items, { placeHolder: 'Ablation to cancel' }))?.dir;
+  }
+
+  private schedulerChanged(): void {
+    for (const l of this.listeners) l.onSchedulerChange?.();
   }
 
   private notify(runDir: string | undefined, e: TrainerEvent): void {
@@ -339,6 +384,18 @@ class AblationView {
     this.status.text = `$(pulse) pix2pix ablation ${text}`;
     this.status.show();
   }
+}
+
+/** A sweep handed to SLURM: what was submitted and what was still queued from before. */
+function showSubmitted(label: string, outcome: SweepOutcome): void {
+  const s = outcome.submitted;
+  const submitted = s ? `submitted to SLURM as job ${s.job} (${s.variants.length} variants, array ${s.array})` : '';
+  const active = outcome.active?.length ? `${s ? '; ' : ''}${outcome.active.length} still queued or running` : '';
+  void vscode.window
+    .showInformationMessage(`pix2pix: ablation of ${label} ${submitted}${active}.`, 'Open Script')
+    .then((pick) => {
+      if (pick && s) void vscode.window.showTextDocument(vscode.Uri.file(s.script));
+    });
 }
 
 function showAblationOutcome(label: string, outcome: SweepOutcome): void {

@@ -523,6 +523,64 @@ configSchema.properties.ablation = {
         { kind: 'number', integer: true, minimum: 1, maximum: 64, doc: 'This many at once.' },
       ],
     },
+    executor: {
+      kind: 'string',
+      enum: ['local', 'slurm'],
+      default: 'local',
+      enumDocs: {
+        local: 'A queue on this machine: `parallel` variants at a time, each in a child process.',
+        slurm:
+          'One SLURM job array (`sbatch --array`), task i training variant i; the sweep folder must be on a filesystem the nodes share. Settings in `slurm`.',
+      },
+      doc: 'Where the variants train: on this machine, or as a job array on a SLURM cluster (from a login node).',
+    },
+    slurm: {
+      kind: 'object',
+      doc: 'The job array of `executor: slurm`: what each task asks for, its time limit and how it checkpoints before it.',
+      properties: {
+        partition: { kind: 'string', doc: "The partition (`--partition`); the cluster's default when absent." },
+        gres: {
+          kind: 'string',
+          default: 'gpu:1',
+          doc: 'Generic resources of one task (`--gres`): `gpu:1`, `gpu:a100:1`. Empty for CPU-only tasks.',
+        },
+        time: {
+          kind: 'string',
+          doc:
+            "Time limit of one task (`--time`): `minutes`, `hours:minutes:seconds` or `days-hours`; the partition's default when absent. " +
+            'A task near its limit checkpoints and requeues itself.',
+        },
+        parallel: {
+          kind: 'number',
+          integer: true,
+          minimum: 1,
+          maximum: 10_000,
+          doc: 'Tasks running at once (`--array=...%N`). Defaults to `ablation.parallel` when that is a number, else no limit.',
+        },
+        signal: {
+          kind: 'number',
+          integer: true,
+          minimum: 10,
+          maximum: 86_400,
+          default: 300,
+          doc: 'Seconds before the time limit at which a task is told (SIGUSR2) to checkpoint and requeue itself. SLURM may send it up to 60 s early.',
+        },
+        requeues: {
+          kind: 'number',
+          integer: true,
+          minimum: 0,
+          maximum: 1000,
+          default: 10,
+          doc: 'How many times a task may requeue itself at its time limit (only after it made progress).',
+        },
+        sbatch: {
+          kind: 'array',
+          maxItems: 64,
+          items: { kind: 'string', doc: 'An sbatch option (`--account=lab`) or a whole `#SBATCH` line.' },
+          doc: 'More `#SBATCH` lines for the batch script, written as given.',
+        },
+      },
+    },
     base: {
       kind: 'boolean',
       default: true,

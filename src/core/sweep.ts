@@ -9,6 +9,7 @@ import type { ParsedConfig } from './document';
 import { discriminatorGraph, generatorGraph, type ModelGraph } from './graph';
 import { resolveConfig } from './resolve';
 import { MAX_VARIANTS, VARIANT_KEYS } from './schema';
+import { SLURM_DEFAULTS, slurmTimeSeconds, type SlurmSettings } from './slurm';
 
 type Obj = Record<string, unknown>;
 
@@ -32,6 +33,9 @@ export interface Sweep {
   name: string;
   steps?: number;
   parallel: 'auto' | number;
+  /** Where the variants train: a queue on this machine, or a SLURM job array. */
+  executor: 'local' | 'slurm';
+  slurm: SlurmSettings;
   variants: SweepVariant[];
 }
 
@@ -128,7 +132,43 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
   const name = typeof ab.name === 'string' && ab.name.trim() ? ab.name.trim() : `${base.name}-ablation`;
   const steps = typeof ab.steps === 'number' ? ab.steps : undefined;
   const parallel = typeof ab.parallel === 'number' ? ab.parallel : 'auto';
-  return { sweep: { name, steps, parallel, variants }, diagnostics };
+  const executor = ab.executor === 'slurm' ? 'slurm' : 'local';
+  const slurm = slurmSettings(ab, parsed, diagnostics);
+  return { sweep: { name, steps, parallel, executor, slurm, variants }, diagnostics };
+}
+
+/** `ablation.slurm` with its defaults; a time limit SLURM would refuse, or one shorter than the signal, is an error. */
+function slurmSettings(ab: Obj, parsed: ParsedConfig, diagnostics: Diagnostic[]): SlurmSettings {
+  const given = isObj(ab.slurm) ? ab.slurm : {};
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+  const settings: SlurmSettings = {
+    partition: str(given.partition),
+    gres: str(given.gres) ?? SLURM_DEFAULTS.gres,
+    time: str(given.time),
+    parallel: num(given.parallel) ?? num(ab.parallel),
+    signal: num(given.signal) ?? SLURM_DEFAULTS.signal,
+    requeues: num(given.requeues) ?? SLURM_DEFAULTS.requeues,
+    sbatch: Array.isArray(given.sbatch) ? given.sbatch.filter((l): l is string => typeof l === 'string') : [],
+  };
+  if (settings.time === undefined) return settings;
+  const limit = slurmTimeSeconds(settings.time);
+  const error = (path: Path, code: string, message: string) =>
+    diagnostics.push({ severity: 'error', code, message, range: parsed.rangeOf(path) });
+  if (limit === undefined)
+    error(
+      ['ablation', 'slurm', 'time'],
+      'slurm-time',
+      `\`${settings.time}\` is not a SLURM time limit: \`minutes\`, \`hours:minutes:seconds\` or \`days-hours\` (e.g. \`4:00:00\`, \`1-12\`)`,
+    );
+  else if (settings.signal >= limit)
+    error(
+      given.signal === undefined ? ['ablation', 'slurm', 'time'] : ['ablation', 'slurm', 'signal'],
+      'slurm-signal',
+      `the checkpoint signal (${settings.signal} s before the limit) must come before the time limit ${settings.time} ` +
+        `(${limit} s): lower \`signal\` or raise \`time\``,
+    );
+  return settings;
 }
 
 /** All skips, then one level fewer at a time down to none. Level 1 is the deepest decoder level. */

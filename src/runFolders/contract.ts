@@ -84,6 +84,9 @@ export interface ErrorPayload {
   device?: boolean;
 }
 
+/** The trainer's exit status after a stop (a signal, a `stop` message): its checkpoint is written; resume to go on. */
+export const EXIT_STOPPED = 75;
+
 export interface FinishedPayload {
   step: number;
   reason: 'completed' | 'stopped' | 'failed';

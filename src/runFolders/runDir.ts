@@ -27,6 +27,18 @@ export function runName(name: string, now: Date): string {
   return `${stamp}-${name.replace(/[^\w.-]+/g, '_')}`;
 }
 
+const STEP_EVENTS = new Set(['step', 'eval', 'sample', 'checkpoint']);
+
+/** Whether an events.jsonl line records a step, evaluation, sample or checkpoint after `step`. */
+function stepAfter(line: string, step: number): boolean {
+  try {
+    const e = JSON.parse(line) as { type?: string; payload?: { step?: number } };
+    return STEP_EVENTS.has(e.type ?? '') && (e.payload?.step ?? 0) > step;
+  } catch {
+    return false; // a torn last line is kept for the reader to skip
+  }
+}
+
 export const METRICS_HEADER =
   'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim';
 
@@ -60,6 +72,24 @@ export class RunDir {
 
   appendMetrics(line: string): void {
     appendFileSync(this.path('metrics.csv'), line + '\n');
+  }
+
+  /**
+   * Drops what was recorded after `step` (the checkpoint a resumed run goes on from): metrics rows, and step, eval
+   * and sample events. So a run killed between checkpoints repeats no step in metrics.csv or events.jsonl.
+   */
+  dropAfter(step: number): void {
+    const metrics = this.path('metrics.csv');
+    if (existsSync(metrics)) {
+      const lines = readFileSync(metrics, 'utf8').split('\n').filter(Boolean);
+      const kept = lines.filter((l, i) => i === 0 || !(Number(l.split(',')[0]) > step));
+      if (kept.length < lines.length) writeAtomic(metrics, kept.join('\n') + '\n');
+    }
+    const events = this.path('events.jsonl');
+    if (!existsSync(events)) return;
+    const lines = readFileSync(events, 'utf8').split('\n').filter(Boolean);
+    const kept = lines.filter((l) => !stepAfter(l, step));
+    if (kept.length < lines.length) writeAtomic(events, kept.join('\n') + '\n');
   }
 
   write(name: string, data: string | Uint8Array): string {

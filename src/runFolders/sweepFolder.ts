@@ -4,6 +4,7 @@
 
 import { appendFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { SchedulerState } from '../core/slurm';
 import type { VariantOrigin } from '../core/sweep';
 import { parseJsonLines } from './jsonl';
 import { diskFiles } from './diskFiles';
@@ -33,14 +34,28 @@ export interface SweepPlan {
   steps?: number;
   seed: number;
   data: { train: string; test?: string; transform: string };
+  /** Where its variants train (absent in sweeps planned before SLURM: local). */
+  executor?: 'local' | 'slurm';
   created: string;
   variants: PlannedVariant[];
 }
 
+/** A scheduler task that trains a variant: `12345_2` on a node with its GPUs, and how often it was restarted. */
+export interface TaskInfo {
+  job: string;
+  node?: string;
+  /** `CUDA_VISIBLE_DEVICES` as the scheduler set it. */
+  gpus?: string;
+  restart: number;
+}
+
 export type SweepLogEntry =
-  | { type: 'start'; variant: string; mode: 'new' | 'resume'; time: string }
+  | { type: 'start'; variant: string; mode: 'new' | 'resume'; time: string; task?: TaskInfo }
   | { type: 'exit'; variant: string; reason: 'completed' | 'stopped' | 'failed'; error?: string; time: string }
-  | { type: 'capacity'; parallel: number; why: string; time: string };
+  | { type: 'capacity'; parallel: number; why: string; time: string }
+  | { type: 'submit'; job: string; variants: string[]; array: string; time: string }
+  | { type: 'requeue'; variant: string; job: string; step: number; time: string }
+  | { type: 'cancel'; jobs: string[]; variants: string[]; time: string };
 
 export interface SweepRow {
   variant: string;
@@ -61,6 +76,8 @@ export interface SweepRow {
   imgPerSec?: number;
   seconds: number;
   error?: string;
+  /** The scheduler's state of the variant's task, on SLURM. */
+  scheduler?: SchedulerState;
 }
 
 export interface SweepState {
@@ -73,6 +90,11 @@ export interface SweepState {
 
 export function appendLog(sweepDir: string, entry: SweepLogEntry): void {
   appendFileSync(path.join(sweepDir, SWEEP_LOG), JSON.stringify(entry) + '\n');
+}
+
+/** What the executors did in a sweep folder, oldest first. */
+export function readSweepLog(sweepDir: string): SweepLogEntry[] {
+  return parseJsonLines<SweepLogEntry>(diskFiles().readText(path.join(sweepDir, SWEEP_LOG)) ?? '');
 }
 
 /** Reads a sweep folder; undefined when it holds no readable `sweep.json`. */

@@ -25,14 +25,27 @@ export const TABLE_HEADER = [
   'Status',
 ];
 
+/** The Status cell: the run's state, or the scheduler's while it holds the variant, with the step it is at. */
+export function statusCell(r: SweepRow): string {
+  const word = statusWord(r);
+  const at = `at ${count(r.step)}${r.totalSteps ? `/${count(r.totalSteps)}` : ''}`;
+  const reason = r.scheduler?.reason ? ` (${r.scheduler.reason})` : '';
+  if (word === 'completed' && r.status === 'completed') return `${count(r.step)} steps`;
+  if ((word === 'pending' || word === 'requeued') && r.step === 0) return `${word}${reason}`;
+  return `${word} ${at}${reason}`;
+}
+
+/** The state a row shows: the scheduler's while it queues or runs the variant (or cancelled it), else the run's. */
+export function statusWord(r: SweepRow): string {
+  const s = r.scheduler?.state;
+  if (!s || r.status === 'completed') return r.status;
+  if (s === 'completed' || s === 'failed') return r.status === 'pending' ? s : r.status; // the run folder says more
+  return s;
+}
+
 /** The table's cells, formatted; the same in the report and the panel. */
 export function rowCells(r: SweepRow): string[] {
-  const status =
-    r.status === 'completed'
-      ? `${count(r.step)} steps`
-      : r.status === 'pending'
-        ? 'pending'
-        : `${r.status} at ${count(r.step)}${r.totalSteps ? `/${count(r.totalSteps)}` : ''}`;
+  const status = statusCell(r);
   return [
     r.variant,
     r.skips,

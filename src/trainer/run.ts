@@ -13,7 +13,7 @@ import { SeededRandom, withRandom } from '../core/random';
 import { DataError, loadDataset, type Dataset } from '../data/dataset';
 import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
-import type { ErrorPayload, Quality, TrainerEvent } from '../runFolders/contract';
+import { EXIT_STOPPED, type ErrorPayload, type Quality, type TrainerEvent } from '../runFolders/contract';
 import { RunDir } from '../runFolders/runDir';
 import { chooseBackend, type ChosenBackend } from './backends';
 import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
@@ -81,7 +81,7 @@ interface Session {
   send(e: TrainerEvent): void;
 }
 
-/** Trains until the last step, a stop request or a failure; 0 when it ended cleanly, 1 when it failed. */
+/** Trains until the last step, a stop request or a failure: 0 when it completed, EXIT_STOPPED when it stopped, 1 when it failed. */
 export async function runTrainer(
   args: TrainerArgs,
   emit: (e: TrainerEvent) => void,
@@ -91,8 +91,7 @@ export async function runTrainer(
   const backend = await chooseBackend(args.backend ?? source.config.train.backend);
   const session = await openSession(args, source, backend, emit);
   try {
-    await trainLoop(session, stop);
-    return 0;
+    return (await trainLoop(session, stop)) === 'completed' ? 0 : EXIT_STOPPED;
   } catch (e) {
     // The run folder keeps its last checkpoint, samples and events; the failure is its last line.
     const { send, state, run } = session;
@@ -173,6 +172,8 @@ async function resumeRun(s: Setup, dir: string, steps: number | undefined) {
   const latest = run.latestCheckpoint();
   if (!latest) throw new Error(`trainer: ${dir} has no checkpoint to resume from`);
   const state = await loadCheckpoint(s.tf, s.nets, latest.dir);
+  // A run killed after its last checkpoint (SIGKILL, a node lost) wrote metrics and events it will write again.
+  run.dropAfter(state.step);
   s.rng.restore(state.rng);
   if (state.dataRng !== undefined) s.dataRng.restore(state.dataRng);
   if (steps !== undefined) state.totalSteps = steps;
@@ -212,7 +213,7 @@ function startedPayload(s: Session): Extract<TrainerEvent, { type: 'started' }>[
   };
 }
 
-async function trainLoop(s: Session, stop: StopRequest): Promise<void> {
+async function trainLoop(s: Session, stop: StopRequest): Promise<'completed' | 'stopped'> {
   const { state, stepsPerEpoch } = s;
   const evalEvery = Math.max(1, Math.round(s.source.config.train.sampleEvery * stepsPerEpoch));
   if (state.step === 0) await evaluateAndSample(s);
@@ -225,9 +226,10 @@ async function trainLoop(s: Session, stop: StopRequest): Promise<void> {
     if (state.step % evalEvery === 0 || state.step === state.totalSteps) await evaluateAndSample(s);
     if (state.step % stepsPerEpoch === 0 && state.step !== state.totalSteps) await checkpoint(s);
   }
-  await checkpoint(s);
+  if (s.run.latestCheckpoint()?.step !== state.step) await checkpoint(s);
   const reason = why ? 'stopped' : 'completed';
   s.send({ type: 'finished', payload: { step: state.step, reason, runDir: s.run.dir, ...(why ? { why } : {}) } });
+  return reason;
 }
 
 /** The next batch of the epoch's order; a new order when the epoch is used up. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { registerLayers } from '../../src/model/build';
-import type { TrainerEvent } from '../../src/runFolders/contract';
+import { EXIT_STOPPED, type TrainerEvent } from '../../src/runFolders/contract';
 import { TrainerProcess } from '../../src/trainer/process';
 import { tempDir } from '../support/tempDir';
 
@@ -160,7 +160,7 @@ describe('trainer process', () => {
     const first = start(['--config', config, '--out', join(work, 'runs'), '--steps', '60']);
     await first.waitFor((e) => e.type === 'step' && e.payload.step >= 12);
     const exit = await first.trainer.stopAndWait(60_000);
-    assert.deepEqual([exit.code, exit.reason], [0, 'stopped']);
+    assert.deepEqual([exit.code, exit.reason], [EXIT_STOPPED, 'stopped']);
     const finished = ofType(first.events, 'finished')[0].payload;
     assert.deepEqual([finished.reason, finished.why], ['stopped', 'a stop was requested']);
     const stoppedAt = finished.step;
@@ -312,7 +312,7 @@ describe('a trainer and its host', () => {
     it(`stops like Ctrl+C when p2p train gets ${signal}`, async () => {
       const { cli, exit, runDir, stderr } = await p2pTrainUntilStep(`signal-${signal}`, 3);
       cli.kill(signal);
-      assert.equal(await exit, 0, stderr());
+      assert.equal(await exit, 130, stderr()); // the status of an interrupted command; the checkpoint is written
       assert.match(stderr(), new RegExp(`${signal}: stopping, writing a checkpoint`));
       assert.match(stderr(), /stopped at step \d+ \(a stop was requested\)/);
       const finished = ofType(readEvents(runDir), 'finished')[0].payload;

@@ -1,0 +1,70 @@
+// The executor seam of the sweep: what trains a sweep's unfinished variants. The local queue trains them in child
+// processes of this one; SLURM takes them as one job array. Both read and write the same sweep folder.
+
+import type { SchedulerState } from '../core/slurm';
+import type { TrainerEvent } from '../runFolders/contract';
+import type { SweepPlan } from '../runFolders/sweepFolder';
+import type { Job, TrainerOptions } from './jobs';
+
+export type SweepEvent =
+  | { type: 'planned'; sweepDir: string; variants: { name: string; mode: 'done' | 'resume' | 'new' }[] }
+  | { type: 'capacity'; parallel: number; why: string }
+  | { type: 'variant'; variant: string; event: TrainerEvent }
+  | { type: 'exit'; variant: string; reason: 'completed' | 'stopped' | 'failed'; error?: string }
+  | { type: 'submitted'; submission: Submission }
+  | { type: 'report'; files: string[] };
+
+/** One `sbatch` of a sweep, as `slurm/submissions.jsonl` keeps it. */
+export interface Submission {
+  /** The array's job id. */
+  job: string;
+  /** Plan indices, one array task each. */
+  indices: number[];
+  variants: string[];
+  /** The `--array` value. */
+  array: string;
+  script: string;
+  time: string;
+}
+
+export interface SweepOutcome {
+  sweepDir: string;
+  completed: string[];
+  failed: string[];
+  stopped: string[];
+  /** Variants not started because the sweep was stopped (local), or left to the scheduler (SLURM). */
+  pending: string[];
+  report: string[];
+  /** The job array, when the sweep went to SLURM and something was left to train. */
+  submitted?: Submission;
+  /** Variants already queued or running on the scheduler, not submitted again. */
+  active?: string[];
+}
+
+/** One `run()` of a sweep, as an executor receives it. */
+export interface SweepPass {
+  sweepDir: string;
+  plan: SweepPlan;
+  /** Every variant, in plan order, with what it needs. */
+  jobs: Job[];
+  trainer: TrainerOptions;
+  outcome: SweepOutcome;
+}
+
+/** The scheduler's view of a sweep: each variant's state, or why it could not be read. */
+export interface SweepStatus {
+  states: Map<string, SchedulerState>;
+  error?: string;
+}
+
+export interface SweepExecutor {
+  readonly kind: 'local' | 'slurm';
+  /** Trains (local) or submits (SLURM) the variants that are not done; resolves when they are handed over. */
+  submit(pass: SweepPass): Promise<void>;
+  /** Each variant's scheduler state, where the executor knows one. */
+  status(sweepDir: string, plan: SweepPlan): Promise<SweepStatus>;
+  /** Stops what is queued or running; run folders keep their last checkpoint. Says what it did. */
+  cancel(sweepDir: string, plan: SweepPlan): Promise<string>;
+}
+
+export const now = () => new Date().toISOString();
