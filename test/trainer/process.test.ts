@@ -296,6 +296,28 @@ describe('a trainer and its host', () => {
     assert.throws(() => process.kill(-pid, 0), { code: 'ESRCH' }, 'nothing is left in its process group');
   });
 
+  it('killed between checkpoints, resumes without repeating a step or an evaluation in its records', async () => {
+    const first = start(['--config', config, '--out', join(work, 'killed'), '--steps', '100']);
+    // The checkpoint at 50 (an epoch), evaluations every 10 steps: killed after the one at 60 or later.
+    await first.waitFor((e) => e.type === 'eval' && e.payload.step >= 60);
+    first.trainer.kill();
+    await first.exit;
+    const runDir = ofType(first.events, 'started')[0].payload.runDir;
+    const metricsSteps = () =>
+      readFileSync(join(runDir, 'metrics.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => Number(l.split(',')[0]));
+    assert.ok(metricsSteps().at(-1)! >= 60, 'evaluations after the last checkpoint were written');
+    const resumed = start(['--resume', runDir]);
+    assert.equal(await resumed.exit, 0);
+    assert.equal(ofType(resumed.events, 'started')[0].payload.startStep, 50);
+    assert.deepEqual(metricsSteps(), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    const steps = ofType(readEvents(runDir), 'step').map((e) => e.payload.step);
+    assert.deepEqual(steps, Array.from({ length: 100 }, (_, i) => i + 1));
+  });
+
   it('checkpoints, says why and exits when its host is killed (SIGKILL) mid-run', async () => {
     const { cli, exit, runDir, file } = await p2pTrainUntilStep('host-killed', 5);
     cli.kill('SIGKILL');
