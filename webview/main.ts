@@ -283,7 +283,7 @@ function ablations(): string {
       const summary = `${done}/${sw.rows.length} done · seed ${sw.seed} · ${esc(sw.data.train)}${test}${steps}`;
       return `<section class="sweep"><h2>${esc(sw.name)} <span class="muted">${summary}</span></h2>${schedulerLine(sw)}
 <div class="controls">${sweepButtons(sw)}</div>
-<table class="runs ablation"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>
+<div class="table-scroll"><table class="runs ablation"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>
 <div class="charts">${chart('Test L1 per variant', series)}${chart('Gap (test − train L1) per variant', gaps)}</div></section>`;
     })
     .join('');

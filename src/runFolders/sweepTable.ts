@@ -31,7 +31,7 @@ export function statusCell(r: SweepRow): string {
   const at = `at ${count(r.step)}${r.totalSteps ? `/${count(r.totalSteps)}` : ''}`;
   const reason = r.scheduler?.reason ? ` (${r.scheduler.reason})` : '';
   if (word === 'completed' && r.status === 'completed') return `${count(r.step)} steps`;
-  if ((word === 'pending' || word === 'requeued') && r.step === 0) return `${word}${reason}`;
+  if (r.step === 0 && (r.status === 'pending' || word === 'pending' || word === 'requeued')) return `${word}${reason}`;
   return `${word} ${at}${reason}`;
 }
 

@@ -55,6 +55,7 @@ describe('an ablation on SLURM from the editor (code-server)', () => {
       .waitFor({ timeout: 120_000 });
     await status('skips-none').filter({ hasText: 'pending (JobArrayTaskLimit)' }).waitFor({ timeout: 30_000 });
     await panel.locator('.scheduler', { hasText: /SLURM job \d+ · .*1 running.*2 pending/ }).waitFor();
+    await status('skips-none').scrollIntoViewIfNeeded(); // the table scrolls sideways in a narrow panel
     await shot('30-panel-ablation-slurm');
 
     await panel.locator('button', { hasText: 'Cancel ablation' }).click();
@@ -63,6 +64,7 @@ describe('an ablation on SLURM from the editor (code-server)', () => {
         .filter({ hasText: /^cancelled/ })
         .waitFor({ timeout: 60_000 });
     assert.equal(await panel.locator('button', { hasText: 'Cancel ablation' }).count(), 0);
+    await status('skips-none').scrollIntoViewIfNeeded();
     await shot('31-panel-ablation-slurm-cancelled');
     const runDir = join(wb.workspace, 'runs', 'e2e-slurm', 'skips-all');
     assert.ok(existsSync(join(runDir, 'config.p2p.yaml')), 'the cancelled variant keeps its run folder');

@@ -153,6 +153,8 @@ describe('SLURM sweeps, without a scheduler', () => {
     );
     assert.equal(statusCell({ ...row, scheduler: { state: 'running', job: '1_0' } }), 'running at 40/100');
     assert.equal(statusCell({ ...row, scheduler: { state: 'cancelled', job: '1' } }), 'cancelled at 40/100');
+    const never = { ...row, status: 'pending', step: 0 } as const;
+    assert.equal(statusCell({ ...never, scheduler: { state: 'cancelled', job: '1' } }), 'cancelled', 'never started');
     assert.equal(
       statusWord({ ...row, status: 'completed', step: 100, scheduler: { state: 'cancelled', job: '1' } }),
       'completed',
