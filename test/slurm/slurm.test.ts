@@ -10,6 +10,7 @@ import { readSweep, readSweepLog, type SweepLogEntry } from '../../src/runFolder
 import { rowCells } from '../../src/runFolders/sweepTable';
 import { readSubmissions, schedulerStatus } from '../../src/sweep/slurm';
 import { tempDir } from '../support/tempDir';
+import { microConfig } from '../support/micro';
 
 const root = join(__dirname, '..', '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -17,17 +18,7 @@ const work = tempDir('p2p-slurm-');
 const env = { ...process.env, P2P_DATA_DIR: join(work, 'data') };
 
 // A 3-level U-Net at 16x16 on wasm: about 20 steps a second on one core.
-const base = `name: micro
-input: { size: 16 }
-generator: { filters: 4, levels: 3, dropout: { levels: [1] } }
-discriminator: { patch: 8, filters: 4, layers: 2 }
-train:
-  data: { train: builtin:faces, test: builtin:garments, transform: canny }
-  batchSize: 4
-  sampleEvery: 0.2
-  backend: wasm
-  seed: 3
-`;
+const base = microConfig(0.2);
 /** Evaluations every 10 steps (0.2 of an epoch of 50 steps). */
 const EVAL_EVERY = 10;
 

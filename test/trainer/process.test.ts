@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerLayers } from '../../src/model/build';
 import { EXIT_STOPPED, type TrainerEvent } from '../../src/runFolders/contract';
 import { TrainerProcess } from '../../src/trainer/process';
+import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';
 
 const root = join(__dirname, '..', '..');
@@ -15,21 +16,7 @@ const trainerJs = join(root, 'dist', 'trainer.js');
 const work = tempDir('p2p-trainer-');
 const dataDir = join(work, 'data');
 const config = join(work, 'micro.p2p.yaml');
-writeFileSync(
-  config,
-  `name: micro
-input: { size: 16 }
-generator: { filters: 4, levels: 3, dropout: { levels: [1] } }
-discriminator: { patch: 8, filters: 4, layers: 2 }
-train:
-  data: { train: builtin:faces, test: builtin:garments, transform: canny }
-  batchSize: 4
-  epochs: 1
-  sampleEvery: 0.2
-  backend: wasm
-  seed: 3
-`,
-);
+writeFileSync(config, microConfig(0.2, 1));
 
 interface Run {
   trainer: TrainerProcess;
@@ -315,7 +302,10 @@ describe('a trainer and its host', () => {
     assert.equal(ofType(resumed.events, 'started')[0].payload.startStep, 50);
     assert.deepEqual(metricsSteps(), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
     const steps = ofType(readEvents(runDir), 'step').map((e) => e.payload.step);
-    assert.deepEqual(steps, Array.from({ length: 100 }, (_, i) => i + 1));
+    assert.deepEqual(
+      steps,
+      Array.from({ length: 100 }, (_, i) => i + 1),
+    );
   });
 
   it('checkpoints, says why and exits when its host is killed (SIGKILL) mid-run', async () => {

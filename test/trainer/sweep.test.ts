@@ -10,6 +10,7 @@ import { readSweep } from '../../src/runFolders/sweepFolder';
 import { commonSampleStep } from '../../src/sweep/report';
 import { SweepRunner, type SweepEvent } from '../../src/sweep/runner';
 import { tempDir } from '../support/tempDir';
+import { microConfig } from '../support/micro';
 
 const root = join(__dirname, '..', '..');
 const trainerPath = join(root, 'dist', 'trainer.js');
@@ -17,17 +18,7 @@ const work = tempDir('p2p-sweep-');
 const builtinRoot = join(work, 'data');
 
 // A 3-level U-Net at 16x16: progressive skip removal gives 3 variants (all, level 1 only, none).
-const base = `name: micro
-input: { size: 16 }
-generator: { filters: 4, levels: 3, dropout: { levels: [1] } }
-discriminator: { patch: 8, filters: 4, layers: 2 }
-train:
-  data: { train: builtin:faces, test: builtin:garments, transform: canny }
-  batchSize: 4
-  sampleEvery: 0.1
-  backend: wasm
-  seed: 3
-`;
+const base = microConfig(0.1);
 
 function write(name: string, text: string): string {
   const file = join(work, name);
