@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { runCli } from './main';
 import { runAblate } from './ablate';
+import { runExport } from './export';
 import { runSweepTask } from './sweepTask';
 import { runTrain } from './train';
 
@@ -9,6 +10,8 @@ if (argv[0] === 'train') {
   void runTrain(argv.slice(1)).then((code) => (process.exitCode = code));
 } else if (argv[0] === 'ablate') {
   void runAblate(argv.slice(1)).then((code) => (process.exitCode = code));
+} else if (argv[0] === 'export') {
+  process.exitCode = runExport(argv.slice(1));
 } else if (argv[0] === 'sweep-task') {
   void runSweepTask(argv.slice(1)).then((code) => (process.exitCode = code));
 } else {

@@ -15,7 +15,9 @@ const USAGE = `usage:
   p2p check FILE...
   p2p train FILE [--backend auto|tensorflow|webgpu|webgpu-tfjs|wasm|cpu] [--steps N] [--out DIR]
   p2p train --resume RUNDIR [--steps N]
-  p2p ablate FILE [--backend B] [--steps N] [--parallel N] [--out DIR]
+  p2p ablate FILE [--backend B] [--steps N] [--parallel N] [--executor local|slurm] [--out DIR]
+  p2p ablate FILE --status|--cancel [--out DIR]
+  p2p export RUN [--step N] --format onnx|tfjs [--out DIR]
 `;
 
 /** `examples/seed.p2p.yaml:12:5: error: ...` (1-based line and column, as compilers print them). */

@@ -1,0 +1,95 @@
+// `p2p export`: a run's generator at one of its checkpoints, as ONNX (src/model/onnx.ts) or as the tfjs layers model
+// the checkpoint already holds, with the input transform written beside it (`transform.json`): what size, channels,
+// edge detector and value range the generator expects. Reads the checkpoint's files only: no tfjs is loaded.
+
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { analyze } from '../core/analysis';
+import type { ResolvedConfig } from '../core/config';
+import { generatorOnnx, type Weight } from '../model/onnx';
+
+export type ExportFormat = 'onnx' | 'tfjs';
+
+export interface ExportOptions {
+  format: ExportFormat;
+  /** A kept checkpoint's step; the newest by default. */
+  step?: number;
+  /** Default: `exports/<run>-step<N>-<format>` under the working folder. */
+  out?: string;
+}
+
+/** The checkpoint folder of `step` (the newest without one); an error lists the kept steps. */
+export function checkpointAt(runDir: string, step?: number): { step: number; dir: string } {
+  const root = join(runDir, 'checkpoints');
+  const kept = existsSync(root)
+    ? readdirSync(root)
+        .filter((d) => /^step-\d+$/.test(d))
+        .map((d) => Number(d.slice(5)))
+        .sort((a, b) => a - b)
+    : [];
+  if (!kept.length) throw new Error(`${runDir} has no checkpoint`);
+  const chosen = step ?? kept[kept.length - 1];
+  if (!kept.includes(chosen)) throw new Error(`${runDir} keeps checkpoints at steps ${kept.join(', ')}, not ${chosen}`);
+  return { step: chosen, dir: join(root, `step-${String(chosen).padStart(7, '0')}`) };
+}
+
+/** The generator's weights in a checkpoint, by layer and weight name (`unet_conv2D_1`, `kernel`). */
+function checkpointWeights(dir: string): (layer: string, name: string) => Weight {
+  const json = JSON.parse(readFileSync(join(dir, 'generator.model.json'), 'utf8'));
+  const specs = json.weightsManifest[0].weights as { name: string; shape: number[]; dtype: string }[];
+  const bin = readFileSync(join(dir, 'generator.weights.bin'));
+  const byName = new Map<string, Weight>();
+  let offset = bin.byteOffset;
+  for (const s of specs) {
+    if (s.dtype !== 'float32') throw new Error(`weight ${s.name} is ${s.dtype}, not float32`);
+    const size = s.shape.reduce((a, b) => a * b, 1);
+    const values = new Float32Array(bin.buffer.slice(offset, offset + size * 4));
+    offset += size * 4;
+    const [layer, name] = s.name.split('/');
+    byName.set(`${layer}/${name.replace(/_\d+$/, '')}`, { values, shape: s.shape });
+  }
+  return (layer, name) => {
+    const w = byName.get(`${layer}/${name}`);
+    if (!w) throw new Error(`the checkpoint has no weight ${layer}/${name}`);
+    return w;
+  };
+}
+
+/** What the generator expects and returns, for whoever runs the exported file. */
+function transformRecord(config: ResolvedConfig, run: string, step: number, format: ExportFormat) {
+  const { input, output, train } = config;
+  const layout = format === 'onnx' ? 'NCHW' : 'NHWC';
+  return {
+    run,
+    step,
+    format,
+    input: { name: 'input', layout, size: input.size, channels: input.channels, range: [-1, 1] },
+    output: { name: 'output', layout, channels: output.channels, activation: output.activation },
+    transform: { kind: train.data.transform, canny: train.data.canny, resize: train.data.resize },
+    mode: 'inference: BatchNormalization with its moving statistics, no dropout',
+  };
+}
+
+/** Writes the export; returns the files written. */
+export function exportRun(runDir: string, o: ExportOptions): string[] {
+  const run = resolve(runDir);
+  const { config, generator, diagnostics } = analyze(readFileSync(join(run, 'config.p2p.yaml'), 'utf8'));
+  if (!generator) throw new Error(`${run}: its config has errors: ${diagnostics[0]?.message}`);
+  const checkpoint = checkpointAt(run, o.step);
+  const out = resolve(o.out ?? join('exports', `${basename(run)}-step${checkpoint.step}-${o.format}`));
+  mkdirSync(out, { recursive: true });
+  const files: string[] = [];
+  if (o.format === 'onnx') {
+    const file = join(out, 'generator.onnx');
+    writeFileSync(file, generatorOnnx(generator, checkpointWeights(checkpoint.dir)));
+    files.push(file);
+  } else {
+    for (const name of ['generator.model.json', 'generator.weights.bin']) {
+      copyFileSync(join(checkpoint.dir, name), join(out, name));
+      files.push(join(out, name));
+    }
+  }
+  const transform = join(out, 'transform.json');
+  writeFileSync(transform, JSON.stringify(transformRecord(config, run, checkpoint.step, o.format), null, 2) + '\n');
+  return [...files, transform];
+}
