@@ -3,6 +3,7 @@ import { runCli } from './main';
 import { runAblate } from './ablate';
 import { runExport } from './export';
 import { runSweepTask } from './sweepTask';
+import { runTranslateCli } from './translate';
 import { runTrain } from './train';
 
 const argv = process.argv.slice(2);
@@ -10,6 +11,8 @@ if (argv[0] === 'train') {
   void runTrain(argv.slice(1)).then((code) => (process.exitCode = code));
 } else if (argv[0] === 'ablate') {
   void runAblate(argv.slice(1)).then((code) => (process.exitCode = code));
+} else if (argv[0] === 'translate') {
+  void runTranslateCli(argv.slice(1)).then((code) => (process.exitCode = code));
 } else if (argv[0] === 'export') {
   process.exitCode = runExport(argv.slice(1));
 } else if (argv[0] === 'sweep-task') {

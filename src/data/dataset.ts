@@ -146,6 +146,30 @@ export function deriveInput(
   return widen(edges, channels);
 }
 
+/**
+ * Any image file as a run's generator sees it: resized as the config says, then its gray or Canny edges (or the
+ * image itself for paired data) at the input's channels. `rgb` is the resized colour image.
+ */
+export async function inputOfImage(
+  file: string,
+  config: ResolvedConfig,
+): Promise<{ rgb: Uint8Array; input: Uint8Array }> {
+  const { default: sharp } = await import('sharp');
+  const { size, channels } = config.input;
+  const data = config.train.data;
+  let rgb: Uint8Array;
+  try {
+    rgb = await rgbOf(sharp, file, size, data.resize);
+  } catch (e) {
+    throw new DataError(`cannot read ${file} as an image: ${(e as Error).message}`);
+  }
+  const input =
+    data.transform === 'paired'
+      ? fromRgb(rgb, size * size, channels)
+      : deriveInput(rgb, size, data.transform, channels, data.canny);
+  return { rgb, input };
+}
+
 type ReadRgb = (file: string, half?: 'left' | 'right') => Promise<Uint8Array>;
 
 /** A folder's image pairs: `A/` and `B/` by name, side-by-side pairs, or targets with derived inputs. */

@@ -103,6 +103,26 @@ export type TrainerEvent =
   | { type: 'checkpoint'; payload: { step: number; path: string } }
   | { type: 'warning'; payload: { message: string } }
   | { type: 'error'; payload: ErrorPayload }
-  | { type: 'finished'; payload: FinishedPayload };
+  | { type: 'finished'; payload: FinishedPayload }
+  | { type: 'translated'; payload: Translation };
+
+/** Images through runs' generators (`p2p translate`, the panel's Translate), as `translation.json` records them. */
+export interface Translation {
+  /** The folder holding the PNGs and translation.json. */
+  out: string;
+  images: {
+    name: string;
+    /** The image resized as the first run's config says (PNG). */
+    original: string;
+    outputs: {
+      run: string;
+      label: string;
+      step: number;
+      mode: 'training' | 'inference';
+      input: string;
+      output: string;
+    }[];
+  }[];
+}
 
 export type TrainerCommand = { type: 'stop' };

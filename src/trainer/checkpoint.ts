@@ -60,7 +60,7 @@ function readBuffer(file: string): ArrayBuffer {
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
-function loadModelWeights(tf: Tf, model: TF.LayersModel, dir: string, name: string): void {
+export function loadModelWeights(tf: Tf, model: TF.LayersModel, dir: string, name: string): void {
   const json = JSON.parse(readFileSync(join(dir, `${name}.model.json`), 'utf8'));
   const specs = json.weightsManifest[0].weights as TF.io.WeightsManifestEntry[];
   const map = tf.io.decodeWeights(readBuffer(join(dir, `${name}.weights.bin`)), specs);

@@ -3,6 +3,7 @@
 //   node dist/trainer.js --config FILE [--out DIR | --run-dir DIR] [--base-dir DIR] [--backend B] [--steps N]
 //                        [--builtin-root DIR]
 //   node dist/trainer.js --resume RUNDIR [--steps N] [--backend B]
+//   node dist/trainer.js --translate '{"runs": [...], "images": [...], "out": DIR, "step"?: N}' (src/trainer/translate.ts)
 // Events go over IPC (when forked; else one JSON line each on stdout) and into RUNDIR/events.jsonl. A `stop`
 // message, SIGTERM, SIGINT, SIGHUP or the host going away writes a checkpoint and ends the run cleanly, with a
 // `finished` event that says why.
@@ -10,6 +11,7 @@
 import type { Backend } from '../core/config';
 import type { TrainerCommand, TrainerEvent } from '../runFolders/contract';
 import { runTrainer, type TrainerArgs } from './run';
+import { runTranslate, type TranslateRequest } from './translate';
 
 const USAGE =
   'usage: trainer.js --config FILE [--out DIR | --run-dir DIR] [--base-dir DIR] [--backend B] [--steps N] [--builtin-root DIR]\n' +
@@ -69,6 +71,7 @@ function eventSink(): (e: TrainerEvent) => void {
 function main(): void {
   const stop = watchForStop();
   const emit = eventSink();
+  if (process.argv[2] === '--translate') return translate(process.argv[3], emit);
   let args: TrainerArgs;
   try {
     args = parseTrainerArgs(process.argv.slice(2));
@@ -85,6 +88,26 @@ function main(): void {
       process.stderr.write(`trainer: ${e.message}\n`);
       process.exitCode = 1;
     })
+    .finally(() => {
+      if (process.connected) process.disconnect();
+    });
+}
+
+/** Images through runs' generators: the manifest as a `translated` event; a failure as an `error` event and status 1. */
+function translate(json: string | undefined, emit: (e: TrainerEvent) => void): void {
+  const fail = (e: Error) => {
+    emit({ type: 'error', payload: { message: e.message } });
+    process.stderr.write(`trainer: ${e.message}\n`);
+    process.exitCode = 1;
+  };
+  let request: TranslateRequest;
+  try {
+    request = JSON.parse(json ?? '') as TranslateRequest;
+  } catch {
+    return fail(new Error('--translate needs a JSON request'));
+  }
+  runTranslate(request, emit)
+    .catch(fail)
     .finally(() => {
       if (process.connected) process.disconnect();
     });

@@ -4,7 +4,7 @@
 // does not take it down mid-step: it sees the host go, checkpoints and stops (src/trainer/main.ts).
 
 import { fork, type ChildProcess } from 'node:child_process';
-import type { FinishedPayload, StartedPayload, StepPayload, TrainerEvent } from '../runFolders/contract';
+import type { FinishedPayload, StartedPayload, StepPayload, TrainerEvent, Translation } from '../runFolders/contract';
 
 export interface TrainerProcessOptions {
   trainerPath: string;
@@ -130,4 +130,19 @@ export class TrainerProcess {
     if (first === 'late') this.kill();
     return this.exited;
   }
+}
+
+/** Images through runs' generators in a trainer process (src/trainer/translate.ts): its manifest, or its error. */
+export async function translateInProcess(
+  trainerPath: string,
+  request: { runs: string[]; images: string[]; out: string; step?: number; backend?: string },
+  env?: NodeJS.ProcessEnv,
+): Promise<Translation> {
+  let translation: Translation | undefined;
+  const trainer = new TrainerProcess({ trainerPath, args: ['--translate', JSON.stringify(request)], env }, (e) => {
+    if (e.type === 'translated') translation = e.payload;
+  });
+  const exit = await trainer.exited;
+  if (!translation) throw new Error(exit.error ?? 'the translation wrote nothing');
+  return translation;
 }

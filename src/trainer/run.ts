@@ -45,7 +45,8 @@ export function defaultBuiltinRoot(): string {
 const EVAL_TRAIN_IMAGES = 16;
 const EVAL_TEST_IMAGES = 100;
 const SAMPLE_COLUMNS = 5;
-const EVAL_STREAM = 0x2545f491;
+/** The random stream of evaluations (and of translations, which draw as an evaluation at the same step does). */
+export const EVAL_STREAM = 0x2545f491;
 const DATA_STREAM = 0x5bd1e995;
 
 /** The config a run trains: from its file, or the copy a resumed run keeps. */
