@@ -33,6 +33,10 @@ export interface PanelViewState {
   /** Step shown for samples; undefined follows the newest. */
   step?: number;
   tab: 'runs' | 'compare' | 'ablations';
+  /** The curves' smoothing weight in [0, 1), log scale, and the metric Compare overlays. */
+  smoothing?: number;
+  log?: boolean;
+  metric?: string;
 }
 
 export type HostMessage =

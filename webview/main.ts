@@ -4,6 +4,7 @@
 import { rowCells, statusWord, TABLE_HEADER } from '../src/runFolders/sweepTable';
 import { adapterWithFeatures, describeAdapter } from '../src/runFolders/contract';
 import type { SweepRow } from '../src/runFolders/sweepFolder';
+import { chart, chartControls, mountCharts, type Series } from './charts';
 import type { HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
 
 declare function acquireVsCodeApi(): {
@@ -47,36 +48,10 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   }
 });
 
-function chart(title: string, series: { name: string; points: [number, number][] }[], height = 140): string {
-  const all = series.flatMap((s) => s.points);
-  if (!all.length) return `<div class="chart empty">${esc(title)}: no data yet</div>`;
-  const width = 420;
-  const pad = 30;
-  const xs = all.map((p) => p[0]);
-  const ys = all.map((p) => p[1]).filter(Number.isFinite);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
-  const [y0, y1] = [Math.min(...ys), Math.max(...ys, Math.min(...ys) + 1e-6)];
-  const sx = (x: number) => pad + ((x - x0) / (x1 - x0)) * (width - pad - 8);
-  const sy = (y: number) => height - 18 - ((y - y0) / (y1 - y0)) * (height - 32);
-  const lines = series
-    .map(
-      (s, i) =>
-        `<polyline class="s${i % 6}" fill="none" points="${s.points
-          .filter((p) => Number.isFinite(p[1]))
-          .map((p) => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`)
-          .join(' ')}"><title>${esc(s.name)}</title></polyline>`,
-    )
-    .join('');
-  const legend = series.map((s, i) => `<span class="key s${i % 6}">${esc(s.name)}</span>`).join(' ');
-  return `<div class="chart"><div class="chart-title">${esc(title)} ${legend}</div><svg viewBox="0 0 ${width} ${height}" width="100%" height="${height}">
-<text x="2" y="12" class="axis">${fmt(y1)}</text><text x="2" y="${height - 18}" class="axis">${fmt(y0)}</text>
-<text x="${pad}" y="${height - 4}" class="axis">${x0}</text><text x="${width - 40}" y="${height - 4}" class="axis">${x1}</text>${lines}</svg></div>`;
-}
-
 function curves(r: PanelRun): string {
   const steps = r.steps;
   const evals = r.evals;
-  return `<div class="charts">
+  return `${chartControls(chartSettings())}<div class="charts">
 ${chart('Generator', [
   { name: 'L1', points: steps.map((s) => [s.step, s.gL1]) },
   { name: 'GAN', points: steps.map((s) => [s.step, s.gGan]) },
@@ -203,7 +178,7 @@ function compare(): string {
       return `<tr><td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td>${cells}</tr>`;
     })
     .join('');
-  const table = `<table class="compare"><thead>${head}</thead><tbody>${body}</tbody></table>`;
+  const table = `<table class="compare"><thead>${head}</thead><tbody>${body}</tbody></table>${overlay(chosen)}`;
   const images = chosen
     .map((r) => {
       const s = sampleAt(r, view.split, commonStep);
@@ -247,6 +222,8 @@ function cancelButton(sw: PanelSweep): string {
   return ` <button data-cancel-sweep="${esc(sw.id)}">Cancel ablation</button>`;
 }
 
+const GAP_TITLE = 'Gap (test − train L1) per variant';
+
 /** One table per sweep (the report's columns), test L1 curves of its variants, and buttons to compare or report. */
 function ablations(): string {
   if (!sweeps.length)
@@ -284,7 +261,7 @@ function ablations(): string {
       return `<section class="sweep"><h2>${esc(sw.name)} <span class="muted">${summary}</span></h2>${schedulerLine(sw)}
 <div class="controls">${sweepButtons(sw)}</div>
 <div class="table-scroll"><table class="runs ablation"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>
-<div class="charts">${chart('Test L1 per variant', series)}${chart('Gap (test − train L1) per variant', gaps)}</div></section>`;
+${chartControls(chartSettings())}<div class="charts">${chart('Test L1 per variant', series)}${chart(GAP_TITLE, gaps)}</div></section>`;
     })
     .join('');
 }
@@ -300,17 +277,43 @@ function render(): void {
   const tab = (name: PanelViewState['tab'], label: string) =>
     `<button data-tab="${name}" class="${view.tab === name ? 'active' : ''}">${label}</button>`;
   const tabs = `<nav>${tab('runs', 'Runs')}${tab('compare', 'Compare')}${tab('ablations', 'Ablations')}</nav>`;
-  if (view.tab === 'ablations') {
-    app.innerHTML = `${tabs}${ablations()}`;
-    return;
-  }
-  if (!runs.length) {
-    app.innerHTML = `${tabs}<p class="muted">No runs yet. Open a .p2p.yaml file and run "pix2pix: Train Current Config".</p>`;
-    return;
-  }
+  app.innerHTML = `${tabs}${tabContent()}`;
+  mountCharts(app, chartSettings());
+}
+
+function tabContent(): string {
+  if (view.tab === 'ablations') return ablations();
+  if (!runs.length)
+    return '<p class="muted">No runs yet. Open a .p2p.yaml file and run "pix2pix: Train Current Config".</p>';
   const current = runs.find((r) => r.id === view.selected[0]);
-  app.innerHTML =
-    view.tab === 'runs' ? `${tabs}${runsTable()}${current ? runDetails(current) : ''}` : `${tabs}${compare()}`;
+  return view.tab === 'runs' ? `${runsTable()}${current ? runDetails(current) : ''}` : compare();
+}
+
+/** The curves' smoothing (TensorBoard's default 0.6) and scale, kept with the panel's state. */
+function chartSettings() {
+  return { smoothing: view.smoothing ?? 0.6, log: view.log ?? false };
+}
+
+/** The metrics Compare can overlay across runs: one series per run. */
+const METRICS: Record<string, { label: string; of: (r: PanelRun) => [number, number][] }> = {
+  testL1: { label: 'Test L1', of: (r) => r.evals.filter((e) => e.test).map((e) => [e.step, e.test!.l1]) },
+  trainL1: { label: 'Train L1', of: (r) => r.evals.map((e) => [e.step, e.train.l1]) },
+  gapL1: { label: 'Gap (test − train L1)', of: (r) => r.evals.filter((e) => e.gap).map((e) => [e.step, e.gap!.l1]) },
+  testSsim: { label: 'Test SSIM', of: (r) => r.evals.filter((e) => e.test).map((e) => [e.step, e.test!.ssim]) },
+  testPsnr: { label: 'Test PSNR', of: (r) => r.evals.filter((e) => e.test).map((e) => [e.step, e.test!.psnr]) },
+  gL1: { label: 'Generator L1 loss', of: (r) => r.steps.map((s) => [s.step, s.gL1]) },
+  dLoss: { label: 'Discriminator loss', of: (r) => r.steps.map((s) => [s.step, s.dLoss]) },
+};
+
+/** One metric of the chosen runs on one chart, with a picker. */
+function overlay(chosen: PanelRun[]): string {
+  const key = view.metric && METRICS[view.metric] ? view.metric : 'testL1';
+  const options = Object.entries(METRICS)
+    .map(([k, m]) => `<option value="${k}" ${k === key ? 'selected' : ''}>${esc(m.label)}</option>`)
+    .join('');
+  const series: Series[] = chosen.map((r) => ({ name: r.name, points: METRICS[key].of(r) }));
+  const picker = `<label>Metric <select id="metric">${options}</select></label>`;
+  return `${chartControls(chartSettings())}<div class="controls">${picker}</div>${chart(`${METRICS[key].label} per run`, series)}`;
 }
 
 app.addEventListener('click', (e) => {
@@ -364,6 +367,15 @@ app.addEventListener('input', (e) => {
     const steps = t.dataset.steps!.split(',').map(Number);
     const i = Number(t.value);
     view.step = i === steps.length - 1 ? undefined : steps[i]; // the last position follows new samples
+    render();
+  } else if (t.id === 'smoothing') {
+    view.smoothing = Number(t.value);
+    render();
+  } else if (t.id === 'logscale') {
+    view.log = t.checked;
+    render();
+  } else if (t.id === 'metric') {
+    view.metric = t.value;
     render();
   } else if (t.name === 'split') {
     view.split = t.value as 'train' | 'test';

@@ -1,0 +1,124 @@
+// Every curve of the runs panel, drawn by uPlot (small, fast on 100,000s of points, canvas): the value of every
+// series under the cursor in the legend, TensorBoard's exponential smoothing, a log scale, drag to zoom and
+// double-click to reset. The panel's HTML carries placeholders (`chart()`); `mountCharts` draws into them after
+// each render. Colours come from the theme (VS Code's --vscode-charts-* variables).
+
+import uPlot from 'uplot';
+
+export interface Series {
+  name: string;
+  points: [number, number][];
+}
+
+export interface ChartSettings {
+  /** TensorBoard's smoothing weight in [0, 1): 0 draws the raw values. */
+  smoothing: number;
+  log: boolean;
+}
+
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const pending = new Map<string, { title: string; series: Series[] }>();
+let mounted: uPlot[] = [];
+let nextId = 0;
+
+/** A chart's placeholder, drawn by the next `mountCharts`. */
+export function chart(title: string, series: Series[]): string {
+  if (!series.some((s) => s.points.length)) return `<div class="chart empty">${esc(title)}: no data yet</div>`;
+  const id = `chart-${nextId++}`;
+  pending.set(id, { title, series });
+  return `<div class="chart"><div class="chart-title">${esc(title)}</div><div class="plot" data-chart="${id}"></div></div>`;
+}
+
+/** The smoothing and log-scale controls above a group of charts. */
+export function chartControls(s: ChartSettings): string {
+  return `<div class="controls chart-controls">
+<label>Smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01" value="${s.smoothing}">
+<span id="smoothing-value">${s.smoothing.toFixed(2)}</span></label>
+<label><input id="logscale" type="checkbox" ${s.log ? 'checked' : ''}> Log scale</label>
+<span class="muted">drag to zoom · double-click to reset</span></div>`;
+}
+
+/**
+ * TensorBoard's smoothing: an exponential moving average, debiased so the first points are not pulled toward 0.
+ * Non-finite values are passed through and do not enter the average.
+ */
+export function smooth(values: readonly number[], weight: number): number[] {
+  if (weight <= 0) return [...values];
+  let last = 0;
+  let debias = 0;
+  return values.map((v) => {
+    if (!Number.isFinite(v)) return v;
+    last = last * weight + (1 - weight) * v;
+    debias = debias * weight + (1 - weight);
+    return last / debias;
+  });
+}
+
+/** Series on one x axis (the union of their steps), null where a series has no value. */
+export function aligned(series: readonly Series[], weight: number): uPlot.AlignedData {
+  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
+  const at = new Map(xs.map((x, i) => [x, i]));
+  const ys = series.map((s) => {
+    const out: (number | null)[] = new Array(xs.length).fill(null);
+    const smoothed = smooth(
+      s.points.map((p) => p[1]),
+      weight,
+    );
+    s.points.forEach((p, i) => (out[at.get(p[0])!] = Number.isFinite(smoothed[i]) ? smoothed[i] : null));
+    return out;
+  });
+  return [xs, ...ys];
+}
+
+const PALETTE = ['blue', 'orange', 'green', 'red', 'purple', 'yellow'];
+
+function themeColour(name: string, fallback: string): string {
+  return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+}
+
+function options(series: Series[], width: number, log: boolean, settings: ChartSettings): uPlot.Options {
+  const fg = themeColour('--vscode-foreground', '#888');
+  const grid = themeColour('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
+  const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+  const digits = (v: number | null) =>
+    v === null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4);
+  return {
+    width,
+    height: 170,
+    scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
+    axes: [axis, { ...axis, size: 54 }],
+    cursor: { drag: { x: true, y: false } },
+    legend: { live: true },
+    series: [
+      { label: 'step', value: (_u, v) => (v === null ? '—' : String(v)) },
+      ...series.map((s, i) => ({
+        label: s.name,
+        stroke: themeColour(`--vscode-charts-${PALETTE[i % PALETTE.length]}`, `hsl(${(i * 67) % 360} 70% 55%)`),
+        width: 1.5,
+        spanGaps: true,
+        points: { show: false },
+        value: (_u: uPlot, v: number | null) => digits(v),
+      })),
+    ],
+  };
+}
+
+/** Draws every placeholder of the last render; charts of the render before are destroyed. */
+export function mountCharts(root: HTMLElement, settings: ChartSettings): void {
+  for (const u of mounted) u.destroy();
+  mounted = [];
+  for (const el of Array.from(root.querySelectorAll<HTMLElement>('[data-chart]'))) {
+    const spec = pending.get(el.dataset.chart!);
+    if (!spec) continue;
+    const data = aligned(spec.series, settings.smoothing);
+    // A log scale needs positive values: a chart with others (a gap, an SSIM) stays linear and says so.
+    const positive = data
+      .slice(1)
+      .every((ys) => Array.from(ys as ArrayLike<number | null>).every((v) => v === null || v > 0));
+    const log = settings.log && positive;
+    if (settings.log && !positive) el.insertAdjacentHTML('beforebegin', '<div class="muted">linear: values ≤ 0</div>');
+    const width = Math.max(240, el.clientWidth || 400);
+    mounted.push(new uPlot(options(spec.series, width, log, settings), data, el));
+  }
+  pending.clear();
+}
