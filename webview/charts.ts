@@ -76,7 +76,7 @@ function themeColour(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
 
-function options(series: Series[], width: number, log: boolean, settings: ChartSettings): uPlot.Options {
+function options(series: Series[], width: number, log: boolean): uPlot.Options {
   const fg = themeColour('--vscode-foreground', '#888');
   const grid = themeColour('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
   const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
@@ -118,7 +118,7 @@ export function mountCharts(root: HTMLElement, settings: ChartSettings): void {
     const log = settings.log && positive;
     if (settings.log && !positive) el.insertAdjacentHTML('beforebegin', '<div class="muted">linear: values ≤ 0</div>');
     const width = Math.max(240, el.clientWidth || 400);
-    mounted.push(new uPlot(options(spec.series, width, log, settings), data, el));
+    mounted.push(new uPlot(options(spec.series, width, log), data, el));
   }
   pending.clear();
 }
