@@ -25,6 +25,24 @@ export interface PanelRun extends Omit<RunState, 'samples' | 'config'> {
   macs?: number;
 }
 
+/** A translation as the panel shows it: per image, the original and every run's transformed input and output. */
+export interface PanelTranslation {
+  images: {
+    name: string;
+    original: string;
+    outputs: { label: string; step: number; mode: 'training' | 'inference'; input: string; output: string }[];
+  }[];
+}
+
+/** How two outputs of one image are compared: B over A split by a slider, flickering, or their difference. */
+export interface AbState {
+  a: number;
+  b: number;
+  mode: 'slider' | 'flicker' | 'difference';
+  /** The slider's position, 0-100: B shows right of it. */
+  split: number;
+}
+
 /** What the panel keeps with setState, so a hidden or restored panel comes back as it was. */
 export interface PanelViewState {
   selected: string[];
@@ -37,6 +55,8 @@ export interface PanelViewState {
   smoothing?: number;
   log?: boolean;
   metric?: string;
+  translation?: PanelTranslation;
+  ab?: AbState;
 }
 
 export type HostMessage =
@@ -49,7 +69,10 @@ export type HostMessage =
         /** A tab the host asks to show. */ tab?: PanelViewState['tab'];
       };
     }
-  | { type: 'select'; payload: { ids: string[] } };
+  | { type: 'select'; payload: { ids: string[] } }
+  | { type: 'translation'; payload: PanelTranslation }
+  | { type: 'translateFailed'; payload: { message: string } }
+  | { type: 'abDifference'; payload: { image: number; a: number; b: number; uri: string; max: number } };
 
 export type WebviewMessage =
   | { type: 'ready'; payload: Record<string, never> }
@@ -61,7 +84,14 @@ export type WebviewMessage =
     }
   | { type: 'openReport'; payload: { id: string } }
   | { type: 'cancelAblation'; payload: { id: string } }
-  | { type: 'tabShown'; payload: { tab: PanelViewState['tab'] } };
+  | { type: 'tabShown'; payload: { tab: PanelViewState['tab'] } }
+  | {
+      type: 'translate';
+      /** Panel run ids; an image dropped on the panel, or none to pick files. */
+      payload: { ids: string[]; image?: { name: string; base64: string } };
+    }
+  | { type: 'abDifference'; payload: { image: number; a: number; b: number } }
+  | { type: 'export'; payload: { id: string; format: 'onnx' | 'tfjs' } };
 
 export function isWebviewMessage(m: unknown): m is WebviewMessage {
   if (!m || typeof m !== 'object') return false;
@@ -81,6 +111,18 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
     case 'openReport':
     case 'cancelAblation':
       return typeof (p as { id?: unknown }).id === 'string';
+    case 'translate': {
+      const { ids, image } = p as { ids?: unknown; image?: { name?: unknown; base64?: unknown } };
+      const okImage = image === undefined || (typeof image.name === 'string' && typeof image.base64 === 'string');
+      return Array.isArray(ids) && ids.every((i) => typeof i === 'string') && okImage;
+    }
+    case 'export':
+      return (
+        typeof (p as { id?: unknown }).id === 'string' &&
+        ['onnx', 'tfjs'].includes((p as { format?: unknown }).format as string)
+      );
+    case 'abDifference':
+      return ['image', 'a', 'b'].every((k) => Number.isInteger((p as Record<string, unknown>)[k]));
     case 'tabShown':
       return ['runs', 'compare', 'ablations'].includes((p as { tab?: unknown }).tab as string);
     default:

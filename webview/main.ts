@@ -5,7 +5,8 @@ import { rowCells, statusWord, TABLE_HEADER } from '../src/runFolders/sweepTable
 import { adapterWithFeatures, describeAdapter } from '../src/runFolders/contract';
 import type { SweepRow } from '../src/runFolders/sweepFolder';
 import { chart, chartControls, mountCharts, type Series } from './charts';
-import type { HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
+import type { AbState, HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
+import { differences, dropZone, mountAb, readDropped, translationView } from './translations';
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewMessage): void;
@@ -45,8 +46,33 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   } else if (m.type === 'select') {
     view.selected = m.payload.ids;
     render();
-  }
+  } else hostTranslation(m);
 });
+
+/** A translation arrived (shown in Compare), failed, or the host made an A/B difference image. */
+function hostTranslation(m: HostMessage): void {
+  if (m.type === 'translation') {
+    view.translation = m.payload;
+    view.tab = 'compare';
+    translateError = undefined;
+    differences.clear();
+  } else if (m.type === 'translateFailed') translateError = m.payload.message;
+  else if (m.type === 'abDifference') {
+    const { image, a, b, uri, max } = m.payload;
+    differences.set(`${image}:${a}:${b}`, { uri, max });
+  } else return;
+  render();
+}
+
+let translateError: string | undefined;
+const abState = (): AbState => view.ab ?? { a: 0, b: 1, mode: 'slider', split: 50 };
+
+/** The top of Compare: translate an image with the selected runs, and the last translation. */
+function translations(): string {
+  const error = translateError ? `<p class="error">${esc(translateError)}</p>` : '';
+  const shown = view.translation ? translationView(view.translation, abState()) : '';
+  return `${dropZone(view.selected.length)}${error}${shown}`;
+}
 
 function curves(r: PanelRun): string {
   const steps = r.steps;
@@ -159,7 +185,7 @@ function runsTable(): string {
 function compare(): string {
   const chosen = runs.filter((r) => view.selected.includes(r.id));
   if (chosen.length < 2)
-    return '<p class="muted">Select two or more runs (checkboxes in the Runs tab) to compare them.</p>';
+    return `${translations()}<p class="muted">Select two or more runs (checkboxes in the Runs tab) to compare them.</p>`;
   const commonStep = Math.min(
     ...chosen.map((r) => Math.max(-1, ...r.samples.filter((s) => s.split === view.split).map((s) => s.step))),
   );
@@ -189,7 +215,7 @@ function compare(): string {
     .join('');
   const radios = `${splitRadio('train', 'Train')}${splitRadio('test', 'Test')}`;
   const controls = `<div class="controls">${radios} at step ${commonStep}</div>`;
-  return `${table}${controls}<div class="side-by-side">${images}</div>`;
+  return `${translations()}${table}${controls}<div class="side-by-side">${images}</div>`;
 }
 
 /** A cell of an ablation table: numbers right-aligned, the status coloured and carrying a failed run's error. */
@@ -269,7 +295,12 @@ ${chartControls(chartSettings())}<div class="charts">${chart('Test L1 per varian
 /** The selected run under the runs table: its name and status, backend, error, curves and samples. */
 function runDetails(r: PanelRun): string {
   const title = `<h2>${esc(r.name)} <span class="muted">${esc(r.id)} · ${r.status}</span></h2>`;
-  return `${title}${backendLine(r)}${errorLine(r)}${curves(r)}${samples(r)}`;
+  const exportButtons =
+    r.status === 'running'
+      ? ''
+      : `<div class="controls">Export the generator: <button data-export="${esc(r.id)}" data-format="onnx">ONNX</button>
+<button data-export="${esc(r.id)}" data-format="tfjs">tfjs</button></div>`;
+  return `${title}${backendLine(r)}${errorLine(r)}${exportButtons}${curves(r)}${samples(r)}`;
 }
 
 function render(): void {
@@ -279,6 +310,7 @@ function render(): void {
   const tabs = `<nav>${tab('runs', 'Runs')}${tab('compare', 'Compare')}${tab('ablations', 'Ablations')}</nav>`;
   app.innerHTML = `${tabs}${tabContent()}`;
   mountCharts(app, chartSettings());
+  mountAb(app, abState(), (image, a, b) => send({ type: 'abDifference', payload: { image, a, b } }));
 }
 
 function tabContent(): string {
@@ -346,6 +378,10 @@ app.addEventListener('click', (e) => {
     render();
   } else if (t.dataset.cancelSweep !== undefined) {
     send({ type: 'cancelAblation', payload: { id: t.dataset.cancelSweep } });
+  } else if (t.dataset.export !== undefined) {
+    send({ type: 'export', payload: { id: t.dataset.export, format: t.dataset.format === 'tfjs' ? 'tfjs' : 'onnx' } });
+  } else if (t.dataset.pickImage !== undefined) {
+    send({ type: 'translate', payload: { ids: view.selected } });
   } else if (t.dataset.report !== undefined) {
     send({ type: 'openReport', payload: { id: t.dataset.report } });
   } else if (t.dataset.enlarge !== undefined) {
@@ -377,10 +413,38 @@ app.addEventListener('input', (e) => {
   } else if (t.id === 'metric') {
     view.metric = t.value;
     render();
+  } else if (t.dataset.ab || t.dataset.abMode || t.dataset.abSplit !== undefined) {
+    abInput(t);
   } else if (t.name === 'split') {
     view.split = t.value as 'train' | 'test';
     render();
   }
+});
+
+/** The A/B controls: which outputs, which view, and the slider (moved without a render). */
+function abInput(t: HTMLInputElement): void {
+  const ab = { ...abState() };
+  if (t.dataset.abSplit !== undefined) {
+    view.ab = { ...ab, split: Number(t.value) };
+    save();
+    for (const img of Array.from(t.closest('.ab')!.querySelectorAll<HTMLImageElement>('.ab-b')))
+      img.style.clipPath = `inset(0 0 0 ${t.value}%)`;
+    return;
+  }
+  if (t.dataset.ab === 'a' || t.dataset.ab === 'b') ab[t.dataset.ab] = Number(t.value);
+  if (t.dataset.abMode) ab.mode = t.dataset.abMode as AbState['mode'];
+  view.ab = ab;
+  render();
+}
+
+app.addEventListener('dragover', (e) => {
+  if ((e.target as HTMLElement).closest('.dropzone')) e.preventDefault();
+});
+app.addEventListener('drop', (e) => {
+  const file = e.dataTransfer?.files[0];
+  if (!file || !(e.target as HTMLElement).closest('.dropzone')) return;
+  e.preventDefault();
+  void readDropped(file).then((image) => send({ type: 'translate', payload: { ids: view.selected, image } }));
 });
 
 send({ type: 'ready', payload: {} });

@@ -14,6 +14,7 @@ import { count } from '../core/units';
 import { SummaryRequest, type SummaryResult } from '../protocol/lsp';
 import { RunsPanel } from './runsPanel';
 import { TrainingController } from './training';
+import { Translations } from './translations';
 
 const LANGUAGE_ID = 'p2p-yaml';
 const SUMMARY_SCHEME = 'p2p-summary';
@@ -25,8 +26,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const output = vscode.window.createOutputChannel('pix2pix', { log: true });
   client = await startLanguageClient(context, output);
   const lsp = client;
-  training = new TrainingController(context.extensionPath, lsp, output);
-  const panel = new RunsPanel(context.extensionUri, training);
+  const trainer = new TrainingController(context.extensionPath, lsp, output);
+  training = trainer;
+  const translations = new Translations(path.join(context.extensionPath, 'dist', 'trainer.js'), () =>
+    trainer.runsRoot(),
+  );
+  const panel = new RunsPanel(context.extensionUri, trainer, translations);
   const summaries = new SummaryDocuments(lsp);
   context.subscriptions.push(
     output,
@@ -36,6 +41,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     panel,
     vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
     ...registerCommands(training, panel, summaries),
+    vscode.commands.registerCommand('p2p.translateImage', async () => {
+      const picked = await translations.pick();
+      if (!picked) return;
+      panel.showTab('compare');
+      await panel.translate(picked.runs, picked.images);
+    }),
   );
 }
 

@@ -13,6 +13,9 @@ import { isActive } from '../core/slurm';
 import type { SweepState } from '../runFolders/sweepFolder';
 import { POLL_MS, SchedulerWatch } from './schedulerWatch';
 import type { TrainingController } from './training';
+import type { Translations } from './translations';
+import { exportRun, type ExportFormat } from '../trainer/export';
+import type { Translation } from '../runFolders/contract';
 
 export const PANEL_VIEW_TYPE = 'p2p.runsPanel';
 
@@ -32,6 +35,7 @@ export class RunsPanel implements vscode.Disposable {
   constructor(
     private readonly extensionUri: vscode.Uri,
     private readonly training: TrainingController,
+    private readonly translations: Translations,
   ) {
     this.disposables.push(
       training.listen({
@@ -56,7 +60,11 @@ export class RunsPanel implements vscode.Disposable {
       enableScripts: true,
       retainContextWhenHidden: false,
       // Only the panel's own script and the run folders: nothing else on disk can be loaded.
-      localResourceRoots: [vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'), vscode.Uri.file(this.root)],
+      localResourceRoots: [
+        vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'),
+        vscode.Uri.file(this.root),
+        vscode.Uri.file(this.translations.root),
+      ],
     };
   }
 
@@ -112,9 +120,23 @@ export class RunsPanel implements vscode.Disposable {
         this.training.stop();
         break;
       case 'resume': {
-        // `run` or `sweep/variant`; never a path out of the runs folder.
-        const parts = msg.payload.id.split('/').filter((p) => p && p !== '.' && p !== '..');
-        if (parts.length) void this.training.resume(path.join(this.root, ...parts.slice(0, 2)), msg.payload.backend);
+        const dir = this.runDir(msg.payload.id);
+        if (dir) void this.training.resume(dir, msg.payload.backend);
+        break;
+      }
+      case 'translate': {
+        const runs = msg.payload.ids.flatMap((id) => this.runDir(id) ?? []);
+        const { image } = msg.payload;
+        if (image) void this.translate(runs, [this.translations.saveDropped(image.name, image.base64)]);
+        else void this.translations.pick(runs).then((p) => p && this.translate(p.runs, p.images));
+        break;
+      }
+      case 'abDifference':
+        void this.abDifference(msg.payload.image, msg.payload.a, msg.payload.b);
+        break;
+      case 'export': {
+        const dir = this.runDir(msg.payload.id);
+        if (dir) exportFromPanel(dir, msg.payload.format, path.join(path.dirname(this.root), 'exports'));
         break;
       }
       case 'cancelAblation':
@@ -125,6 +147,60 @@ export class RunsPanel implements vscode.Disposable {
         void vscode.commands.executeCommand('markdown.showPreview', report);
         break;
       }
+    }
+  }
+
+  /** A panel run id (`run` or `sweep/variant`) as its folder; never a path out of the runs folder. */
+  private runDir(id: string): string | undefined {
+    const parts = id.split('/').filter((p) => p && p !== '.' && p !== '..');
+    return parts.length ? path.join(this.root, ...parts.slice(0, 2)) : undefined;
+  }
+
+  /** Translates in a trainer process and shows the result in Compare; a failure is said in the panel and a message. */
+  async translate(runs: string[], images: string[]): Promise<void> {
+    this.show();
+    try {
+      this.showTranslation(await this.translations.translate(runs, images));
+    } catch (e) {
+      const message = (e as Error).message;
+      void this.panel?.webview.postMessage({ type: 'translateFailed', payload: { message } } satisfies HostMessage);
+      void vscode.window.showErrorMessage(`pix2pix: translation failed: ${message}`);
+    }
+  }
+
+  private showTranslation(t: Translation): void {
+    const webview = this.panel?.webview;
+    if (!webview) return;
+    const uri = (file: string) => webview.asWebviewUri(vscode.Uri.file(file)).toString();
+    const payload = {
+      images: t.images.map((img) => ({
+        name: img.name,
+        original: uri(img.original),
+        outputs: img.outputs.map((o) => ({
+          label: o.label,
+          step: o.step,
+          mode: o.mode,
+          input: uri(o.input),
+          output: uri(o.output),
+        })),
+      })),
+    };
+    void webview.postMessage({ type: 'translation', payload } satisfies HostMessage);
+  }
+
+  private async abDifference(image: number, a: number, b: number): Promise<void> {
+    try {
+      const { file, max } = await this.translations.difference(image, a, b);
+      const uri = this.panel!.webview.asWebviewUri(vscode.Uri.file(file)).toString();
+      void this.panel?.webview.postMessage({
+        type: 'abDifference',
+        payload: { image, a, b, uri, max },
+      } satisfies HostMessage);
+    } catch (e) {
+      void this.panel?.webview.postMessage({
+        type: 'translateFailed',
+        payload: { message: (e as Error).message },
+      } satisfies HostMessage);
     }
   }
 
@@ -245,6 +321,21 @@ export class RunsPanel implements vscode.Disposable {
     clearInterval(this.poll);
     this.panel?.dispose();
     this.disposables.forEach((d) => d.dispose());
+  }
+}
+
+/** The panel's Export buttons: the newest checkpoint's generator into exports/, then where it went. */
+function exportFromPanel(runDir: string, format: ExportFormat, root: string): void {
+  try {
+    const out = path.join(root, `${path.basename(runDir)}-${format}`);
+    const files = exportRun(runDir, { format, out });
+    void vscode.window
+      .showInformationMessage(`pix2pix: exported ${path.basename(files[0])} to ${out}.`, 'Reveal')
+      .then((pick) => {
+        if (pick) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(files[0]));
+      });
+  } catch (e) {
+    void vscode.window.showErrorMessage(`pix2pix: export failed: ${(e as Error).message}`);
   }
 }
 
