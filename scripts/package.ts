@@ -59,7 +59,8 @@ function stage(t: Target): string {
   const dir = join(root, 'out', 'stage', t.name);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  for (const item of ['dist', 'media', 'schemas', 'examples', 'README.md', 'LICENSE', '.vscodeignore'])
+  // docs/screenshots: the README's images, shown from inside the package by VS Code's extension page.
+  for (const item of ['dist', 'media', 'schemas', 'examples', 'docs', 'README.md', 'LICENSE', '.vscodeignore'])
     cpSync(join(root, item), join(dir, item), { recursive: true });
   writeFileSync(join(dir, 'package.json'), stagedManifest());
   cpSync(join(root, 'package-lock.json'), join(dir, 'package-lock.json'));
@@ -86,7 +87,12 @@ function stage(t: Target): string {
 export function packageTarget(t: Target): string {
   const dir = stage(t);
   const vsce = join(root, 'node_modules', '.bin', 'vsce');
-  run(vsce, ['package', '--target', t.name, '--allow-missing-repository', '--skip-license', '-o', vsixPath(t)], dir);
+  const links = '--no-rewrite-relative-links'; // relative images resolve inside the package (no public repository)
+  run(
+    vsce,
+    ['package', '--target', t.name, '--allow-missing-repository', links, '--skip-license', '-o', vsixPath(t)],
+    dir,
+  );
   return vsixPath(t);
 }
 

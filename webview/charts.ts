@@ -76,9 +76,15 @@ function themeColour(name: string, fallback: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 }
 
+/** The body's text colour at `alpha`: grid lines that stay quiet in every theme, high contrast included. */
+function textColour(alpha: number): string {
+  const rgb = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(getComputedStyle(document.body).color);
+  return rgb ? `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})` : `rgba(128, 128, 128, ${alpha})`;
+}
+
 function options(series: Series[], width: number, log: boolean): uPlot.Options {
   const fg = themeColour('--vscode-foreground', '#888');
-  const grid = themeColour('--vscode-editorWidget-border', 'rgba(128,128,128,0.25)');
+  const grid = textColour(0.15);
   const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
   const digits = (v: number | null) =>
     v === null || !Number.isFinite(v) ? '—' : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4);

@@ -447,4 +447,8 @@ app.addEventListener('drop', (e) => {
   void readDropped(file).then((image) => send({ type: 'translate', payload: { ids: view.selected, image } }));
 });
 
+// The canvas charts take the theme's colours when drawn: a theme switch (the body's vscode-light/-dark/
+// -high-contrast class) draws them again.
+new MutationObserver(() => render()).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+
 send({ type: 'ready', payload: {} });

@@ -124,6 +124,23 @@ describe('inspecting runs in the panel (code-server)', () => {
     await panel.locator('#logscale').check();
     await panel.locator('.plot').first().waitFor();
     await shot('43-panel-curves-smoothed-log');
+    for (const [theme, name] of [
+      ['Dark Modern', '45-panel-curves-dark'],
+      ['Dark High Contrast', '46-panel-curves-high-contrast'],
+      ['Light Modern', ''],
+    ]) {
+      // Ctrl+K Ctrl+T: the installed themes (the palette's first match may be the Marketplace's).
+      await wb.page.keyboard.press('Control+K');
+      await wb.page.keyboard.press('Control+T');
+      await wb.page.locator('.quick-input-widget .quick-input-box input').waitFor();
+      await wb.page.keyboard.type(theme);
+      await wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor();
+      await wb.page.keyboard.press('Enter');
+      if (!name) continue;
+      await panel.locator('.plot canvas').first().waitFor();
+      await wb.page.waitForTimeout(500);
+      await shot(name);
+    }
   });
 
   it('exports a run generator as ONNX from the panel', async () => {
