@@ -123,11 +123,16 @@ export function svgFor(set: BuiltinSet, index: number): string {
  * The folder of a builtin set under `root`, drawn (as PNG files) when absent. Written to a temporary folder
  * and renamed, so an interrupted run never leaves half a set behind.
  */
+/** Sets being made by this process (a unique folder each). */
+let making = 0;
+
 export async function ensureBuiltinSet(set: BuiltinSet, root: string): Promise<string> {
   const dir = join(root, `${set}-v${VERSION}`);
-  if (existsSync(dir) && readdirSync(dir).filter((f) => f.endsWith('.png')).length === BUILTIN_SETS[set]) return dir;
+  const complete = () =>
+    existsSync(dir) && readdirSync(dir).filter((f) => f.endsWith('.png')).length === BUILTIN_SETS[set];
+  if (complete()) return dir;
   const { default: sharp } = await import('sharp');
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const tmp = `${dir}.tmp-${process.pid}-${++making}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   for (let i = 0; i < BUILTIN_SETS[set]; i++) {
@@ -136,7 +141,14 @@ export async function ensureBuiltinSet(set: BuiltinSet, root: string): Promise<s
       .toBuffer();
     writeFileSync(join(tmp, `${set.slice(0, -1)}-${String(i).padStart(3, '0')}.png`), png);
   }
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
+  // Processes that started together (variants of a sweep) each made a copy: the first one renamed into place wins
+  // (a rename onto a folder that holds files fails), and a finished set is never removed under a reader.
+  try {
+    renameSync(tmp, dir);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!complete())
+      throw new Error(`${dir} holds an incomplete set (${(e as Error).message}); delete it to make it again`);
+  }
   return dir;
 }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { BUILTIN_SETS, ensureBuiltinSet } from '../../src/data/synthetic';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -26,6 +28,18 @@ const load = (dir: string, yaml: string) =>
   loadDataset(configFor(yaml), { baseDir: dir, builtinRoot: join(dir, 'builtin'), rng: new SeededRandom(1) });
 
 describe('Canny', () => {
+  it('makes a builtin set once when several processes ask at the same time, never replacing it under a reader', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'p2p-builtin-'));
+    const asks = [0, 1, 2].map(() => ensureBuiltinSet('faces', root));
+    const first = await Promise.race(asks);
+    const inode = statSync(first).ino;
+    const dirs = await Promise.all(asks);
+    assert.deepEqual(new Set(dirs), new Set([first]));
+    assert.equal(statSync(first).ino, inode, 'the set the first caller read is the one that stays');
+    assert.equal(readdirSync(first).length, BUILTIN_SETS.faces);
+    assert.deepEqual(readdirSync(root), ['faces-v' + first.split('-v').pop()], 'no copies left behind');
+  });
+
   it('finds the outline of a square and nothing inside or outside it', () => {
     const w = 32;
     const img = new Uint8Array(w * w);
