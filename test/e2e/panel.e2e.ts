@@ -47,7 +47,7 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await command('pix2pix: Train Current Config');
     await runRow('all-skips').locator('.status', { hasText: 'running' }).waitFor({ timeout: 120_000 });
     await panel.locator('.chart-title', { hasText: 'Generator' }).waitFor({ timeout: 60_000 });
-    await panel.locator('.chart svg polyline').first().waitFor({ timeout: 60_000 });
+    await panel.locator('.chart .plot canvas').first().waitFor({ timeout: 60_000 });
     await panel.locator('#step-label', { hasText: /step [1-9]\d* \(newest\)/ }).waitFor({ timeout: 120_000 });
     // The panel re-renders on every event while training: poll until a rendered sample has loaded.
     const deadline = Date.now() + 30_000;
