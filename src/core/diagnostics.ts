@@ -20,6 +20,21 @@ export interface Diagnostic {
   code: string;
   message: string;
   range: Range;
+  /** The obvious corrections, best first: each replaces the text at `range` (quick fixes in the editor). */
+  fixes?: Fix[];
+}
+
+/** One correction of a diagnostic: its range's text becomes `newText`. */
+export interface Fix {
+  title: string;
+  newText: string;
+  /** The one to apply without asking (VS Code's "Auto Fix"); alternatives among equals are not. */
+  preferred: boolean;
+}
+
+/** `Change to 'filters'`, with why it is the one to pick when that is not plain. */
+export function replaceWith(value: string | number, why?: string, preferred = true): Fix {
+  return { title: `Change to '${value}'${why ? ` (${why})` : ''}`, newText: String(value), preferred };
 }
 
 /** `FILE:LINE:COL: error: message`, as compilers print it (and editors link it). */

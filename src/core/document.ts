@@ -2,7 +2,18 @@
 
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { didYouMean } from './didYouMean';
-import { formatPath, LineIndex, pathKey, type Diagnostic, type Path, type Range, type Severity } from './diagnostics';
+import {
+  formatPath,
+  LineIndex,
+  pathKey,
+  replaceWith,
+  type Diagnostic,
+  type Fix,
+  type Path,
+  type Range,
+  type Severity,
+} from './diagnostics';
+import { syntaxDiagnostic } from './yamlSyntax';
 import { childSchema, configSchema, gridPaths, type NumberSchema, type Schema } from './schema';
 
 /** Offsets into the text: [start, end). */
@@ -69,14 +80,7 @@ function parseYaml(text: string, walker: Walker): Document.Parsed | undefined {
     diagnostics.push({ severity: 'error', code: 'yaml-syntax', message, range: lines.range(0, 0) });
     return undefined;
   }
-  for (const err of [...doc.errors, ...doc.warnings]) {
-    diagnostics.push({
-      severity: doc.errors.includes(err) ? 'error' : 'warning',
-      code: 'yaml-syntax',
-      message: yamlMessage(err.code, err.message),
-      range: lines.range(err.pos[0], Math.max(err.pos[1], err.pos[0])),
-    });
-  }
+  for (const err of [...doc.errors, ...doc.warnings]) diagnostics.push(syntaxDiagnostic(doc, err, lines));
   return doc;
 }
 
@@ -127,8 +131,9 @@ class Walker {
     this.value = (this.walk(root, configSchema, [], rootSpan) as Record<string, unknown> | undefined) ?? {};
   }
 
-  private report(severity: Severity, code: string, message: string, span: Span): void {
-    this.diagnostics.push({ severity, code, message, range: this.lines.range(span[0], span[1]) });
+  private report(severity: Severity, code: string, message: string, span: Span, fixes?: Fix[]): void {
+    const range = this.lines.range(span[0], span[1]);
+    this.diagnostics.push({ severity, code, message, range, ...(fixes?.length ? { fixes } : {}) });
   }
 
   private record(path: Path, node: Node | null, keySpan: Span | undefined, fallback: Span): Span {
@@ -185,7 +190,9 @@ class Walker {
       }
       const child = schema.properties[key];
       if (!child) {
-        this.report('error', 'unknown-key', unknownKey(key, known, path.length ? ` in \`${where}\`` : ''), keySpan);
+        const guess = didYouMean(key, known);
+        const message = unknownKey(key, known, guess, path.length ? ` in \`${where}\`` : '');
+        this.report('error', 'unknown-key', message, keySpan, guess ? [replaceWith(guess)] : undefined);
         continue;
       }
       const { v } = this.walkPair(pair, child, [...path, key], keySpan);
@@ -207,7 +214,9 @@ class Walker {
       const { keyNode, keySpan, key } = keyOf(pair, span);
       const child = typeof key === 'string' ? childSchema(schema, key) : undefined;
       if (typeof key !== 'string' || !child) {
-        this.report('error', 'unknown-key', `\`${where}\`: ${unknownGridPath(key, keyNode)}`, keySpan);
+        const guess = typeof key === 'string' ? didYouMean(key, [...gridPaths().keys()]) : undefined;
+        const message = `\`${where}\`: ${unknownGridPath(key, keyNode, guess)}`;
+        this.report('error', 'unknown-key', message, keySpan, guess ? [replaceWith(guess)] : undefined);
         continue;
       }
       const childPath = [...path, key];
@@ -255,19 +264,24 @@ class Walker {
       if (!schema.enum || schema.enum.includes(scalar)) return scalar;
       const guess = didYouMean(scalar, schema.enum);
       const message = `\`${where}\`: expected ${expectedString(schema.enum)}, found \`${clip(scalar)}\`${guess ? `; did you mean \`${guess}\`?` : ''}`;
-      this.report('error', 'enum', message, span);
+      // The guess, or every value when there are few to choose from.
+      const choices = guess ? [guess] : schema.enum.length <= 6 ? schema.enum : [];
+      this.report(
+        'error',
+        'enum',
+        message,
+        span,
+        choices.map((c) => replaceWith(c, undefined, !!guess)),
+      );
       return undefined;
     }
     const numeric = schema as NumberSchema;
     const problem = numberProblem(scalar, numeric);
     if (problem === undefined) return scalar;
     const code = typeof scalar === 'number' ? 'range' : 'type';
-    this.report(
-      'error',
-      code,
-      `\`${where}\`: expected ${describeNumber(numeric)}, found ${problem || describe(node)}`,
-      span,
-    );
+    const nearest = typeof scalar === 'number' ? nearestValid(scalar, numeric) : undefined;
+    const message = `\`${where}\`: expected ${describeNumber(numeric)}, found ${problem || describe(node)}`;
+    this.report('error', code, message, span, nearest !== undefined ? [replaceWith(nearest, 'nearest allowed')] : []);
     return undefined;
   }
 
@@ -279,16 +293,14 @@ class Walker {
   }
 }
 
-function unknownKey(key: string, known: string[], inWhere: string): string {
-  const guess = didYouMean(key, known);
+function unknownKey(key: string, known: string[], guess: string | undefined, inWhere: string): string {
   return guess
     ? `unknown key \`${key}\`${inWhere}; did you mean \`${guess}\`?`
     : `unknown key \`${key}\`${inWhere}; expected one of: ${known.join(', ')}`;
 }
 
-function unknownGridPath(key: unknown, keyNode: Node | null): string {
+function unknownGridPath(key: unknown, keyNode: Node | null, guess: string | undefined): string {
   const known = [...gridPaths().keys()];
-  const guess = typeof key === 'string' ? didYouMean(key, known) : undefined;
   const what =
     typeof key === 'string'
       ? `\`${clip(key)}\` is not a config path a variant can change`
@@ -368,6 +380,15 @@ function numberProblem(v: unknown, s: NumberSchema): string | undefined {
   return undefined;
 }
 
+/** The allowed number closest to `v`, when the bounds are inclusive (an exclusive bound has no closest). */
+export function nearestValid(v: number, s: NumberSchema): number | undefined {
+  if (!Number.isFinite(v) || s.exclusiveMinimum !== undefined || s.exclusiveMaximum !== undefined) return undefined;
+  let n = s.integer ? Math.round(v) : v;
+  if (s.minimum !== undefined) n = Math.max(n, s.minimum);
+  if (s.maximum !== undefined) n = Math.min(n, s.maximum);
+  return n === v ? undefined : n;
+}
+
 export function describeNumber(s: NumberSchema): string {
   const what = s.integer ? 'an integer' : 'a number';
   const lo = s.minimum ?? s.exclusiveMinimum;
@@ -409,10 +430,4 @@ function clip(s: string): string {
   // eslint-disable-next-line no-control-regex -- control characters are what it replaces
   const one = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return one.length > 40 ? `${one.slice(0, 37)}...` : one;
-}
-
-function yamlMessage(code: string, message: string): string {
-  if (code === 'MULTIPLE_DOCS') return 'a .p2p.yaml file holds one config: remove the second document (after `---`)';
-  if (code === 'DUPLICATE_KEY') return 'duplicate key: each key may appear once in a mapping';
-  return message.split('\n')[0];
 }

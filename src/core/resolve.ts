@@ -13,7 +13,7 @@ import {
   type ResolvedConfig,
   type TrainConfig,
 } from './config';
-import type { Diagnostic, Path, Severity } from './diagnostics';
+import { pathKey, replaceWith, type Diagnostic, type Fix, type Path, type Severity } from './diagnostics';
 import type { ParsedConfig } from './document';
 
 type Obj = Record<string, unknown>;
@@ -33,11 +33,13 @@ export interface Resolution {
 
 export function resolveConfig(parsed: ParsedConfig): Resolution {
   const diagnostics: Diagnostic[] = [];
-  // `at` may list paths by preference: the first one written in the document carries the diagnostic.
-  const report: Report = (severity, code, message, at, part = 'value') => {
+  // `at` may list paths by preference: the first one written in the document carries the diagnostic. Fixes
+  // correct the first path's value, so they come only when the diagnostic sits there.
+  const report: Report = (severity, code, message, at, part = 'value', fixes = []) => {
     const paths = (Array.isArray(at[0]) ? at : [at]) as Path[];
     const path = paths.find((p) => parsed.locate(p)) ?? paths[0];
-    diagnostics.push({ severity, code, message, range: parsed.rangeOf(path, part) });
+    const fixable = fixes.length && parsed.locate(paths[0]) && pathKey(path) === pathKey(paths[0]);
+    diagnostics.push({ severity, code, message, range: parsed.rangeOf(path, part), ...(fixable ? { fixes } : {}) });
   };
 
   const root = parsed.value;
@@ -47,11 +49,14 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
   const sizeOk = isPowerOfTwo(size);
   if (!sizeOk) {
     const lower = 2 ** Math.floor(Math.log2(size));
+    const [near, far] = size - lower <= lower * 2 - size ? [lower, lower * 2] : [lower * 2, lower];
     report(
       'error',
       'size-power-of-two',
       `\`input.size\`: expected a power of two (every encoder level halves the image), found ${size}; the nearest are ${lower} and ${lower * 2}`,
       ['input', 'size'],
+      'value',
+      [replaceWith(near, 'nearest power of two'), replaceWith(far, undefined, false)],
     );
   }
 
@@ -98,7 +103,11 @@ type Report = (
   message: string,
   at: Path | Path[],
   part?: 'key' | 'value' | 'pair',
+  fixes?: Fix[],
 ) => void;
+
+/** The fix of a level that does not exist: the last one there is. */
+const lastLevel = (max: number) => [replaceWith(max, 'the last decoder level')];
 
 /** Levels named by `all`, `none` or a list; list entries outside 1..max are reported at the entry. */
 function levelSet(
@@ -122,6 +131,8 @@ function levelSet(
           'level-range',
           `\`${pathText(path)}\`: level ${level} does not exist; this generator has decoder levels 1..${max}`,
           [...path, i],
+          'value',
+          lastLevel(max),
         );
       }
       return;
@@ -181,6 +192,8 @@ function checkedLevels(levels: number, size: number, sizeOk: boolean, report: Re
       ['generator', 'levels'],
       ['input', 'size'],
     ],
+    'value',
+    [replaceWith(most, `the most a ${size}x${size} image allows`)],
   );
   return Math.max(2, most);
 }
@@ -231,7 +244,7 @@ function entryLevel(e: Obj, i: number, decoderCount: number, seen: Map<number, n
   const level = e.level;
   if (level > decoderCount) {
     const message = `\`generator.decoder[${i}].level\`: level ${level} does not exist; this generator has decoder levels 1..${decoderCount}`;
-    report('error', 'level-range', message, [...at, 'level']);
+    report('error', 'level-range', message, [...at, 'level'], 'value', lastLevel(decoderCount));
     return undefined;
   }
   if (seen.has(level)) {
@@ -254,6 +267,7 @@ function resolveDiscriminator(
   if (sizeOk && (!isPowerOfTwo(patch) || patch > size)) {
     const options = [];
     for (let p = 2; p <= size; p *= 2) options.push(p);
+    const nearest = options.reduce((a, b) => (Math.abs(b - patch) < Math.abs(a - patch) ? b : a));
     report(
       'error',
       'patch-tiling',
@@ -262,6 +276,8 @@ function resolveDiscriminator(
         ['discriminator', 'patch'],
         ['input', 'size'],
       ],
+      'value',
+      [replaceWith(nearest, 'the nearest that tiles the image')],
     );
     patch = Math.min(d.patch, size);
   }
@@ -277,6 +293,8 @@ function resolveDiscriminator(
         ['discriminator', 'patch'],
         ['input', 'size'],
       ],
+      'value',
+      [replaceWith(deepest, `the most a patch of ${patch} allows`)],
     );
     layers = deepest;
   }

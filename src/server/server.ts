@@ -3,6 +3,8 @@
 // Standalone: node dist/server.js --stdio
 
 import {
+  CodeAction,
+  CodeActionKind,
   CodeLens,
   CompletionItem,
   CompletionItemKind,
@@ -16,6 +18,7 @@ import {
   SymbolKind,
   TextDocuments,
   TextDocumentSyncKind,
+  type CodeActionParams,
   type CodeLensParams,
   type Connection,
   type Diagnostic as LspDiagnostic,
@@ -27,6 +30,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { analyze, type Analysis } from '../core/analysis';
+import type { Position, Range, Severity } from '../core/diagnostics';
 import { kerasSummary } from '../core/kerasSummary';
 import { SummaryRequest, type SummaryParams, type SummaryResult } from '../protocol/lsp';
 import { complete } from './service/completion';
@@ -60,6 +64,7 @@ export class P2pServer {
     c.onHover(this.safe('hover', null, (p) => this.hover(p)));
     c.onCompletion(this.safe('completion', [] as CompletionItem[], (p) => this.completion(p)));
     c.onCodeLens(this.safe('codeLens', [] as CodeLens[], (p) => this.codeLens(p)));
+    c.onCodeAction(this.safe('codeAction', [] as CodeAction[], (p) => this.codeAction(p)));
     c.languages.inlayHint.on(this.safe('inlayHint', [] as InlayHint[], (p) => this.inlayHint(p)));
     c.onDocumentSymbol(this.safe('documentSymbol', [] as DocumentSymbol[], (p) => this.documentSymbol(p)));
     c.onRequest(SummaryRequest, (p) => this.summary(p));
@@ -77,6 +82,7 @@ export class P2pServer {
         hoverProvider: true,
         completionProvider: { triggerCharacters: [':', ' ', '{', ',', '[', '-'] },
         codeLensProvider: { resolveProvider: false },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         inlayHintProvider: true,
         documentSymbolProvider: true,
       },
@@ -124,7 +130,7 @@ export class P2pServer {
     if (!analysis) return;
     const diagnostics: LspDiagnostic[] = analysis.diagnostics.map((d) => ({
       range: d.range,
-      severity: d.severity === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning,
+      severity: lspSeverity(d.severity),
       code: d.code,
       source: 'p2p',
       message: d.message,
@@ -163,6 +169,8 @@ export class P2pServer {
       insertText: c.insertText,
       insertTextFormat: InsertTextFormat.Snippet,
       sortText: c.sortText,
+      // A key whose values can be listed goes on to list them, as if Ctrl+Space were pressed after `key: `.
+      ...(c.suggestValues ? { command: { title: 'Suggest values', command: 'editor.action.triggerSuggest' } } : {}),
     }));
   }
 
@@ -174,9 +182,31 @@ export class P2pServer {
       range: l.range,
       command:
         l.part === 'ablation'
-          ? { title: l.title, command: 'p2p.runAblation', arguments: [uri] }
-          : { title: l.title, command: 'p2p.showKerasSummary', arguments: [uri, l.part] },
+          ? { title: l.title, tooltip: l.tooltip, command: 'p2p.runAblation', arguments: [uri] }
+          : { title: l.title, tooltip: l.tooltip, command: 'p2p.showKerasSummary', arguments: [uri, l.part] },
     }));
+  }
+
+  /** Quick fixes: each fix of a diagnostic that touches the requested range, as an edit of the diagnostic's range. */
+  private codeAction(params: CodeActionParams): CodeAction[] {
+    const uri = params.textDocument.uri;
+    const analysis = this.analysisOf(uri);
+    if (!analysis) return [];
+    const only = params.context.only;
+    if (only && !only.some((k) => CodeActionKind.QuickFix.startsWith(k))) return [];
+    return analysis.diagnostics
+      .filter((d) => d.fixes && touches(d.range, params.range))
+      .flatMap((d) =>
+        d.fixes!.map((f) => ({
+          title: f.title,
+          kind: CodeActionKind.QuickFix,
+          isPreferred: f.preferred,
+          diagnostics: [
+            { range: d.range, severity: lspSeverity(d.severity), code: d.code, source: 'p2p', message: d.message },
+          ],
+          edit: { changes: { [uri]: [{ range: d.range, newText: f.newText }] } },
+        })),
+      );
   }
 
   private inlayHint(params: InlayHintParams): InlayHint[] {
@@ -222,6 +252,14 @@ export class P2pServer {
       return { ...unknown, failure: e instanceof Error ? e.message : String(e) };
     }
   }
+}
+
+const lspSeverity = (s: Severity) => (s === 'error' ? DiagnosticSeverity.Error : DiagnosticSeverity.Warning);
+
+/** Whether two ranges overlap or touch (a cursor at either end of a diagnostic counts). */
+function touches(a: Range, b: Range): boolean {
+  const before = (p: Position, q: Position) => p.line < q.line || (p.line === q.line && p.character < q.character);
+  return !before(a.end, b.start) && !before(b.end, a.start);
 }
 
 function toSymbol(s: OutlineSymbol): DocumentSymbol {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type {
+  CodeAction,
   CodeLens,
   CompletionItem,
   DocumentSymbol,
@@ -129,6 +130,30 @@ describe('language server over stdio', () => {
     assert.equal(diagnostics[0].severity, 1);
   });
 
+  it('offers the quick fix of the diagnostic under the cursor and applies as an edit', async () => {
+    const at = find(text, '9]');
+    const actions = await s.connection.sendRequest<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: { start: at, end: at },
+      context: { diagnostics: [], only: ['quickfix'] },
+    });
+    assert.deepEqual(
+      actions.map((a) => [a.title, a.kind, a.isPreferred]),
+      [["Change to '6' (the last decoder level)", 'quickfix', true]],
+    );
+    const change = actions[0].edit!.changes![uri][0];
+    assert.deepEqual(change, {
+      range: { start: at, end: { line: at.line, character: at.character + 1 } },
+      newText: '6',
+    });
+    const elsewhere = await s.connection.sendRequest<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri },
+      range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } },
+      context: { diagnostics: [] },
+    });
+    assert.deepEqual(elsewhere, []);
+  });
+
   it('completes keys and enumerated values', async () => {
     await edit(text.replace('skips: [1, 2, 9]', 'skips: all').replace('  upsampling: nearest\n', '  upsampling: \n'));
     const values = await s.connection.sendRequest<CompletionItem[]>('textDocument/completion', {
@@ -149,6 +174,15 @@ describe('language server over stdio', () => {
       keys.map((k) => k.label),
       ['upsampling', 'decoder'],
     );
+    // `upsampling` inserts a choice snippet; a key like `skips` goes on to suggest its values once inserted.
+    assert.equal(keys[0].command, undefined);
+    await edit(text.replace('  up\n', '  upsampling: nearest\n').replace('  skips: all\n', '  sk\n'));
+    const skips = await s.connection.sendRequest<CompletionItem[]>('textDocument/completion', {
+      textDocument: { uri },
+      position: find(text, '  sk\n', 4),
+    });
+    assert.equal(skips[0].label, 'skips');
+    assert.equal(skips[0].command?.command, 'editor.action.triggerSuggest');
   });
 
   it('survives 1,000 random edits and answers every request', async () => {

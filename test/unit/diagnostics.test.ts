@@ -39,7 +39,12 @@ describe('diagnostics', () => {
   });
 
   it('reports duplicate keys at the second key', () => {
-    expectDiagnostics('generator:\n  levels: 3\n  «l»evels: 4\n', [{ code: 'yaml-syntax', message: /duplicate key/ }]);
+    expectDiagnostics('generator:\n  levels: 3\n  «levels»: 4\n', [
+      {
+        code: 'yaml-syntax',
+        message: 'duplicate key `levels` (first at line 2): each key may appear once in a mapping',
+      },
+    ]);
   });
 
   it('reports a second document', () => {

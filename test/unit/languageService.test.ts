@@ -147,8 +147,14 @@ describe('totals at a glance', () => {
       lenses.map((l) => l.range.start.line),
       [0, 2],
     );
-    assert.match(lenses[0].title, /^Generator: 19,303,811 params \(19,295,875 trainable, 7,936 non-trainable\)/);
+    assert.match(lenses[0].title, /^Generator: 19,303,811 params · [\d.]+ G MACs$/);
+    assert.match(lenses[0].tooltip, /^Generator: 19,303,811 params \(19,295,875 trainable, 7,936 non-trainable\)/);
     assert.match(lenses[1].title, /^Discriminator: 857,492 params/);
+    // Both fit a narrow editor when a new file puts them on one line.
+    assert.ok(
+      lenses.every((l) => l.title.length <= 48),
+      lenses.map((l) => l.title).join(' | '),
+    );
   });
 
   it('ends level lines with their output shape and params', () => {

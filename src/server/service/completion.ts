@@ -15,6 +15,8 @@ export interface CompletionEntry {
   /** Snippet syntax ($0, ${1|a,b|}). */
   insertText: string;
   sortText: string;
+  /** A key whose value the editor should go on to suggest once the key is inserted. */
+  suggestValues?: boolean;
 }
 
 interface LineInfo {
@@ -172,14 +174,20 @@ function keyEntries(analysis: Analysis, path: Path, flow: boolean, flowPresent: 
   }
   return Object.entries(schema.properties)
     .filter(([key]) => !present.has(key))
-    .map(([key, child], i) => ({
-      label: key,
-      kind: 'key' as const,
-      detail: detailOf(child),
-      documentation: keyDocs([...path, key], undefined, analysis.config),
-      insertText: insertKey(key, child, flow),
-      sortText: String(i).padStart(3, '0'),
-    }));
+    .map(([key, child], i) => {
+      const insertText = insertKey(key, child, flow);
+      // Keys ending at `key: ` (no choice snippet, no nested block) go on to their values.
+      const suggestValues = insertText.endsWith(': $0') && valueEntries(analysis, [...path, key]).length > 0;
+      return {
+        label: key,
+        kind: 'key' as const,
+        detail: detailOf(child),
+        documentation: keyDocs([...path, key], undefined, analysis.config),
+        insertText,
+        sortText: String(i).padStart(3, '0'),
+        ...(suggestValues ? { suggestValues } : {}),
+      };
+    });
 }
 
 function objectOf(s: Schema | undefined) {

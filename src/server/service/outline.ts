@@ -9,7 +9,9 @@ import { count, si } from '../../core/units';
 
 export interface Lens {
   range: Range;
+  /** Short, so two lenses on one line fit a narrow editor; `tooltip` says it in full. */
   title: string;
+  tooltip: string;
   part: 'generator' | 'discriminator' | 'ablation';
 }
 
@@ -28,9 +30,14 @@ export interface OutlineSymbol {
   children: OutlineSymbol[];
 }
 
-function totalsTitle(title: string, g: ModelGraph): string {
+function totalsLens(title: string, g: ModelGraph): Pick<Lens, 'title' | 'tooltip'> {
   const t = g.totals;
-  return `${title}: ${count(t.params)} params (${count(t.trainableParams)} trainable, ${count(t.nonTrainableParams)} non-trainable) · MACs ${si(t.macs)}`;
+  return {
+    title: `${title}: ${count(t.params)} params · ${si(t.macs)} MACs`,
+    tooltip:
+      `${title}: ${count(t.params)} params (${count(t.trainableParams)} trainable, ` +
+      `${count(t.nonTrainableParams)} non-trainable) · MACs ${count(t.macs)}. Click for the Keras summary.`,
+  };
 }
 
 export function codeLenses(analysis: Analysis): Lens[] {
@@ -42,8 +49,8 @@ export function codeLenses(analysis: Analysis): Lens[] {
     return { start: { line, character: 0 }, end: { line, character: 0 } };
   };
   const lenses: Lens[] = [
-    { range: at('generator'), title: totalsTitle('Generator', generator), part: 'generator' },
-    { range: at('discriminator'), title: totalsTitle('Discriminator', discriminator), part: 'discriminator' },
+    { range: at('generator'), ...totalsLens('Generator', generator), part: 'generator' },
+    { range: at('discriminator'), ...totalsLens('Discriminator', discriminator), part: 'discriminator' },
   ];
   const sweep = analysis.sweep;
   if (sweep && sweep.variants.length) {
@@ -51,7 +58,8 @@ export function codeLenses(analysis: Analysis): Lens[] {
     const steps = sweep.steps ? `, ${count(sweep.steps)} steps each` : '';
     lenses.push({
       range: at('ablation'),
-      title: `$(beaker) Run Ablation: ${n} variant${n === 1 ? '' : 's'} into runs/${safeName(sweep.name)}${steps}`,
+      title: `$(beaker) Run Ablation: ${n} variant${n === 1 ? '' : 's'}`,
+      tooltip: `Trains ${n} variant${n === 1 ? '' : 's'} into runs/${safeName(sweep.name)}${steps}`,
       part: 'ablation',
     });
   }
