@@ -60,7 +60,17 @@ function stage(t: Target): string {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // docs/screenshots: the README's images, shown from inside the package by VS Code's extension page.
-  for (const item of ['dist', 'media', 'schemas', 'examples', 'docs', 'README.md', 'LICENSE', '.vscodeignore'])
+  for (const item of [
+    'dist',
+    'media',
+    'schemas',
+    'examples',
+    'docs',
+    'README.md',
+    'CHANGELOG.md',
+    'LICENSE',
+    '.vscodeignore',
+  ])
     cpSync(join(root, item), join(dir, item), { recursive: true });
   writeFileSync(join(dir, 'package.json'), stagedManifest());
   cpSync(join(root, 'package-lock.json'), join(dir, 'package-lock.json'));

@@ -67,6 +67,7 @@ export type HostMessage =
         sweeps: PanelSweep[];
         root: string;
         /** A tab the host asks to show. */ tab?: PanelViewState['tab'];
+        /** A run that just started: selected, its newest samples shown. */ select?: string;
       };
     }
   | { type: 'select'; payload: { ids: string[] } }

@@ -40,6 +40,10 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
       view.tab = m.payload.tab;
       send({ type: 'tabShown', payload: { tab: m.payload.tab } });
     }
+    if (m.payload.select) {
+      view.selected = [m.payload.select];
+      view.step = undefined;
+    }
     view.selected = view.selected.filter((id) => runs.some((r) => r.id === id));
     if (!view.selected.length && runs.length) view.selected = [runs[0].id];
     render();
@@ -148,12 +152,7 @@ function runsTable(): string {
             .map((d) => `${esc(d.path)}: ${esc(JSON.stringify(d.other))}`)
             .join('; ') + (r.diff.length > 3 ? ` (+${r.diff.length - 3})` : '')
         : '';
-      const action =
-        r.status === 'running'
-          ? '<button data-stop>Stop</button>'
-          : r.status !== 'completed'
-            ? `<button data-resume="${esc(r.id)}">Resume</button>`
-            : '';
+      const action = runAction(r);
       const backendTitle = r.adapter ? ` title="${esc(describeAdapter(r.adapter))}"` : '';
       const params = count(r.params ? r.params.generator + r.params.discriminator : undefined);
       const baseHint = 'compare configs against this run';
@@ -162,24 +161,22 @@ function runsTable(): string {
 <td><input type="checkbox" data-select="${esc(r.id)}" ${sel ? 'checked' : ''}></td>
 <td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td>
 <td class="status ${r.status}">${r.status}${r.error ? ` <span title="${esc(r.error)}">⚠</span>` : ''}</td>
-<td${backendTitle}>${esc(r.backends.join(' → ') || '—')}</td><td class="num">${params}</td>
-<td class="num">${r.step}/${r.totalSteps ?? '?'}</td><td class="num">${fmt(r.bestTestL1)}</td>
-<td class="diff">${diff}</td><td>${baseRadio}</td><td>${action}</td></tr>`;
+<td class="col-backend"${backendTitle}>${esc(r.backends.join(' → ') || '—')}</td><td class="num col-params">${params}</td>
+<td class="num">${r.step}/${r.totalSteps ?? '?'}</td><td class="num col-l1">${fmt(r.bestTestL1)}</td>
+<td class="diff col-diff">${diff}</td><td class="col-base">${baseRadio}</td><td class="action">${action}</td></tr>`;
     })
     .join('');
-  const head = headRow([
-    '',
-    'run',
-    'status',
-    'backend',
-    'params',
-    'step',
-    'best test L1',
-    'config vs base',
-    'base',
-    '',
-  ]);
-  return `<table class="runs"><thead>${head}</thead><tbody>${rows}</tbody></table>`;
+  const columns = ['', 'run', 'status', 'backend', 'params', 'step', 'best test L1', 'config vs base', 'base', ''];
+  const classes = ['', '', '', 'col-backend', 'col-params', '', 'col-l1', 'col-diff', 'col-base', 'action'];
+  const head = `<tr>${columns.map((c, i) => `<th class="${classes[i]}">${c}</th>`).join('')}</tr>`;
+  // The table scrolls sideways when the panel is narrow; Stop/Resume stay in view (a sticky last column).
+  return `<div class="table-scroll"><table class="runs"><thead>${head}</thead><tbody>${rows}</tbody></table></div>`;
+}
+
+/** Stop for a running run, Resume for one that stopped or failed, nothing for a completed one. */
+function runAction(r: PanelRun): string {
+  if (r.status === 'running') return '<button data-stop>Stop</button>';
+  return r.status !== 'completed' ? `<button data-resume="${esc(r.id)}">Resume</button>` : '';
 }
 
 function compare(): string {
@@ -294,7 +291,8 @@ ${chartControls(chartSettings())}<div class="charts">${chart('Test L1 per varian
 
 /** The selected run under the runs table: its name and status, backend, error, curves and samples. */
 function runDetails(r: PanelRun): string {
-  const title = `<h2>${esc(r.name)} <span class="muted">${esc(r.id)} · ${r.status}</span></h2>`;
+  const where = `${esc(r.id)} · ${r.status} · step ${r.step}/${r.totalSteps ?? '?'}`;
+  const title = `<div class="run-title"><h2>${esc(r.name)} <span class="muted">${where}</span></h2>${runAction(r)}</div>`;
   const exportButtons =
     r.status === 'running'
       ? ''

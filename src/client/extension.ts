@@ -70,23 +70,16 @@ async function startLanguageClient(context: vscode.ExtensionContext, output: vsc
 function registerCommands(trainer: TrainingController, panel: RunsPanel, summaries: SummaryDocuments) {
   const uriOf = (arg?: vscode.Uri | string) => (typeof arg === 'string' ? vscode.Uri.parse(arg) : arg);
   return [
-    vscode.commands.registerCommand('p2p.trainCurrentConfig', async (uri?: vscode.Uri) => {
-      await trainer.trainCurrent(uri);
-      panel.show();
-    }),
-    vscode.commands.registerCommand('p2p.runAblation', async (arg?: vscode.Uri | string) => {
-      panel.show();
-      panel.showTab('ablations');
-      await trainer.ablate(uriOf(arg));
-    }),
+    // The panel opens (p2p.panel.openOnTrain) when a training starts, never for one that is refused.
+    vscode.commands.registerCommand('p2p.trainCurrentConfig', (uri?: vscode.Uri) => trainer.trainCurrent(uri)),
+    vscode.commands.registerCommand('p2p.runAblation', (arg?: vscode.Uri | string) => trainer.ablate(uriOf(arg))),
     vscode.commands.registerCommand('p2p.cancelAblation', (dir?: string) =>
       trainer.cancelAblation(typeof dir === 'string' ? dir : undefined),
     ),
     vscode.commands.registerCommand('p2p.stopTraining', () => trainer.stop()),
-    vscode.commands.registerCommand('p2p.resumeRun', async (dir?: string) => {
-      await trainer.resume(typeof dir === 'string' ? dir : undefined);
-      panel.show();
-    }),
+    vscode.commands.registerCommand('p2p.resumeRun', (dir?: string) =>
+      trainer.resume(typeof dir === 'string' ? dir : undefined),
+    ),
     vscode.commands.registerCommand('p2p.openRunsPanel', () => panel.show()),
     vscode.commands.registerCommand('p2p.showKerasSummary', async (arg?: vscode.Uri | string) => {
       const source = uriOf(arg) ?? vscode.window.activeTextEditor?.document.uri;

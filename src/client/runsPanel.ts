@@ -11,7 +11,8 @@ import type { HostMessage, PanelRun, PanelSweep, WebviewMessage } from '../../we
 import { isWebviewMessage } from '../../webview/contract';
 import { isActive } from '../core/slurm';
 import type { SweepState } from '../runFolders/sweepFolder';
-import { POLL_MS, SchedulerWatch } from './schedulerWatch';
+import { pollMs, SchedulerWatch } from './schedulerWatch';
+import { readSettings } from './settings';
 import type { TrainingController } from './training';
 import type { Translations } from './translations';
 import { exportRun, type ExportFormat } from '../trainer/export';
@@ -31,6 +32,11 @@ export class RunsPanel implements vscode.Disposable {
   readonly scheduler = new SchedulerWatch(() => this.refreshSoon(50));
   /** Polls while a SLURM sweep has tasks queued or running: its runs write on other nodes, unseen by watchers. */
   private poll: NodeJS.Timeout | undefined;
+  /** The step of each live run as the training notification shows it, so the table reads the same. */
+  private readonly liveSteps = new Map<string, number>();
+  /** A run just started, to select once the panel lists it. */
+  private follow: string | undefined;
+  private watch: vscode.Disposable[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -39,7 +45,15 @@ export class RunsPanel implements vscode.Disposable {
   ) {
     this.disposables.push(
       training.listen({
-        onEvent: () => this.refreshSoon(250),
+        onEvent: (runDir, e) => {
+          if (e.type === 'finished' && runDir) this.liveSteps.delete(path.resolve(runDir));
+          this.refreshSoon(250);
+        },
+        onProgress: (runDir, step) => {
+          this.liveSteps.set(path.resolve(runDir), step);
+          this.post();
+        },
+        onStarted: (started) => this.onStarted(started),
         onSchedulerChange: () => {
           this.scheduler.invalidate();
           this.refreshSoon(50);
@@ -48,7 +62,24 @@ export class RunsPanel implements vscode.Disposable {
       vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
         deserializeWebviewPanel: async (panel) => this.attach(panel),
       }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration('p2p.runs.folder') || !this.panel) return;
+        this.panel.webview.options = this.options();
+        this.watchRoot();
+        this.post();
+      }),
     );
+  }
+
+  /** Opens on a training that started (when `p2p.panel.openOnTrain`), selects its run and follows it. */
+  private onStarted(started: { runDir: string } | { sweepDir: string }): void {
+    if (readSettings().openPanelOnTrain) this.show();
+    if ('sweepDir' in started) return this.showTab('ablations');
+    const id = path.relative(this.root, started.runDir).split(path.sep).join('/');
+    if (id.startsWith('..')) return;
+    this.follow = id;
+    if (!id.includes('/')) this.showTab('runs');
+    else this.post();
   }
 
   private get root(): string {
@@ -83,22 +114,30 @@ export class RunsPanel implements vscode.Disposable {
     this.ready = false;
     panel.webview.options = this.options();
     panel.webview.html = this.html(panel.webview);
-    const watcher = vscode.workspace.createFileSystemWatcher(
-      new vscode.RelativePattern(vscode.Uri.file(this.root), '**/{events.jsonl,resolved.json}'),
-    );
-    const subs = [
-      watcher,
-      watcher.onDidChange(() => this.refreshSoon(500)),
-      watcher.onDidCreate(() => this.refreshSoon(500)),
-      watcher.onDidDelete(() => this.refreshSoon(100)),
-      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-    ];
+    this.watchRoot();
+    const subs = [panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m))];
     panel.onDidDispose(() => {
       subs.forEach((s) => s.dispose());
+      this.watch.forEach((s) => s.dispose());
+      this.watch = [];
       this.panel = undefined;
       clearInterval(this.poll);
       this.poll = undefined;
     });
+  }
+
+  /** Watches the runs folder (again, after `p2p.runs.folder` changed). */
+  private watchRoot(): void {
+    this.watch.forEach((s) => s.dispose());
+    const watcher = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.file(this.root), '**/{events.jsonl,resolved.json}'),
+    );
+    this.watch = [
+      watcher,
+      watcher.onDidChange(() => this.refreshSoon(500)),
+      watcher.onDidCreate(() => this.refreshSoon(500)),
+      watcher.onDidDelete(() => this.refreshSoon(100)),
+    ];
   }
 
   private onMessage(m: unknown): void {
@@ -229,8 +268,10 @@ export class RunsPanel implements vscode.Disposable {
       const { config, samples, ...rest } = r;
       if (!this.macs.has(r.dir)) this.macs.set(r.dir, macsOf(r.dir));
       const macs = this.macs.get(r.dir);
+      const liveStep = r.status === 'running' ? this.liveSteps.get(path.resolve(r.dir)) : undefined;
       return {
         ...rest,
+        ...(liveStep !== undefined ? { step: liveStep } : {}),
         macs,
         diff:
           base?.config && config && base !== r ? configDiff(base.config, config).filter((c) => c.path !== 'name') : [],
@@ -254,6 +295,8 @@ export class RunsPanel implements vscode.Disposable {
       };
     });
     const panelSweeps = sweeps.map((sw) => this.panelSweep(sw));
+    const follow = this.follow && panelRuns.some((r) => r.id === this.follow) ? this.follow : undefined;
+    if (follow) this.follow = undefined;
     this.pollWhile(panelSweeps.some((sw) => !!sw.scheduler?.active));
     const message: HostMessage = {
       type: 'runs',
@@ -262,6 +305,7 @@ export class RunsPanel implements vscode.Disposable {
         sweeps: panelSweeps,
         root: this.root,
         ...(this.pendingTab ? { tab: this.pendingTab } : {}),
+        ...(follow ? { select: follow } : {}),
       },
     };
     void webview.postMessage(message);
@@ -296,7 +340,7 @@ export class RunsPanel implements vscode.Disposable {
   }
 
   private pollWhile(active: boolean): void {
-    if (active && !this.poll) this.poll = setInterval(() => this.post(), POLL_MS);
+    if (active && !this.poll) this.poll = setInterval(() => this.post(), pollMs());
     else if (!active && this.poll) {
       clearInterval(this.poll);
       this.poll = undefined;

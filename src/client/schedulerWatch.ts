@@ -1,13 +1,14 @@
 // The scheduler's view of SLURM sweeps for the runs panel: squeue is read in the background at most every
-// POLL_MS per sweep, and the panel is told when new states arrive. Run folders on a shared filesystem are read by
+// `p2p.slurm.pollSeconds` per sweep, and the panel is told when new states arrive. Run folders on a shared filesystem are read by
 // polling too (file sizes and times): fs.watch misses changes made on other nodes over NFS.
 
 import type { SweepPlan } from '../runFolders/sweepFolder';
 import type { SweepStatus } from '../sweep/executor';
 import { schedulerStatus } from '../sweep/slurm';
+import { readSettings } from './settings';
 
 /** How often squeue is read, and the panel refreshed, while a SLURM sweep has tasks queued or running. */
-export const POLL_MS = 15_000;
+export const pollMs = (): number => readSettings().slurmPollSeconds * 1000;
 
 export class SchedulerWatch {
   private readonly last = new Map<string, { at: number; status: SweepStatus }>();
@@ -18,7 +19,7 @@ export class SchedulerWatch {
   /** The states last read for a sweep folder (undefined before the first read); reads again when they are stale. */
   status(sweepDir: string, plan: SweepPlan): SweepStatus | undefined {
     const hit = this.last.get(sweepDir);
-    if ((!hit || Date.now() - hit.at >= POLL_MS - 1000) && !this.reading.has(sweepDir)) this.read(sweepDir, plan);
+    if ((!hit || Date.now() - hit.at >= pollMs() - 1000) && !this.reading.has(sweepDir)) this.read(sweepDir, plan);
     return hit?.status;
   }
 

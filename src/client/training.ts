@@ -12,14 +12,32 @@ import { clock } from '../core/units';
 import type { ErrorPayload, StepPayload, TrainerEvent } from '../runFolders/contract';
 import { TrainerProcess } from '../trainer/process';
 import { readRunsAndSweeps } from '../runFolders/runFolders';
-import { SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
+import { SweepRunner } from '../sweep/runner';
 import { cancelSweep, readSubmissions } from '../sweep/slurm';
 import { readSweep } from '../runFolders/sweepFolder';
+import { AblationView, showAblationOutcome, showSubmitted } from './ablationView';
+import { readSettings, runsRootFor } from './settings';
+import { PROGRESS_MS, Ticker } from './ticker';
 
 export interface TrainingListener {
+  /** Every event but steps, which come through `onProgress`. */
   onEvent(runDir: string | undefined, event: TrainerEvent): void;
+  /** The step a live run is at, as the notification shows it now (twice a second at most). */
+  onProgress?(runDir: string, step: number): void;
+  /** A training was accepted and started writing `runDir`, or an ablation was planned into `sweepDir`. */
+  onStarted?(started: { runDir: string } | { sweepDir: string }): void;
   /** A sweep was submitted to or cancelled on a scheduler: its states are worth reading again now. */
   onSchedulerChange?(): void;
+}
+
+/** The training started here: its process, label, newest step and checkpoint, and its notification. */
+interface LiveTraining {
+  trainer: TrainerProcess;
+  label: string;
+  latest?: StepPayload;
+  checkpoint?: number;
+  notification?: { progress: vscode.Progress<{ message?: string; increment?: number }>; reported: number };
+  ticker: Ticker;
 }
 
 export class TrainingController implements vscode.Disposable {
@@ -38,6 +56,8 @@ export class TrainingController implements vscode.Disposable {
   }
 
   private sweep: SweepRunner | undefined;
+  private sweepEnded: Promise<unknown> = Promise.resolve();
+  private live: LiveTraining | undefined;
   /** Run folders of the sweep variants training now. */
   private readonly sweepLive = new Set<string>();
 
@@ -60,10 +80,9 @@ export class TrainingController implements vscode.Disposable {
     return new vscode.Disposable(() => this.listeners.delete(l));
   }
 
-  /** The folder runs go to: `runs/` beside the config's workspace folder (or the config). */
+  /** The folder runs go to: `p2p.runs.folder` (`runs/`) in the config's workspace folder (or beside the config). */
   runsRoot(config?: vscode.Uri): string {
-    const ws = config ? vscode.workspace.getWorkspaceFolder(config) : vscode.workspace.workspaceFolders?.[0];
-    return path.join(ws?.uri.fsPath ?? (config ? path.dirname(config.fsPath) : process.cwd()), 'runs');
+    return runsRootFor(config);
   }
 
   /** The config to train: saved, free of errors, in a trusted workspace; else undefined after saying why. */
@@ -80,7 +99,7 @@ export class TrainingController implements vscode.Disposable {
       return undefined;
     }
     if (this.running) {
-      void vscode.window.showWarningMessage('pix2pix: a training is already running; stop it first.');
+      this.sayBusy();
       return undefined;
     }
     if (doc.isDirty) await doc.save();
@@ -103,10 +122,33 @@ export class TrainingController implements vscode.Disposable {
     return doc;
   }
 
-  async trainCurrent(arg?: vscode.Uri): Promise<void> {
+  /** Trains the config; resolves once the trainer has started (true) or was refused or failed to start (false). */
+  async trainCurrent(arg?: vscode.Uri): Promise<boolean> {
     const doc = await this.configToTrain(arg, 'train');
-    if (!doc) return;
-    await this.start(['--config', doc.uri.fsPath, '--out', this.runsRoot(doc.uri)], path.basename(doc.uri.fsPath));
+    if (!doc) return false;
+    const backend = readSettings(doc.uri).backend;
+    const args = [
+      '--config',
+      doc.uri.fsPath,
+      '--out',
+      this.runsRoot(doc.uri),
+      ...(backend ? ['--backend', backend] : []),
+    ];
+    return this.start(args, path.basename(doc.uri.fsPath));
+  }
+
+  /**
+   * "Already running" lasts only while it is true: a notification that closes when the training ends (or after
+   * 10 s), rather than a warning left on screen after the run has stopped.
+   */
+  private sayBusy(): void {
+    const step = this.live?.latest ? ` (step ${this.live.latest.step})` : '';
+    const what = this.live ? `${this.live.label} is training${step}` : 'an ablation is running';
+    const ended = this.live ? this.live.trainer.exited : this.sweepEnded;
+    const title = `pix2pix: ${what}; stop it first.`;
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>
+      Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 10_000))]),
+    );
   }
 
   /** "pix2pix: Run Ablation": every variant of the config's `ablation:` section, as a resumable queue. */
@@ -114,16 +156,26 @@ export class TrainingController implements vscode.Disposable {
     const doc = await this.configToTrain(arg, 'ablate');
     if (!doc) return;
     const label = path.basename(doc.uri.fsPath);
-    const view = new AblationView(this.status, this.output, this.sweepLive, (dir, e) => this.notify(dir, e));
+    const view = new AblationView({
+      status: this.status,
+      output: this.output,
+      live: this.sweepLive,
+      notify: (dir, e) => this.notify(dir, e),
+      progress: (dir, step) => this.listeners.forEach((l) => l.onProgress?.(dir, step)),
+      planned: (sweepDir) => this.listeners.forEach((l) => l.onStarted?.({ sweepDir })),
+    });
     const runner = new SweepRunner(
       {
         file: doc.uri.fsPath,
         out: this.runsRoot(doc.uri),
         trainerPath: path.join(this.extensionPath, 'dist', 'trainer.js'),
+        backend: readSettings(doc.uri).backend,
       },
       (e) => view.event(e),
     );
     this.sweep = runner;
+    let endSweep = () => {};
+    this.sweepEnded = new Promise<void>((resolve) => (endSweep = resolve));
     try {
       const outcome = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `pix2pix: ablation of ${label}`, cancellable: true },
@@ -140,6 +192,8 @@ export class TrainingController implements vscode.Disposable {
     } catch (e) {
       void vscode.window.showErrorMessage(`pix2pix: ablation of ${label}: ${(e as Error).message.split('\n')[0]}`);
     } finally {
+      view.dispose();
+      endSweep();
       this.sweep = undefined;
       this.sweepLive.clear();
       this.status.hide();
@@ -189,29 +243,31 @@ export class TrainingController implements vscode.Disposable {
   }
 
   /** Continues a run from its last checkpoint, on `backend` when given (checkpoints do not depend on the backend). */
-  async resume(runDir?: string, backend?: Backend): Promise<void> {
+  async resume(runDir?: string, backend?: Backend): Promise<boolean> {
     if (!vscode.workspace.isTrusted) {
       void vscode.window.showErrorMessage('pix2pix: trust this workspace to train.');
-      return;
+      return false;
     }
-    let dir = runDir;
-    if (!dir) {
-      const root = this.runsRoot();
-      const candidates = existsSync(root)
-        ? readdirSync(root)
-            .filter((d) => existsSync(path.join(root, d, 'checkpoints', 'latest.json')))
-            .sort()
-            .reverse()
-        : [];
-      if (!candidates.length) {
-        void vscode.window.showInformationMessage(`pix2pix: no run with a checkpoint in ${root}.`);
-        return;
-      }
-      const pick = await vscode.window.showQuickPick(candidates, { placeHolder: 'Run to resume' });
-      if (!pick) return;
-      dir = path.join(root, pick);
+    const dir = runDir ?? (await this.pickRunToResume());
+    if (!dir) return false;
+    const chosen = backend ?? readSettings(vscode.Uri.file(dir)).backend;
+    return this.start(['--resume', dir, ...(chosen ? ['--backend', chosen] : [])], path.basename(dir));
+  }
+
+  private async pickRunToResume(): Promise<string | undefined> {
+    const root = this.runsRoot();
+    const candidates = existsSync(root)
+      ? readdirSync(root)
+          .filter((d) => existsSync(path.join(root, d, 'checkpoints', 'latest.json')))
+          .sort()
+          .reverse()
+      : [];
+    if (!candidates.length) {
+      void vscode.window.showInformationMessage(`pix2pix: no run with a checkpoint in ${root}.`);
+      return undefined;
     }
-    await this.start(['--resume', dir, ...(backend ? ['--backend', backend] : [])], path.basename(dir));
+    const pick = await vscode.window.showQuickPick(candidates, { placeHolder: 'Run to resume' });
+    return pick && path.join(root, pick);
   }
 
   stop(): void {
@@ -228,42 +284,45 @@ export class TrainingController implements vscode.Disposable {
     this.status.text = '$(sync~spin) pix2pix: stopping (checkpoint)...';
   }
 
-  /** Forks the trainer now; resolves once it has started (or exited), while a notification follows it to the end. */
-  private start(args: string[], label: string): Promise<void> {
+  /**
+   * Forks the trainer; resolves true once it has started, false when it exited first. A notification follows it to
+   * the end, and says where it stopped when it was stopped.
+   */
+  private start(args: string[], label: string): Promise<boolean> {
     if (this.running) {
-      void vscode.window.showWarningMessage('pix2pix: a training is already running; stop it first.');
-      return Promise.resolve();
+      this.sayBusy();
+      return Promise.resolve(false);
     }
     const trainerPath = path.join(this.extensionPath, 'dist', 'trainer.js');
     this.output.info(`trainer: ${trainerPath} ${args.join(' ')}`);
     this.runDir = undefined;
-    let notification: { progress: vscode.Progress<{ message?: string; increment?: number }>; reported: number };
-    let resolveStart: () => void;
-    const started = new Promise<void>((resolve) => (resolveStart = resolve));
+    let resolveStart: (started: boolean) => void;
+    const started = new Promise<boolean>((resolve) => (resolveStart = resolve));
     const trainer = new TrainerProcess(
       { trainerPath, args, cwd: this.extensionPath, stdout: 'pipe' },
       (e) => {
-        if (e.type === 'step' && notification)
-          notification.reported = this.showProgress(trainer, e.payload, notification.progress, notification.reported);
-        this.logEvent(e, trainer);
-        this.notify(this.runDir, e);
-        if (e.type === 'started') resolveStart();
+        this.onTrainerEvent(live, e);
+        if (e.type === 'started') resolveStart(true);
       },
       (text, stream) => (stream === 'stderr' ? this.output.warn : this.output.info).call(this.output, text.trimEnd()),
     );
+    const live: LiveTraining = { trainer, label, ticker: new Ticker(PROGRESS_MS, () => this.showProgress(live)) };
     this.trainer = trainer;
+    this.live = live;
     const ended = trainer.exited.then((exit) => {
+      live.ticker.dispose();
       this.trainer = undefined;
+      this.live = undefined;
       this.status.hide();
       this.output.info(`trainer exited with code ${exit.code}`);
       this.notify(this.runDir, { type: 'warning', payload: { message: `trainer exited (${exit.code})` } });
-      resolveStart();
+      resolveStart(false);
     });
     const title = `pix2pix: training ${label}`;
     void vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title, cancellable: true },
       (progress, token) => {
-        notification = { progress, reported: 0 };
+        live.notification = { progress, reported: 0 };
         token.onCancellationRequested(() => this.stop());
         return ended;
       },
@@ -271,19 +330,35 @@ export class TrainingController implements vscode.Disposable {
     return started;
   }
 
-  /** The notification's and the status bar's progress; returns the percentage now reported. */
-  private showProgress(
-    trainer: TrainerProcess,
-    step: StepPayload,
-    progress: vscode.Progress<{ message?: string; increment?: number }>,
-    reported: number,
-  ): number {
-    const p = trainer.progress(step);
+  private onTrainerEvent(live: LiveTraining, e: TrainerEvent): void {
+    if (e.type === 'step') {
+      live.latest = e.payload;
+      live.ticker.poke();
+      return;
+    }
+    if (e.type === 'checkpoint') live.checkpoint = e.payload.step;
+    if (e.type === 'finished') live.ticker.now(); // the last step, before the run's end is told
+    this.logEvent(e, live.trainer);
+    this.notify(this.runDir, e);
+    if (e.type === 'started') this.listeners.forEach((l) => l.onStarted?.({ runDir: e.payload.runDir }));
+    if (e.type === 'finished' && e.payload.reason === 'stopped')
+      confirmStopped(live, e.payload.runDir, (dir) => this.resume(dir));
+  }
+
+  /** The notification's, the status bar's and the panel's progress, at one step. */
+  private showProgress(live: LiveTraining): void {
+    const step = live.latest;
+    if (!step) return;
+    const p = live.trainer.progress(step);
     const text = `step ${p.step}/${p.totalSteps} · ${step.imgPerSec.toFixed(1)} img/s · ETA ${clock(p.etaSeconds)}`;
-    progress.report({ message: text, increment: p.fraction * 100 - reported });
+    if (live.notification) {
+      live.notification.progress.report({ message: text, increment: p.fraction * 100 - live.notification.reported });
+      live.notification.reported = p.fraction * 100;
+    }
     this.status.text = `$(pulse) pix2pix ${text}`;
     this.status.show();
-    return p.fraction * 100;
+    const dir = this.runDir;
+    if (dir) this.listeners.forEach((l) => l.onProgress?.(dir, p.step));
   }
 
   private logEvent(e: TrainerEvent, trainer: TrainerProcess): void {
@@ -326,87 +401,15 @@ export class TrainingController implements vscode.Disposable {
   }
 }
 
-/** The ablation's progress in the notification, the status bar and the output channel, from the queue's events. */
-class AblationView {
-  report: ((text: string) => void) | undefined;
-  private readonly progressOf = new Map<string, string>();
-  private readonly dirOf = new Map<string, string>();
-  private total = 0;
-  private done = 0;
-
-  constructor(
-    private readonly status: vscode.StatusBarItem,
-    private readonly output: vscode.LogOutputChannel,
-    private readonly live: Set<string>,
-    private readonly notify: (runDir: string | undefined, e: TrainerEvent) => void,
-  ) {}
-
-  event(e: SweepEvent): void {
-    if (e.type === 'planned') {
-      this.total = e.variants.length;
-      this.done = e.variants.filter((v) => v.mode === 'done').length;
-      this.output.info(`ablation ${e.sweepDir}: ${e.variants.map((v) => `${v.name} (${v.mode})`).join(', ')}`);
-      this.show();
-    } else if (e.type === 'capacity') this.output.info(`ablation: ${e.parallel} variant(s) at a time (${e.why})`);
-    else if (e.type === 'variant') this.variantEvent(e.variant, e.event);
-    else if (e.type === 'exit') this.variantExit(e.variant, e.reason, e.error);
-  }
-
-  private variantEvent(variant: string, ev: TrainerEvent): void {
-    if (ev.type === 'started') {
-      this.dirOf.set(variant, ev.payload.runDir);
-      this.live.add(path.resolve(ev.payload.runDir));
-      this.output.info(
-        `${variant}: ${ev.payload.runDir} on ${ev.payload.backend}: ${ev.payload.backendLog.join('; ')}`,
-      );
-    } else if (ev.type === 'step') {
-      this.progressOf.set(variant, `${variant} ${ev.payload.step}`);
-      this.show();
-    } else if (ev.type === 'warning') this.output.warn(`${variant}: ${ev.payload.message}`);
-    this.notify(this.dirOf.get(variant), ev);
-  }
-
-  private variantExit(variant: string, reason: string, error: string | undefined): void {
-    const dir = this.dirOf.get(variant);
-    if (dir) this.live.delete(path.resolve(dir));
-    this.progressOf.delete(variant);
-    if (reason === 'completed') this.done++;
-    if (error) this.output.error(`${variant} failed: ${error}`);
-    this.output.info(`${variant}: ${reason}`);
-    this.show();
-    this.notify(dir, { type: 'warning', payload: { message: `${variant} ${reason}` } });
-  }
-
-  private show(): void {
-    const running = this.progressOf.size ? ` · ${[...this.progressOf.values()].join(' · ')}` : '';
-    const text = `${this.done}/${this.total} variants done${running}`;
-    this.report?.(text);
-    this.status.text = `$(pulse) pix2pix ablation ${text}`;
-    this.status.show();
-  }
-}
-
-/** A sweep handed to SLURM: what was submitted and what was still queued from before. */
-function showSubmitted(label: string, outcome: SweepOutcome): void {
-  const s = outcome.submitted;
-  const submitted = s ? `submitted to SLURM as job ${s.job} (${s.variants.length} variants, array ${s.array})` : '';
-  const active = outcome.active?.length ? `${s ? '; ' : ''}${outcome.active.length} still queued or running` : '';
-  void vscode.window
-    .showInformationMessage(`pix2pix: ablation of ${label} ${submitted}${active}.`, 'Open Script')
-    .then((pick) => {
-      if (pick && s) void vscode.window.showTextDocument(vscode.Uri.file(s.script));
-    });
-}
-
-function showAblationOutcome(label: string, outcome: SweepOutcome): void {
-  const left = outcome.stopped.length + outcome.pending.length;
-  const failed = outcome.failed.length ? `, ${outcome.failed.length} failed (${outcome.failed.join(', ')})` : '';
-  const more = left ? `, ${left} left (Run Ablation again to continue)` : '';
-  const summary = `pix2pix: ablation of ${label}: ${outcome.completed.length} completed${failed}${more}.`;
-  const show = outcome.failed.length ? vscode.window.showWarningMessage : vscode.window.showInformationMessage;
-  void show(summary, 'Open Report').then((pick) => {
-    if (!pick) return;
-    const report = vscode.Uri.file(path.join(outcome.sweepDir, 'report.md'));
-    void vscode.commands.executeCommand('markdown.showPreview', report);
+/** A stopped run, said once: where it stopped, the checkpoint it resumes from, and Resume. */
+function confirmStopped(live: LiveTraining, runDir: string, resume: (dir: string) => Promise<boolean>): void {
+  const step = live.latest?.step ?? live.checkpoint ?? 0;
+  const total = live.latest ? `/${live.trainer.progress(live.latest).totalSteps}` : '';
+  const kept = live.checkpoint !== undefined ? `checkpoint at step ${live.checkpoint}` : 'no checkpoint';
+  const text = `pix2pix: stopped ${live.label} at step ${step}${total}; ${kept} in ${path.basename(runDir)}.`;
+  void vscode.window.showInformationMessage(text, 'Resume').then(async (pick) => {
+    if (pick !== 'Resume') return;
+    await live.trainer.exited;
+    await resume(runDir);
   });
 }

@@ -86,7 +86,7 @@ export class P2pServer {
         inlayHintProvider: true,
         documentSymbolProvider: true,
       },
-      serverInfo: { name: 'p2p-language-server', version: '0.1.0' },
+      serverInfo: { name: 'p2p-language-server', version: '0.2.0' },
     };
   }
 

@@ -50,6 +50,7 @@ function checkPackage(t: Target): string {
     'dist/trainer.js',
     'dist/webview/main.js',
     'dist/wasm/tfjs-backend-wasm-simd.wasm',
+    'CHANGELOG.md', // the Marketplace page's Changelog tab
   ])
     assert.ok(names.includes(`extension/${f}`), `${t.name}: ${f}`);
   assert.deepEqual(

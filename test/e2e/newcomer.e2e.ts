@@ -1,0 +1,230 @@
+// End to end, a newcomer's first hour (code-server + Chromium): a config typed from an empty file with the
+// suggestions that appear while typing, quick fixes, a refused training that opens nothing, the panel at 450 px
+// beside the editor, a stop that says where it stopped, and the panel and a hover in dark and high-contrast themes.
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { FrameLocator, Page } from 'playwright-core';
+import {
+  dismissHover,
+  hoverOn,
+  openFile,
+  root,
+  runCommand,
+  runsPanel,
+  startWorkbench,
+  type Workbench,
+} from './codeServer';
+import { hostTarget, vsixPath } from '../../scripts/package';
+
+const shots = join(root, 'test-output', 'e2e');
+const statusItem = '[id="p2p-ablation-lab.p2p-ablation-lab.p2p.params"]';
+// Long enough to be stopped mid-run on any machine.
+const long = (name: string) =>
+  readFileSync(join(root, 'examples/tiny.p2p.yaml'), 'utf8')
+    .replace('name: tiny', `name: ${name}`)
+    .replace('epochs: 5', 'epochs: 400');
+
+/** Waits for the suggestion list to offer `label` (opened by typing alone), then accepts it with Enter. */
+async function accept(page: Page, label: string): Promise<void> {
+  const row = page.locator('.suggest-widget .monaco-list-row', { hasText: new RegExp(`^\\s*${label}\\b`) }).first();
+  await row.waitFor({ state: 'visible', timeout: 20_000 });
+  const focused = page.locator('.suggest-widget .monaco-list-row.focused', { hasText: new RegExp(`^\\s*${label}\\b`) });
+  for (let i = 0; i < 12 && !(await focused.count()); i++) await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+}
+
+/** Goes to line:column (Ctrl+G), opens the quick fixes (Ctrl+.) and applies the one titled `title`. */
+async function quickFix(page: Page, line: number, column: number, title: string): Promise<void> {
+  await page.keyboard.press('Control+G');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.fill(`:${line}:${column}`);
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden', timeout: 10_000 });
+  await page.keyboard.press('Control+.');
+  const action = page.locator('.action-widget .monaco-list-row.action', { hasText: title }).first();
+  await action.waitFor({ state: 'visible', timeout: 20_000 });
+  await action.click();
+}
+
+const editorText = (page: Page) =>
+  page
+    .locator('.editor-group-container.active .monaco-editor .view-lines')
+    .first()
+    .evaluate((el) =>
+      [...el.querySelectorAll('.view-line')].map((l) => (l as HTMLElement).innerText.replace(/\u00a0/g, ' ')),
+    );
+
+describe("a newcomer's first hour in the editor (code-server)", () => {
+  let wb: Workbench;
+  let panel: FrameLocator;
+  const shot = (name: string) => wb.page.screenshot({ path: join(shots, `${name}.png`) });
+  const panelTab = () => wb.page.locator('.tabs-container .tab', { hasText: 'pix2pix Runs' });
+  const toast = (text: string | RegExp) =>
+    wb.page.locator('.notifications-toasts .notification-toast', { hasText: text });
+
+  before(async () => {
+    mkdirSync(shots, { recursive: true });
+    wb = await startWorkbench(vsixPath(hostTarget()), {
+      'first.p2p.yaml': '',
+      'typos.p2p.yaml': 'generator:\n  filtres: 32\n  skips: [1, 9]\n',
+      'broken.p2p.yaml': 'input:\n  size: 200\n',
+      'first-run.p2p.yaml': long('first-run'),
+      'second-run.p2p.yaml': long('second-run'),
+    });
+    panel = runsPanel(wb.page);
+  });
+
+  after(async () => {
+    if (process.env.E2E_LOG) console.log(wb?.log());
+    await wb?.stop();
+  });
+
+  it('types a config from an empty file with the suggestions shown while typing', async () => {
+    const { page } = wb;
+    await openFile(page, 'first.p2p.yaml');
+    await page.locator(statusItem).waitFor({ timeout: 60_000 });
+    await page.locator('.editor-group-container.active .monaco-editor .view-lines').first().click();
+    await page.keyboard.type('gen', { delay: 60 });
+    await accept(page, 'generator'); // inserts `generator:` and indents the next line
+    await page.keyboard.type('sk', { delay: 60 });
+    await accept(page, 'skips'); // inserts `skips: ` and lists its values at once
+    await accept(page, 'none');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Backspace'); // out of `generator:`
+    await page.keyboard.type('inp', { delay: 60 });
+    await accept(page, 'input');
+    await page.keyboard.type('si', { delay: 60 });
+    await accept(page, 'size');
+    await accept(page, '64');
+    await page.keyboard.press('Escape');
+    assert.deepEqual((await editorText(page)).slice(0, 4), ['generator:', '  skips: none', 'input:', '  size: 64']);
+    await page.locator(statusItem, { hasText: /G [\d,]+ · D [\d,]+ params/ }).waitFor({ timeout: 20_000 });
+    await shot('50-typed-from-empty');
+  });
+
+  it('applies quick fixes for a misspelt key and an out-of-range level', async () => {
+    const { page } = wb;
+    await openFile(page, 'typos.p2p.yaml');
+    await page.locator(statusItem, { hasText: '2 errors' }).waitFor({ timeout: 30_000 });
+    await page.locator('.monaco-editor .squiggly-error').first().waitFor({ timeout: 20_000 });
+    await quickFix(page, 2, 4, "Change to 'filters'");
+    await page.locator(statusItem, { hasText: '1 error' }).waitFor({ timeout: 20_000 });
+    await shot('51-quick-fix-level');
+    await quickFix(page, 3, 14, "Change to '6' (the last decoder level)");
+    await page.locator(statusItem, { hasText: /G [\d,]+ · D/ }).waitFor({ timeout: 20_000 });
+    assert.deepEqual((await editorText(page)).slice(0, 3), ['generator:', '  filters: 32', '  skips: [1, 6]']);
+  });
+
+  it('refuses to train a config with errors without opening the panel', async () => {
+    const { page } = wb;
+    await openFile(page, 'broken.p2p.yaml');
+    await page.locator(statusItem, { hasText: '1 error' }).waitFor({ timeout: 30_000 });
+    await runCommand(page, 'pix2pix: Train Current Config');
+    await toast(/broken\.p2p\.yaml has 1 error; fix them before training/).waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(1500);
+    assert.equal(await panelTab().count(), 0, 'no runs panel');
+    await shot('52-refused-no-panel');
+  });
+
+  it('opens the panel for a training that starts, readable and stoppable at 450 px', async () => {
+    const { page } = wb;
+    await openFile(page, 'first-run.p2p.yaml');
+    await runCommand(page, 'pix2pix: Train Current Config');
+    await panel.locator('.run-title h2', { hasText: 'first-run' }).waitFor({ timeout: 120_000 });
+    await panel.locator('.run-title .muted', { hasText: /running · step [1-9]/ }).waitFor({ timeout: 120_000 });
+    await resizePanel(page, 450);
+    const frame = (await page.locator('iframe.webview').last().boundingBox())!;
+    assert.ok(Math.abs(frame.width - 450) < 25, `panel width ${frame.width}`);
+    const stop = panel.locator('table.runs tr.selected button[data-stop]');
+    const box = (await stop.boundingBox())!;
+    assert.ok(box.x >= frame.x && box.x + box.width <= frame.x + frame.width, 'Stop is inside the panel');
+    await sameStep(page, panel);
+    await shot('53-panel-450px');
+  });
+
+  it('says where a stopped run stopped, with Resume, and clears "stop it first" when it stops', async () => {
+    const { page } = wb;
+    await openFile(page, 'second-run.p2p.yaml');
+    await runCommand(page, 'pix2pix: Train Current Config');
+    const busy = toast(/first-run\.p2p\.yaml is training \(step \d+\); stop it first/);
+    await busy.waitFor({ timeout: 20_000 });
+    await panel.locator('table.runs tr.selected button[data-stop]').click();
+    const stopped = toast(/stopped first-run\.p2p\.yaml at step \d+\/\d+; checkpoint at step \d+ in first-run-/);
+    await stopped.waitFor({ timeout: 60_000 });
+    await busy.waitFor({ state: 'hidden', timeout: 20_000 });
+    await shot('54-stopped-with-resume');
+    await stopped.locator('.monaco-button', { hasText: 'Resume' }).click();
+    await panel.locator('.run-title .muted', { hasText: /running/ }).waitFor({ timeout: 120_000 });
+    await panel.locator('table.runs tr.selected button[data-stop]').click();
+    await panel.locator('.run-title .muted', { hasText: /stopped/ }).waitFor({ timeout: 60_000 });
+  });
+
+  it('selects and follows a run started while another is selected', async () => {
+    const { page } = wb;
+    await openFile(page, 'second-run.p2p.yaml');
+    await runCommand(page, 'pix2pix: Train Current Config');
+    await panel.locator('.run-title h2', { hasText: 'second-run' }).waitFor({ timeout: 120_000 });
+    await panel.locator('table.runs tr.selected', { hasText: 'second-run' }).waitFor({ timeout: 20_000 });
+    await panel.locator('.run-title .muted', { hasText: /running · step [1-9]/ }).waitFor({ timeout: 120_000 });
+  });
+
+  it('shows the panel and a hover in the dark and the high-contrast themes', async () => {
+    const { page } = wb;
+    for (const [theme, name] of [
+      ['Dark Modern', '55-dark'],
+      ['Dark High Contrast', '56-high-contrast'],
+      ['Light Modern', '57-light'],
+    ]) {
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+T');
+      await page.locator('.quick-input-widget .quick-input-box input').waitFor();
+      await page.keyboard.type(theme);
+      await page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor();
+      await page.keyboard.press('Enter');
+      await panel.locator('.plot canvas').first().waitFor();
+      await hoverOn(page, 'skips', 'skips', /Skip connections|skips/);
+      await page.waitForTimeout(300);
+      await shot(name);
+      await dismissHover(page);
+    }
+    await panel.locator('table.runs tr.selected button[data-stop]').click();
+    await panel.locator('.run-title .muted', { hasText: /stopped/ }).waitFor({ timeout: 60_000 });
+  });
+});
+
+/** Drags the sash between the editor and the panel until the panel's webview is `width` pixels wide. */
+async function resizePanel(page: Page, width: number): Promise<void> {
+  const frame = (await page.locator('iframe.webview').last().boundingBox())!;
+  const sashes = page.locator('.part.editor .monaco-sash.vertical');
+  let best: { x: number; y: number } | undefined;
+  for (const s of await sashes.all()) {
+    const b = await s.boundingBox();
+    if (b && b.height > 100 && Math.abs(b.x + b.width / 2 - frame.x) < 12)
+      best = { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+  }
+  if (!best) throw new Error('no sash beside the panel');
+  const target = frame.x + frame.width - width;
+  await page.mouse.move(best.x, best.y);
+  await page.mouse.down();
+  await page.mouse.move(target, best.y, { steps: 10 });
+  await page.mouse.up();
+  await page.waitForTimeout(500);
+}
+
+/** The training notification and the panel's table show the same step (read between two readings of the notification). */
+async function sameStep(page: Page, panel: FrameLocator): Promise<void> {
+  const note = page.locator('.notifications-toasts .notification-toast', { hasText: 'pix2pix: training' });
+  const noteStep = async () => Number(/step (\d+)\//.exec(await note.innerText())?.[1] ?? NaN);
+  const tableStep = async () =>
+    Number((await panel.locator('table.runs tr.selected td.num').nth(1).innerText()).split('/')[0]);
+  const seen: number[][] = [];
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const [a, t, b] = [await noteStep(), await tableStep(), await noteStep()];
+    seen.push([a, t, b]);
+    if (a === b && t === a) return;
+    await page.waitForTimeout(120);
+  }
+  assert.fail(`notification and table steps differ: ${JSON.stringify(seen)}`);
+}
