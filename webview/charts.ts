@@ -20,6 +20,8 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 const pending = new Map<string, { title: string; series: Series[] }>();
 let mounted: uPlot[] = [];
 let nextId = 0;
+/** The steps zoomed into, per chart title: kept across renders (the panel renders twice a second while training). */
+const zoomOf = new Map<string, { min: number; max: number }>();
 
 /** A chart's placeholder, drawn by the next `mountCharts`. */
 export function chart(title: string, series: Series[]): string {
@@ -82,7 +84,7 @@ function textColour(alpha: number): string {
   return rgb ? `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})` : `rgba(128, 128, 128, ${alpha})`;
 }
 
-function options(series: Series[], width: number, log: boolean): uPlot.Options {
+function options(title: string, series: Series[], width: number, log: boolean): uPlot.Options {
   const fg = themeColour('--vscode-foreground', '#888');
   const grid = textColour(0.15);
   const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
@@ -95,6 +97,16 @@ function options(series: Series[], width: number, log: boolean): uPlot.Options {
     axes: [axis, { ...axis, size: 54 }],
     cursor: { drag: { x: true, y: false } },
     legend: { live: true },
+    hooks: {
+      // A drag selects steps, then zooms to them: remember them for the next render.
+      setSelect: [
+        (u: uPlot) => {
+          if (u.select.width < 2) return;
+          const min = u.posToVal(u.select.left, 'x');
+          zoomOf.set(title, { min, max: u.posToVal(u.select.left + u.select.width, 'x') });
+        },
+      ],
+    },
     series: [
       { label: 'step', value: (_u, v) => (v === null ? '—' : String(v)) },
       ...series.map((s, i) => ({
@@ -124,7 +136,11 @@ export function mountCharts(root: HTMLElement, settings: ChartSettings): void {
     const log = settings.log && positive;
     if (settings.log && !positive) el.insertAdjacentHTML('beforebegin', '<div class="muted">linear: values ≤ 0</div>');
     const width = Math.max(240, el.clientWidth || 400);
-    mounted.push(new uPlot(options(spec.series, width, log), data, el));
+    const u = new uPlot(options(spec.title, spec.series, width, log), data, el);
+    const zoom = zoomOf.get(spec.title);
+    if (zoom) u.setScale('x', zoom);
+    u.over.addEventListener('dblclick', () => zoomOf.delete(spec.title));
+    mounted.push(u);
   }
   pending.clear();
 }

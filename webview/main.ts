@@ -7,6 +7,7 @@ import type { SweepRow } from '../src/runFolders/sweepFolder';
 import { chart, chartControls, mountCharts, type Series } from './charts';
 import type { AbState, HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
 import { differences, dropZone, mountAb, readDropped, translationView } from './translations';
+import { morphInto } from './morph';
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewMessage): void;
@@ -156,7 +157,7 @@ function runsTable(): string {
       const backendTitle = r.adapter ? ` title="${esc(describeAdapter(r.adapter))}"` : '';
       const params = count(r.params ? r.params.generator + r.params.discriminator : undefined);
       const baseHint = 'compare configs against this run';
-      const baseRadio = `<input type="radio" name="base" data-base="${esc(r.id)}" title="${baseHint}">`;
+      const baseRadio = `<input type="radio" name="base" data-base="${esc(r.id)}" title="${baseHint}"${view.base === r.id ? ' checked' : ''}>`;
       return `<tr class="${sel ? 'selected' : ''}" data-run="${esc(r.id)}">
 <td><input type="checkbox" data-select="${esc(r.id)}" ${sel ? 'checked' : ''}></td>
 <td>${esc(r.name)}<div class="muted">${esc(r.id)}</div></td>
@@ -306,7 +307,7 @@ function render(): void {
   const tab = (name: PanelViewState['tab'], label: string) =>
     `<button data-tab="${name}" class="${view.tab === name ? 'active' : ''}">${label}</button>`;
   const tabs = `<nav>${tab('runs', 'Runs')}${tab('compare', 'Compare')}${tab('ablations', 'Ablations')}</nav>`;
-  app.innerHTML = `${tabs}${tabContent()}`;
+  morphInto(app, `${tabs}${tabContent()}`);
   mountCharts(app, chartSettings());
   mountAb(app, abState(), (image, a, b) => send({ type: 'abDifference', payload: { image, a, b } }));
 }

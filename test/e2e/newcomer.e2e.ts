@@ -28,9 +28,10 @@ const long = (name: string) =>
 
 /** Waits for the suggestion list to offer `label` (opened by typing alone), then accepts it with Enter. */
 async function accept(page: Page, label: string): Promise<void> {
-  const row = page.locator('.suggest-widget .monaco-list-row', { hasText: new RegExp(`^\\s*${label}\\b`) }).first();
-  await row.waitFor({ state: 'visible', timeout: 20_000 });
-  const focused = page.locator('.suggest-widget .monaco-list-row.focused', { hasText: new RegExp(`^\\s*${label}\\b`) });
+  const named = (rows: string) =>
+    page.locator(rows, { has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) }).first();
+  await named('.suggest-widget .monaco-list-row').waitFor({ state: 'visible', timeout: 20_000 });
+  const focused = named('.suggest-widget .monaco-list-row.focused');
   for (let i = 0; i < 12 && !(await focused.count()); i++) await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
 }
@@ -42,19 +43,48 @@ async function quickFix(page: Page, line: number, column: number, title: string)
   await input.fill(`:${line}:${column}`);
   await page.keyboard.press('Enter');
   await input.waitFor({ state: 'hidden', timeout: 10_000 });
-  await page.keyboard.press('Control+.');
   const action = page.locator('.action-widget .monaco-list-row.action', { hasText: title }).first();
-  await action.waitFor({ state: 'visible', timeout: 20_000 });
+  // The code actions are asked for once the diagnostics under the cursor are in: ask again if the list came first.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Control+.');
+    try {
+      await action.waitFor({ state: 'visible', timeout: 8_000 });
+      break;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (attempt === 3) throw e;
+    }
+  }
   await action.click();
 }
 
-const editorText = (page: Page) =>
+/** The active editor's first lines as shown: the text's tokens (\`mtk\` spans), without inlay hints. */
+const editorText = (page: Page, lines: number) =>
   page
     .locator('.editor-group-container.active .monaco-editor .view-lines')
     .first()
-    .evaluate((el) =>
-      [...el.querySelectorAll('.view-line')].map((l) => (l as HTMLElement).innerText.replace(/\u00a0/g, ' ')),
+    .evaluate(
+      (el, n) =>
+        Array.from(el.querySelectorAll<HTMLElement>('.view-line'))
+          .sort((a, b) => a.offsetTop - b.offsetTop)
+          .slice(0, n)
+          .map((l) =>
+            Array.from(l.querySelectorAll('span[class*=mtk]'))
+              .map((s) => s.textContent)
+              .join('')
+              .replace(/\u00a0/g, ' '),
+          ),
+      lines,
     );
+
+/** Each line begins with the expected text (an inlay hint may follow it). */
+function startsWith(lines: string[], expected: string[]): void {
+  assert.deepEqual(
+    lines.map((l, i) => l.slice(0, expected[i].length)),
+    expected,
+    JSON.stringify(lines),
+  );
+}
 
 describe("a newcomer's first hour in the editor (code-server)", () => {
   let wb: Workbench;
@@ -99,7 +129,7 @@ describe("a newcomer's first hour in the editor (code-server)", () => {
     await accept(page, 'size');
     await accept(page, '64');
     await page.keyboard.press('Escape');
-    assert.deepEqual((await editorText(page)).slice(0, 4), ['generator:', '  skips: none', 'input:', '  size: 64']);
+    startsWith(await editorText(page, 4), ['generator:', '  skips: none', 'input:', '  size: 64']);
     await page.locator(statusItem, { hasText: /G [\d,]+ · D [\d,]+ params/ }).waitFor({ timeout: 20_000 });
     await shot('50-typed-from-empty');
   });
@@ -114,7 +144,7 @@ describe("a newcomer's first hour in the editor (code-server)", () => {
     await shot('51-quick-fix-level');
     await quickFix(page, 3, 14, "Change to '6' (the last decoder level)");
     await page.locator(statusItem, { hasText: /G [\d,]+ · D/ }).waitFor({ timeout: 20_000 });
-    assert.deepEqual((await editorText(page)).slice(0, 3), ['generator:', '  filters: 32', '  skips: [1, 6]']);
+    startsWith(await editorText(page, 3), ['generator:', '  filters: 32', '  skips: [1, 6]']);
   });
 
   it('refuses to train a config with errors without opening the panel', async () => {
@@ -138,20 +168,32 @@ describe("a newcomer's first hour in the editor (code-server)", () => {
     const frame = (await page.locator('iframe.webview').last().boundingBox())!;
     assert.ok(Math.abs(frame.width - 450) < 25, `panel width ${frame.width}`);
     const stop = panel.locator('table.runs tr.selected button[data-stop]');
+    await shot('53-panel-450px');
     const box = (await stop.boundingBox())!;
     assert.ok(box.x >= frame.x && box.x + box.width <= frame.x + frame.width, 'Stop is inside the panel');
     await sameStep(page, panel);
+    // The table scrolls sideways under the sticky Stop, and stays scrolled while the panel re-renders.
+    const scroller = panel.locator('.table-scroll').first();
+    const scrolled = await scroller.evaluate((el) => {
+      el.scrollLeft = el.scrollWidth;
+      return el.scrollLeft;
+    });
+    await page.waitForTimeout(1500);
+    assert.equal(await scroller.evaluate((el) => el.scrollLeft), scrolled);
     await shot('53-panel-450px');
   });
 
   it('says where a stopped run stopped, with Resume, and clears "stop it first" when it stops', async () => {
     const { page } = wb;
+    await focusEditor(page); // keys typed in the panel's webview stay there
     await openFile(page, 'second-run.p2p.yaml');
     await runCommand(page, 'pix2pix: Train Current Config');
     const busy = toast(/first-run\.p2p\.yaml is training \(step \d+\); stop it first/);
     await busy.waitFor({ timeout: 20_000 });
     await panel.locator('table.runs tr.selected button[data-stop]').click();
-    const stopped = toast(/stopped first-run\.p2p\.yaml at step \d+\/\d+; checkpoint at step \d+ in first-run-/);
+    const stopped = toast(
+      /stopped first-run\.p2p\.yaml at step \d+\/\d+; checkpoint at step \d+ in \d{8}-\d{6}-first-run\./,
+    );
     await stopped.waitFor({ timeout: 60_000 });
     await busy.waitFor({ state: 'hidden', timeout: 20_000 });
     await shot('54-stopped-with-resume');
@@ -163,6 +205,7 @@ describe("a newcomer's first hour in the editor (code-server)", () => {
 
   it('selects and follows a run started while another is selected', async () => {
     const { page } = wb;
+    await focusEditor(page); // keys typed in the panel's webview stay there
     await openFile(page, 'second-run.p2p.yaml');
     await runCommand(page, 'pix2pix: Train Current Config');
     await panel.locator('.run-title h2', { hasText: 'second-run' }).waitFor({ timeout: 120_000 });
@@ -175,7 +218,7 @@ describe("a newcomer's first hour in the editor (code-server)", () => {
     for (const [theme, name] of [
       ['Dark Modern', '55-dark'],
       ['Dark High Contrast', '56-high-contrast'],
-      ['Light Modern', '57-light'],
+      ['Light Modern', ''],
     ]) {
       await page.keyboard.press('Control+K');
       await page.keyboard.press('Control+T');
@@ -184,7 +227,8 @@ describe("a newcomer's first hour in the editor (code-server)", () => {
       await page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor();
       await page.keyboard.press('Enter');
       await panel.locator('.plot canvas').first().waitFor();
-      await hoverOn(page, 'skips', 'skips', /Skip connections|skips/);
+      if (!name) continue;
+      await hoverOn(page, 'skips', 'skips', /Skip connections/);
       await page.waitForTimeout(300);
       await shot(name);
       await dismissHover(page);
@@ -193,6 +237,12 @@ describe("a newcomer's first hour in the editor (code-server)", () => {
     await panel.locator('.run-title .muted', { hasText: /stopped/ }).waitFor({ timeout: 60_000 });
   });
 });
+
+/** Focuses the editor's group (left of the panel), so that the next keys reach the workbench. */
+async function focusEditor(page: Page): Promise<void> {
+  await page.locator('.editor-group-container').first().locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+1');
+}
 
 /** Drags the sash between the editor and the panel until the panel's webview is `width` pixels wide. */
 async function resizePanel(page: Page, width: number): Promise<void> {
