@@ -57,8 +57,8 @@ async function png(file: string, bytes: Uint8Array, size: number, channels: numb
   return file;
 }
 
-/** One run's generator over every image; its outputs' files. */
-async function translateWithRun(tf: Tf, run: string, files: string[], req: TranslateRequest): Promise<Output[][]> {
+/** One run's generator over every image; its output for each image, in the images' order. */
+async function translateWithRun(tf: Tf, run: string, files: string[], req: TranslateRequest): Promise<Output[]> {
   const text = readFileSync(join(run, 'config.p2p.yaml'), 'utf8');
   const { config, generator } = analyze(text);
   if (!generator) throw new Error(`${run}: its config has errors`);
@@ -78,16 +78,14 @@ async function translateWithRun(tf: Tf, run: string, files: string[], req: Trans
       const out = Uint8Array.from(generated.subarray(i * per, (i + 1) * per), (v) =>
         Math.max(0, Math.min(255, Math.round((v + 1) * 127.5))),
       );
-      return [
-        {
-          run,
-          label,
-          step: checkpoint.step,
-          mode: config.train.evalMode,
-          input: await png(join(dir, `${label}-input.png`), pairs[i].input, size, channels),
-          output: await png(join(dir, `${label}.png`), out, size, config.output.channels),
-        },
-      ];
+      return {
+        run,
+        label,
+        step: checkpoint.step,
+        mode: config.train.evalMode,
+        input: await png(join(dir, `${label}-input.png`), pairs[i].input, size, channels),
+        output: await png(join(dir, `${label}.png`), out, size, config.output.channels),
+      };
     }),
   );
 }
@@ -116,14 +114,14 @@ export async function runTranslate(req: TranslateRequest, emit: (e: TrainerEvent
   const out = resolve(req.out);
   mkdirSync(out, { recursive: true });
   const backend = await chooseBackend(req.backend ?? 'auto');
-  const perRun: Output[][][] = [];
+  const perRun: Output[][] = [];
   for (const run of req.runs) perRun.push(await translateWithRun(backend.tf, resolve(run), files, { ...req, out }));
   const { default: sharp } = await import('sharp');
   const images = await Promise.all(
     files.map(async (file, i) => {
       const original = join(out, imageStem(file, i), 'original.png');
       await sharp(file).rotate().resize(256, 256, { fit: 'inside', withoutEnlargement: true }).png().toFile(original);
-      return { name: basename(file), original, outputs: perRun.flatMap((r) => r[i]) };
+      return { name: basename(file), original, outputs: perRun.map((r) => r[i]) };
     }),
   );
   const translation: Translation = { out, images };
