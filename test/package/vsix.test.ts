@@ -37,20 +37,23 @@ function checkPackage(t: Target): string {
   assert.ok(existsSync(file), `${file}: run npm run package first`);
   const entries = readZip(file);
   const names = entries.map((e) => e.name);
+  const manifest = entries
+    .find((e) => e.name === 'extension.vsixmanifest')!
+    .data()
+    .toString();
+  assert.match(manifest, new RegExp(`TargetPlatform="${t.name}"`));
+  // The Marketplace page's Changelog tab: vsce stores CHANGELOG.md as changelog.md and lists it as an asset.
   assert.match(
-    entries
-      .find((e) => e.name === 'extension.vsixmanifest')!
-      .data()
-      .toString(),
-    new RegExp(`TargetPlatform="${t.name}"`),
+    manifest,
+    /Type="Microsoft\.VisualStudio\.Services\.Content\.Changelog" Path="extension\/changelog\.md"/,
   );
+  assert.ok(names.includes('extension/changelog.md'), `${t.name}: changelog.md`);
   for (const f of [
     'dist/extension.js',
     'dist/server.js',
     'dist/trainer.js',
     'dist/webview/main.js',
     'dist/wasm/tfjs-backend-wasm-simd.wasm',
-    'CHANGELOG.md', // the Marketplace page's Changelog tab
   ])
     assert.ok(names.includes(`extension/${f}`), `${t.name}: ${f}`);
   assert.deepEqual(
