@@ -7,7 +7,6 @@ import type { TrainerEvent } from '../runFolders/contract';
 import type { SweepEvent, SweepOutcome } from '../sweep/runner';
 import { PROGRESS_MS, Ticker } from './ticker';
 
-/** The ablation's progress in the notification, the status bar and the output channel, from the queue's events. */
 /** What an ablation's view tells the controller: events of a variant's run, and the step each live run is at. */
 export interface AblationHost {
   status: vscode.StatusBarItem;

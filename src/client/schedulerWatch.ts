@@ -1,6 +1,6 @@
 // The scheduler's view of SLURM sweeps for the runs panel: squeue is read in the background at most every
-// `p2p.slurm.pollSeconds` per sweep, and the panel is told when new states arrive. Run folders on a shared filesystem are read by
-// polling too (file sizes and times): fs.watch misses changes made on other nodes over NFS.
+// `p2p.slurm.pollSeconds` per sweep, and the panel is told when new states arrive. Run folders on a shared
+// filesystem are read by polling too (file sizes and times): fs.watch misses changes made on other nodes over NFS.
 
 import type { SweepPlan } from '../runFolders/sweepFolder';
 import type { SweepStatus } from '../sweep/executor';

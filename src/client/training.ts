@@ -41,7 +41,6 @@ interface LiveTraining {
 }
 
 export class TrainingController implements vscode.Disposable {
-  private trainer: TrainerProcess | undefined;
   private runDir: string | undefined;
   private readonly status = vscode.window.createStatusBarItem('p2p.training', vscode.StatusBarAlignment.Left, 50);
   private readonly listeners = new Set<TrainingListener>();
@@ -62,13 +61,13 @@ export class TrainingController implements vscode.Disposable {
   private readonly sweepLive = new Set<string>();
 
   get running(): boolean {
-    return !!this.trainer || !!this.sweep;
+    return !!this.live || !!this.sweep;
   }
 
   /** Whether a trainer started here is writing `dir` now. */
   isLive(dir: string): boolean {
     const d = path.resolve(dir);
-    return (!!this.trainer && !!this.runDir && path.resolve(this.runDir) === d) || this.sweepLive.has(d);
+    return (!!this.live && !!this.runDir && path.resolve(this.runDir) === d) || this.sweepLive.has(d);
   }
 
   get liveRunDir(): string | undefined {
@@ -276,11 +275,11 @@ export class TrainingController implements vscode.Disposable {
       this.status.text = '$(sync~spin) pix2pix: stopping the ablation (checkpoints)...';
       return;
     }
-    if (!this.trainer) {
+    if (!this.live) {
       void vscode.window.showInformationMessage('pix2pix: no training is running.');
       return;
     }
-    this.trainer.stop();
+    this.live.trainer.stop();
     this.status.text = '$(sync~spin) pix2pix: stopping (checkpoint)...';
   }
 
@@ -307,11 +306,9 @@ export class TrainingController implements vscode.Disposable {
       (text, stream) => (stream === 'stderr' ? this.output.warn : this.output.info).call(this.output, text.trimEnd()),
     );
     const live: LiveTraining = { trainer, label, ticker: new Ticker(PROGRESS_MS, () => this.showProgress(live)) };
-    this.trainer = trainer;
     this.live = live;
     const ended = trainer.exited.then((exit) => {
       live.ticker.dispose();
-      this.trainer = undefined;
       this.live = undefined;
       this.status.hide();
       this.output.info(`trainer exited with code ${exit.code}`);
@@ -392,7 +389,7 @@ export class TrainingController implements vscode.Disposable {
 
   /** Checkpoint and stop within VS Code's deactivate budget (about 5 s), then end the trainers' process groups. */
   async shutdown(): Promise<void> {
-    await Promise.all([this.sweep?.shutdown(), this.trainer?.stopAndWait()]);
+    await Promise.all([this.sweep?.shutdown(), this.live?.trainer.stopAndWait()]);
   }
 
   dispose(): void {

@@ -131,9 +131,9 @@ class Walker {
     this.value = (this.walk(root, configSchema, [], rootSpan) as Record<string, unknown> | undefined) ?? {};
   }
 
-  private report(severity: Severity, code: string, message: string, span: Span, fixes?: Fix[]): void {
+  private report(severity: Severity, code: string, message: string, span: Span, fixes: Fix[] = []): void {
     const range = this.lines.range(span[0], span[1]);
-    this.diagnostics.push({ severity, code, message, range, ...(fixes?.length ? { fixes } : {}) });
+    this.diagnostics.push({ severity, code, message, range, ...(fixes.length ? { fixes } : {}) });
   }
 
   private record(path: Path, node: Node | null, keySpan: Span | undefined, fallback: Span): Span {
@@ -192,7 +192,7 @@ class Walker {
       if (!child) {
         const guess = didYouMean(key, known);
         const message = unknownKey(key, known, guess, path.length ? ` in \`${where}\`` : '');
-        this.report('error', 'unknown-key', message, keySpan, guess ? [replaceWith(guess)] : undefined);
+        this.report('error', 'unknown-key', message, keySpan, guess ? [replaceWith(guess)] : []);
         continue;
       }
       const { v } = this.walkPair(pair, child, [...path, key], keySpan);
@@ -216,7 +216,7 @@ class Walker {
       if (typeof key !== 'string' || !child) {
         const guess = typeof key === 'string' ? didYouMean(key, [...gridPaths().keys()]) : undefined;
         const message = `\`${where}\`: ${unknownGridPath(key, keyNode, guess)}`;
-        this.report('error', 'unknown-key', message, keySpan, guess ? [replaceWith(guess)] : undefined);
+        this.report('error', 'unknown-key', message, keySpan, guess ? [replaceWith(guess)] : []);
         continue;
       }
       const childPath = [...path, key];

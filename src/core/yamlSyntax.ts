@@ -3,8 +3,7 @@
 
 import { isCollection, isMap, isScalar, visit, type Document, type Node, type YAMLError, type YAMLMap } from 'yaml';
 import type { Diagnostic, LineIndex } from './diagnostics';
-
-type Span = readonly [number, number];
+import type { Span } from './document';
 
 export function syntaxDiagnostic(doc: Document.Parsed, err: YAMLError, lines: LineIndex): Diagnostic {
   const severity = err.name === 'YAMLWarning' ? 'warning' : 'error';
