@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-web';
 import { analyze } from '../../src/core/analysis';
 import { SeededRandom } from '../../src/core/random';
 import { buildModel, registerLayers } from '../../src/model/build';
