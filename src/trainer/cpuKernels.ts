@@ -7,12 +7,14 @@
 // - Conv2DBackpropFilter: the stock kernel reads every element through TensorBuffer.get (an array per call),
 //   88% of a tiny training step on `cpu`. This one is the same sum over flat typed arrays.
 //
-// Both are tested against the exact adjoint and against the stock kernels on random inputs.
+// Both are tested against the exact adjoint and against the stock kernels on random inputs. SplitV is replaced
+// too (splitKernels.ts).
 
 import type * as TF from '@tensorflow/tfjs';
 
 import type { Tf } from '../model/tf';
 import { filterGradientInfo, type FilterGradientAttrs } from './convAttrs';
+import { registerSplitKernel } from './splitKernels';
 
 interface CpuBackend {
   readSync(dataId: object): Float32Array;
@@ -22,6 +24,7 @@ interface CpuBackend {
 export function registerCpuTrainingKernels(tf: Tf): void {
   replaceCpuKernel(tf, resizeNearestNeighborGradKernel);
   replaceCpuKernel(tf, conv2DBackpropFilterKernel(tf));
+  registerSplitKernel(tf, 'cpu');
 }
 
 /** Each kernel is replaced once; calling again restores ours where another was registered since. */

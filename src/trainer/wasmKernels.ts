@@ -9,12 +9,14 @@
 //   gradient splits into s x s phases (rows and columns i = s * k + p), each a stride-1 convolution of dY with
 //   the filter taps that land on that phase, so no multiply is spent on the zeros of a dilated dY.
 //
-// Both run in chunks so that no temporary grows past `chunkFloats`, and both are tested against `cpu`.
+// Both run in chunks so that no temporary grows past `chunkFloats`, and both are tested against `cpu`. SplitV (the
+// Concatenate gradient) is replaced too: splitKernels.ts.
 
 import type * as TF from '@tensorflow/tfjs';
 
 import type { Tf } from '../model/tf';
 import { filterGradientInfo, type ConvAttrs, type FilterGradientAttrs } from './convAttrs';
+import { registerSplitKernel } from './splitKernels';
 
 /** Floats per temporary chunk (16 MiB): large enough for XNNPACK, small enough for the wasm heap. Tests lower it. */
 export const wasmKernelOptions = { chunkFloats: 4 * 1024 * 1024 };
@@ -28,6 +30,7 @@ interface WasmBackend {
 type Kernel = NonNullable<ReturnType<Tf['getKernel']>>;
 
 export function registerWasmTrainingKernels(tf: Tf): void {
+  registerSplitKernel(tf, 'wasm');
   if (tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc.name === 'conv2DBackpropFilterWasm') return;
   const batchMatMul = tf.getKernel('BatchMatMul', 'wasm');
   const conv2D = tf.getKernel('Conv2D', 'wasm');
