@@ -127,11 +127,14 @@ function samples(r: PanelRun): string {
 </div>`;
 }
 
-/** The run header's backend line: the backend, the GPU adapter and its features, and earlier backends of a resumed run. */
+/**
+ * The run header's backend line: the backend, the GPU adapter and its features (or the tfjs-node package and its
+ * folder), and earlier backends of a resumed run.
+ */
 function backendLine(r: PanelRun): string {
   if (!r.backend) return '';
   const a = r.adapter;
-  const gpu = a ? `: ${esc(adapterWithFeatures(a))}` : '';
+  const gpu = a ? `: ${esc(adapterWithFeatures(a))}` : r.tensorflow ? `: ${esc(r.tensorflow)}` : '';
   const earlier = r.backends.length > 1 ? ` · resumed from ${esc(r.backends.slice(0, -1).join(' → '))}` : '';
   return `<p class="run-backend">Backend <b>${esc(r.backend)}</b>${gpu}${earlier}</p>`;
 }
@@ -154,7 +157,8 @@ function runsTable(): string {
             .join('; ') + (r.diff.length > 3 ? ` (+${r.diff.length - 3})` : '')
         : '';
       const action = runAction(r);
-      const backendTitle = r.adapter ? ` title="${esc(describeAdapter(r.adapter))}"` : '';
+      const backendAbout = r.adapter ? describeAdapter(r.adapter) : r.tensorflow;
+      const backendTitle = backendAbout ? ` title="${esc(backendAbout)}"` : '';
       const params = count(r.params ? r.params.generator + r.params.discriminator : undefined);
       const baseHint = 'compare configs against this run';
       const baseRadio = `<input type="radio" name="base" data-base="${esc(r.id)}" title="${baseHint}"${view.base === r.id ? ' checked' : ''}>`;

@@ -19,10 +19,13 @@ function bar(fraction: number, width = 24): string {
   return `[${'#'.repeat(full)}${'-'.repeat(width - full)}]`;
 }
 
-/** "webgpu: NVIDIA H200 (nvidia, hopper) · shader-f16, subgroups", then why each backend before it was not used. */
+/**
+ * "webgpu: NVIDIA H200 (nvidia, hopper) · shader-f16, subgroups" (or the tfjs-node package and its folder), then why
+ * each backend before it was not used.
+ */
 function backendText(started: StartedPayload): string {
   const a = started.adapter;
-  const gpu = a ? `: ${adapterWithFeatures(a)}` : '';
+  const gpu = a ? `: ${adapterWithFeatures(a)}` : started.tensorflow ? `: ${started.tensorflow}` : '';
   const passed = started.backendLog.slice(0, -1).map((line) => `\n  not used: ${line}`);
   const step = started.trainStep?.startsWith('compiled') ? `\n  step: ${started.trainStep}` : '';
   return `${started.backend}${gpu}${step}${passed.join('')}`;

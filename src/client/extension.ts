@@ -15,6 +15,7 @@ import { SummaryRequest, type SummaryResult } from '../protocol/lsp';
 import { RunsPanel } from './runsPanel';
 import { TrainingController } from './training';
 import { Translations } from './translations';
+import { installCudaBackend } from './tensorflowInstall';
 
 const LANGUAGE_ID = 'p2p-yaml';
 const SUMMARY_SCHEME = 'p2p-summary';
@@ -41,6 +42,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     panel,
     vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
     ...registerCommands(training, panel, summaries),
+    vscode.commands.registerCommand('p2p.installCudaBackend', () =>
+      installCudaBackend(context.globalStorageUri, output),
+    ),
     vscode.commands.registerCommand('p2p.translateImage', async () => {
       const picked = await translations.pick();
       if (!picked) return;

@@ -5,6 +5,7 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Backend } from '../core/config';
+import { TENSORFLOW_PATH_VARIABLE } from '../trainer/tensorflowPackage';
 
 export interface Settings {
   /** `p2p.runs.folder`: relative to the workspace folder (or the config's folder), or absolute; `~` is home. */
@@ -15,6 +16,8 @@ export interface Settings {
   openPanelOnTrain: boolean;
   /** `p2p.slurm.pollSeconds`: how often squeue is read while a SLURM sweep has tasks queued or running. */
   slurmPollSeconds: number;
+  /** `p2p.tensorflow.path`: a folder where @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node is installed. */
+  tensorflowPath: string | undefined;
 }
 
 const BACKENDS: readonly Backend[] = ['auto', 'tensorflow', 'webgpu', 'webgpu-tfjs', 'wasm', 'cpu'];
@@ -27,14 +30,23 @@ export function readSettings(scope?: vscode.Uri): Settings {
     backend: BACKENDS.includes(backend as Backend) ? (backend as Backend) : undefined,
     openPanelOnTrain: c.get<boolean>('panel.openOnTrain', true),
     slurmPollSeconds: Math.max(2, c.get<number>('slurm.pollSeconds', 15)),
+    tensorflowPath: expandHome(c.get<string>('tensorflow.path', '').trim()) || undefined,
   };
+}
+
+/** The environment of a trainer started from the editor: the host's, with `p2p.tensorflow.path` for it to read. */
+export function trainerEnv(): NodeJS.ProcessEnv {
+  const folder = readSettings().tensorflowPath;
+  return { ...process.env, ...(folder ? { [TENSORFLOW_PATH_VARIABLE]: folder } : {}) };
+}
+
+function expandHome(folder: string): string {
+  return folder === '~' || folder.startsWith('~/') ? path.join(homedir(), folder.slice(1)) : folder;
 }
 
 /** The runs folder for a config (or the first workspace folder): the setting, resolved against the folder. */
 export function runsRootFor(config: vscode.Uri | undefined): string {
   const ws = config ? vscode.workspace.getWorkspaceFolder(config) : vscode.workspace.workspaceFolders?.[0];
   const base = ws?.uri.fsPath ?? (config ? path.dirname(config.fsPath) : process.cwd());
-  const folder = readSettings(config ?? ws?.uri).runsFolder;
-  const expanded = folder === '~' || folder.startsWith('~/') ? path.join(homedir(), folder.slice(1)) : folder;
-  return path.resolve(base, expanded);
+  return path.resolve(base, expandHome(readSettings(config ?? ws?.uri).runsFolder));
 }

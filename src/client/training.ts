@@ -16,7 +16,7 @@ import { SweepRunner } from '../sweep/runner';
 import { cancelSweep, readSubmissions } from '../sweep/slurm';
 import { readSweep } from '../runFolders/sweepFolder';
 import { AblationView, showAblationOutcome, showSubmitted } from './ablationView';
-import { readSettings, runsRootFor } from './settings';
+import { readSettings, runsRootFor, trainerEnv } from './settings';
 import { PROGRESS_MS, Ticker } from './ticker';
 
 export interface TrainingListener {
@@ -169,6 +169,7 @@ export class TrainingController implements vscode.Disposable {
         out: this.runsRoot(doc.uri),
         trainerPath: path.join(this.extensionPath, 'dist', 'trainer.js'),
         backend: readSettings(doc.uri).backend,
+        env: trainerEnv(),
       },
       (e) => view.event(e),
     );
@@ -298,7 +299,7 @@ export class TrainingController implements vscode.Disposable {
     let resolveStart: (started: boolean) => void;
     const started = new Promise<boolean>((resolve) => (resolveStart = resolve));
     const trainer = new TrainerProcess(
-      { trainerPath, args, cwd: this.extensionPath, stdout: 'pipe' },
+      { trainerPath, args, cwd: this.extensionPath, stdout: 'pipe', env: trainerEnv() },
       (e) => {
         this.onTrainerEvent(live, e);
         if (e.type === 'started') resolveStart(true);

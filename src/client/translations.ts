@@ -9,6 +9,7 @@ import type { Translation } from '../runFolders/contract';
 import { runName } from '../runFolders/runDir';
 import { readRunsAndSweeps } from '../runFolders/runFolders';
 import { translateInProcess } from '../trainer/process';
+import { trainerEnv } from './settings';
 
 export const IMAGE_FILTERS = { Images: ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] };
 
@@ -39,7 +40,7 @@ export class Translations {
     const out = path.join(this.root, runName('translate', new Date()));
     const title = `pix2pix: translating ${images.length} image${images.length === 1 ? '' : 's'} with ${runs.length} run${runs.length === 1 ? '' : 's'}`;
     this.last = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>
-      translateInProcess(this.trainerPath, { runs, images, out }),
+      translateInProcess(this.trainerPath, { runs, images, out }, trainerEnv()),
     );
     return this.last;
   }

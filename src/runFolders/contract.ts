@@ -41,6 +41,8 @@ export interface StartedPayload {
   backendLog: string[];
   /** The GPU adapter, on `webgpu`. */
   adapter?: AdapterReport;
+  /** On tensorflow and tensorflow-gpu: which tfjs-node package, its version and where it was found. */
+  tensorflow?: string;
   /** What runs a training step: "tfjs", or on WebGPU "compiled (262 dispatches per step at batch 5)". */
   trainStep?: string;
   totalSteps: number;

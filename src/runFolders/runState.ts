@@ -28,6 +28,8 @@ export interface RunState {
   backends: string[];
   /** The GPU adapter of the newest session, on webgpu. */
   adapter?: AdapterReport;
+  /** The tfjs-node package of the newest session and where it came from, on tensorflow(-gpu). */
+  tensorflow?: string;
   params?: { generator: number; discriminator: number };
   step: number;
   totalSteps?: number;
@@ -127,6 +129,7 @@ class Replay {
     state.totalSteps = p.totalSteps; // a resumed run restates it
     state.backend = p.backend;
     state.adapter = p.adapter;
+    state.tensorflow = p.tensorflow;
     if (state.backends[state.backends.length - 1] !== p.backend) state.backends.push(p.backend);
     this.finished = undefined;
     state.error = undefined; // an earlier session's failure, which this one resumes from

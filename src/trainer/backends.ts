@@ -1,15 +1,23 @@
 /// <reference types="@webgpu/types" />
 // Backend choice for training. `auto` tries, in order: CUDA (@tensorflow/tfjs-node-gpu), WebGPU (Dawn for Node
 // + @tensorflow/tfjs-backend-webgpu, on a hardware adapter), native CPU (@tensorflow/tfjs-node), wasm, cpu. The
-// tfjs-node packages are optional installs loaded at run time; each backend not used gets a line saying why.
+// tfjs-node packages are optional installs loaded at run time (tensorflowPackage.ts says from where); each backend
+// not used gets a line saying why.
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Backend } from '../core/config';
 import { registerCpuTrainingKernels } from './cpuKernels';
+import { describeMissing, findCudaLibraries, thisMachine } from './cudaLibraries';
 import { registerTrainingGradients } from './gradients';
 import { describeAdapter, type AdapterReport } from '../runFolders/contract';
 import { registerWasmTrainingKernels } from './wasmKernels';
+import {
+  describePackage,
+  locateTensorflow,
+  TENSORFLOW_PATH_VARIABLE,
+  type TensorflowPackageName,
+} from './tensorflowPackage';
 import { openWebGpu, type DeviceWatch } from './webgpu';
 
 import type { Tf } from '../model/tf';
@@ -25,9 +33,11 @@ export interface ChosenBackend {
   /** On webgpu: the device, and whether training runs the compiled step on it (not `webgpu-tfjs`). */
   device?: GPUDevice;
   compiledStep?: boolean;
+  /** On tensorflow and tensorflow-gpu: the package, its version and where it was found (describePackage). */
+  tensorflow?: string;
 }
 
-type Loaded = Pick<ChosenBackend, 'tf' | 'adapter' | 'watch' | 'device'>;
+type Loaded = Pick<ChosenBackend, 'tf' | 'adapter' | 'watch' | 'device' | 'tensorflow'>;
 type Attempt = (requested: Backend, options: BackendOptions) => Promise<Loaded>;
 
 export interface BackendOptions {
@@ -35,31 +45,33 @@ export interface BackendOptions {
   dawnFlags?: string[];
 }
 
-function missing(pkg: string, e: unknown): string {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === 'MODULE_NOT_FOUND'
-    ? `${pkg} is not installed`
-    : `${pkg} failed to load: ${(e as Error).message.split('\n')[0]}`;
+/** The tfjs-node package `name` with its 'tensorflow' backend set, and where it came from; or why not. */
+async function loadTensorflow(name: TensorflowPackageName, needs = ''): Promise<Loaded> {
+  const found = locateTensorflow(name, process.env[TENSORFLOW_PATH_VARIABLE] || undefined);
+  if ('missing' in found) throw new Error(`${found.missing}${needs}`);
+  let tf: Tf;
+  try {
+    tf = found.load();
+  } catch (e) {
+    throw new Error(`${describePackage(found)} failed to load: ${(e as Error).message.split('\n')[0].trim()}${needs}`);
+  }
+  if (!(await tf.setBackend('tensorflow')))
+    throw new Error(`${describePackage(found)} loaded, but its tensorflow backend failed to initialise`);
+  return { tf, tensorflow: describePackage(found) };
 }
 
 const tensorflowGpu: Attempt = async () => {
-  let tf: Tf;
-  try {
-    tf = require('@tensorflow/tfjs-node-gpu');
-  } catch (e) {
-    throw new Error(
-      `${missing('@tensorflow/tfjs-node-gpu', e)} (npm install @tensorflow/tfjs-node-gpu; needs CUDA 11.2 and cuDNN 8.1)`,
-    );
-  }
-  await tf.setBackend('tensorflow');
-  const backend = tf.backend() as unknown as { isUsingGpuDevice?: boolean };
+  const loaded = await loadTensorflow('@tensorflow/tfjs-node-gpu', ' (it needs CUDA 11.2 and cuDNN 8.1)');
+  const backend = loaded.tf.backend() as unknown as { isUsingGpuDevice?: boolean };
   if (!backend.isUsingGpuDevice) {
+    const missing = describeMissing(findCudaLibraries(thisMachine()));
     throw new Error(
-      '@tensorflow/tfjs-node-gpu loaded, but TensorFlow found no usable GPU: ' +
-        'it needs CUDA 11.2 (libcudart.so.11.0) and cuDNN 8.1 (libcudnn.so.8) and a driver > 450',
+      `${loaded.tensorflow} loaded, but TensorFlow found no usable GPU: ` +
+        'it needs CUDA 11.2 (libcudart.so.11.0), cuDNN 8.1 (libcudnn.so.8) and a driver > 450' +
+        (missing ? `; this machine has no ${missing}` : ''),
     );
   }
-  return { tf };
+  return loaded;
 };
 
 // A software adapter (llvmpipe, SwiftShader) is slower than wasm: `auto` passes over it, `webgpu` takes it.
@@ -69,16 +81,7 @@ const webgpu: Attempt = async (requested, options) => {
   return { tf, ...(await openWebGpu(tf, { allowSoftware, dawnFlags: options.dawnFlags })) };
 };
 
-const tensorflowCpu: Attempt = async () => {
-  let tf: Tf;
-  try {
-    tf = require('@tensorflow/tfjs-node');
-  } catch (e) {
-    throw new Error(`${missing('@tensorflow/tfjs-node', e)} (npm install @tensorflow/tfjs-node)`);
-  }
-  await tf.setBackend('tensorflow');
-  return { tf };
-};
+const tensorflowCpu: Attempt = () => loadTensorflow('@tensorflow/tfjs-node');
 
 /** The wasm backend's binaries: beside the bundle (dist/wasm, copied by esbuild.js), else in the package (tests). */
 function wasmBinaries(): string {
@@ -123,15 +126,14 @@ export async function chooseBackend(requested: Backend, options: BackendOptions 
   const log: string[] = [];
   for (const name of ORDER[requested]) {
     try {
-      const { tf, adapter, watch, device } = await ATTEMPTS[name](requested, options);
+      const { tf, adapter, watch, device, tensorflow } = await ATTEMPTS[name](requested, options);
       await tf.ready();
       registerTrainingGradients(tf);
       tf.env().set('PROD', true); // no "install tfjs-node" banner; NaN checks happen in the loop instead
-      log.push(
-        `${name}: chosen${requested === 'auto' ? ' (auto)' : ''}${adapter ? `: ${describeAdapter(adapter)}` : ''}`,
-      );
+      const what = adapter ? `: ${describeAdapter(adapter)}` : tensorflow ? `: ${tensorflow}` : '';
+      log.push(`${name}: chosen${requested === 'auto' ? ' (auto)' : ''}${what}`);
       const compiledStep = device ? requested !== 'webgpu-tfjs' : undefined;
-      return { tf, name, log, adapter, watch, device, compiledStep };
+      return { tf, name, log, adapter, watch, device, compiledStep, tensorflow };
     } catch (e) {
       log.push(`${name}: ${(e as Error).message}`);
     }

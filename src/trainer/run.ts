@@ -202,6 +202,7 @@ function startedPayload(s: Session): Extract<TrainerEvent, { type: 'started' }>[
     backendLog: s.backend.log,
     trainStep: s.stepper.describe,
     adapter: s.backend.adapter,
+    tensorflow: s.backend.tensorflow,
     totalSteps: s.state.totalSteps,
     stepsPerEpoch: s.stepsPerEpoch,
     batchSize: s.batchSize,
