@@ -54,6 +54,8 @@ export interface ScriptInput {
   settings: SlurmSettings;
   /** The command that trains one variant, given the array index in `$SLURM_ARRAY_TASK_ID`. */
   command: string[];
+  /** Variables the tasks need from the submitting host's settings (the tfjs-node folder), exported before it. */
+  exports?: [name: string, value: string][];
 }
 
 const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
@@ -81,6 +83,7 @@ export function sbatchScript(s: ScriptInput): string {
     '',
     '# An editor host may be Electron: let it run as plain Node.',
     'export ELECTRON_RUN_AS_NODE=1',
+    ...(s.exports ?? []).map(([name, value]) => `export ${name}=${quote(value)}`),
     `exec ${s.command.map(quote).join(' ')}`,
     '',
   ];

@@ -157,7 +157,10 @@ export class SweepRunner {
   private createExecutor(sweep: Sweep): SweepExecutor {
     const kind = this.options.executor ?? sweep.executor;
     if (kind === 'slurm')
-      return new SlurmExecutor({ settings: sweep.slurm, trainerPath: this.options.trainerPath }, this.onEvent);
+      return new SlurmExecutor(
+        { settings: sweep.slurm, trainerPath: this.options.trainerPath, env: this.options.env },
+        this.onEvent,
+      );
     const given = this.options.parallel ?? (typeof sweep.parallel === 'number' ? sweep.parallel : undefined);
     const from = this.options.parallel ? '--parallel' : '`ablation.parallel`';
     const parallel = given ? { count: given, from } : undefined;

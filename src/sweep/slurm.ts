@@ -18,6 +18,7 @@ import {
 import { diskFiles } from '../runFolders/diskFiles';
 import { writeAtomic } from '../runFolders/runDir';
 import { appendLog, readSweepLog, type SweepPlan } from '../runFolders/sweepFolder';
+import { TENSORFLOW_PATH_VARIABLE } from '../trainer/tensorflowPackage';
 import {
   now,
   type Submission,
@@ -126,6 +127,8 @@ export interface SlurmOptions {
   settings: SlurmSettings;
   /** dist/trainer.js; dist/cli.js beside it runs the tasks. */
   trainerPath: string;
+  /** The trainers' environment as the host sets it: its tfjs-node folder goes into the batch script. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class SlurmExecutor implements SweepExecutor {
@@ -179,7 +182,9 @@ export class SlurmExecutor implements SweepExecutor {
     if (trainer.backend) command.push('--backend', trainer.backend);
     if (trainer.builtinRoot) command.push('--builtin-root', trainer.builtinRoot);
     const scriptFile = path.join(sweepDir, SCRIPT_FILE);
-    writeAtomic(scriptFile, sbatchScript({ sweepName: plan.name, sweepDir, settings, command }));
+    const folder = this.options.env?.[TENSORFLOW_PATH_VARIABLE];
+    const exports: [string, string][] = folder ? [[TENSORFLOW_PATH_VARIABLE, folder]] : [];
+    writeAtomic(scriptFile, sbatchScript({ sweepName: plan.name, sweepDir, settings, command, exports }));
     const array = arraySpec(indices, settings.parallel);
     const out = await slurmCommand('sbatch', ['--parsable', `--array=${array}`, scriptFile], sweepDir);
     const job = out.trim().split(';')[0];

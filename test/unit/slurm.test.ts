@@ -104,6 +104,21 @@ describe('SLURM sweeps, without a scheduler', () => {
     );
   });
 
+  it("exports the host's tfjs-node folder to the tasks, quoted, before the task starts", () => {
+    const script = sbatchScript({
+      sweepName: 'skips',
+      sweepDir: '/shared/runs/skips',
+      settings: SLURM_DEFAULTS,
+      command: ['/usr/bin/node', 'cli.js', 'sweep-task', '/shared/runs/skips'],
+      exports: [['P2P_TENSORFLOW_PATH', '/shared/home/me/tf node']],
+    });
+    const tail = script.trimEnd().split('\n').slice(-2);
+    assert.deepEqual(tail, [
+      "export P2P_TENSORFLOW_PATH='/shared/home/me/tf node'",
+      'exec /usr/bin/node cli.js sweep-task /shared/runs/skips',
+    ]);
+  });
+
   it('refuses submissions that cannot work, with the reason', () => {
     const facts = { sbatch: true, settings: SLURM_DEFAULTS, nodes: 1, filesystem: 'ext2/ext3', sweepDir: '/d' };
     assert.equal(submitProblem(facts), undefined, 'one node: a local folder is shared with itself');
