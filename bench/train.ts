@@ -58,6 +58,8 @@ const cases = [
 ];
 
 const hasTorch = torchAvailable();
+/** Per case, wasm's img/s against PyTorch CPU on one thread and on two: the figures the README quotes. */
+const summary: string[] = [];
 const torchVersion = hasTorch
   ? execFileSync('/usr/bin/python3', ['-c', 'import torch; print(torch.__version__)']).toString().trim()
   : 'not installed (apt-get install python3-torch)';
@@ -113,4 +115,13 @@ for (const c of cases) {
     );
   }
   console.log('');
+  const wasm = results.find((r) => r.backend === 'wasm' && !r.error);
+  const [one, two] = results;
+  if (wasm && one?.imgPerSec && two?.imgPerSec)
+    summary.push(
+      `  ${c.label.split(' ')[0].padEnd(5)} wasm ${wasm.imgPerSec!.toFixed(2)} img/s: ` +
+        `${(wasm.imgPerSec! / one.imgPerSec).toFixed(3)}x PyTorch CPU on 1 thread, ` +
+        `${(wasm.imgPerSec! / two.imgPerSec).toFixed(3)}x on 2`,
+    );
 }
+if (summary.length) console.log(`wasm against PyTorch CPU in this run:\n${summary.join('\n')}`);

@@ -375,9 +375,11 @@ export class TrainingController implements vscode.Disposable {
 
   /** Says why a run failed; after a GPU device failure, offers to go on from its checkpoint on the CPU. */
   private reportFailure(error: ErrorPayload, runDir: string | undefined, trainer: TrainerProcess): void {
-    const text = `pix2pix training failed: ${error.message.split('\n')[0]}`;
+    // Every line: "no usable backend" says on the next ones why each backend was not used.
+    const [first, ...more] = error.message.split('\n').map((line) => line.trim());
+    const text = `pix2pix training failed: ${first}${more.length ? ` ${more.filter(Boolean).join('; ')}` : ''}`;
     if (!error.device || !runDir) {
-      void vscode.window.showErrorMessage(text);
+      void vscode.window.showErrorMessage(text, 'Show Output').then((pick) => pick && this.output.show());
       return;
     }
     const action = 'Resume on wasm';

@@ -31,7 +31,12 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startWorkbench(vsix: string, files: Record<string, string>): Promise<Workbench> {
+/** A code-server with `files` in its workspace and `settings` over the quiet defaults below. */
+export async function startWorkbench(
+  vsix: string,
+  files: Record<string, string>,
+  settings: Record<string, unknown> = {},
+): Promise<Workbench> {
   const run = mkdtempSync(join(tmpdir(), 'p2p-e2e-'));
   const workspace = join(run, 'ws');
   for (const d of ['ud/User', 'ext', 'xdg-config', 'xdg-data', 'ws']) mkdirSync(join(run, d), { recursive: true });
@@ -51,6 +56,7 @@ export async function startWorkbench(vsix: string, files: Record<string, string>
       'editor.hover.delay': 200,
       'editor.minimap.enabled': false,
       'files.autoSave': 'off',
+      ...settings,
     }),
   );
   // Keep code-server out of the home folder.
@@ -229,4 +235,23 @@ export async function replaceLine(page: Page, lineNumber: number, text: string):
   await page.keyboard.press('Delete');
   await page.keyboard.type(text, { delay: 15 });
   await page.keyboard.press('Escape'); // close a suggestion list, if any
+}
+
+/** Drags the sash between the editor and the panel until the panel's webview is `width` pixels wide. */
+export async function resizePanel(page: Page, width: number): Promise<void> {
+  const frame = (await page.locator('iframe.webview').last().boundingBox())!;
+  const sashes = page.locator('.part.editor .monaco-sash.vertical');
+  let best: { x: number; y: number } | undefined;
+  for (const s of await sashes.all()) {
+    const b = await s.boundingBox();
+    if (b && b.height > 100 && Math.abs(b.x + b.width / 2 - frame.x) < 12)
+      best = { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+  }
+  if (!best) throw new Error('no sash beside the panel');
+  const target = frame.x + frame.width - width;
+  await page.mouse.move(best.x, best.y);
+  await page.mouse.down();
+  await page.mouse.move(target, best.y, { steps: 10 });
+  await page.mouse.up();
+  await page.waitForTimeout(500);
 }

@@ -10,6 +10,7 @@ import {
   dismissHover,
   hoverOn,
   openFile,
+  resizePanel,
   root,
   runCommand,
   runsPanel,
@@ -243,25 +244,6 @@ describe("a newcomer's first hour in the editor (code-server)", () => {
 async function focusEditor(page: Page): Promise<void> {
   await page.locator('.editor-group-container').first().locator('.monaco-editor .view-lines').first().click();
   await page.keyboard.press('Control+1');
-}
-
-/** Drags the sash between the editor and the panel until the panel's webview is `width` pixels wide. */
-async function resizePanel(page: Page, width: number): Promise<void> {
-  const frame = (await page.locator('iframe.webview').last().boundingBox())!;
-  const sashes = page.locator('.part.editor .monaco-sash.vertical');
-  let best: { x: number; y: number } | undefined;
-  for (const s of await sashes.all()) {
-    const b = await s.boundingBox();
-    if (b && b.height > 100 && Math.abs(b.x + b.width / 2 - frame.x) < 12)
-      best = { x: b.x + b.width / 2, y: b.y + b.height / 2 };
-  }
-  if (!best) throw new Error('no sash beside the panel');
-  const target = frame.x + frame.width - width;
-  await page.mouse.move(best.x, best.y);
-  await page.mouse.down();
-  await page.mouse.move(target, best.y, { steps: 10 });
-  await page.mouse.up();
-  await page.waitForTimeout(500);
 }
 
 /** The training notification and the panel's table show the same step (read between two readings of the notification). */

@@ -1,13 +1,14 @@
 // The platform packages that `npm run package` builds (run it first): each carries its own platform's native
 // code and no other, read from the binaries' headers; the host's package, unpacked, trains on wasm and webgpu.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { hostTarget, TARGETS, vsixPath, type Target } from '../../scripts/package';
 import type { TrainerEvent } from '../../src/runFolders/contract';
+import { installTfjsNode } from '../support/tfjsNode';
 import { readZip } from '../support/zip';
 
 const work = mkdtempSync(join(tmpdir(), 'p2p-vsix-'));
@@ -110,16 +111,33 @@ function trainUnpacked(extension: string, backend: string): TrainerEvent[] {
     .map((l) => JSON.parse(l) as TrainerEvent);
 }
 
+/** The unpacked host package, once. */
+function unpackHost(): string {
+  const extension = join(work, 'unpacked', 'extension');
+  if (existsSync(extension)) return extension;
+  for (const e of readZip(vsixPath(hostTarget()))) {
+    const to = join(work, 'unpacked', e.name);
+    mkdirSync(dirname(to), { recursive: true });
+    writeFileSync(to, e.data());
+  }
+  return extension;
+}
+
+/** The unpacked trainer on `train.backend: tensorflow`: what it said of each tfjs-node package. */
+function tensorflowAttempts(extension: string, env: NodeJS.ProcessEnv): string {
+  const trainer = join(extension, 'dist', 'trainer.js');
+  const config = join(extension, 'examples', 'tiny.p2p.yaml');
+  const args = [trainer, '--config', config, '--backend', 'tensorflow', '--steps', '1', '--out', join(work, 'runs')];
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env } });
+  assert.notEqual(r.status, 0, 'no libtensorflow here: the tensorflow backend cannot start');
+  return r.stderr + r.stdout;
+}
+
 describe('platform packages', () => {
   for (const t of TARGETS) it(`${t.name} carries its own native code and no other`, () => console.log(checkPackage(t)));
 
   it('the host package, unpacked as VS Code installs it, trains on wasm and on webgpu', () => {
-    const extension = join(work, 'unpacked', 'extension');
-    for (const e of readZip(vsixPath(hostTarget()))) {
-      const to = join(work, 'unpacked', e.name);
-      mkdirSync(dirname(to), { recursive: true });
-      writeFileSync(to, e.data());
-    }
+    const extension = unpackHost();
     for (const backend of ['wasm', 'webgpu']) {
       const events = trainUnpacked(extension, backend);
       const started = events.find((e): e is Extract<TrainerEvent, { type: 'started' }> => e.type === 'started')!;
@@ -129,5 +147,28 @@ describe('platform packages', () => {
         [{ step: 2, reason: 'completed', runDir: started.payload.runDir }],
       );
     }
+  });
+
+  it('the host package loads @tensorflow/tfjs-node from the folder p2p.tensorflow.path names', () => {
+    const extension = unpackHost();
+    const folder = join(work, 'tensorflow');
+    const { dir: installed, version } = installTfjsNode(folder);
+    const said = tensorflowAttempts(extension, { P2P_TENSORFLOW_PATH: folder });
+    assert.ok(
+      said.includes(
+        `tensorflow: @tensorflow/tfjs-node ${version} from ${installed} (p2p.tensorflow.path) failed to load: `,
+      ),
+      said,
+    );
+    assert.match(said, /The Node.js native addon module \(tfjs_binding.node\) can not be found/, 'its own code ran');
+    assert.match(
+      said,
+      new RegExp(`tfjs-node-gpu is not installed in ${folder} \\(p2p.tensorflow.path\\) or beside the trainer`),
+    );
+    const unset = tensorflowAttempts(extension, { P2P_TENSORFLOW_PATH: '' });
+    assert.match(
+      unset,
+      /tensorflow: @tensorflow\/tfjs-node is not installed beside the trainer; set p2p.tensorflow.path/,
+    );
   });
 });
