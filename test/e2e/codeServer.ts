@@ -31,11 +31,14 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A code-server with `files` in its workspace and `settings` over the quiet defaults below. */
+/**
+ * A code-server with `files` in its workspace, and `machine` settings: those of `machine` scope, which a remote
+ * window (code-server's is one) reads from the machine's settings, never from the user's.
+ */
 export async function startWorkbench(
   vsix: string,
   files: Record<string, string>,
-  settings: Record<string, unknown> = {},
+  machine: Record<string, unknown> = {},
 ): Promise<Workbench> {
   const run = mkdtempSync(join(tmpdir(), 'p2p-e2e-'));
   const workspace = join(run, 'ws');
@@ -56,9 +59,10 @@ export async function startWorkbench(
       'editor.hover.delay': 200,
       'editor.minimap.enabled': false,
       'files.autoSave': 'off',
-      ...settings,
     }),
   );
+  mkdirSync(join(run, 'ud/Machine'), { recursive: true });
+  writeFileSync(join(run, 'ud/Machine/settings.json'), JSON.stringify(machine));
   // Keep code-server out of the home folder.
   const env = { ...process.env, XDG_CONFIG_HOME: join(run, 'xdg-config'), XDG_DATA_HOME: join(run, 'xdg-data') };
   const base = [

@@ -27,11 +27,7 @@ describe('the CUDA backend from the editor (code-server)', () => {
   before(async () => {
     mkdirSync(shots, { recursive: true });
     tfjsNode = installTfjsNode(folder);
-    wb = await startWorkbench(
-      vsixPath(hostTarget()),
-      { 'tf.p2p.yaml': config },
-      { 'p2p.tensorflow.path': folder, 'p2p.panel.openOnTrain': false },
-    );
+    wb = await startWorkbench(vsixPath(hostTarget()), { 'tf.p2p.yaml': config }, { 'p2p.tensorflow.path': folder });
   });
 
   after(async () => {
@@ -57,11 +53,16 @@ describe('the CUDA backend from the editor (code-server)', () => {
 
   it('trains on backend: tensorflow with the package from p2p.tensorflow.path, and says where it came from', async () => {
     const { page } = wb;
+    await page.keyboard.press('Escape'); // the install's notification
     await runCommand(page, 'pix2pix: Train Current Config');
     const from = `@tensorflow/tfjs-node ${tfjsNode.version} from ${tfjsNode.dir} (p2p.tensorflow.path) failed to load`;
     const failed = toast(new RegExp(`pix2pix training failed: no usable backend .*${escape(from)}`));
-    await failed.waitFor({ timeout: 120_000 });
+    await failed.waitFor({ timeout: 120_000 }).catch(async (e) => {
+      await page.screenshot({ path: join(shots, '52-tensorflow-from-setting-failed.png') });
+      throw e;
+    });
     assert.match(await failed.innerText(), /tfjs_binding\.node/);
+    await toast(/pix2pix: training tf\.p2p\.yaml/).waitFor({ state: 'hidden', timeout: 15_000 }); // nothing left running
     await page.screenshot({ path: join(shots, '52-tensorflow-from-setting.png') });
   });
 });
