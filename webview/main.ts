@@ -220,10 +220,14 @@ function compare(): string {
   return `${translations()}${table}${controls}<div class="side-by-side">${images}</div>`;
 }
 
+/** The ablation table's ends, which stay in view while its middle scrolls sideways in a narrow panel. */
+const ABLATION_ENDS: Record<number, string> = { 0: 'variant', [TABLE_HEADER.length - 1]: 'action' };
+
 /** A cell of an ablation table: numbers right-aligned, the status coloured and carrying a failed run's error. */
 function ablationCell(text: string, column: number, row: SweepRow): string {
-  const isStatus = column === 12;
-  const classes = `${column >= 3 && column <= 11 ? 'num' : ''}${isStatus ? ` status ${statusWord(row)}` : ''}`;
+  const isStatus = column === TABLE_HEADER.length - 1;
+  const end = ABLATION_ENDS[column] ? ` ${ABLATION_ENDS[column]}` : '';
+  const classes = `${column >= 3 && column <= 11 ? 'num' : ''}${isStatus ? ` status ${statusWord(row)}` : ''}${end}`;
   const title = isStatus && row.error ? ` title="${esc(row.error)}"` : '';
   return `<td class="${classes}"${title}>${esc(text)}${isStatus && row.error ? ' ⚠' : ''}</td>`;
 }
@@ -258,7 +262,7 @@ function ablations(): string {
     return '<p class="muted">No ablations yet. Add an <code>ablation:</code> section to a .p2p.yaml config and run "pix2pix: Run Ablation".</p>';
   return sweeps
     .map((sw) => {
-      const head = TABLE_HEADER.map((h) => `<th>${esc(h)}</th>`).join('');
+      const head = TABLE_HEADER.map((h, j) => `<th class="${ABLATION_ENDS[j] ?? ''}">${esc(h)}</th>`).join('');
       const rows = sw.rows
         .map((r, i) => {
           const id = sw.runIds[i];

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { FrameLocator } from 'playwright-core';
-import { openFile, root, runCommand, runsPanel, startWorkbench, type Workbench } from './codeServer';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { openFile, resizePanel, root, runCommand, runsPanel, startWorkbench, type Workbench } from './codeServer';
 import { hostTarget, vsixPath } from '../../scripts/package';
 
 const shots = join(root, 'test-output', 'e2e');
@@ -130,6 +130,8 @@ describe('training from the editor and the runs panel (code-server)', () => {
     assert.match(cells[7], /^0\.\d{3}$/, `test L1 ${cells[7]}`);
     await panel.locator('.chart-title', { hasText: 'Test L1 per variant' }).waitFor();
     await shot('13-panel-ablation');
+    await narrowAblationTable(wb.page, table);
+    await shot('15-panel-ablation-580px');
     await panel.locator('button', { hasText: 'Compare variants' }).click();
     await panel.locator('table.compare tbody tr').nth(2).waitFor({ timeout: 20_000 });
     assert.equal(await panel.locator('.side-by-side figure').count(), 3);
@@ -137,3 +139,18 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await shot('14-panel-ablation-compare');
   });
 });
+
+/** At 580 px, the panel beside an editor, every variant's name and status stay in view, on one line each. */
+async function narrowAblationTable(page: Page, table: Locator): Promise<void> {
+  await resizePanel(page, 580);
+  const frame = (await page.locator('iframe.webview').last().boundingBox())!;
+  assert.ok(Math.abs(frame.width - 580) < 25, `panel width ${frame.width}`);
+  for (const row of await table.locator('tbody tr').all()) {
+    for (const cell of [row.locator('td.variant'), row.locator('td.status')]) {
+      const box = (await cell.boundingBox())!;
+      const text = await cell.innerText();
+      assert.ok(box.x >= frame.x - 1 && box.x + box.width <= frame.x + frame.width + 1, `${text} is in view`);
+      assert.ok(box.height < 30, `${text} is on one line (${box.height} px)`);
+    }
+  }
+}
