@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { version as TFJS_VERSION } from '@tensorflow/tfjs/package.json';
-import { describeMissing, findCudaLibraries, thisMachine } from '../trainer/cudaLibraries';
+import { missingOnThisMachine } from '../trainer/cudaLibraries';
 import { npmInstall } from './npmInstall';
 
 const PACKAGE = '@tensorflow/tfjs-node-gpu';
@@ -14,7 +14,7 @@ const SUPPORTED = ['linux-x64', 'win32-x64'];
 
 /** Asks before installing on a machine where TensorFlow would find no GPU; true to go on. */
 async function confirmWithoutCuda(): Promise<boolean> {
-  const missing = describeMissing(findCudaLibraries(thisMachine()));
+  const missing = missingOnThisMachine();
   if (!missing) return true;
   const pick = await vscode.window.showWarningMessage(
     `pix2pix: this machine has no ${missing}. @tensorflow/tfjs-node-gpu ${TFJS_VERSION} needs CUDA 11.2 and ` +

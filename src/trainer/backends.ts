@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Backend } from '../core/config';
 import { registerCpuTrainingKernels } from './cpuKernels';
-import { describeMissing, findCudaLibraries, thisMachine } from './cudaLibraries';
+import { missingOnThisMachine } from './cudaLibraries';
 import { registerTrainingGradients } from './gradients';
 import { describeAdapter, type AdapterReport } from '../runFolders/contract';
 import { registerWasmTrainingKernels } from './wasmKernels';
@@ -64,7 +64,7 @@ const tensorflowGpu: Attempt = async () => {
   const loaded = await loadTensorflow('@tensorflow/tfjs-node-gpu', ' (it needs CUDA 11.2 and cuDNN 8.1)');
   const backend = loaded.tf.backend() as unknown as { isUsingGpuDevice?: boolean };
   if (!backend.isUsingGpuDevice) {
-    const missing = describeMissing(findCudaLibraries(thisMachine()));
+    const missing = missingOnThisMachine();
     throw new Error(
       `${loaded.tensorflow} loaded, but TensorFlow found no usable GPU: ` +
         'it needs CUDA 11.2 (libcudart.so.11.0), cuDNN 8.1 (libcudnn.so.8) and a driver > 450' +

@@ -69,3 +69,8 @@ export function describeMissing(libraries: CudaLibrary[]): string {
     .map((l) => `${l.name} (${l.what})`)
     .join(' and ');
 }
+
+/** What this machine lacks of CUDA 11 and cuDNN 8, in words, or ''. */
+export function missingOnThisMachine(): string {
+  return describeMissing(findCudaLibraries(thisMachine()));
+}

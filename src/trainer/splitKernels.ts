@@ -20,6 +20,29 @@ interface CpuBackend {
   makeTensorInfo(shape: number[], dtype: TF.DataType, values: Values): TF.TensorInfo;
 }
 
+/** A backend's input values and fresh outputs, each with the typed array its values are written to. */
+interface Buffers {
+  values: Values;
+  outs: TF.TensorInfo[];
+  views: Values[];
+}
+
+/** wasm: every output is allocated before any heap view is taken, since an allocation may grow (and move) the heap. */
+function wasmBuffers(backend: unknown, x: TF.TensorInfo, shapes: number[][]): Buffers {
+  const b = backend as WasmBackend;
+  const outs = shapes.map((shape) => b.makeOutput(shape, x.dtype));
+  return { values: b.typedArrayFromHeap(x), outs, views: outs.map((out) => b.typedArrayFromHeap(out)) };
+}
+
+/** cpu: a tensor holds the very array it was made with, so it can be filled after. */
+function cpuBuffers(backend: unknown, x: TF.TensorInfo, shapes: number[][]): Buffers {
+  const b = backend as CpuBackend;
+  const values = b.readSync(x.dataId);
+  const Typed = values.constructor as new (n: number) => Values;
+  const views = shapes.map((shape) => new Typed(shape.reduce((n, d) => n * d, 1)));
+  return { values, outs: views.map((view, i) => b.makeTensorInfo(shapes[i], x.dtype, view)), views };
+}
+
 /** Below this many elements a copy loop beats a subarray view and `set`. */
 const SHORT_RUN = 64;
 
@@ -67,54 +90,22 @@ function copySplit(values: Values, { x, axis, sizes }: SplitArgs, outs: Values[]
   });
 }
 
-function wasmSplitV(tf: Tf): TF.KernelConfig {
-  return {
-    kernelName: 'SplitV',
-    backendName: 'wasm',
-    kernelFunc: function splitVStrided({ inputs, backend, attrs }) {
-      const b = backend as unknown as WasmBackend;
-      const split = splitArgs(tf, attrs, (inputs as { x: TF.TensorInfo }).x);
-      // Every output is allocated before any heap view is taken: an allocation may grow (and move) the heap.
-      const outs = outputShapes(split).map((shape) => b.makeOutput(shape, split.x.dtype));
-      copySplit(
-        b.typedArrayFromHeap(split.x),
-        split,
-        outs.map((out) => b.typedArrayFromHeap(out)),
-      );
-      return outs;
-    },
-  };
-}
-
-function cpuSplitV(tf: Tf): TF.KernelConfig {
-  return {
-    kernelName: 'SplitV',
-    backendName: 'cpu',
-    kernelFunc: function splitVStrided({ inputs, backend, attrs }) {
-      const b = backend as unknown as CpuBackend;
-      const split = splitArgs(tf, attrs, (inputs as { x: TF.TensorInfo }).x);
-      const values = b.readSync(split.x.dataId);
-      const Typed = values.constructor as new (n: number) => Values;
-      const shapes = outputShapes(split);
-      const outs = shapes.map((shape) => new Typed(shape.reduce((n, d) => n * d, 1)));
-      copySplit(values, split, outs);
-      return outs.map((out, i) => b.makeTensorInfo(shapes[i], split.x.dtype, out));
-    },
-  };
-}
-
 /** Replaces SplitV on `backendName` once (strings keep the stock kernel: they have no typed array). */
 export function registerSplitKernel(tf: Tf, backendName: 'wasm' | 'cpu'): void {
   const stock = tf.getKernel('SplitV', backendName);
   if (stock?.kernelFunc.name === 'splitVStrided') return;
-  const ours = backendName === 'wasm' ? wasmSplitV(tf) : cpuSplitV(tf);
-  const strided = ours.kernelFunc;
   if (stock) tf.unregisterKernel('SplitV', backendName);
+  const buffers = backendName === 'wasm' ? wasmBuffers : cpuBuffers;
   tf.registerKernel({
-    ...ours,
+    kernelName: 'SplitV',
+    backendName,
     kernelFunc: function splitVStrided(args) {
       const x = (args.inputs as { x: TF.TensorInfo }).x;
-      return x.dtype === 'string' && stock ? stock.kernelFunc(args) : strided(args);
+      if (x.dtype === 'string' && stock) return stock.kernelFunc(args);
+      const split = splitArgs(tf, args.attrs, x);
+      const { values, outs, views } = buffers(args.backend, x, outputShapes(split));
+      copySplit(values, split, views);
+      return outs;
     },
   });
 }
