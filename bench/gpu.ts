@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { analyze } from '../src/core/analysis';
 import { describeAdapter } from '../src/runFolders/contract';
-import { disposeNets, trainStep } from '../src/trainer/pix2pix';
+import { disposeNets, stepOnBatch } from '../src/trainer/pix2pix';
 import { TRAINING_FLAGS } from '../src/trainer/webgpu';
 import { stepSetup, type StepSetup } from './setup';
 import { EXAMPLE, msPerStep, profileLines, steppers } from './steppers';
@@ -44,7 +44,7 @@ function parseOptions(argv: string[]): Options {
 async function stepTime(s: StepSetup, steps: number): Promise<{ warmMs: number; ms: number }> {
   const run = async () => {
     const t = performance.now();
-    await trainStep(s.tf, s.nets, s.config.train.loss, s.x, s.y);
+    await stepOnBatch(s.tf, s.nets, s.config.train, s.x, s.y);
     return performance.now() - t;
   };
   const warmMs = await run();

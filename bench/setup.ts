@@ -7,7 +7,7 @@ import type { Backend, ResolvedConfig } from '../src/core/config';
 import type { ModelGraph } from '../src/core/graph';
 import type { Tf } from '../src/model/tf';
 import { chooseBackend, type BackendOptions, type ChosenBackend } from '../src/trainer/backends';
-import { createNets, trainStep, type Nets } from '../src/trainer/pix2pix';
+import { createNets, stepOnBatch, type Nets } from '../src/trainer/pix2pix';
 import { SeededRandom } from '../src/core/random';
 
 export interface StepSetup {
@@ -54,7 +54,7 @@ export interface KernelTime {
 export async function profileStep(s: StepSetup): Promise<{ wallMs: number; kernels: KernelTime[] }> {
   const t0 = performance.now();
   const info = await s.tf.profile(async () => {
-    await trainStep(s.tf, s.nets, s.config.train.loss, s.x, s.y);
+    await stepOnBatch(s.tf, s.nets, s.config.train, s.x, s.y);
   });
   const wallMs = performance.now() - t0;
   const byName = new Map<string, KernelTime>();

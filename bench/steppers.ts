@@ -2,6 +2,7 @@
 // from the same seeded networks, with the timing and the per-kernel profile table bench/compiled.ts and
 // bench/gpu.ts print.
 import { join } from 'node:path';
+import { oneBatch } from '../src/core/trainingLoop';
 import type { KernelTime } from '../src/trainer/compiled/step';
 import { createStepper, type Stepper } from '../src/trainer/steppers';
 import { stepSetup, type StepSetup } from './setup';
@@ -35,7 +36,7 @@ export async function msPerStep(s: Steppers, stepper: Stepper, steps: number): P
   const times: number[] = [];
   for (let i = 0; i < steps + 2; i++) {
     const t = performance.now();
-    await stepper.step(s.x, s.y, s.batch, i);
+    await stepper.step(oneBatch(s.setup.config.train.loop, s.x, s.y, s.batch, i), i);
     if (i >= 2) times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
@@ -68,7 +69,7 @@ export function profileTable(kernels: KernelTime[], rows = 12): string[] {
 /** The compiled step's profile table, or why there is none (an adapter without timestamp queries). */
 export async function profileLines(s: Steppers, step: number): Promise<string[]> {
   try {
-    const kernels = await s.compiled.profile?.(s.x, s.y, s.batch, step);
+    const kernels = await s.compiled.profile?.(oneBatch(s.setup.config.train.loop, s.x, s.y, s.batch, step), step);
     return kernels ? profileTable(kernels) : [];
   } catch (e) {
     return [`  GPU time per kernel: n/a (${(e as Error).message})`];

@@ -1,6 +1,6 @@
 """PyTorch peer for bench/train: the same generator and discriminator, built from the layer graph that
-`p2p summary --format json` prints, and the same pix2pix step (G update with L1 + BCE, then D update on the
-fake and the real batch, Adam for both). Usage: python3 torch_step.py GEN.json DISC.json CONFIG.json THREADS STEPS [--device cuda] [--batch N]
+`p2p summary --format json` prints, and the same pix2pix step of `train.loop` (seed: a D update on a real or a
+generated batch, then the G update; paper: D on the fake and the real batch, then G), Adam for both. Usage: python3 torch_step.py GEN.json DISC.json CONFIG.json THREADS STEPS [--device cuda] [--batch N]
 On CUDA each step ends in a synchronisation, as the tfjs step ends in reading its losses.
 """
 import json, sys, time
@@ -106,14 +106,43 @@ def main():
     w = cfg["train"]["loss"]
     g.train(); d.train()
 
-    def step():
-        fake = g(x)
-        p = d(fake, x)
-        loss_g = w["l1"] * (fake - y).abs().mean() - w["gan"] * torch.log(p[:, 1].clamp(1e-7, 1)).mean()
+    loop = cfg["train"]["loop"]
+    real_target = [0.5, 0.5] if w["realLabel"] == "zeros" else [0.0, 1.0]
+    batches = [0]
+
+    def ce(p, target):
+        return -sum(t * torch.log(p[:, k].clamp(1e-7, 1)).mean() for k, t in enumerate(target) if t)
+
+    def l1(a, b):
+        e = (a - b).abs()
+        return (e.sum(1) if w["l1Reduction"] == "sum-channels" else e).mean()
+
+    def update_g(fake):
+        loss_g = w["l1"] * l1(fake, y) + w["gan"] * ce(d(fake, x), [0.0, 1.0])
         og.zero_grad(); loss_g.backward(); og.step()
-        pf = d(fake.detach(), x); pr = d(y, x)
-        loss_d = -0.5 * (torch.log(pf[:, 0].clamp(1e-7, 1)).mean() + torch.log(pr[:, 1].clamp(1e-7, 1)).mean())
+
+    def update_d(image, target):
+        loss_d = ce(d(image, x), target) if target else 0.5 * (ce(d(image[0], x), [1.0, 0.0]) + ce(d(image[1], x), real_target))
         od.zero_grad(); loss_d.backward(); od.step()
+
+    def step():
+        if loop == "paper":
+            fake = g(x)
+            update_d((fake.detach(), y), None)
+            update_g(fake)
+        else:
+            # The seed's loop: D first, alternating real and generated (G in inference mode), then G. The batch
+            # statistics are over all patches and the frozen D's moving ones are updated: the same work.
+            if batches[0] % 2:
+                g.eval()
+                with torch.no_grad():
+                    generated = g(x)
+                g.train()
+                update_d(generated, [1.0, 0.0])
+            else:
+                update_d(y, real_target)
+            batches[0] += 1
+            update_g(g(x))
         sync()
 
     t = time.perf_counter(); step(); warm = (time.perf_counter() - t) * 1000

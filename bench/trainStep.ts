@@ -1,7 +1,7 @@
 // One backend's training-step throughput, in its own process (a clean tfjs engine per backend).
 // Usage: node --import tsx bench/trainStep.ts CONFIG BACKEND STEPS -> one JSON line on stdout.
 import type { Backend } from '../src/core/config';
-import { trainStep } from '../src/trainer/pix2pix';
+import { stepOnBatch } from '../src/trainer/pix2pix';
 import { describeAdapter } from '../src/runFolders/contract';
 import { stepSetup } from './setup';
 
@@ -14,13 +14,13 @@ async function main() {
     );
   const b = c.train.batchSize;
   const warm = performance.now();
-  await trainStep(tf, nets, c.train.loss, x, y);
+  await stepOnBatch(tf, nets, c.train, x, y);
   const warmMs = performance.now() - warm;
   const steps = Number(stepsArg);
   const times: number[] = [];
   for (let i = 0; i < steps; i++) {
     const t = performance.now();
-    await trainStep(tf, nets, c.train.loss, x, y);
+    await stepOnBatch(tf, nets, c.train, x, y);
     times.push(performance.now() - t);
   }
   times.sort((p, q) => p - q);

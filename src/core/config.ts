@@ -5,6 +5,14 @@ export type Upsampling = 'nearest' | 'transpose';
 export type Transform = 'gray' | 'canny' | 'paired';
 export type Resize = 'squash' | 'cover';
 export type DiscriminatorType = 'seed' | 'patchgan';
+/** The training loop: the article's script (`seed`) or the paper's code (`paper`); see README, "The seed". */
+export type Loop = 'seed' | 'paper';
+/** The L1 term: the sum over channels of |y - y_hat| averaged over batch, height and width (the seed's), or the per-element mean. */
+export type L1Reduction = 'sum-channels' | 'mean';
+/** The label of a real batch for the discriminator: `[0, 0]` (the seed's script never sets it) or `[0, 1]`. */
+export type RealLabel = 'zeros' | 'one';
+/** The discriminator's BatchNorm: statistics per patch position (the seed calls one patch model per patch) or over all patches. */
+export type PatchNorm = 'per-patch' | 'shared';
 export type Backend = 'auto' | 'tensorflow' | 'webgpu' | 'webgpu-tfjs' | 'wasm' | 'cpu';
 
 export interface DecoderLevel {
@@ -34,6 +42,7 @@ export interface DiscriminatorConfig {
   patch: number;
   filters: number;
   layers: number;
+  patchNorm: PatchNorm;
 }
 
 export type Preset = 'seed' | 'paper';
@@ -41,6 +50,7 @@ export type EvalMode = 'training' | 'inference';
 
 export interface TrainConfig {
   preset: Preset;
+  loop: Loop;
   evalMode: EvalMode;
   data: {
     train: string;
@@ -54,7 +64,7 @@ export interface TrainConfig {
   epochs: number;
   batchSize: number;
   optimizer: { lr: number; beta1: number; beta2: number };
-  loss: { l1: number; gan: number };
+  loss: LossConfig;
   sampleEvery: number;
   seed: number;
   backend: Backend;
@@ -69,11 +79,21 @@ export interface ResolvedConfig {
   train: TrainConfig;
 }
 
+export interface LossConfig {
+  l1: number;
+  gan: number;
+  l1Reduction: L1Reduction;
+  realLabel: RealLabel;
+}
+
 interface PresetDefaults {
   batchSize: number;
   optimizer: { lr: number; beta1: number; beta2: number };
-  loss: { l1: number; gan: number };
+  loss: LossConfig;
+  loop: Loop;
+  evalMode: EvalMode;
   discriminator: DiscriminatorType;
+  patchNorm: PatchNorm;
   resize: Resize;
 }
 
@@ -82,15 +102,21 @@ export const PRESETS: Record<Preset, PresetDefaults> = {
   seed: {
     batchSize: 5,
     optimizer: { lr: 1e-3, beta1: 0.9, beta2: 0.999 },
-    loss: { l1: 10, gan: 1 },
+    loss: { l1: 10, gan: 1, l1Reduction: 'sum-channels', realLabel: 'zeros' },
+    loop: 'seed',
+    evalMode: 'inference',
     discriminator: 'seed',
+    patchNorm: 'per-patch',
     resize: 'squash',
   },
   paper: {
     batchSize: 1,
     optimizer: { lr: 2e-4, beta1: 0.5, beta2: 0.999 },
-    loss: { l1: 100, gan: 1 },
+    loss: { l1: 100, gan: 1, l1Reduction: 'mean', realLabel: 'one' },
+    loop: 'paper',
+    evalMode: 'training',
     discriminator: 'patchgan',
+    patchNorm: 'shared',
     resize: 'cover',
   },
 };
@@ -110,7 +136,6 @@ export const DEFAULTS = {
   discriminator: { patch: 64, filters: 64 },
   train: {
     preset: 'seed' as Preset,
-    evalMode: 'training' as EvalMode,
     data: {
       train: 'builtin:faces',
       transform: 'canny' as Transform,
@@ -160,6 +185,12 @@ export function derivedDefault(path: string, c: ResolvedConfig): DerivedDefault 
       };
     case 'discriminator.type':
       return preset(p.discriminator);
+    case 'discriminator.patchNorm':
+      return preset(p.patchNorm);
+    case 'train.loop':
+      return preset(p.loop);
+    case 'train.evalMode':
+      return preset(p.evalMode);
     case 'train.data.resize':
       return preset(p.resize);
     case 'train.batchSize':
@@ -170,7 +201,9 @@ export function derivedDefault(path: string, c: ResolvedConfig): DerivedDefault 
       return preset(p.optimizer[path.split('.')[2] as 'lr']);
     case 'train.loss.l1':
     case 'train.loss.gan':
-      return preset(p.loss[path.split('.')[2] as 'l1']);
+    case 'train.loss.l1Reduction':
+    case 'train.loss.realLabel':
+      return preset(p.loss[path.split('.')[2] as keyof LossConfig]);
     default:
       return undefined;
   }

@@ -10,7 +10,8 @@ export type Shape = readonly number[];
 export type LayerOp =
   | { op: 'input' }
   | { op: 'conv2d'; filters: number; kernel: number; strides: number; transpose: boolean }
-  | { op: 'batchNorm' }
+  /** `perPatch` (inside TimeDistributed): statistics per patch position over the batch, moving statistics updated once per patch in order. */
+  | { op: 'batchNorm'; perPatch?: boolean }
   | { op: 'leakyRelu'; alpha: number }
   | { op: 'activation'; fn: 'relu' | OutputActivation }
   | { op: 'upSampling'; size: number }
@@ -354,7 +355,14 @@ function tiles(b: GraphBuilder, inputs: string[], p: number): string[] {
 }
 
 /** A stride-2 Conv2D 3x3, BatchNorm and LeakyReLU(0.2) on every tile of each stream, the conv named `names[k]`. */
-function downBlocks(b: GraphBuilder, froms: string[], filters: number, names: string[], level: number): string[] {
+function downBlocks(
+  b: GraphBuilder,
+  d: DiscriminatorConfig,
+  froms: string[],
+  filters: number,
+  names: string[],
+  level: number,
+): string[] {
   const meta = { part: 'trunk' as const, level };
   const conv = froms.map((x, k) =>
     b.add({ op: 'timeDistributed', layer: { op: 'conv2d', filters, kernel: 3, strides: 2, transpose: false } }, [x], {
@@ -362,7 +370,9 @@ function downBlocks(b: GraphBuilder, froms: string[], filters: number, names: st
       name: names[k],
     }),
   );
-  const norm = conv.map((x) => b.add({ op: 'timeDistributed', layer: { op: 'batchNorm' } }, [x], meta));
+  const layer =
+    d.patchNorm === 'per-patch' ? { op: 'batchNorm' as const, perPatch: true } : { op: 'batchNorm' as const };
+  const norm = conv.map((x) => b.add({ op: 'timeDistributed', layer }, [x], meta));
   return norm.map((x) => b.add({ op: 'timeDistributed', layer: { op: 'leakyRelu', alpha: 0.2 } }, [x], meta));
 }
 
@@ -371,7 +381,7 @@ const discFilters = (d: DiscriminatorConfig, i: number) => d.filters * Math.min(
 /** `patchgan`: `layers` chained down blocks on the concatenated (image, input) tile. */
 function patchganTrunk(b: GraphBuilder, d: DiscriminatorConfig, tiled: string): string {
   let x = tiled;
-  for (let i = 1; i <= d.layers; i++) [x] = downBlocks(b, [x], discFilters(d, i), [`disc_conv2d_${i}`], i);
+  for (let i = 1; i <= d.layers; i++) [x] = downBlocks(b, d, [x], discFilters(d, i), [`disc_conv2d_${i}`], i);
   return x;
 }
 
@@ -381,9 +391,9 @@ function patchganTrunk(b: GraphBuilder, d: DiscriminatorConfig, tiled: string): 
  * each time from the same two streams, so only the last is connected (Keras keeps only what reaches the output).
  */
 function seedTrunk(b: GraphBuilder, d: DiscriminatorConfig, [image, raw]: string[]): string {
-  const streams = downBlocks(b, [image, raw], discFilters(d, 1), ['disc_conv2d_1', 'raw_disc_conv2d_1'], 1);
+  const streams = downBlocks(b, d, [image, raw], discFilters(d, 1), ['disc_conv2d_1', 'raw_disc_conv2d_1'], 1);
   const both = b.add({ op: 'concat' }, streams, { part: 'trunk', level: d.layers });
-  return downBlocks(b, [both], discFilters(d, d.layers), [`disc_conv2d_${d.layers}`], d.layers)[0];
+  return downBlocks(b, d, [both], discFilters(d, d.layers), [`disc_conv2d_${d.layers}`], d.layers)[0];
 }
 
 function last(s: Shape): number {

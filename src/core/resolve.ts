@@ -8,7 +8,7 @@ import {
   encoderFilters,
   type DecoderLevel,
   type DiscriminatorConfig,
-  type DiscriminatorType,
+  type Preset,
   type GeneratorConfig,
   type ResolvedConfig,
   type TrainConfig,
@@ -62,13 +62,7 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
 
   const generator = resolveGenerator(obj(root.generator), size, sizeOk, report);
   const train = resolveTrain(obj(root.train), report);
-  const discriminator = resolveDiscriminator(
-    obj(root.discriminator),
-    size,
-    sizeOk,
-    PRESETS[train.preset].discriminator,
-    report,
-  );
+  const discriminator = resolveDiscriminator(obj(root.discriminator), size, sizeOk, PRESETS[train.preset], report);
 
   if (sizeOk && generator.levels >= 1 && size / 2 ** generator.levels === 1 && train.batchSize === 1) {
     report(
@@ -259,7 +253,7 @@ function resolveDiscriminator(
   dsc: Obj,
   size: number,
   sizeOk: boolean,
-  presetType: DiscriminatorType,
+  preset: (typeof PRESETS)[Preset],
   report: Report,
 ): DiscriminatorConfig {
   const d = DEFAULTS.discriminator;
@@ -298,7 +292,7 @@ function resolveDiscriminator(
     );
     layers = deepest;
   }
-  const type = str(dsc.type, presetType);
+  const type = str(dsc.type, preset.discriminator);
   if (type === 'seed' && layers < 2) {
     report(
       'error',
@@ -313,7 +307,7 @@ function resolveDiscriminator(
     );
     layers = 2;
   }
-  return { type, patch, filters: num(dsc.filters, d.filters), layers };
+  return { type, patch, filters: num(dsc.filters, d.filters), layers, patchNorm: str(dsc.patchNorm, preset.patchNorm) };
 }
 
 function resolveTrain(t: Obj, report: Report): TrainConfig {
@@ -326,7 +320,8 @@ function resolveTrain(t: Obj, report: Report): TrainConfig {
   const p = PRESETS[preset];
   return {
     preset,
-    evalMode: str(t.evalMode, d.evalMode),
+    loop: str(t.loop, p.loop),
+    evalMode: str(t.evalMode, p.evalMode),
     data: {
       train: str(data.train, d.data.train),
       test: typeof data.test === 'string' ? data.test : undefined,
@@ -342,7 +337,12 @@ function resolveTrain(t: Obj, report: Report): TrainConfig {
       beta1: num(opt.beta1, p.optimizer.beta1),
       beta2: num(opt.beta2, p.optimizer.beta2),
     },
-    loss: { l1: num(loss.l1, p.loss.l1), gan: num(loss.gan, p.loss.gan) },
+    loss: {
+      l1: num(loss.l1, p.loss.l1),
+      gan: num(loss.gan, p.loss.gan),
+      l1Reduction: str(loss.l1Reduction, p.loss.l1Reduction),
+      realLabel: str(loss.realLabel, p.loss.realLabel),
+    },
     sampleEvery: num(t.sampleEvery, d.sampleEvery),
     seed: num(t.seed, d.seed),
     backend: str(t.backend, d.backend),

@@ -302,6 +302,19 @@ export const configSchema: ObjectSchema = {
             'Stride-2 convolutions of the trunk (for `seed`: the length of its filter list, whose last entry the ' +
             'final convolution takes); at most log2(patch). Defaults to log2(patch) (6 for 64).',
         },
+        patchNorm: {
+          kind: 'string',
+          enum: ['per-patch', 'shared'],
+          enumDocs: {
+            'per-patch':
+              "The seed's script: one patch model called once per patch, so each BatchNormalization normalises over " +
+              'the batch at that patch position alone and updates its moving statistics once per patch.',
+            shared:
+              'The statistics over every patch of the batch at once, as a fully convolutional PatchGAN (the paper) ' +
+              'normalises over the whole image.',
+          },
+          doc: "The trunk's BatchNorm statistics. Defaults to `per-patch` with `train.preset: seed`, `shared` with `paper`.",
+        },
       },
     },
     train: {
@@ -312,21 +325,38 @@ export const configSchema: ObjectSchema = {
           kind: 'string',
           enum: ['seed', 'paper'],
           enumDocs: {
-            seed: 'The seed article: Adam 1e-3 / beta1 0.9, 10 * L1 + 1 * GAN, batch 5.',
-            paper: 'The pix2pix paper: Adam 2e-4 / beta1 0.5, 100 * L1 + 1 * GAN, batch 1.',
+            seed: "The seed article's script: its loop, Adam 1e-3 / beta1 0.9, 10 * L1 (summed over channels) + 1 * GAN, batch 5.",
+            paper: "The pix2pix paper's code: its loop, Adam 2e-4 / beta1 0.5, 100 * L1 + 1 * GAN, batch 1.",
           },
           default: 'seed',
-          doc: 'Defaults for `optimizer`, `loss` and `batchSize`; keys written here win over the preset.',
+          doc:
+            'Defaults for `loop`, `evalMode`, `optimizer`, `loss`, `batchSize`, `discriminator.type` and ' +
+            '`discriminator.patchNorm`; keys written here win over the preset.',
+        },
+        loop: {
+          kind: 'string',
+          enum: ['seed', 'paper'],
+          enumDocs: {
+            seed:
+              "The seed's script: per batch one discriminator update first, alternating a real batch (odd batches of " +
+              'an epoch) and a generated one (made in inference mode, as `generator.predict`); then a generator ' +
+              'update on a fresh random batch (drawn with replacement) with the discriminator frozen.',
+            paper:
+              "The paper's code: the discriminator on the generated and the real pair of the batch, " +
+              '0.5 * (BCE fake + BCE real), then the generator on the same batch.',
+          },
+          doc: 'The training loop. Defaults to `seed` with `train.preset: seed`, `paper` with `paper`.',
         },
         evalMode: {
           kind: 'string',
           enum: ['training', 'inference'],
           enumDocs: {
             training: 'Dropout and batch statistics on, as the pix2pix paper evaluates.',
-            inference: 'Dropout off and BatchNorm moving statistics, as Keras `predict()`.',
+            inference: "Dropout off and BatchNorm moving statistics, as Keras `predict()` (the seed's figures).",
           },
-          default: 'training',
-          doc: 'How samples and metrics are generated at evaluation. Evaluation never changes the model.',
+          doc:
+            'How samples and metrics are generated at evaluation; evaluation never changes the model. Defaults to ' +
+            '`inference` with `train.preset: seed`, `training` with `paper`.',
         },
         data: {
           kind: 'object',
@@ -418,7 +448,9 @@ export const configSchema: ObjectSchema = {
         },
         loss: {
           kind: 'object',
-          doc: 'Generator loss = l1 * L1(generated, target) + gan * BCE(D(input, generated), real).',
+          doc:
+            'Generator loss = l1 * L1(generated, target) + gan * BCE(D(input, generated), real); the discriminator ' +
+            'learns generated = [1, 0] and real = `realLabel`.',
           properties: {
             l1: {
               kind: 'number',
@@ -428,6 +460,32 @@ export const configSchema: ObjectSchema = {
               doc: 'Weight of the L1 term (the paper: 100).',
             },
             gan: { kind: 'number', minimum: 0, maximum: 1e6, default: 1, doc: 'Weight of the adversarial term.' },
+            l1Reduction: {
+              kind: 'string',
+              enum: ['sum-channels', 'mean'],
+              enumDocs: {
+                'sum-channels':
+                  "The seed's: |y - y_hat| summed over channels, then averaged over batch, height and width " +
+                  '(3x the per-element mean for RGB).',
+                mean: "The paper's: the mean over every element.",
+              },
+              default: 'sum-channels',
+              doc: 'How the L1 term is reduced. Defaults to `sum-channels` with `train.preset: seed`, `mean` with `paper`.',
+            },
+            realLabel: {
+              kind: 'string',
+              enum: ['zeros', 'one'],
+              enumDocs: {
+                zeros:
+                  "The seed's `[0, 0]`: its script never sets the real batch's label, so the critic learns " +
+                  '"fake" against "not sure" (the softmax is pushed to [0.5, 0.5]).',
+                one: 'The corrected `[0, 1]`: "real", as the paper.',
+              },
+              default: 'zeros',
+              doc:
+                "The discriminator's label of a real batch (fake is `[1, 0]`). Defaults to `zeros` with " +
+                '`train.preset: seed`, `one` with `paper`.',
+            },
           },
         },
         sampleEvery: {

@@ -54,20 +54,39 @@ function makeLayer(tf: Tf, op: Exclude<LayerOp, { op: 'input' | 'timeDistributed
  * TimeDistributed by the reshape trick, as Keras does for models of unknown batch size: (B, n, ...) becomes
  * (B*n, ...) for the wrapped layer and back. tfjs always unstacks into n separate calls (`K.rnn`), which on the
  * wasm backend cost more than half of a PatchGAN training step. Registered under the same class name, so
- * saved models load with tf.loadLayersModel after this module has run.
+ * saved models load with tf.loadLayersModel after this module has run. Around a BatchNormalization with
+ * per-patch statistics (the graph's `perPatch`), training normalises each patch position on its own.
  */
-const reshapingTimeDistributed = new WeakMap<Tf, new (args: { layer: Layer; name: string }) => Layer>();
+const reshapingTimeDistributed = new WeakMap<Tf, TimeDistributedClass>();
 
-function timeDistributedClass(tf: Tf): new (args: { layer: Layer; name: string }) => Layer {
+type TimeDistributedClass = new (args: { layer: Layer; name: string; perPatch?: boolean }) => Layer;
+
+interface BatchNormVariables {
+  gamma: TF.LayerVariable;
+  beta: TF.LayerVariable;
+  movingMean: TF.LayerVariable;
+  movingVariance: TF.LayerVariable;
+  momentum: number;
+  epsilon: number;
+}
+
+function timeDistributedClass(tf: Tf): TimeDistributedClass {
   const known = reshapingTimeDistributed.get(tf);
   if (known) return known;
   const Base = Object.getPrototypeOf(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 1 }) }))
     .constructor as new (args: { layer: Layer; name: string }) => Layer & { layer: Layer };
   class ReshapingTimeDistributed extends Base {
     static className = 'TimeDistributed';
+    private readonly perPatch: boolean;
+    constructor(args: { layer: Layer; name: string; perPatch?: boolean }) {
+      super(args);
+      this.perPatch = args.perPatch ?? false;
+    }
     call(inputs: TF.Tensor | TF.Tensor[], kwargs: Record<string, unknown>): TF.Tensor {
       return tf.tidy(() => {
         const x = Array.isArray(inputs) ? inputs[0] : inputs;
+        if (this.perPatch && kwargs.training)
+          return perPatchBatchNorm(tf, this.layer as unknown as BatchNormVariables, x);
         const [batch, steps, ...rest] = x.shape;
         const y = this.layer.call(tf.reshape(x, [batch * steps, ...rest]), kwargs);
         const out = Array.isArray(y) ? y[0] : y;
@@ -80,6 +99,32 @@ function timeDistributedClass(tf: Tf): new (args: { layer: Layer; name: string }
   );
   reshapingTimeDistributed.set(tf, ReshapingTimeDistributed);
   return ReshapingTimeDistributed;
+}
+
+/**
+ * BatchNormalization in training mode as the seed's per-patch calls of one patch model run it, on (batch, patches,
+ * h, w, c): statistics per patch over the batch and the pixels, and the moving statistics updated once per patch, in
+ * patch order, as tfjs-layers updates them on each call (moving -= (moving - batch) * (1 - momentum)).
+ */
+function perPatchBatchNorm(tf: Tf, bn: BatchNormVariables, x: TF.Tensor): TF.Tensor {
+  const { mean, variance } = tf.moments(x, [0, 2, 3], true);
+  const normed = tf.add(
+    tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, bn.epsilon))), bn.gamma.read()),
+    bn.beta.read(),
+  );
+  const decay = 1 - bn.momentum;
+  const channels = x.shape[x.rank - 1];
+  const perPatch = (t: TF.Tensor) => tf.unstack(tf.reshape(t, [-1, channels]));
+  const [means, variances] = [perPatch(mean), perPatch(variance)];
+  for (const [variable, values] of [
+    [bn.movingMean, means],
+    [bn.movingVariance, variances],
+  ] as const) {
+    let moving = variable.read() as TF.Tensor;
+    for (const v of values) moving = tf.sub(moving, tf.mul(tf.sub(moving, v), decay));
+    variable.write(moving);
+  }
+  return normed;
 }
 
 /** Which masks the dropout layers draw: the run's seed (with each layer's name) and the step. */
@@ -137,7 +182,11 @@ export function buildModel(tf: Tf, graph: ModelGraph): TF.LayersModel {
     } else {
       const layer =
         op.op === 'timeDistributed'
-          ? new (timeDistributedClass(tf))({ layer: makeLayer(tf, op.layer, `${node.name}_inner`), name: node.name })
+          ? new (timeDistributedClass(tf))({
+              layer: makeLayer(tf, op.layer, `${node.name}_inner`),
+              name: node.name,
+              perPatch: op.layer.op === 'batchNorm' && op.layer.perPatch,
+            })
           : makeLayer(tf, op, node.name);
       const ins = node.inbound.map((n) => {
         const t = tensors.get(n);

@@ -1,10 +1,17 @@
-// The pix2pix training step and evaluation: a conditional GAN whose discriminator sees (image, input) pairs, with an
-// L1 term in the generator loss. The generator and discriminator run in training mode (batch statistics,
-// dropout) in every update, as in the paper's code.
+// The pix2pix training step and evaluation on tfjs: a conditional GAN whose discriminator sees (image, input)
+// pairs, with an L1 term in the generator loss, trained by the loop of `train.loop` (core/trainingLoop.ts).
 
 import type * as TF from '@tensorflow/tfjs';
-import type { ResolvedConfig } from '../core/config';
+import type { L1Reduction, ResolvedConfig, TrainConfig } from '../core/config';
 import type { ModelGraph } from '../core/graph';
+import {
+  GENERATED_TARGET,
+  REAL_TARGET,
+  discriminatorSees,
+  realTarget,
+  type DiscriminatorSees,
+  type Target,
+} from '../core/trainingLoop';
 import type { ImagePair } from '../data/dataset';
 import { buildModel } from '../model/build';
 import type { Tf } from '../model/tf';
@@ -40,11 +47,6 @@ export function disposeNets(tf: Tf, nets: Nets): void {
   tf.disposeVariables();
 }
 
-export interface LossWeights {
-  l1: number;
-  gan: number;
-}
-
 export interface StepLosses {
   gL1: number;
   gGan: number;
@@ -76,15 +78,26 @@ export function batchTensor(tf: Tf, images: readonly Uint8Array[], size: number,
 const variablesOf = (model: TF.LayersModel) =>
   model.trainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
 
-/** Mean absolute error, the generator's L1 term. */
-export function l1Loss(tf: Tf, a: TF.Tensor, b: TF.Tensor): TF.Scalar {
-  return tf.mean(tf.abs(tf.sub(a, b))) as TF.Scalar;
+/** The L1 term: the per-element mean of |a - b|, or (the seed's) its sum over channels averaged over the rest. */
+export function l1Loss(tf: Tf, a: TF.Tensor, b: TF.Tensor, reduction: L1Reduction = 'mean'): TF.Scalar {
+  const abs = tf.abs(tf.sub(a, b));
+  return tf.mean(reduction === 'sum-channels' ? tf.sum(abs, -1) : abs) as TF.Scalar;
 }
 
-/** Binary cross-entropy on the softmax [fake, real] output: -mean(log p[:, cls]). */
+/** Cross-entropy of the softmax [fake, real] output with a target (core/trainingLoop.ts): -mean(sum_k t_k log p_k). */
+export function crossEntropy(tf: Tf, p: TF.Tensor, target: Target): TF.Scalar {
+  const terms = target.flatMap((t, k) => {
+    if (t === 0) return [];
+    const column = tf.slice(p, [0, k], [-1, 1]);
+    const log = tf.log(tf.clipByValue(column, 1e-7, 1));
+    return [t === 1 ? log : tf.mul(log, t)];
+  });
+  return tf.neg(tf.mean(terms.length === 1 ? terms[0] : tf.addN(terms))) as TF.Scalar;
+}
+
+/** Binary cross-entropy against class `cls` (0 fake, 1 real): -mean(log p[:, cls]). */
 export function bce(tf: Tf, p: TF.Tensor, cls: 0 | 1): TF.Scalar {
-  const column = tf.slice(p, [0, cls], [-1, 1]);
-  return tf.neg(tf.mean(tf.log(tf.clipByValue(column, 1e-7, 1)))) as TF.Scalar;
+  return crossEntropy(tf, p, cls === 1 ? REAL_TARGET : GENERATED_TARGET);
 }
 
 /** The discriminator's [fake, real] probabilities for `image` given the generator's `input` (its two inputs). */
@@ -92,45 +105,105 @@ function discriminate(d: TF.LayersModel, image: TF.Tensor, input: TF.Tensor): TF
   return d.apply([image, input], { training: true }) as TF.Tensor;
 }
 
+/** Saves `model`'s BatchNorm moving statistics; the function returned puts them back (a frozen Keras model's, an evaluation's). */
+function saveStatistics(tf: Tf, model: TF.LayersModel): () => void {
+  const moving = model.nonTrainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
+  const saved = moving.map((v) => tf.clone(v));
+  return () => {
+    moving.forEach((v, k) => v.assign(saved[k]));
+    tf.dispose(saved);
+  };
+}
+
+function keepingStatistics<T>(tf: Tf, model: TF.LayersModel, fn: () => T): T {
+  const restore = saveStatistics(tf, model);
+  try {
+    return fn();
+  } finally {
+    restore();
+  }
+}
+
+/** One step's tensors (core/trainingLoop.ts `StepImages`). */
+export interface StepTensors {
+  x: TF.Tensor4D;
+  y: TF.Tensor4D;
+  gx: TF.Tensor4D;
+  gy: TF.Tensor4D;
+  sees: DiscriminatorSees;
+}
+
+/** The settings a step reads. */
+export type StepSettings = Pick<TrainConfig, 'loop' | 'loss'>;
+
+/** Receives each network's gradients before they are disposed (tests compare them with another backend's). */
+export type GradientSink = (net: 'generator' | 'discriminator', grads: TF.NamedTensorMap) => void;
+
 /**
- * One training step: a generator update, then a discriminator update on the same fake batch. The four losses
- * come back in one asynchronous read (GPU backends cannot read synchronously in Node).
+ * One training step of `train.loop` (core/trainingLoop.ts): the discriminator's update, then the generator's. The
+ * four losses come back in one asynchronous read (GPU backends cannot read synchronously in Node).
  */
 export async function trainStep(
   tf: Tf,
   nets: Nets,
-  weights: LossWeights,
-  x: TF.Tensor4D,
-  y: TF.Tensor4D,
+  settings: StepSettings,
+  images: StepTensors,
+  sink?: GradientSink,
 ): Promise<StepLosses> {
+  const dLoss = discriminatorUpdate(tf, nets, settings, images, sink);
   const { generator: g, discriminator: d } = nets;
-  let fake: TF.Tensor | undefined;
+  const { gx, gy } = images;
+  const { loss } = settings;
   let l1: TF.Scalar | undefined;
   let gan: TF.Scalar | undefined;
-  const gStep = tf.variableGrads(() => {
-    const out = g.apply(x, { training: true }) as TF.Tensor;
-    fake = tf.keep(out);
-    const p = discriminate(d, out, x);
-    l1 = tf.keep(l1Loss(tf, out, y));
-    gan = tf.keep(bce(tf, p, 1));
-    return tf.add(tf.mul(l1, weights.l1), tf.mul(gan, weights.gan)) as TF.Scalar;
-  }, variablesOf(g));
+  const update = () =>
+    tf.variableGrads(() => {
+      const out = g.apply(gx, { training: true }) as TF.Tensor;
+      l1 = tf.keep(l1Loss(tf, out, gy, loss.l1Reduction));
+      gan = tf.keep(crossEntropy(tf, discriminate(d, out, gx), REAL_TARGET));
+      return tf.add(tf.mul(l1, loss.l1), tf.mul(gan, loss.gan)) as TF.Scalar;
+    }, variablesOf(g));
+  // The seed's combined model holds the discriminator frozen: batch statistics, its moving ones left alone.
+  const gStep = settings.loop === 'seed' ? keepingStatistics(tf, d, update) : update();
+  sink?.('generator', gStep.grads);
   nets.gOptimizer.applyGradients(gStep.grads);
   tf.dispose(gStep.grads);
+  const losses = tf.stack([gStep.value, dLoss, l1!, gan!]);
+  tf.dispose([gStep.value, dLoss, l1!, gan!]);
+  const [gTotal, dValue, gL1, gGan] = await losses.data();
+  losses.dispose();
+  return { gL1, gGan, gTotal, dLoss: dValue };
+}
 
+/** The discriminator's update of a step; its loss stays on the backend. */
+function discriminatorUpdate(
+  tf: Tf,
+  nets: Nets,
+  settings: StepSettings,
+  { x, y, sees }: StepTensors,
+  sink?: GradientSink,
+): TF.Scalar {
+  const { generator: g, discriminator: d } = nets;
+  const real = realTarget(settings.loss.realLabel);
+  // The seed's fake is `generator.predict`; the paper's is the generator's training-mode output that its own update
+  // then differentiates (computed twice here, so its moving statistics are kept from this first forward pass).
+  const fake =
+    sees === 'real'
+      ? undefined
+      : sees === 'generated'
+        ? (g.apply(x, { training: false }) as TF.Tensor)
+        : keepingStatistics(tf, g, () => g.apply(x, { training: true }) as TF.Tensor);
   const dStep = tf.variableGrads(() => {
-    const pFake = discriminate(d, fake!, x);
-    const pReal = discriminate(d, y, x);
-    return tf.mul(tf.add(bce(tf, pFake, 0), bce(tf, pReal, 1)), 0.5) as TF.Scalar;
+    if (sees === 'real') return crossEntropy(tf, discriminate(d, y, x), real);
+    const onFake = crossEntropy(tf, discriminate(d, fake!, x), GENERATED_TARGET);
+    if (sees === 'generated') return onFake;
+    return tf.mul(tf.add(onFake, crossEntropy(tf, discriminate(d, y, x), real)), 0.5) as TF.Scalar;
   }, variablesOf(d));
+  sink?.('discriminator', dStep.grads);
   nets.dOptimizer.applyGradients(dStep.grads);
   tf.dispose(dStep.grads);
-
-  const losses = tf.stack([gStep.value, dStep.value, l1!, gan!]);
-  tf.dispose([gStep.value, dStep.value, l1!, gan!, fake!]);
-  const [gTotal, dLoss, gL1, gGan] = await losses.data();
-  losses.dispose();
-  return { gL1, gGan, gTotal, dLoss };
+  fake?.dispose();
+  return dStep.value;
 }
 
 /**
@@ -148,27 +221,31 @@ export async function generate(
 ): Promise<Float32Array> {
   const { size, inChannels, outChannels } = shapes;
   const out = new Float32Array(pairs.length * size * size * outChannels);
-  const moving = g.nonTrainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
-  const saved = mode === 'training' ? moving.map((v) => tf.clone(v)) : [];
-  for (let i = 0; i < pairs.length; i += batchSize) {
-    const chunk = pairs.slice(i, i + batchSize);
-    const generated = tf.tidy(
-      () =>
-        g.apply(
-          batchTensor(
-            tf,
-            chunk.map((p) => p.input),
-            size,
-            inChannels,
-          ),
-          { training: mode === 'training' },
-        ) as TF.Tensor,
-    );
-    out.set(await generated.data(), i * size * size * outChannels);
-    generated.dispose();
+  const generateAll = async () => {
+    for (let i = 0; i < pairs.length; i += batchSize) {
+      const chunk = pairs.slice(i, i + batchSize);
+      const generated = tf.tidy(
+        () =>
+          g.apply(
+            batchTensor(
+              tf,
+              chunk.map((p) => p.input),
+              size,
+              inChannels,
+            ),
+            { training: mode === 'training' },
+          ) as TF.Tensor,
+      );
+      out.set(await generated.data(), i * size * size * outChannels);
+      generated.dispose();
+    }
+  };
+  const restore = mode === 'training' ? saveStatistics(tf, g) : () => {};
+  try {
+    await generateAll();
+  } finally {
+    restore();
   }
-  moving.forEach((v, k) => mode === 'training' && v.assign(saved[k]));
-  tf.dispose(saved);
   return out;
 }
 
@@ -194,4 +271,19 @@ export async function evaluate(
     quality: quality(generated, targetsOf(pairs, shapes), pairs.length, shapes.size, shapes.outChannels),
     generated,
   };
+}
+
+/**
+ * A step on one batch (the benchmarks' and some tests'): the generator trains on it too, and the discriminator sees
+ * what the loop gives it at batch `batchInEpoch` of an epoch.
+ */
+export function stepOnBatch(
+  tf: Tf,
+  nets: Nets,
+  settings: StepSettings,
+  x: TF.Tensor4D,
+  y: TF.Tensor4D,
+  batchInEpoch = 0,
+): Promise<StepLosses> {
+  return trainStep(tf, nets, settings, { x, y, gx: x, gy: y, sees: discriminatorSees(settings.loop, batchInEpoch) });
 }

@@ -10,6 +10,7 @@ import { describeErrors } from '../core/diagnostics';
 import type { ModelGraph } from '../core/graph';
 import { kerasSummary } from '../core/kerasSummary';
 import { SeededRandom, withRandom } from '../core/random';
+import { discriminatorSees, generatorBatch, type StepImages } from '../core/trainingLoop';
 import { DataError, loadDataset, type Dataset } from '../data/dataset';
 import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
@@ -234,34 +235,51 @@ async function trainLoop(s: Session, stop: StopRequest): Promise<'completed' | '
   return reason;
 }
 
-/** The next batch of the epoch's order; a new order when the epoch is used up. */
-function nextBatch(s: Session): number[] {
+/** The next batch of the epoch's order, and its index in the epoch; a new order when the epoch is used up. */
+function nextBatch(s: Session): { indices: number[]; batchInEpoch: number } {
   const { state } = s;
   if (state.position >= state.order.length) {
     state.order = s.dataRng.shuffle(s.data.train.map((_, i) => i));
     state.position = 0;
   }
+  const batchInEpoch = Math.floor(state.position / s.batchSize);
   const indices = state.order.slice(state.position, state.position + s.batchSize);
   state.position += s.batchSize;
-  return indices;
+  return { indices, batchInEpoch };
+}
+
+/** A step's images (core/trainingLoop.ts): the epoch's next batch and, in the seed's loop, the generator's own. */
+function stepImages(s: Session): StepImages {
+  const { state, shapes } = s;
+  const { loop, seed } = s.source.config.train;
+  const { indices, batchInEpoch } = nextBatch(s);
+  const train = s.data.train;
+  const floats = (which: number[], part: 'input' | 'target') =>
+    batchFloats(
+      which.map((i) => train[i][part]),
+      shapes.size,
+      part === 'input' ? shapes.inChannels : shapes.outChannels,
+    );
+  const [x, y] = [floats(indices, 'input'), floats(indices, 'target')];
+  const sees = discriminatorSees(loop, batchInEpoch);
+  if (loop === 'paper') return { x, y, batch: indices.length, gx: x, gy: y, gBatch: indices.length, sees };
+  const drawn = generatorBatch(seed, state.step, train.length, s.batchSize);
+  return {
+    x,
+    y,
+    batch: indices.length,
+    gx: floats(drawn, 'input'),
+    gy: floats(drawn, 'target'),
+    gBatch: drawn.length,
+    sees,
+  };
 }
 
 async function oneStep(s: Session, tensors: { baseline: number | undefined }): Promise<void> {
-  const { tf, state, shapes } = s;
-  const indices = nextBatch(s);
+  const { tf, state } = s;
   const started = performance.now();
-  const train = s.data.train;
-  const x = batchFloats(
-    indices.map((i) => train[i].input),
-    shapes.size,
-    shapes.inChannels,
-  );
-  const y = batchFloats(
-    indices.map((i) => train[i].target),
-    shapes.size,
-    shapes.outChannels,
-  );
-  const losses = await s.stepper.step(x, y, indices.length, state.step);
+  const images = stepImages(s);
+  const losses = await s.stepper.step(images, state.step);
   s.backend.watch?.check();
   state.step++;
   if (!Number.isFinite(losses.gTotal) || !Number.isFinite(losses.dLoss)) {
@@ -277,7 +295,7 @@ async function oneStep(s: Session, tensors: { baseline: number | undefined }): P
     s.send({ type: 'warning', payload: { message } });
   }
   const epoch = state.step / s.stepsPerEpoch;
-  const imgPerSec = indices.length / seconds;
+  const imgPerSec = images.batch / seconds;
   s.send({ type: 'step', payload: { step: state.step, epoch, ...losses, imgPerSec, numTensors } });
 }
 

@@ -2,7 +2,9 @@
 // compiled step (compiled/), which holds the variables on the GPU and brings the tfjs models up to date before
 // anything reads them. The trainer and the benchmarks use the one interface.
 
+import type * as TF from '@tensorflow/tfjs';
 import type { ModelGraph } from '../core/graph';
+import type { StepImages } from '../core/trainingLoop';
 import type { ResolvedConfig } from '../core/config';
 import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
@@ -16,17 +18,12 @@ import { trainStep, type Nets, type StepLosses } from './pix2pix';
 export interface Stepper {
   /** "compiled (262 dispatches per step)", "tfjs". */
   describe: string;
-  /** One step on a batch of inputs and targets in [-1, 1] (NHWC); `step` counts steps from the run's start. */
-  step(x: Float32Array<ArrayBuffer>, y: Float32Array<ArrayBuffer>, batch: number, step: number): Promise<StepLosses>;
+  /** One step of `train.loop` on its images; `step` counts steps from the run's start. */
+  step(images: StepImages, step: number): Promise<StepLosses>;
   /** Brings the tfjs models (with `optimizers`, the Adam states too) up to date; `step` steps are done. */
   sync(step: number, optimizers: boolean): Promise<void>;
   /** One step with GPU time per kernel, where the stepper can time its kernels. */
-  profile?(
-    x: Float32Array<ArrayBuffer>,
-    y: Float32Array<ArrayBuffer>,
-    batch: number,
-    step: number,
-  ): Promise<KernelTime[]>;
+  profile?(images: StepImages, step: number): Promise<KernelTime[]>;
   dispose(): void;
 }
 
@@ -41,14 +38,22 @@ function tfjsStepper(tf: Tf, nets: Nets, graphs: StepperGraphs, describe: string
   const out = graphs.config.output.channels;
   return {
     describe,
-    async step(x, y, batch, step) {
+    async step(images, step) {
       setDropoutDraw(graphs.config.train.seed, step);
-      const xs = tf.tensor4d(x, [batch, size, size, channels]);
-      const ys = tf.tensor4d(y, [batch, size, size, out]);
+      const own: TF.Tensor[] = [];
+      const tensor = (data: Float32Array<ArrayBuffer>, batch: number, c: number) => {
+        const t = tf.tensor4d(data, [batch, size, size, c]);
+        own.push(t);
+        return t;
+      };
+      const x = tensor(images.x, images.batch, channels);
+      const y = tensor(images.y, images.batch, out);
+      const gx = images.gx === images.x ? x : tensor(images.gx, images.gBatch, channels);
+      const gy = images.gy === images.y ? y : tensor(images.gy, images.gBatch, out);
       try {
-        return await trainStep(tf, nets, graphs.config.train.loss, xs, ys);
+        return await trainStep(tf, nets, graphs.config.train, { x, y, gx, gy, sees: images.sees });
       } finally {
-        tf.dispose([xs, ys]);
+        tf.dispose(own);
       }
     },
     async sync() {},
@@ -60,16 +65,16 @@ function compiledStepper(tf: Tf, nets: Nets, graphs: StepperGraphs, compiled: Co
   const { l1: l1Weight, gan: ganWeight } = graphs.config.train.loss;
   return {
     describe: `compiled (${compiled.dispatches(batch)} dispatches per step at batch ${batch}, ${(compiled.bytes() / 2 ** 20).toFixed(1)} MiB)`,
-    async step(x, y, size, step) {
-      const r = await compiled.step(x, y, size, step);
+    async step(images, step) {
+      const r = await compiled.step(images, step);
       // tfjs's arithmetic for the totals: float32 products and sums.
       const f = Math.fround;
       const gTotal = f(f(r.l1 * l1Weight) + f(r.gan * ganWeight));
-      const dLoss = f(f(r.dFake + r.dReal) * 0.5);
+      const dLoss = { both: f(f(r.dFake + r.dReal) * 0.5), generated: r.dFake, real: r.dReal }[images.sees];
       return { gL1: r.l1, gGan: r.gan, gTotal, dLoss };
     },
     sync: (step, optimizers) => downloadNets(tf, compiled, nets, step, optimizers),
-    profile: (x, y, size, step) => compiled.profile(x, y, size, step),
+    profile: (images, step) => compiled.profile(images, step),
     dispose: () => compiled.destroy(),
   };
 }

@@ -49,15 +49,19 @@ export function gap(a: Curve, b: Curve, from: number, to: number): number {
 const FLOOR = 2.5e-4;
 
 /**
- * `fast` trains the same model as `ref`: the first steps agree to float precision (a wrong gradient shows at
- * step 2, by 1e-2 and more), and every 10-step window stays within 4x of what rounding alone does (at least FLOOR). A GAN
+ * `fast` trains the same model as `ref`: the first step agrees to float precision, and (a wrong gradient shows at
+ * step 2, by 1e-2 and more) every 10-step window stays within 4x of what rounding alone does (at least FLOOR). A GAN
  * amplifies rounding, so that is measured: each pair in `spreads` is a run and the same run with every initial
  * weight moved by one float32 ulp, and the widest of their gaps is the tolerance. Returns the table.
  */
 export function assertSameCurve(fast: Curve, ref: Curve, spreads: [Curve, Curve][]): string[] {
   const steps = fast.losses.length;
   assert.equal(ref.losses.length, steps);
-  assert.ok(gap(fast, ref, 0, 5) < 1e-4, `steps 1-5 differ by ${gap(fast, ref, 0, 5)}`);
+  // The first step, from the same weights, agrees to float precision. From the second on, Adam's first update has
+  // moved each weight whose gradient is rounding noise (a convolution's bias before a BatchNorm) by lr one way or
+  // the other; the seed's loop generates in inference mode, where those biases count, so from there the windows'
+  // rule holds.
+  assert.ok(gap(fast, ref, 0, 1) < 1e-4, `step 1 differs by ${gap(fast, ref, 0, 1)}`);
   const rows: string[] = [];
   for (let s = 0; s < steps; s += 10) {
     const backends = gap(fast, ref, s, s + 10);

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyze } from '../../src/core/analysis';
+import { oneBatch } from '../../src/core/trainingLoop';
 import type { Backend } from '../../src/core/config';
 import { loadDataset } from '../../src/data/dataset';
 import { chooseBackend } from '../../src/trainer/backends';
@@ -44,7 +45,7 @@ async function main() {
       c.input.size,
       c.output.channels,
     );
-    const l = await stepper.step(x, y, b, step);
+    const l = await stepper.step(oneBatch(c.train.loop, x, y, b, step), step);
     losses.push([l.gL1, l.gGan, l.dLoss]);
   }
   process.stdout.write(

@@ -6,7 +6,7 @@ import { analyze } from '../../src/core/analysis';
 import { buildModel } from '../../src/model/build';
 import { chooseBackend } from '../../src/trainer/backends';
 import { saveCheckpoint } from '../../src/trainer/checkpoint';
-import { trainStep } from '../../src/trainer/pix2pix';
+import { stepOnBatch } from '../../src/trainer/pix2pix';
 import { tempDir } from '../support/tempDir';
 
 const scratch = tempDir('p2p-ckpt-');
@@ -23,7 +23,7 @@ describe('checkpoints', () => {
     };
     const x = tf.zeros([5, 32, 32, 1]) as import('@tensorflow/tfjs').Tensor4D;
     const y = tf.zeros([5, 32, 32, 3]) as import('@tensorflow/tfjs').Tensor4D;
-    await trainStep(tf, nets, { l1: 10, gan: 1 }, x, y);
+    await stepOnBatch(tf, nets, a.config.train, x, y);
     const dir = mkdtempSync(join(scratch, 'ckpt-'));
     const state = { step: 1, totalSteps: 2, order: [], position: 0, rng: 0 };
     await saveCheckpoint(tf, nets, dir, state);

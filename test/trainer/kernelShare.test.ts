@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { kernelTable, profileStep, stepSetup } from '../../bench/setup';
-import { trainStep } from '../../src/trainer/pix2pix';
+import { stepOnBatch } from '../../src/trainer/pix2pix';
 
 const root = join(__dirname, '..', '..');
 
@@ -13,7 +13,7 @@ describe('the kernels of a tiny wasm step', () => {
   it('has no kernel above 40% of the kernel time', async () => {
     const step = await stepSetup(join(root, 'examples', 'tiny.p2p.yaml'), 'wasm');
     assert.equal(step.name, 'wasm');
-    await trainStep(step.tf, step.nets, step.config.train.loss, step.x, step.y); // kernels set up, weights packed
+    await stepOnBatch(step.tf, step.nets, step.config.train, step.x, step.y); // kernels set up, weights packed
     const { kernels } = await profileStep(step);
     const total = kernels.reduce((sum, k) => sum + k.ms, 0);
     const [busiest] = kernels;

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerLayers } from '../../src/model/build';
 import { EXIT_STOPPED, type TrainerEvent } from '../../src/runFolders/contract';
 import { TrainerProcess } from '../../src/trainer/process';
+import { analyze } from '../../src/core/analysis';
 import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';
 
@@ -175,7 +176,12 @@ describe('trainer process', () => {
     );
   });
 
-  it('trains a stopped and resumed run exactly as an uninterrupted one (evaluation has a random stream of its own)', async () => {
+  it("trains a stopped and resumed run exactly as an uninterrupted one, mid-epoch in the seed's loop (evaluation has a random stream of its own)", async () => {
+    assert.equal(
+      analyze(microConfig(0.2, 1)).config.train.loop,
+      'seed',
+      'the real/generated alternation and the generator batches resume',
+    );
     const straight = start(['--config', config, '--out', join(work, 'runs'), '--steps', '20']);
     assert.equal(await straight.exit, 0);
     const first = start(['--config', config, '--out', join(work, 'runs'), '--steps', '8']); // ends with an evaluation at 8

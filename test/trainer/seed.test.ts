@@ -5,7 +5,7 @@ import type * as TF from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analysis';
 import { buildModel } from '../../src/model/build';
 import { chooseBackend } from '../../src/trainer/backends';
-import { trainStep, type Nets } from '../../src/trainer/pix2pix';
+import { stepOnBatch, type Nets } from '../../src/trainer/pix2pix';
 
 describe('the seed model', () => {
   it("builds the seed discriminator with the graph's parameters and trains it one step, both streams learning", async () => {
@@ -25,7 +25,7 @@ describe('the seed model', () => {
     const before = await Promise.all(watched.map((n) => kernel(n).data()));
     const x = tf.randomUniform([5, 128, 128, 1], -1, 1) as TF.Tensor4D;
     const y = tf.randomUniform([5, 128, 128, 3], -1, 1) as TF.Tensor4D;
-    const losses = await trainStep(tf, nets, { l1: 10, gan: 1 }, x, y);
+    const losses = await stepOnBatch(tf, nets, a.config.train, x, y, 1);
     assert.ok(Object.values(losses).every(Number.isFinite), JSON.stringify(losses));
     const after = await Promise.all(watched.map((n) => kernel(n).data()));
     watched.forEach((n, i) =>

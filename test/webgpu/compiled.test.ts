@@ -16,7 +16,8 @@ import {
 import { FusedAdam } from '../../src/trainer/compiled/adam';
 import { setParallelism, type Kernel } from '../../src/trainer/compiled/gemm';
 import { OutputLoss, SoftmaxCrossEntropy } from '../../src/trainer/compiled/loss';
-import { bce, l1Loss } from '../../src/trainer/pix2pix';
+import { crossEntropy, l1Loss } from '../../src/trainer/pix2pix';
+import { GENERATED_TARGET, REAL_TARGET, l1ChannelSum, realTarget } from '../../src/core/trainingLoop';
 import {
   denseForward,
   denseInputGradient,
@@ -333,6 +334,108 @@ describe('compiled step kernels against cpu', () => {
     }
   });
 
+  it('BatchNormalization per patch position (the seed discriminator) and in inference mode', async () => {
+    const next = rng(24);
+    const [images, patches, pixels, channels] = [3, 4, 5, 6];
+    const positions = images * patches * pixels;
+    const epsilon = 1e-3;
+    const [x, dy] = [random(positions * channels, next), random(positions * channels, next)];
+    const [gamma, beta] = [random(channels, next), random(channels, next)];
+    const movingBefore = random(2 * channels, next).map(Math.abs);
+    const leaky = { kind: 'leakyRelu', alpha: 0.2 } as const;
+    // Each patch position on its own: a plain BatchNorm over the images and pixels of that patch.
+    const want = tf.tidy(() => {
+      const f = (xi: tf.Tensor, gi: tf.Tensor, bi: tf.Tensor) => {
+        const perPatch = tf.unstack(tf.reshape(xi, [images, patches, pixels, channels]), 1).map((t) => {
+          const { mean, variance } = tf.moments(t, [0, 1]);
+          return tf.leakyRelu(tf.batchNorm(t, mean, variance, bi, gi, epsilon), 0.2);
+        });
+        return tf.reshape(tf.stack(perPatch, 1), [positions, channels]);
+      };
+      const inputs = [tf.tensor2d(x, [positions, channels]), tf.tensor1d(gamma), tf.tensor1d(beta)];
+      const [dx, dgamma, dbeta] = tf.grads(f)(inputs, tf.tensor2d(dy, [positions, channels]));
+      return [f(inputs[0], inputs[1], inputs[2]), dx, dgamma, dbeta].map((t) => t.dataSync() as Float32Array);
+    });
+    // The moving statistics take each patch's statistics in turn.
+    const wantMoving = Float32Array.from(movingBefore);
+    const patchStats = tf.tidy(() =>
+      tf.unstack(tf.reshape(tf.tensor1d(x), [images, patches, pixels, channels]), 1).map((t) => {
+        const { mean, variance } = tf.moments(t, [0, 1]);
+        return [...mean.dataSync(), ...variance.dataSync()];
+      }),
+    );
+    for (const stats of patchStats)
+      stats.forEach((v, k) => (wantMoving[k] = Math.fround(wantMoving[k] - Math.fround((wantMoving[k] - v) * 0.01))));
+    const storage = (floats: number) =>
+      device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const run = async (mode: 'training' | 'inference') => {
+      const norm = new FusedBatchNorm(device, {
+        positions,
+        channels,
+        epsilon,
+        momentum: 0.99,
+        activation: leaky,
+        patches: mode === 'training' ? { count: patches, pixels } : undefined,
+        mode,
+      });
+      const [stats, y, dx, dgb] = [
+        storage(channels * 4 * patches),
+        storage(x.length),
+        storage(x.length),
+        storage(2 * channels),
+      ];
+      const moving = upload(movingBefore);
+      const gb = upload(Float32Array.from([...gamma, ...beta]));
+      norm.bind({ x: upload(x), gb, stats, y, dy: upload(dy), dx, dgb, moving });
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      norm.recordForward(pass);
+      if (mode === 'training') norm.recordBackward(pass);
+      pass.end();
+      device.queue.submit([encoder.finish()]);
+      const gradients = await download(dgb, 2 * channels);
+      return {
+        outputs: [
+          await download(y, x.length),
+          await download(dx, x.length),
+          gradients.subarray(0, channels),
+          gradients.subarray(channels),
+        ],
+        moving: await download(moving, 2 * channels),
+      };
+    };
+    const training = await run('training');
+    ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
+      const error = relativeError(training.outputs[i], want[i]);
+      assert.ok(error < 1e-4, `per-patch ${name}: relative error ${error}`);
+    });
+    const movingError = relativeError(training.moving, wantMoving);
+    assert.ok(movingError < 1e-5, `per-patch moving statistics: relative error ${movingError}`);
+    // Inference: the moving statistics normalise, and stay as they were.
+    const inference = await run('inference');
+    const wantInference = tf.tidy(() => {
+      const [mean, variance] = [movingBefore.slice(0, channels), movingBefore.slice(channels)].map((v) =>
+        tf.tensor1d(v),
+      );
+      const z = tf.batchNorm(
+        tf.tensor2d(x, [positions, channels]),
+        mean,
+        variance,
+        tf.tensor1d(beta),
+        tf.tensor1d(gamma),
+        epsilon,
+      );
+      return tf.leakyRelu(z, 0.2).dataSync() as Float32Array;
+    });
+    const inferenceError = relativeError(inference.outputs[0], wantInference);
+    assert.ok(inferenceError < 1e-5, `inference y: relative error ${inferenceError}`);
+    assert.deepEqual(
+      [...inference.moving],
+      [...Float32Array.from(movingBefore)],
+      'inference leaves the moving statistics',
+    );
+  });
+
   it('dense forward and its input, weight and bias gradients', async () => {
     const next = rng(22);
     const shapes: DenseShape[] = [
@@ -374,21 +477,26 @@ describe('compiled step kernels against cpu', () => {
     const next = rng(23);
     const storage = (floats: number) =>
       device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    for (const [count, activation] of [
-      [5 * 32 * 32 * 3, 'tanh'],
-      [300, 'sigmoid'],
-      [7, 'linear'],
+    for (const [count, activation, reduction] of [
+      [5 * 32 * 32 * 3, 'tanh', 'sum-channels'],
+      [300, 'sigmoid', 'mean'],
+      [9, 'linear', 'sum-channels'],
+      [5 * 32 * 32 * 3, 'tanh', 'mean'],
     ] as const) {
       const [pre, truth, dOut] = [0, 1, 2].map(() => random(count, next));
+      // RGB: the seed's L1 sums the 3 channels, then averages over the pixels.
       const weight = 10;
       const act = (z: tf.Tensor) => (activation === 'tanh' ? tf.tanh(z) : activation === 'sigmoid' ? tf.sigmoid(z) : z);
       const want = tf.tidy(() => {
-        const [z, t, d] = [pre, truth, dOut].map((v) => tf.tensor1d(v));
+        const [z, t, d] = [pre, truth, dOut].map((v) => tf.tensor2d(v, [count / 3, 3]));
         const loss = (zi: tf.Tensor) =>
-          tf.add(tf.mul(l1Loss(tf, act(zi), t), weight), tf.sum(tf.mul(act(zi), d))) as tf.Scalar;
-        return [act(z), tf.grad(loss)(z), l1Loss(tf, act(z), t).reshape([1])].map((x) => x.dataSync() as Float32Array);
+          tf.add(tf.mul(l1Loss(tf, act(zi), t, reduction), weight), tf.sum(tf.mul(act(zi), d))) as tf.Scalar;
+        return [act(z), tf.grad(loss)(z), l1Loss(tf, act(z), t, reduction).reshape([1])].map(
+          (x) => x.dataSync() as Float32Array,
+        );
       });
-      const output = new OutputLoss(device, { count, activation, weight, slot: 1 });
+      const channelSum = l1ChannelSum(reduction, 3);
+      const output = new OutputLoss(device, { count, activation, weight, slot: 1, channelSum });
       const [out, dPre, losses] = [storage(count), storage(count), storage(4)];
       output.bind({ pre: upload(pre), truth: upload(truth), dOut: upload(dOut), out, dPre, losses });
       const encoder = device.createCommandEncoder();
@@ -400,24 +508,25 @@ describe('compiled step kernels against cpu', () => {
       const got = [await download(out, count), await download(dPre, count), (await download(losses, 4)).slice(1, 2)];
       ['out', 'dPre', 'L1'].forEach((name, i) => {
         const error = relativeError(got[i], want[i]);
-        assert.ok(error < 1e-4, `${name} of ${count} ${activation}: relative error ${error}`);
+        assert.ok(error < 1e-4, `${name} of ${count} ${activation} (${reduction}): relative error ${error}`);
       });
     }
-    for (const [rows, cls] of [
-      [20, 1],
-      [5, 0],
-      [600, 1],
+    for (const [rows, target] of [
+      [20, REAL_TARGET],
+      [5, GENERATED_TARGET],
+      [600, REAL_TARGET],
+      [40, realTarget('zeros')],
     ] as const) {
       const logits = Float32Array.from(random(rows * 2, next), (v) => v * 8);
       const weight = 0.5;
       const want = tf.tidy(() => {
         const z = tf.tensor2d(logits, [rows, 2]);
-        const loss = (zi: tf.Tensor) => tf.mul(bce(tf, tf.softmax(zi), cls), weight) as tf.Scalar;
-        return [tf.softmax(z), tf.grad(loss)(z), bce(tf, tf.softmax(z), cls).reshape([1])].map(
+        const loss = (zi: tf.Tensor) => tf.mul(crossEntropy(tf, tf.softmax(zi), target), weight) as tf.Scalar;
+        return [tf.softmax(z), tf.grad(loss)(z), crossEntropy(tf, tf.softmax(z), target).reshape([1])].map(
           (x) => x.dataSync() as Float32Array,
         );
       });
-      const softmax = new SoftmaxCrossEntropy(device, { rows, cls, weight, slot: 2 });
+      const softmax = new SoftmaxCrossEntropy(device, { rows, target, weight, slot: 2 });
       const [p, dLogits, losses] = [storage(rows * 2), storage(rows * 2), storage(4)];
       softmax.bind({ logits: upload(logits), p, dLogits, losses });
       const encoder = device.createCommandEncoder();
@@ -432,7 +541,7 @@ describe('compiled step kernels against cpu', () => {
       ];
       ['p', 'dLogits', 'loss'].forEach((name, i) => {
         const error = relativeError(got[i], want[i]);
-        assert.ok(error < 1e-4, `${name} of ${rows} rows, class ${cls}: relative error ${error}`);
+        assert.ok(error < 1e-4, `${name} of ${rows} rows, target ${target}: relative error ${error}`);
       });
     }
   });

@@ -10,7 +10,7 @@ import { analyze } from '../../src/core/analysis';
 import { buildModel } from '../../src/model/build';
 import type { Tf } from '../../src/model/tf';
 import { chooseBackend } from '../../src/trainer/backends';
-import { bce, l1Loss, trainStep, type Nets } from '../../src/trainer/pix2pix';
+import { bce, l1Loss, stepOnBatch, type Nets } from '../../src/trainer/pix2pix';
 import { int, pick, rng } from '../support/marked';
 
 const TINY = readFileSync(join(__dirname, '../../examples/tiny.p2p.yaml'), 'utf8');
@@ -368,6 +368,10 @@ describe('webgpu kernels against cpu', () => {
         'dropout: { levels: none }',
       ),
       TINY.replace('discriminator:\n', 'discriminator:\n  type: patchgan\n'),
+      `${TINY}\n  loop: paper\n  evalMode: training\n`.replace(
+        'discriminator:\n',
+        'discriminator:\n  patchNorm: shared\n',
+      ),
     ];
     const seen = new Set<string>();
     for (const text of configs) {
@@ -381,8 +385,10 @@ describe('webgpu kernels against cpu', () => {
       };
       const x = tf.randomUniform([2, 32, 32, 1], -1, 1) as TF.Tensor4D;
       const y = tf.randomUniform([2, 32, 32, 3], -1, 1) as TF.Tensor4D;
+      // Both of the seed loop's steps: the discriminator on a real batch, then on a generated one.
       const info = await tf.profile(async () => {
-        await trainStep(tf, nets, { l1: 10, gan: 1 }, x, y);
+        await stepOnBatch(tf, nets, a.config.train, x, y, 0);
+        await stepOnBatch(tf, nets, a.config.train, x, y, 1);
       });
       info.kernels.forEach((k) => seen.add(k.name));
       tf.dispose([x, y]);

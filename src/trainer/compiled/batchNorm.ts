@@ -1,12 +1,17 @@
 /// <reference types="@webgpu/types" />
-// BatchNormalization in training mode (batch statistics, as every update of the pix2pix step runs it) fused with
-// the activation that follows it in the graph, forward and backward, over NHWC activations seen as
-// (positions x channels):
-//   statistics  per channel: mean and 1 / sqrt(biased variance + epsilon), and the moving statistics updated as
-//               tfjs-layers does in training mode (moving -= (moving - batch) * (1 - momentum))  one workgroup per channel
+// BatchNormalization fused with the activation that follows it in the graph, forward and backward, over NHWC
+// activations seen as (positions x channels). In training mode (batch statistics) it normalises per channel, or,
+// inside TimeDistributed with per-patch statistics, per patch position and channel (the seed's patch model is
+// called once per patch: rows are (image, patch, pixel) and each patch's statistics are over images and pixels);
+// in inference mode (the seed's `generator.predict`) it uses the moving statistics:
+//   statistics  per (patch,) channel: mean and 1 / sqrt(biased variance + epsilon), and the moving statistics
+//               updated as tfjs-layers does in training mode (moving -= (moving - batch) * (1 - momentum)), once
+//               per patch in patch order                                             one workgroup per channel
+//               (momentum 1 leaves them as they are: the seed's frozen discriminator)
 //   apply       y = act(gamma * (x - mean) * invStd + beta) * kept                   one thread per element
-//   reduce      per channel: dbeta = sum(dz), dgamma = sum(dz * xhat), dz = dy * act'(y) * kept
-//   gradient    dx = gamma * invStd / P * (P * dz - dbeta - xhat * dgamma)           one thread per element
+//   reduce      per (patch,) channel: dbeta = sum(dz), dgamma = sum(dz * xhat), dz = dy * act'(y) * kept; the
+//               patches' sums added per channel
+//   gradient    dx = gamma * invStd / P * (P * dz - dbeta - xhat * dgamma), P positions per statistic
 // `kept` is the decoder's dropout mask (0 or 1 / keep probability), recomputed from its counters (dropout.ts).
 // gamma and beta sit end to end in one binding (as a layer's variables do in the arena), and so do their gradients
 // and the moving mean and variance. act' is read from y: for ReLU and LeakyReLU (alpha > 0) the sign of y is the sign of its input, so the
@@ -20,9 +25,13 @@ const REDUCE_THREADS = 256;
 const ELEMENT_THREADS = 256;
 
 export interface BatchNormShape {
-  /** Batch x height x width. */
+  /** Batch x height x width (inside TimeDistributed, x patches). */
   positions: number;
   channels: number;
+  /** Per-patch statistics: the patches per image and the pixels per patch. */
+  patches?: { count: number; pixels: number };
+  /** `inference`: the moving statistics, no dropout, forward only. */
+  mode?: 'training' | 'inference';
   epsilon: number;
   /** Keras's momentum of the moving statistics (0.99). */
   momentum: number;
@@ -34,12 +43,13 @@ export interface BatchNormShape {
 /** Bindings, the activation and its slope, and the workgroup reduction every reducing kernel uses. */
 function header(shape: BatchNormShape): string {
   return /* wgsl */ `
-struct Shape { positions: u32, channels: u32, epsilon: f32, step: u32, seed: u32, decay: f32 }
+struct Shape { positions: u32, channels: u32, epsilon: f32, step: u32, seed: u32, decay: f32, patches: u32, pixels: u32 }
 @group(0) @binding(0) var<uniform> s: Shape;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 // gamma[c] at c, beta[c] at channels + c.
 @group(0) @binding(2) var<storage, read> gb: array<f32>;
-// Per channel: mean, invStd, then (backward) dbeta, dgamma.
+// Per patch and channel (patch * channels + c): mean, invStd, then (backward) dbeta, dgamma; between the forward
+// pass and the backward pass of per-patch statistics, the third holds the variance for the moving statistics.
 @group(0) @binding(3) var<storage, read_write> stats: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read> dy: array<f32>;
@@ -51,6 +61,17 @@ struct Shape { positions: u32, channels: u32, epsilon: f32, step: u32, seed: u32
 
 ${activationWgsl(shape.activation)}
 ${shape.dropout ? dropoutWgsl(shape.dropout.rate) : 'fn kept(i: u32) -> f32 { return 1.0; }'}
+
+// Row p of a statistic's rows: the pixels of one patch position across the batch (all rows with one patch).
+fn row(pt: u32, p: u32) -> u32 {
+  return (p / s.pixels * s.patches + pt) * s.pixels + p % s.pixels;
+}
+// The statistic of element i: its patch position and channel.
+fn statistic(i: u32) -> u32 {
+  let c = i % s.channels;
+  return (i / s.channels / s.pixels % s.patches) * s.channels + c;
+}
+fn rows() -> u32 { return s.positions / s.patches; }
 
 var<workgroup> partial: array<f32, ${REDUCE_THREADS}>;
 var<workgroup> partial2: array<f32, ${REDUCE_THREADS}>;
@@ -73,29 +94,60 @@ fn reduceBoth(t: u32) {
 const FORWARD = /* wgsl */ `@compute @workgroup_size(${REDUCE_THREADS})
 fn statistics(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) t: u32) {
   let c = group.x;
+  let pt = group.y;
+  let k = pt * s.channels + c;
+  let n = rows();
   var sum = 0.0;
-  for (var p = t; p < s.positions; p += ${REDUCE_THREADS}u) { sum += x[p * s.channels + c]; }
+  for (var p = t; p < n; p += ${REDUCE_THREADS}u) { sum += x[row(pt, p) * s.channels + c]; }
   partial[t] = sum;
   partial2[t] = 0.0;
   reduceBoth(t);
-  let mean = partial[0] / f32(s.positions);
+  let mean = partial[0] / f32(n);
   workgroupBarrier();
   var squares = 0.0;
-  for (var p = t; p < s.positions; p += ${REDUCE_THREADS}u) {
-    let d = x[p * s.channels + c] - mean;
+  for (var p = t; p < n; p += ${REDUCE_THREADS}u) {
+    let d = x[row(pt, p) * s.channels + c] - mean;
     squares += d * d;
   }
   partial[t] = squares;
   reduceBoth(t);
   if (t == 0u) {
-    let variance = partial[0] / f32(s.positions);
-    stats[c * 4u] = mean;
-    stats[c * 4u + 1u] = inverseSqrt(variance + s.epsilon);
-    let movingMean = moving[c];
-    moving[c] = movingMean - (movingMean - mean) * s.decay;
-    let movingVariance = moving[s.channels + c];
-    moving[s.channels + c] = movingVariance - (movingVariance - variance) * s.decay;
+    let variance = partial[0] / f32(n);
+    stats[k * 4u] = mean;
+    stats[k * 4u + 1u] = inverseSqrt(variance + s.epsilon);
+    stats[k * 4u + 2u] = variance;
+    if (s.patches == 1u) {
+      let movingMean = moving[c];
+      moving[c] = movingMean - (movingMean - mean) * s.decay;
+      let movingVariance = moving[s.channels + c];
+      moving[s.channels + c] = movingVariance - (movingVariance - variance) * s.decay;
+    }
   }
+}
+
+// Per-patch statistics: the moving statistics take each patch's in turn, as the seed's per-patch calls do.
+@compute @workgroup_size(64)
+fn movingPerPatch(@builtin(global_invocation_id) id: vec3u) {
+  let c = id.x;
+  if (c >= s.channels) { return; }
+  var movingMean = moving[c];
+  var movingVariance = moving[s.channels + c];
+  for (var pt = 0u; pt < s.patches; pt++) {
+    let k = pt * s.channels + c;
+    movingMean = movingMean - (movingMean - stats[k * 4u]) * s.decay;
+    movingVariance = movingVariance - (movingVariance - stats[k * 4u + 2u]) * s.decay;
+  }
+  moving[c] = movingMean;
+  moving[s.channels + c] = movingVariance;
+}
+
+// Inference: the moving statistics as the statistics.
+@compute @workgroup_size(64)
+fn movingAsStatistics(@builtin(global_invocation_id) id: vec3u) {
+  let c = id.x;
+  if (c >= s.channels) { return; }
+  stats[c * 4u] = moving[c];
+  stats[c * 4u + 1u] = inverseSqrt(moving[s.channels + c] + s.epsilon);
 }
 
 // Element kernels run on a 2-D grid of workgroups: a large activation needs more than 65,535 in one dimension.
@@ -104,7 +156,8 @@ fn apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) grou
   let i = id.x + id.y * groups.x * ${ELEMENT_THREADS}u;
   if (i >= s.positions * s.channels) { return; }
   let c = i % s.channels;
-  y[i] = activated(gb[c] * (x[i] - stats[c * 4u]) * stats[c * 4u + 1u] + gb[s.channels + c]) * kept(i);
+  let k = statistic(i);
+  y[i] = activated(gb[c] * (x[i] - stats[k * 4u]) * stats[k * 4u + 1u] + gb[s.channels + c]) * kept(i);
 }
 
 `;
@@ -112,12 +165,14 @@ fn apply(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) grou
 const BACKWARD = /* wgsl */ `@compute @workgroup_size(${REDUCE_THREADS})
 fn reduceGradient(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_index) t: u32) {
   let c = group.x;
-  let mean = stats[c * 4u];
-  let invStd = stats[c * 4u + 1u];
+  let pt = group.y;
+  let k = pt * s.channels + c;
+  let mean = stats[k * 4u];
+  let invStd = stats[k * 4u + 1u];
   var dbeta = 0.0;
   var dgamma = 0.0;
-  for (var p = t; p < s.positions; p += ${REDUCE_THREADS}u) {
-    let i = p * s.channels + c;
+  for (var p = t; p < rows(); p += ${REDUCE_THREADS}u) {
+    let i = row(pt, p) * s.channels + c;
     let dz = dy[i] * slope(y[i]) * kept(i);
     dbeta += dz;
     dgamma += dz * (x[i] - mean) * invStd;
@@ -126,11 +181,29 @@ fn reduceGradient(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation
   partial2[t] = dgamma;
   reduceBoth(t);
   if (t == 0u) {
-    stats[c * 4u + 2u] = partial[0];
-    stats[c * 4u + 3u] = partial2[0];
-    dgb[c] = partial2[0];
-    dgb[s.channels + c] = partial[0];
+    stats[k * 4u + 2u] = partial[0];
+    stats[k * 4u + 3u] = partial2[0];
+    if (s.patches == 1u) {
+      dgb[c] = partial2[0];
+      dgb[s.channels + c] = partial[0];
+    }
   }
+}
+
+// Per-patch statistics: gamma's and beta's gradients are the sums over the patches.
+@compute @workgroup_size(64)
+fn sumPatches(@builtin(global_invocation_id) id: vec3u) {
+  let c = id.x;
+  if (c >= s.channels) { return; }
+  var dbeta = 0.0;
+  var dgamma = 0.0;
+  for (var pt = 0u; pt < s.patches; pt++) {
+    let k = pt * s.channels + c;
+    dbeta += stats[k * 4u + 2u];
+    dgamma += stats[k * 4u + 3u];
+  }
+  dgb[c] = dgamma;
+  dgb[s.channels + c] = dbeta;
 }
 
 @compute @workgroup_size(${ELEMENT_THREADS})
@@ -138,11 +211,12 @@ fn gradient(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) g
   let i = id.x + id.y * groups.x * ${ELEMENT_THREADS}u;
   if (i >= s.positions * s.channels) { return; }
   let c = i % s.channels;
-  let invStd = stats[c * 4u + 1u];
-  let xhat = (x[i] - stats[c * 4u]) * invStd;
-  let n = f32(s.positions);
+  let k = statistic(i);
+  let invStd = stats[k * 4u + 1u];
+  let xhat = (x[i] - stats[k * 4u]) * invStd;
+  let n = f32(rows());
   let dz = dy[i] * slope(y[i]) * kept(i);
-  dx[i] = gb[c] * invStd / n * (n * dz - stats[c * 4u + 2u] - xhat * stats[c * 4u + 3u]);
+  dx[i] = gb[c] * invStd / n * (n * dz - stats[k * 4u + 2u] - xhat * stats[k * 4u + 3u]);
 }
 `;
 
@@ -152,7 +226,7 @@ export interface BatchNormBuffers {
   x: Binding;
   /** gamma then beta, `channels` floats each. */
   gb: Binding;
-  /** 4 floats per channel: mean, invStd, dbeta, dgamma. */
+  /** 4 floats per channel (per patch and channel): mean, invStd, dbeta, dgamma. */
   stats: Binding;
   y: Binding;
   dy: Binding;
@@ -163,7 +237,16 @@ export interface BatchNormBuffers {
   moving: Binding;
 }
 
-type Kernel = 'statistics' | 'apply' | 'reduceGradient' | 'gradient';
+const KERNELS = [
+  'statistics',
+  'movingPerPatch',
+  'movingAsStatistics',
+  'apply',
+  'reduceGradient',
+  'sumPatches',
+  'gradient',
+] as const;
+type Kernel = (typeof KERNELS)[number];
 
 export class FusedBatchNorm {
   private readonly program: Program;
@@ -174,13 +257,14 @@ export class FusedBatchNorm {
     private readonly device: GPUDevice,
     readonly shape: BatchNormShape,
   ) {
-    const words = [shape.positions, shape.channels, 0, 0, shape.dropout?.seed ?? 0, 0];
+    const patches = shape.patches ?? { count: 1, pixels: shape.positions };
+    const words = [shape.positions, shape.channels, 0, 0, shape.dropout?.seed ?? 0, 0, patches.count, patches.pixels];
     // tfjs-layers computes 1 - momentum in double precision, then uses it as a float32.
     this.uniforms = uniformBlock(device, words, { 2: shape.epsilon, 5: 1 - shape.momentum });
     this.program = program(device, {
       label: 'batch norm',
       code: wgsl(shape),
-      entryPoints: ['statistics', 'apply', 'reduceGradient', 'gradient'],
+      entryPoints: [...KERNELS],
       uniform: [0],
       read: [1, 2, 5],
       write: [3, 4, 6, 7, 8],
@@ -197,16 +281,28 @@ export class FusedBatchNorm {
     if (this.shape.dropout) this.device.queue.writeBuffer(this.uniforms, 12, new Uint32Array([step]));
   }
 
-  /** The forward pass: statistics (and the moving statistics), then normalise, activate and drop. */
+  /** The forward pass: statistics (and the moving statistics) or, in inference, the moving ones; then normalise, activate and drop. */
   recordForward(pass: GPUComputePassEncoder): void {
-    this.dispatch(pass, 'statistics', [this.shape.channels, 1]);
+    const channels = this.shape.channels;
+    if (this.shape.mode === 'inference') {
+      this.dispatch(pass, 'movingAsStatistics', [Math.ceil(channels / 64), 1]);
+    } else {
+      this.dispatch(pass, 'statistics', [channels, this.patches()]);
+      if (this.patches() > 1) this.dispatch(pass, 'movingPerPatch', [Math.ceil(channels / 64), 1]);
+    }
     this.dispatch(pass, 'apply', this.elements());
   }
 
   /** The backward pass from dy (the activation's output gradient): dgamma and dbeta, then dx. */
   recordBackward(pass: GPUComputePassEncoder): void {
-    this.dispatch(pass, 'reduceGradient', [this.shape.channels, 1]);
+    if (this.shape.mode === 'inference') throw new Error('batch norm: an inference pass has no backward pass');
+    this.dispatch(pass, 'reduceGradient', [this.shape.channels, this.patches()]);
+    if (this.patches() > 1) this.dispatch(pass, 'sumPatches', [Math.ceil(this.shape.channels / 64), 1]);
     this.dispatch(pass, 'gradient', this.elements());
+  }
+
+  private patches(): number {
+    return this.shape.patches?.count ?? 1;
   }
 
   private elements(): [number, number] {

@@ -2,12 +2,12 @@
 // The losses of the compiled step, each with the gradient it starts the backward pass with (pix2pix.ts has the
 // same losses in tfjs):
 //   output  the generator's output activation (tanh, sigmoid or linear) applied to the last convolution, the L1
-//           term weight * mean |out - truth| and the gradient of the pre-activation: (weight * sign(out -
-//           truth) / count + dOut) * act'(out), where dOut is what the GAN term sent back through the
-//           discriminator's input (zero in the discriminator's update)
-//   softmax the discriminator's [fake, real] probabilities of its logits, the cross-entropy
-//           weight * -mean(log(clip(p[:, class], 1e-7, 1))) and its gradient weight * (p - onehot) / rows (zero
-//           where the clip holds, as tfjs's clipByValue passes no gradient there)
+//           term weight * c * mean |out - truth| (c: the channels where it sums over them, else 1) and the gradient
+//           of the pre-activation: (weight * c * sign(out - truth) / count + dOut) * act'(out), where dOut is what
+//           the GAN term sent back through the discriminator's input
+//   softmax the discriminator's [fake, real] probabilities of its logits, the cross-entropy with a target t
+//           weight * -mean(sum_k t_k log(clip(p[:, k], 1e-7, 1))) and its gradient weight * (p sum(t) - t) / rows
+//           (a term's share is zero where its clip holds, as tfjs's clipByValue passes no gradient there)
 // Each sums its loss in one workgroup and writes it to its slot of a small losses buffer, read once per step.
 
 import { bindGroup, elementGroups, program, uniformBlock, type Binding, type Program } from './layout';
@@ -36,7 +36,7 @@ function outputWgsl(activation: OutputActivation): string {
     linear: ['z', '1.0'],
   }[activation];
   return /* wgsl */ `
-struct Shape { count: u32, slot: u32, weight: f32 }
+struct Shape { count: u32, slot: u32, weight: f32, channelSum: f32 }
 @group(0) @binding(0) var<uniform> s: Shape;
 @group(0) @binding(1) var<storage, read> pre: array<f32>;
 @group(0) @binding(2) var<storage, read> truth: array<f32>;
@@ -58,20 +58,20 @@ fn activation(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups)
 @compute @workgroup_size(${THREADS})
 fn l1(@builtin(local_invocation_index) t: u32) {
   var sum = 0.0;
-  let scale = s.weight / f32(s.count);
+  let scale = s.weight * s.channelSum / f32(s.count);
   for (var i = t; i < s.count; i += ${THREADS}u) {
     let d = out[i] - truth[i];
     sum += abs(d);
     dPre[i] = (scale * sign(d) + dOut[i]) * slope(out[i]);
   }
   let l1 = total(t, sum);
-  if (t == 0u) { losses[s.slot] = l1 / f32(s.count); }
+  if (t == 0u) { losses[s.slot] = l1 * s.channelSum / f32(s.count); }
 }
 `;
 }
 
 const SOFTMAX_WGSL = /* wgsl */ `
-struct Shape { rows: u32, slot: u32, weight: f32, cls: u32 }
+struct Shape { rows: u32, slot: u32, weight: f32, target0: f32, target1: f32 }
 @group(0) @binding(0) var<uniform> s: Shape;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> p: array<f32>;
@@ -79,22 +79,25 @@ struct Shape { rows: u32, slot: u32, weight: f32, cls: u32 }
 @group(0) @binding(4) var<storage, read_write> losses: array<f32>;
 ${REDUCE}
 
+// The loss is -sum_k t_k log(clip(q_k)); its gradient by z_j is sum_k t_k g_k (q_j - [j == k]), where g_k is 1
+// where the clip passes q_k and 0 where it holds.
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(local_invocation_index) t: u32) {
   var sum = 0.0;
+  let goal = vec2f(s.target0, s.target1);
   for (var r = t; r < s.rows; r += ${THREADS}u) {
     let z = vec2f(logits[r * 2u], logits[r * 2u + 1u]);
     let e = exp(z - max(z.x, z.y));
     let q = e / (e.x + e.y);
     p[r * 2u] = q.x;
     p[r * 2u + 1u] = q.y;
-    let mine = select(q.x, q.y, s.cls == 1u);
-    let clipped = clamp(mine, 1e-7, 1.0);
-    sum -= log(clipped);
-    let passes = select(0.0, 1.0, mine >= 1e-7 && mine <= 1.0);
-    let scale = s.weight / f32(s.rows) * passes;
-    dLogits[r * 2u] = scale * (q.x - select(1.0, 0.0, s.cls == 1u));
-    dLogits[r * 2u + 1u] = scale * (q.y - select(0.0, 1.0, s.cls == 1u));
+    let clipped = clamp(q, vec2f(1e-7), vec2f(1.0));
+    sum -= select(0.0, goal.x * log(clipped.x), goal.x != 0.0) + select(0.0, goal.y * log(clipped.y), goal.y != 0.0);
+    let passes = select(vec2f(0.0), vec2f(1.0), (q >= vec2f(1e-7)) & (q <= vec2f(1.0)));
+    let weights = goal * passes;
+    let scale = s.weight / f32(s.rows);
+    dLogits[r * 2u] = scale * (q.x * (weights.x + weights.y) - weights.x);
+    dLogits[r * 2u + 1u] = scale * (q.y * (weights.x + weights.y) - weights.y);
   }
   let loss = total(t, sum);
   if (t == 0u) { losses[s.slot] = loss / f32(s.rows); }
@@ -118,9 +121,19 @@ export class OutputLoss {
 
   constructor(
     private readonly device: GPUDevice,
-    readonly shape: { count: number; activation: OutputActivation; weight: number; slot: number },
+    readonly shape: {
+      count: number;
+      activation: OutputActivation;
+      weight: number;
+      slot: number;
+      /** 1 for the per-element mean; the channels for the seed's sum over channels (then the mean of the rest). */
+      channelSum?: number;
+    },
   ) {
-    this.uniforms = uniformBlock(device, [shape.count, shape.slot, 0], { 2: shape.weight });
+    this.uniforms = uniformBlock(device, [shape.count, shape.slot, 0, 0], {
+      2: shape.weight,
+      3: shape.channelSum ?? 1,
+    });
     this.program = program(device, {
       label: 'output loss',
       code: outputWgsl(shape.activation),
@@ -156,7 +169,10 @@ export class OutputLoss {
   }
 }
 
-/** The discriminator's softmax and its cross-entropy with class `cls` (0 fake, 1 real), weighted, in loss slot `slot`. */
+/**
+ * The discriminator's softmax and its cross-entropy with a target over [fake, real] (`[1, 0]` fake, `[0, 1]` real,
+ * `[0.5, 0.5]` the seed's `[0, 0]` label: core/trainingLoop.ts), weighted, in loss slot `slot`.
+ */
 export class SoftmaxCrossEntropy {
   private readonly program: Program;
   private readonly uniforms: GPUBuffer;
@@ -164,9 +180,10 @@ export class SoftmaxCrossEntropy {
 
   constructor(
     private readonly device: GPUDevice,
-    readonly shape: { rows: number; cls: 0 | 1; weight: number; slot: number },
+    readonly shape: { rows: number; target: readonly [number, number]; weight: number; slot: number },
   ) {
-    this.uniforms = uniformBlock(device, [shape.rows, shape.slot, 0, shape.cls], { 2: shape.weight });
+    const [t0, t1] = shape.target;
+    this.uniforms = uniformBlock(device, [shape.rows, shape.slot, 0, 0, 0], { 2: shape.weight, 3: t0, 4: t1 });
     this.program = program(device, {
       label: 'softmax cross-entropy',
       code: SOFTMAX_WGSL,

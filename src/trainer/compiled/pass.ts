@@ -3,7 +3,8 @@
 // size. Walking the graph, each layer becomes kernels or nothing:
 //   Conv2D (also inside TimeDistributed)     an implicit GEMM forward; input, filter and bias gradients
 //   BatchNormalization                       the fused kernel, taking in the activation and the dropout after it
-//                                            when they are its only consumer
+//                                            when they are its only consumer; per patch position where the graph
+//                                            says so, frozen or in inference where the pass says so
 //   LeakyReLU, ReLU, UpSampling2D, Concatenate, the patches' Reshape/Permute/Reshape
 //                                            nothing: a view that the next convolution folds into its gathers
 //   Flatten                                  nothing: the same memory
@@ -62,6 +63,12 @@ export interface PassOptions {
   gradients?: GPUBuffer;
   /** The seed of the dropout masks (train.seed; each layer's stream adds its name: core/dropoutMask.ts). */
   seed: number;
+  /**
+   * BatchNorm: `training` (batch statistics, the moving ones updated), `frozen` (batch statistics, the moving ones
+   * left alone: the seed's frozen discriminator) or `inference` (the moving statistics and no dropout: the seed's
+   * `generator.predict`, a pass with no backward to record).
+   */
+  batchNorm?: 'training' | 'frozen' | 'inference';
 }
 
 export class UnsupportedGraph extends Error {}
@@ -310,9 +317,12 @@ export class NetworkPass {
     return layer.outputShape[layer.outputShape.length - 1];
   }
 
-  private batchNorm(node: LayerNode): void {
-    const x = this.plain(node.inbound[0]);
-    const channels = node.outputShape[node.outputShape.length - 1];
+  /** The activation and the dropout a BatchNorm takes in (each when it is the only consumer), and the last of them. */
+  private fusedAfter(node: LayerNode): {
+    activation: Activation;
+    dropout?: { rate: number; seed: number };
+    end: LayerNode;
+  } {
     let activation: Activation = { kind: 'linear' };
     let dropout: { rate: number; seed: number } | undefined;
     let end = node;
@@ -329,26 +339,43 @@ export class NetworkPass {
     }
     const drop = next();
     if (drop && drop.op.op === 'dropout') {
-      dropout = { rate: drop.op.rate, seed: dropoutStream(this.options.seed, drop.name) };
+      // Inference keeps every element.
+      if (this.options.batchNorm !== 'inference')
+        dropout = { rate: drop.op.rate, seed: dropoutStream(this.options.seed, drop.name) };
       this.fused.add(drop.name);
       end = drop;
     }
+    return { activation, dropout, end };
+  }
+
+  private batchNorm(node: LayerNode): void {
+    const x = this.plain(node.inbound[0]);
+    const channels = node.outputShape[node.outputShape.length - 1];
+    const mode = this.options.batchNorm ?? 'training';
+    const { activation, dropout, end } = this.fusedAfter(node);
     const y = this.tensor(end.name, x.floats);
     for (const name of new Set([node.name, end.name])) this.values.set(name, { sources: [y], upsample: 1 });
+    const perPatch = node.op.op === 'timeDistributed' && node.op.layer.op === 'batchNorm' && node.op.layer.perPatch;
+    const patches =
+      perPatch && mode !== 'inference'
+        ? { count: node.outputShape[0], pixels: node.outputShape[1] * node.outputShape[2] }
+        : undefined;
     const norm = new FusedBatchNorm(this.device, {
       positions: x.floats / channels,
       channels,
       epsilon: 1e-3,
-      momentum: 0.99,
+      momentum: mode === 'frozen' ? 1 : 0.99,
       activation,
       dropout,
+      patches,
+      mode: mode === 'inference' ? 'inference' : 'training',
     });
     this.batchNorms.push(norm);
     this.forward.push(recording('batch norm forward', node.name, (pass) => norm.recordForward(pass)));
     const { gb, moving } = this.options.params.ranges(node.name);
     const params = this.options.params;
     const dx = this.gradientOf(x);
-    const stats = this.allocate(channels * 4);
+    const stats = this.allocate(channels * 4 * (patches?.count ?? 1));
     this.backwardBuilders.push(() => {
       const list = this.summed(y);
       const dgb = this.options.gradients ? Parameters.binding(this.options.gradients, gb!) : this.allocate(gb!.count);

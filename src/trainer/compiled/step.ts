@@ -1,20 +1,32 @@
 /// <reference types="@webgpu/types" />
 // The compiled pix2pix training step: both networks' passes built once per batch size from the layer graphs, all
 // buffers, pipelines and bind groups made then, and each step recorded into one command encoder, submitted once,
-// with the four losses read back in one small copy. The order is tfjs's (pix2pix.ts `trainStep`):
-//   generator forward, output activation; discriminator on (fake, input); its loss (real) and backward to the
-//   fake; the L1 term and the generator's backward; Adam on the generator's arena;
-//   discriminator on (fake, input) and on (real, input), each with its loss and backward into a gradient arena of
-//   its own; Adam on the discriminator's arena over the sum of the two.
-// The discriminator's BatchNorm moving statistics are updated by each of its three passes, as tfjs-layers updates
-// them on each call in training mode.
+// with the four losses read back in one small copy. The order is tfjs's (pix2pix.ts `trainStep`), by `train.loop`:
+//   paper  the generator forward, its output activation; the discriminator on (fake, input) and on (real, input),
+//          each with its loss and backward into a gradient arena of its own; Adam on the discriminator's arena
+//          over the sum of the two; the discriminator (updated) on (fake, input), its loss (real) and backward to
+//          the fake; the L1 term and the generator's backward; Adam on the generator's arena
+//   seed   the discriminator's update first, on (real, input), or on (generated, input) with the generated batch
+//          from a forward pass of the generator in inference mode; Adam on the discriminator; then the generator
+//          on its own batch through the frozen discriminator (batch statistics, moving ones unchanged), as above
+// The discriminator's BatchNorm moving statistics are updated by each of its passes in training mode, as
+// tfjs-layers updates them on each call.
 
 import type { ResolvedConfig } from '../../core/config';
 import type { ModelGraph } from '../../core/graph';
 import { FusedAdam } from './adam';
+import {
+  GENERATED_TARGET,
+  REAL_TARGET,
+  l1ChannelSum,
+  realTarget,
+  type DiscriminatorSees,
+  type StepImages,
+  type Target,
+} from '../../core/trainingLoop';
 import { OutputLoss, SoftmaxCrossEntropy } from './loss';
 import { Parameters } from './parameters';
-import { NetworkPass, recording, type Recording } from './pass';
+import { NetworkPass, recording, type PassOptions, type Recording } from './pass';
 
 export interface CompiledGraphs {
   generator: ModelGraph;
@@ -37,52 +49,53 @@ export interface RawLosses {
 
 const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 
-/** Everything one batch size needs: the inputs, the four passes and the losses. */
+/** Everything one pair of batch sizes needs: the inputs, the passes, the losses and each kind of step's recordings. */
 class Plan {
   readonly x: GPUBuffer;
   readonly y: GPUBuffer;
+  readonly gx: GPUBuffer;
+  readonly gy: GPUBuffer;
+  /** The generator's output in its update. */
   readonly fake: GPUBuffer;
-  readonly passes: NetworkPass[];
-  readonly recordings: Recording[];
+  readonly passes: NetworkPass[] = [];
+  /** The generator's training pass, whose dropout masks each step sets. */
+  readonly generator: NetworkPass;
+  readonly recordings: Partial<Record<DiscriminatorSees, Recording[]>> = {};
   private readonly own: GPUBuffer[] = [];
 
   constructor(
     private readonly device: GPUDevice,
     private readonly step: CompiledStep,
     readonly batch: number,
+    readonly gBatch: number,
   ) {
-    const { config, generator, discriminator } = step.graphs;
-    const pixels = batch * config.input.size ** 2;
-    this.x = this.buffer(pixels * config.input.channels);
-    this.y = this.buffer(pixels * config.output.channels);
-    this.fake = this.buffer(pixels * config.output.channels);
-    const g = this.generator();
-    const dOnFake = this.discriminator(this.fake, undefined);
-    const dFake = this.discriminator(this.fake, step.d.gradients[0]);
-    const dReal = this.discriminator(this.y, step.d.gradients[1]);
-    this.passes = [g, dOnFake, dFake, dReal];
-    const { l1, gan } = config.train.loss;
-    const ganLoss = this.crossEntropy(dOnFake, 1, gan, 1);
-    const [fakeLoss, realLoss] = [this.crossEntropy(dFake, 0, 0.5, 2), this.crossEntropy(dReal, 1, 0.5, 3)];
-    const dOnFakeBackward = dOnFake.backward; // complete before the fake's gradient is bound below
-    const output = this.outputLoss(g, dOnFake, l1);
-    this.recordings = [
-      ...g.forward,
-      recording('output activation', 'last_conv', (p) => output.recordForward(p)),
-      ...dOnFake.forward,
-      ganLoss,
-      ...dOnFakeBackward,
-      recording('output L1 and gradient', 'last_conv', (p) => output.recordBackward(p)),
-      ...g.backward,
-      recording('adam', generator.name, (p) => step.adamG.record(p)),
-      ...dFake.forward,
-      fakeLoss,
-      ...dFake.backward,
-      ...dReal.forward,
-      realLoss,
-      ...dReal.backward,
-      recording('adam', discriminator.name, (p) => step.adamD.record(p)),
-    ];
+    const { config } = step.graphs;
+    const paper = config.train.loop === 'paper';
+    const floats = (b: number, channels: number) => b * config.input.size ** 2 * channels;
+    this.x = this.buffer(floats(batch, config.input.channels));
+    this.y = this.buffer(floats(batch, config.output.channels));
+    this.gx = paper ? this.x : this.buffer(floats(gBatch, config.input.channels));
+    this.gy = paper ? this.y : this.buffer(floats(gBatch, config.output.channels));
+    this.fake = this.buffer(floats(gBatch, config.output.channels));
+    this.generator = this.pass('generator', { input: this.gx, batch: gBatch, gradients: step.g.gradients[0] });
+    const update = this.generatorUpdate();
+    if (paper) {
+      this.recordings.both = this.paperStep(update);
+    } else {
+      const generated = this.predicted();
+      for (const [sees, image] of [
+        ['real', this.y],
+        ['generated', generated.out],
+      ] as const) {
+        const prediction = sees === 'generated' ? generated.recordings : [];
+        this.recordings[sees] = [
+          ...prediction,
+          ...this.discriminatorUpdate(image, sees),
+          ...update.forward,
+          ...update.rest,
+        ];
+      }
+    }
   }
 
   private buffer(floats: number): GPUBuffer {
@@ -91,51 +104,135 @@ class Plan {
     return b;
   }
 
-  private generator(): NetworkPass {
-    const { generator, config } = this.step.graphs;
-    return new NetworkPass(this.device, generator, {
-      batch: this.batch,
-      params: this.step.g,
-      inputs: { unet_input: { buffer: this.x, needsGrad: false } },
-      gradients: this.step.g.gradients[0],
+  /**
+   * A network's pass at a batch size: the generator on `input`, or the discriminator on (`image`, `input`).
+   * With a gradient arena it computes its weights' gradients there; without one, the gradient of its image.
+   */
+  private pass(
+    net: 'generator' | 'discriminator',
+    spec: {
+      input: GPUBuffer;
+      image?: GPUBuffer;
+      batch: number;
+      gradients?: GPUBuffer;
+      batchNorm?: PassOptions['batchNorm'];
+    },
+  ): NetworkPass {
+    const { generator, discriminator, config } = this.step.graphs;
+    const inputs: PassOptions['inputs'] =
+      net === 'generator'
+        ? { unet_input: { buffer: spec.input, needsGrad: false } }
+        : {
+            disc_input: { buffer: spec.image!, needsGrad: !spec.gradients },
+            disc_raw_input: { buffer: spec.input, needsGrad: false },
+          };
+    const pass = new NetworkPass(this.device, net === 'generator' ? generator : discriminator, {
+      batch: spec.batch,
+      params: net === 'generator' ? this.step.g : this.step.d,
+      inputs,
+      gradients: spec.gradients,
       seed: config.train.seed,
+      batchNorm: spec.batchNorm,
     });
+    this.passes.push(pass);
+    return pass;
   }
 
-  /** The discriminator on (image, input); with a gradient arena, it computes its weights' gradients there. */
-  private discriminator(image: GPUBuffer, gradients: GPUBuffer | undefined): NetworkPass {
-    const { discriminator, config } = this.step.graphs;
-    return new NetworkPass(this.device, discriminator, {
-      batch: this.batch,
-      params: this.step.d,
-      inputs: {
-        disc_input: { buffer: image, needsGrad: !gradients },
-        disc_raw_input: { buffer: this.x, needsGrad: false },
-      },
-      gradients,
-      seed: config.train.seed,
-    });
+  /**
+   * The generator's update: its forward pass and output activation, then the discriminator on the fake, the GAN
+   * term (real) sent back through it, the L1 term, the generator's backward and Adam. The paper's loop records the
+   * discriminator's update between the two parts.
+   */
+  private generatorUpdate(): { forward: Recording[]; rest: Recording[] } {
+    const { config, generator } = this.step.graphs;
+    const g = this.generator;
+    const batchNorm = config.train.loop === 'seed' ? 'frozen' : 'training';
+    const dOnFake = this.pass('discriminator', { input: this.gx, image: this.fake, batch: this.gBatch, batchNorm });
+    const ganLoss = this.crossEntropy(dOnFake, this.gBatch, REAL_TARGET, config.train.loss.gan, 1);
+    const dOnFakeBackward = dOnFake.backward; // complete before the fake's gradient is bound below
+    const output = this.outputLoss(g, this.gy, this.fake, dOnFake.inputGradient('disc_input'));
+    return {
+      forward: [...g.forward, recording('output activation', 'last_conv', (p) => output.recordForward(p))],
+      rest: [
+        ...dOnFake.forward,
+        ganLoss,
+        ...dOnFakeBackward,
+        recording('output L1 and gradient', 'last_conv', (p) => output.recordBackward(p)),
+        ...g.backward,
+        recording('adam', generator.name, (p) => this.step.adamG.record(p)),
+      ],
+    };
   }
 
-  private crossEntropy(pass: NetworkPass, cls: 0 | 1, weight: number, slot: number): Recording {
-    const loss = new SoftmaxCrossEntropy(this.device, { rows: this.batch, cls, weight, slot });
-    const [logits, p, dLogits] = [pass.head.buffer, this.buffer(this.batch * 2), pass.gradientOf(pass.head)];
+  /** The paper's step: the discriminator on the fake and the real pair of the batch, then the generator's update. */
+  private paperStep({ forward, rest }: { forward: Recording[]; rest: Recording[] }): Recording[] {
+    const { config, discriminator } = this.step.graphs;
+    const [d0, d1] = this.step.d.gradients;
+    const dFake = this.pass('discriminator', { input: this.x, image: this.fake, batch: this.batch, gradients: d0 });
+    const dReal = this.pass('discriminator', { input: this.x, image: this.y, batch: this.batch, gradients: d1 });
+    const fakeLoss = this.crossEntropy(dFake, this.batch, GENERATED_TARGET, 0.5, 2);
+    const realLoss = this.crossEntropy(dReal, this.batch, realTarget(config.train.loss.realLabel), 0.5, 3);
+    return [
+      ...forward,
+      ...dFake.forward,
+      fakeLoss,
+      ...dFake.backward,
+      ...dReal.forward,
+      realLoss,
+      ...dReal.backward,
+      recording('adam', discriminator.name, (p) => this.step.adamD.record(p)),
+      ...rest,
+    ];
+  }
+
+  /** The seed's discriminator update on one batch, real (`y`) or generated, with its loss in slot 3 or 2. */
+  private discriminatorUpdate(image: GPUBuffer, sees: 'real' | 'generated'): Recording[] {
+    const { config, discriminator } = this.step.graphs;
+    const d = this.pass('discriminator', {
+      input: this.x,
+      image,
+      batch: this.batch,
+      gradients: this.step.d.gradients[0],
+    });
+    const loss =
+      sees === 'real'
+        ? this.crossEntropy(d, this.batch, realTarget(config.train.loss.realLabel), 1, 3)
+        : this.crossEntropy(d, this.batch, GENERATED_TARGET, 1, 2);
+    return [...d.forward, loss, ...d.backward, recording('adam', discriminator.name, (p) => this.step.adamD.record(p))];
+  }
+
+  /** The generator in inference mode on the discriminator's batch (the seed's `generator.predict`) into `out`. */
+  private predicted(): { out: GPUBuffer; recordings: Recording[] } {
+    const { config } = this.step.graphs;
+    const out = this.buffer(this.batch * config.input.size ** 2 * config.output.channels);
+    const g = this.pass('generator', { input: this.x, batch: this.batch, batchNorm: 'inference' });
+    const output = this.outputLoss(g, this.y, out, this.buffer(out.size / 4));
+    void g.backward; // binds the forward kernels (they share their bind groups with the backward ones)
+    return {
+      out,
+      recordings: [...g.forward, recording('output activation', 'last_conv', (p) => output.recordForward(p))],
+    };
+  }
+
+  private crossEntropy(pass: NetworkPass, rows: number, target: Target, weight: number, slot: number): Recording {
+    const loss = new SoftmaxCrossEntropy(this.device, { rows, target, weight, slot });
+    const [logits, p, dLogits] = [pass.head.buffer, this.buffer(rows * 2), pass.gradientOf(pass.head)];
     loss.bind({ logits, p, dLogits, losses: this.step.losses });
     return recording('softmax cross-entropy', pass.graph.name, (e) => loss.record(e));
   }
 
-  /** The output activation and L1 term, its gradient joined by what the GAN term sent back through `dOnFake`. */
-  private outputLoss(g: NetworkPass, dOnFake: NetworkPass, weight: number): OutputLoss {
-    const activation = this.step.graphs.config.output.activation;
-    const output = new OutputLoss(this.device, { count: this.fake.size / 4, activation, weight, slot: 0 });
-    output.bind({
-      pre: g.head.buffer,
-      truth: this.y,
-      dOut: dOnFake.inputGradient('disc_input'),
-      out: this.fake,
-      dPre: g.gradientOf(g.head),
-      losses: this.step.losses,
+  /** The output activation of `g` into `out` and the L1 term against `truth`, its gradient joined by `dOut` (the GAN term's). */
+  private outputLoss(g: NetworkPass, truth: GPUBuffer, out: GPUBuffer, dOut: GPUBuffer): OutputLoss {
+    const { activation, channels } = this.step.graphs.config.output;
+    const { l1, l1Reduction } = this.step.graphs.config.train.loss;
+    const output = new OutputLoss(this.device, {
+      count: out.size / 4,
+      activation,
+      weight: l1,
+      slot: 0,
+      channelSum: l1ChannelSum(l1Reduction, channels),
     });
+    output.bind({ pre: g.head.buffer, truth, dOut, out, dPre: g.gradientOf(g.head), losses: this.step.losses });
     return output;
   }
 
@@ -156,14 +253,16 @@ export class CompiledStep {
   readonly adamD: FusedAdam;
   readonly losses: GPUBuffer;
   private readonly readback: GPUBuffer;
-  private readonly plans = new Map<number, Plan>();
+  private readonly plans = new Map<string, Plan>();
 
   constructor(
     readonly device: GPUDevice,
     readonly graphs: CompiledGraphs,
   ) {
     this.g = new Parameters(device, graphs.generator, 1);
-    this.d = new Parameters(device, graphs.discriminator, 2);
+    // The paper's discriminator update sums the gradients of two passes; the seed's makes one.
+    const paper = graphs.config.train.loop === 'paper';
+    this.d = new Parameters(device, graphs.discriminator, paper ? 2 : 1);
     const { lr, beta1, beta2 } = graphs.config.train.optimizer;
     const settings = { lr, beta1, beta2, epsilon: 1e-8 };
     this.adamG = new FusedAdam(device, settings, this.g.count);
@@ -173,7 +272,7 @@ export class CompiledStep {
       first: this.g.first,
       second: this.g.second,
     });
-    this.adamD = new FusedAdam(device, settings, this.d.count, true);
+    this.adamD = new FusedAdam(device, settings, this.d.count, paper);
     this.adamD.bind({
       weights: this.d.weights,
       gradients: this.d.gradients[0],
@@ -185,10 +284,14 @@ export class CompiledStep {
     this.readback = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
   }
 
-  /** The plan of a batch size, built the first time (an epoch's last batch may be smaller). */
-  plan(batch: number): Plan {
-    let plan = this.plans.get(batch);
-    if (!plan) this.plans.set(batch, (plan = new Plan(this.device, this, batch)));
+  /**
+   * The plan of the discriminator's and the generator's batch sizes (the same in the paper's loop), built the first
+   * time (an epoch's last batch may be smaller).
+   */
+  plan(batch: number, gBatch = batch): Plan {
+    const key = `${batch}/${gBatch}`;
+    let plan = this.plans.get(key);
+    if (!plan) this.plans.set(key, (plan = new Plan(this.device, this, batch, gBatch)));
     return plan;
   }
 
@@ -198,33 +301,29 @@ export class CompiledStep {
     return this.g.bytes() + this.d.bytes() + plans + this.losses.size;
   }
 
-  /** Dispatches in one step at this batch size. */
+  /** Dispatches in one step at this batch size (the most of the loop's kinds of step). */
   dispatches(batch: number): number {
-    let count = 0;
-    const counter = { setPipeline() {}, setBindGroup() {}, dispatchWorkgroups: () => count++ };
-    for (const r of this.plan(batch).recordings) r.record(counter as unknown as GPUComputePassEncoder);
-    return count;
+    const counts = Object.values(this.plan(batch).recordings).map((list) => {
+      let count = 0;
+      const counter = { setPipeline() {}, setBindGroup() {}, dispatchWorkgroups: () => count++ };
+      for (const r of list) r.record(counter as unknown as GPUComputePassEncoder);
+      return count;
+    });
+    return Math.max(...counts);
   }
 
   /**
-   * One training step on a batch (inputs and targets in [-1, 1], NHWC) at training step `step` (which draws the
-   * dropout masks): one submit, and the losses once the GPU has run it.
+   * One training step on a step's images at training step `step` (which draws the dropout masks): one submit, and
+   * the losses once the GPU has run it (the discriminator's that the step did not compute are left as they were).
    */
-  async step(
-    x: Float32Array<ArrayBuffer>,
-    y: Float32Array<ArrayBuffer>,
-    batch: number,
-    step: number,
-  ): Promise<RawLosses> {
-    const plan = this.plan(batch);
-    const queue = this.device.queue;
-    this.prepare(plan, x, y, step);
+  async step(images: StepImages, step: number): Promise<RawLosses> {
+    const recordings = this.prepare(images, step);
     const encoder = this.device.createCommandEncoder();
     const pass = encoder.beginComputePass();
-    for (const r of plan.recordings) r.record(pass);
+    for (const r of recordings) r.record(pass);
     pass.end();
     encoder.copyBufferToBuffer(this.losses, 0, this.readback, 0, 16);
-    queue.submit([encoder.finish()]);
+    this.device.queue.submit([encoder.finish()]);
     await this.readback.mapAsync(GPUMapMode.READ);
     const [l1, gan, dFake, dReal] = new Float32Array(this.readback.getMappedRange().slice(0));
     this.readback.unmap();
@@ -235,16 +334,11 @@ export class CompiledStep {
    * One step with each kernel in a compute pass of its own, timed by timestamp queries (the device needs the
    * `timestamp-query` feature): GPU milliseconds per recorded kernel, in the step's order.
    */
-  async profile(
-    x: Float32Array<ArrayBuffer>,
-    y: Float32Array<ArrayBuffer>,
-    batch: number,
-    step: number,
-  ): Promise<KernelTime[]> {
+  async profile(images: StepImages, step: number): Promise<KernelTime[]> {
     if (!this.device.features.has('timestamp-query'))
       throw new Error('the device has no timestamp-query feature: kernels cannot be timed on it');
-    const plan = this.plan(batch);
-    const count = plan.recordings.length * 2;
+    const recordings = this.prepare(images, step);
+    const count = recordings.length * 2;
     const querySet = this.device.createQuerySet({ type: 'timestamp', count });
     const resolved = this.device.createBuffer({
       size: count * 8,
@@ -254,9 +348,8 @@ export class CompiledStep {
       size: count * 8,
       usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
     });
-    this.prepare(plan, x, y, step);
     const encoder = this.device.createCommandEncoder();
-    plan.recordings.forEach((r, i) => {
+    recordings.forEach((r, i) => {
       const timestampWrites = { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 };
       const pass = encoder.beginComputePass({ timestampWrites });
       r.record(pass);
@@ -270,20 +363,28 @@ export class CompiledStep {
     read.destroy();
     resolved.destroy();
     querySet.destroy();
-    return plan.recordings.map((r, i) => ({
+    return recordings.map((r, i) => ({
       kernel: r.kernel,
       layer: r.layer,
       ms: Number(times[2 * i + 1] - times[2 * i]) / 1e6,
     }));
   }
 
-  /** Writes a step's inputs and its per-step uniforms (dropout's step, Adam's bias corrections). */
-  private prepare(plan: Plan, x: Float32Array<ArrayBuffer>, y: Float32Array<ArrayBuffer>, step: number): void {
-    this.device.queue.writeBuffer(plan.x, 0, x);
-    this.device.queue.writeBuffer(plan.y, 0, y);
-    for (const norm of plan.passes[0].batchNorms) norm.setStep(step);
+  /** Writes a step's images and its per-step uniforms (dropout's step, Adam's bias corrections): its recordings. */
+  private prepare(images: StepImages, step: number): Recording[] {
+    const plan = this.plan(images.batch, images.gBatch);
+    const recordings = plan.recordings[images.sees];
+    if (!recordings)
+      throw new Error(`compiled step: train.loop ${this.graphs.config.train.loop} has no ${images.sees} step`);
+    const queue = this.device.queue;
+    queue.writeBuffer(plan.x, 0, images.x);
+    queue.writeBuffer(plan.y, 0, images.y);
+    if (plan.gx !== plan.x) queue.writeBuffer(plan.gx, 0, images.gx);
+    if (plan.gy !== plan.y) queue.writeBuffer(plan.gy, 0, images.gy);
+    for (const norm of plan.generator.batchNorms) norm.setStep(step);
     this.adamG.setStep();
     this.adamD.setStep();
+    return recordings;
   }
 
   destroy(): void {
