@@ -106,14 +106,16 @@ function timeDistributedClass(tf: Tf): TimeDistributedClass {
  * h, w, c): statistics per patch over the batch and the pixels, and the moving statistics updated once per patch, in
  * patch order, as tfjs-layers updates them on each call (moving -= (moving - batch) * (1 - momentum)).
  */
-function perPatchBatchNorm(tf: Tf, bn: BatchNormVariables, x: TF.Tensor): TF.Tensor {
-  const { mean, variance } = tf.moments(x, [0, 2, 3], true);
+function perPatchBatchNorm(tf: Tf, bn: BatchNormVariables, x5: TF.Tensor): TF.Tensor {
+  // As (batch, patches, pixels, c): tfjs-webgpu's kernels stop at rank 4.
+  const [batch, patches, h, w, channels] = x5.shape;
+  const x = tf.reshape(x5, [batch, patches, h * w, channels]);
+  const { mean, variance } = tf.moments(x, [0, 2], true);
   const normed = tf.add(
     tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, bn.epsilon))), bn.gamma.read()),
     bn.beta.read(),
   );
   const decay = 1 - bn.momentum;
-  const channels = x.shape[x.rank - 1];
   const perPatch = (t: TF.Tensor) => tf.unstack(tf.reshape(t, [-1, channels]));
   const [means, variances] = [perPatch(mean), perPatch(variance)];
   for (const [variable, values] of [
@@ -124,7 +126,7 @@ function perPatchBatchNorm(tf: Tf, bn: BatchNormVariables, x: TF.Tensor): TF.Ten
     for (const v of values) moving = tf.sub(moving, tf.mul(tf.sub(moving, v), decay));
     variable.write(moving);
   }
-  return normed;
+  return tf.reshape(normed, x5.shape);
 }
 
 /** Which masks the dropout layers draw: the run's seed (with each layer's name) and the step. */

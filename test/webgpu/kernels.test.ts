@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type * as TF from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analysis';
+import { realTarget } from '../../src/core/trainingLoop';
 import { buildModel } from '../../src/model/build';
 import type { Tf } from '../../src/model/tf';
 import { chooseBackend } from '../../src/trainer/backends';
-import { bce, l1Loss, stepOnBatch, type Nets } from '../../src/trainer/pix2pix';
+import { bce, crossEntropy, l1Loss, stepOnBatch, type Nets } from '../../src/trainer/pix2pix';
 import { int, pick, rng } from '../support/marked';
 
 const TINY = readFileSync(join(__dirname, '../../examples/tiny.p2p.yaml'), 'utf8');
@@ -146,6 +147,28 @@ describe('webgpu kernels against cpu', () => {
       shapes: [shape4()],
       f: (x) => tf.add(tf.moments(x, [0, 1, 2]).mean, tf.moments(x, [0, 1, 2]).variance),
     }));
+    // The seed discriminator's per-patch BatchNorm (model/build.ts, on (batch, patches, pixels, c)): moments over
+    // the batch and the pixels of each patch, the
+    // normalised values through rsqrt (whose gradient is a Pow); the moving statistics patch by patch (Unpack, no
+    // gradient: they are written to their variables).
+    const patches = () => [int(r, 1, 3), int(r, 1, 5), int(r, 1, 9), int(r, 1, 6)];
+    await cases('per-patch moments, normalised', 4, () => ({
+      kernels: ['Mean', 'Square', 'Sub', 'Rsqrt', 'Pow', 'Reshape', 'Multiply', 'Add'],
+      shapes: [patches()],
+      f: (x) => {
+        const { mean, variance } = tf.moments(x, [0, 2], true);
+        return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-3)));
+      },
+    }));
+    await cases('per-patch statistics unstacked', 2, () => {
+      const s = patches();
+      return {
+        kernels: ['Unpack'],
+        shapes: [s],
+        grad: false,
+        f: (x) => tf.stack(tf.unstack(tf.reshape(tf.mean(x, [0, 2]), [-1, s[3]])).reverse()),
+      };
+    });
   });
 
   it('nearest upsampling and its gradient, against the exact block sums too', async () => {
@@ -264,6 +287,21 @@ describe('webgpu kernels against cpu', () => {
       hi: 1e-8,
       f: (p) => bce(tf, p, 1),
     }));
+    await cases("cross-entropy with the seed's real label [0, 0] (both columns)", 3, () => ({
+      kernels: ['AddN', 'ClipByValue', 'Log', 'Mean', 'Neg', 'Slice', 'Multiply'],
+      shapes: [[int(r, 1, 12), 2]],
+      lo: 0.05,
+      hi: 1,
+      f: (p) => crossEntropy(tf, p, realTarget('zeros')),
+    }));
+    await cases('L1 summed over channels', 3, () => {
+      const s = shape4();
+      return {
+        kernels: ['Abs', 'Sub', 'Sum', 'Mean', 'Sign'],
+        shapes: [s, s],
+        f: (a, b) => l1Loss(tf, a, b, 'sum-channels'),
+      };
+    });
     await cases('L1', 4, () => {
       const s = shape4();
       return {

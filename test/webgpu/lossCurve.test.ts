@@ -1,6 +1,6 @@
 // WebGPU trains the same model as the reference: 100 steps of examples/tiny.p2p.yaml from the same seed, on the
 // same batches, with the same dropout masks, on webgpu (the compiled step; lavapipe in CI, or a GPU) and on cpu
-// (tfjs in pure JavaScript), each in its own process.
+// (tfjs in pure JavaScript), each in its own process; and the first steps of tfjs-webgpu's op-by-op step.
 // The tolerance is what a one-ulp weight perturbation does to either run: measured here, the cpu run is the more
 // sensitive one (its own perturbed twin drifts as far from it as webgpu does), the webgpu run barely moves.
 import assert from 'node:assert/strict';
@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { assertSameCurve, curve } from '../support/curves';
+import { assertSameCurve, curve, gap } from '../support/curves';
 
 const STEPS = 100;
 const builtinRoot = mkdtempSync(join(tmpdir(), 'p2p-curve-'));
@@ -34,5 +34,12 @@ describe('loss curve, webgpu vs cpu', () => {
     console.log(
       `${STEPS} steps: webgpu ${gpu.seconds.toFixed(1)} s, cpu ${cpu.seconds.toFixed(1)} s\n${rows.join('\n')}`,
     );
+    // tfjs-webgpu's op-by-op step (train.backend: webgpu-tfjs) on the first steps: the seed loop's real and
+    // generated steps. A kernel whose shader fails to compile (rank 5 is beyond tfjs-webgpu) leaves zeros, by far.
+    const tfjsGpu = await curve('webgpu-tfjs', 4, builtinRoot);
+    assert.match(tfjsGpu.step, /^tfjs/);
+    assert.ok(gap(tfjsGpu, cpu, 0, 1) < 1e-4, `webgpu-tfjs step 1 differs by ${gap(tfjsGpu, cpu, 0, 1)}`);
+    const spread = gap(cpu, cpuPerturbed, 0, 4);
+    assert.ok(gap(tfjsGpu, cpu, 0, 4) <= 4 * Math.max(spread, 2.5e-4), `webgpu-tfjs steps 1-4 against ${spread}`);
   });
 });
