@@ -187,12 +187,13 @@ function discriminatorUpdate(
   const real = realTarget(settings.loss.realLabel);
   // The seed's fake is `generator.predict`; the paper's is the generator's training-mode output that its own update
   // then differentiates (computed twice here, so its moving statistics are kept from this first forward pass).
+  const generate = (training: boolean) => tf.tidy(() => g.apply(x, { training }) as TF.Tensor);
   const fake =
     sees === 'real'
       ? undefined
       : sees === 'generated'
-        ? (g.apply(x, { training: false }) as TF.Tensor)
-        : keepingStatistics(tf, g, () => g.apply(x, { training: true }) as TF.Tensor);
+        ? generate(false)
+        : keepingStatistics(tf, g, () => generate(true));
   const dStep = tf.variableGrads(() => {
     if (sees === 'real') return crossEntropy(tf, discriminate(d, y, x), real);
     const onFake = crossEntropy(tf, discriminate(d, fake!, x), GENERATED_TARGET);

@@ -149,6 +149,7 @@ async function step(tf: Tf, nets: Nets, config: ReturnType<typeof analyze>['conf
   const paper = sees === 'both';
   const tensors = { x: t(x, 1), y: t(y, 3), gx: paper ? t(x, 1) : t(gx, 1), gy: paper ? t(y, 3) : t(gy, 3), sees };
   const losses = await trainStep(tf, nets, config.train, tensors);
+  tf.dispose([tensors.x, tensors.y, tensors.gx, tensors.gy]);
   return { losses, y, gy };
 }
 
@@ -206,5 +207,21 @@ describe("the seed's and the paper's training loops, against numbers computed by
     const got = await movingOf(nets, norm);
     close(got.mean, want.mean, 'moving mean over all patches, three passes');
     close(got.variance, want.variance, 'moving variance over all patches, three passes');
+  });
+});
+
+describe('a training step of either loop', () => {
+  it('leaves no tensor behind, whatever the discriminator sees', async () => {
+    for (const [train, sees] of [
+      ['preset: seed', 'real'],
+      ['preset: seed', 'generated'],
+      ['preset: paper', 'both'],
+    ] as const) {
+      const { tf, nets, config } = await setUp(micro(train, 'per-patch'));
+      await step(tf, nets, config, sees); // Adam makes its moments on the first step
+      const before = tf.memory().numTensors;
+      await step(tf, nets, config, sees);
+      assert.equal(tf.memory().numTensors, before, `${train}, ${sees}`);
+    }
   });
 });
