@@ -57,6 +57,8 @@ export interface TrainConfig {
     test: string | undefined;
     transform: Transform;
     split: number;
+    /** The split's own seed; undefined: the split is drawn from `seed`'s stream, before the weights. */
+    splitSeed: number | undefined;
     resize: Resize;
     /** Canny thresholds on the L1 Sobel magnitude, and the Gaussian sigma before it (0: no blur). */
     canny: { low: number; high: number; blur: number };

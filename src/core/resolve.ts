@@ -327,6 +327,7 @@ function resolveTrain(t: Obj, report: Report): TrainConfig {
       test: typeof data.test === 'string' ? data.test : undefined,
       transform: str(data.transform, d.data.transform),
       split: num(data.split, d.data.split),
+      splitSeed: typeof data.splitSeed === 'number' ? data.splitSeed : undefined,
       resize: str(data.resize, p.resize),
       canny: resolveCanny(edges, report),
     },

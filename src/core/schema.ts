@@ -389,6 +389,15 @@ export const configSchema: ObjectSchema = {
               default: 0.9,
               doc: 'Fraction of `train` used for training when there is no `test` folder (seeded).',
             },
+            splitSeed: {
+              kind: 'number',
+              integer: true,
+              minimum: 0,
+              maximum: 2 ** 31 - 1,
+              doc:
+                'Seed of the `split` alone (default: `train.seed`, which then draws it with the weights); the ' +
+                "replicates of an ablation keep the base's split with it.",
+            },
             resize: {
               kind: 'string',
               enum: ['squash', 'cover'],
@@ -552,7 +561,7 @@ configSchema.properties.ablation = {
   kind: 'object',
   doc:
     'An ablation sweep over this config (the base): named variants and generated ones, ' +
-    'each an ordinary run in one sweep folder, trained from the same seed on the same data. ' +
+    'each an ordinary run in one sweep folder, trained from the same seed (with `seeds`, once per seed) on the same data. ' +
     '`pix2pix: Run Ablation` or `p2p ablate FILE` runs it; training this file alone ignores this section.',
   properties: {
     name: {
@@ -565,6 +574,23 @@ configSchema.properties.ablation = {
       minimum: 1,
       maximum: 100_000_000,
       doc: 'Training steps of every variant (instead of `train.epochs` epochs).',
+    },
+    seeds: {
+      kind: 'union',
+      expected: 'a number of seeds or a list of seeds',
+      doc:
+        'Replicates: every variant trained once per seed (weights, dropout masks and batch order change with it; ' +
+        "the data and its split stay the base's), each an ordinary run `<variant>-seed<s>`. A number N: " +
+        '`train.seed`, `train.seed + 1`, ..., N seeds.',
+      anyOf: [
+        { kind: 'number', integer: true, minimum: 1, maximum: 20, doc: 'This many seeds from `train.seed` on.' },
+        {
+          kind: 'array',
+          maxItems: 20,
+          doc: 'These seeds.',
+          items: { kind: 'number', integer: true, minimum: 0, maximum: 2 ** 31 - 1, doc: 'A `train.seed`.' },
+        },
+      ],
     },
     parallel: {
       kind: 'union',

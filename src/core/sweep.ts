@@ -2,7 +2,7 @@
 // keys overridden, resolved and graphed like any config. Invalid variants are reported at the entry that made
 // them; variants that train the same model as another are reported and left out.
 
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { ResolvedConfig } from './config';
 import { formatPath, type Diagnostic, type Path } from './diagnostics';
 import type { ParsedConfig } from './document';
@@ -27,6 +27,8 @@ export interface SweepVariant {
   discriminator: ModelGraph;
   /** Its config file, as the trainer reads it. */
   text: string;
+  /** A replicate (`ablation.seeds`): the variant it repeats and its `train.seed`. */
+  replicate?: { of: string; seed: number };
 }
 
 export interface Sweep {
@@ -36,7 +38,10 @@ export interface Sweep {
   /** Where the variants train: a queue on this machine, or a SLURM job array. */
   executor: 'local' | 'slurm';
   slurm: SlurmSettings;
+  /** The runs it trains: each variant, or with `seeds` each variant once per seed (its replicates, in order). */
   variants: SweepVariant[];
+  /** The replicates' seeds (`ablation.seeds`); empty when each variant trains once, from its own `train.seed`. */
+  seeds: number[];
 }
 
 export interface Base {
@@ -120,8 +125,10 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
     ...gridCandidates(ab.grid, parsed, diagnostics),
     ...namedCandidates(ab.variants),
   ];
-  const variants = new SweepBuilder(parsed, base, diagnostics).build(candidates, ab.base !== false);
-  if (variants.length === 0) {
+  const models = new SweepBuilder(parsed, base, diagnostics).build(candidates, ab.base !== false);
+  const seeds = replicateSeeds(ab.seeds, base.config.train.seed);
+  const variants = seeds.length ? models.flatMap((v) => replicates(v, seeds, base)) : models;
+  if (models.length === 0) {
     diagnostics.push({
       severity: 'warning',
       code: 'empty-sweep',
@@ -134,7 +141,36 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
   const parallel = typeof ab.parallel === 'number' ? ab.parallel : 'auto';
   const executor = ab.executor === 'slurm' ? 'slurm' : 'local';
   const slurm = slurmSettings(ab, parsed, diagnostics);
-  return { sweep: { name, steps, parallel, executor, slurm, variants }, diagnostics };
+  return { sweep: { name, steps, parallel, executor, slurm, variants, seeds }, diagnostics };
+}
+
+/** `ablation.seeds`: N seeds from the base's `train.seed` on, or a list; none (one run per variant) below 2. */
+function replicateSeeds(given: unknown, baseSeed: number): number[] {
+  const seeds =
+    typeof given === 'number'
+      ? Array.from({ length: given }, (_, i) => baseSeed + i)
+      : Array.isArray(given)
+        ? [...new Set(given.filter((s): s is number => typeof s === 'number'))]
+        : [];
+  return seeds.length > 1 ? seeds : [];
+}
+
+/**
+ * A variant's replicates: one run per seed, `<variant>-seed<s>`, with `train.seed` s and the base's split
+ * (`train.data.splitSeed`), so that only weights, dropout masks and batch order change between them.
+ */
+function replicates(variant: SweepVariant, seeds: number[], base: Base): SweepVariant[] {
+  const splitSeed = base.config.train.data.splitSeed ?? base.config.train.seed;
+  return seeds.map((seed) => {
+    const name = `${variant.name}-seed${seed}`;
+    const change = { train: { seed, data: { splitSeed } } };
+    const overrides = deepMerge(variant.overrides, change);
+    const { train } = variant.config;
+    const config = { ...variant.config, name, train: { ...train, seed, data: { ...train.data, splitSeed } } };
+    const value = deepMerge(parse(variant.text) as Obj, change);
+    const text = variantText(value, name, base.name, overrides);
+    return { ...variant, name, overrides, config, text, replicate: { of: variant.name, seed } };
+  });
 }
 
 /** `ablation.slurm` with its defaults; a time limit SLURM would refuse, or one shorter than the signal, is an error. */
@@ -376,4 +412,22 @@ export function variantsAt(sweep: Sweep, path: Path): SweepVariant[] {
   if (key === 'progressiveSkips' || key === 'dropoutLevels' || key === 'grid' || key === 'variants')
     return sweep.variants.filter((v) => v.origin === key);
   return sweep.variants;
+}
+
+/** The model variants among runs: each variant once (its first replicate stands for it), under its own name. */
+export function modelVariants(runs: readonly SweepVariant[]): SweepVariant[] {
+  const seen = new Set<string>();
+  return runs.flatMap((v) => {
+    const name = v.replicate?.of ?? v.name;
+    if (seen.has(name)) return [];
+    seen.add(name);
+    return [{ ...v, name }];
+  });
+}
+
+/** "5 variants", or with replicates "5 variants x 3 seeds = 15 runs". */
+export function runsLabel(sweep: Sweep): string {
+  const n = modelVariants(sweep.variants).length;
+  const variants = `${n} variant${n === 1 ? '' : 's'}`;
+  return sweep.seeds.length ? `${variants} × ${sweep.seeds.length} seeds = ${sweep.variants.length} runs` : variants;
 }

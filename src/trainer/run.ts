@@ -137,7 +137,10 @@ async function openSession(
   const rng = new SeededRandom(config.train.seed);
   Math.random = rng.next;
   const dataRng = new SeededRandom(config.train.seed ^ DATA_STREAM);
-  const data = await loadData(config, source.baseDir, args.builtinRoot ?? defaultBuiltinRoot(), rng);
+  // The split draws from the weights' stream unless it has a seed of its own (an ablation's replicates keep it).
+  const { splitSeed } = config.train.data;
+  const splitRng = splitSeed === undefined ? rng : new SeededRandom(splitSeed);
+  const data = await loadData(config, source.baseDir, args.builtinRoot ?? defaultBuiltinRoot(), splitRng);
   const nets = createNets(tf, source);
   const batchSize = Math.min(config.train.batchSize, data.train.length);
   const stepsPerEpoch = Math.ceil(data.train.length / batchSize);

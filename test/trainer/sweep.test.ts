@@ -91,6 +91,42 @@ describe('ablation sweeps through the trainer', () => {
     assert.match(readFileSync(join(outcome.sweepDir, 'gap.svg'), 'utf8'), /gap [+−]0\.\d{3}/);
   });
 
+  it('trains replicates (ablation.seeds) as ordinary runs: their own weights and masks, the base split', async () => {
+    // No test folder: the test images are the held-out part of the faces, drawn by the split.
+    const split = base.replace('test: builtin:garments, ', '');
+    const file = write(
+      'seeds.p2p.yaml',
+      `${split}ablation:\n  name: seeds\n  steps: 4\n  seeds: 2\n  base: false\n  dropoutLevels: [none]\n`,
+    );
+    const outcome = await new SweepRunner({ file, out: join(work, 'runs'), trainerPath, builtinRoot }, () => {}).run();
+    assert.deepEqual(outcome.completed.sort(), ['dropout-none-seed3', 'dropout-none-seed4']);
+    const state = readSweep(outcome.sweepDir)!;
+    const rowsOf = async (png: string) => {
+      const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+      const third = (info.height / 3) * info.width * info.channels;
+      return {
+        input: data.subarray(0, third),
+        generated: data.subarray(third, 2 * third),
+        target: data.subarray(2 * third),
+      };
+    };
+    const [a, b] = await Promise.all(
+      state.plan.variants.map((v) => rowsOf(join(outcome.sweepDir, v.dir, 'samples', 'test-0000004.png'))),
+    );
+    assert.ok(a.input.equals(b.input) && a.target.equals(b.target), 'the same held-out images under both seeds');
+    assert.ok(!a.generated.equals(b.generated), 'other weights, other outputs');
+    const seeds = state.plan.variants.map(
+      (v) => JSON.parse(readFileSync(join(outcome.sweepDir, v.dir, 'resolved.json'), 'utf8')).config.train,
+    );
+    assert.deepEqual(
+      seeds.map((t) => [t.seed, t.data.splitSeed]),
+      [
+        [3, 3],
+        [4, 3],
+      ],
+    );
+  });
+
   it('continues an interrupted sweep without redoing finished variants, and records a failed one', async () => {
     const file = write(
       'resume.p2p.yaml',

@@ -8,7 +8,7 @@ import { channelArithmetic, type LayerNode, type ModelGraph } from '../../core/g
 import { kerasShape, kerasSummary } from '../../core/kerasSummary';
 import { schemaAt, type Schema } from '../../core/schema';
 import { skipEffect } from '../../core/skipEffect';
-import { describeVariant, variantsAt } from '../../core/sweep';
+import { describeVariant, modelVariants, runsLabel, variantsAt } from '../../core/sweep';
 import { bytes, count, si, signedCount } from '../../core/units';
 import { contextAt, decoderLevelAt } from './context';
 
@@ -269,7 +269,7 @@ function sweepSection(analysis: Analysis, path: Path): string {
     const errors = analysis.diagnostics.filter((x) => x.severity === 'error').length;
     return `_No variants while the base config has ${errorCount(errors)}._`;
   }
-  const variants = variantsAt(sweep, path);
+  const variants = modelVariants(variantsAt(sweep, path));
   if (!variants.length) return '_No valid variant here (see the problems on this line)._';
   const rows = variants.map((v) => {
     const { skips, dropout } = describeVariant(v.config);
@@ -283,7 +283,8 @@ function sweepSection(analysis: Analysis, path: Path): string {
   });
   const head =
     path.length <= 1
-      ? `**Ablation \`${sweep.name}\`** · ${sweep.variants.length} variant${sweep.variants.length === 1 ? '' : 's'}` +
+      ? `**Ablation \`${sweep.name}\`** · ${runsLabel(sweep)}` +
+        `${sweep.seeds.length ? ` (seeds ${sweep.seeds.join(', ')})` : ''}` +
         `${sweep.steps ? ` · ${count(sweep.steps)} steps each` : ''}`
       : `**${variants.length === 1 ? `Variant \`${variants[0].name}\`` : `${variants.length} variants`}** against the base`;
   return [

@@ -1,6 +1,6 @@
 // Totals at a glance (code lenses), per-line shapes and params (inlay hints) and the outline (document symbols).
 
-import { safeName } from '../../core/sweep';
+import { runsLabel, safeName } from '../../core/sweep';
 import type { Analysis } from '../../core/analysis';
 import type { Path, Position, Range } from '../../core/diagnostics';
 import type { LayerNode, ModelGraph } from '../../core/graph';
@@ -54,12 +54,11 @@ export function codeLenses(analysis: Analysis): Lens[] {
   ];
   const sweep = analysis.sweep;
   if (sweep && sweep.variants.length) {
-    const n = sweep.variants.length;
     const steps = sweep.steps ? `, ${count(sweep.steps)} steps each` : '';
     lenses.push({
       range: at('ablation'),
-      title: `$(beaker) Run Ablation: ${n} variant${n === 1 ? '' : 's'}`,
-      tooltip: `Trains ${n} variant${n === 1 ? '' : 's'} into runs/${safeName(sweep.name)}${steps}`,
+      title: `$(beaker) Run Ablation: ${runsLabel(sweep)}`,
+      tooltip: `Trains ${runsLabel(sweep)} into runs/${safeName(sweep.name)}${steps}`,
       part: 'ablation',
     });
   }
