@@ -25,6 +25,8 @@ export interface PlannedVariant {
   discriminatorParams: number;
   /** Generator multiply-accumulates per image. */
   macs: number;
+  /** A replicate (`ablation.seeds`): the variant it repeats and its seed. */
+  replicate?: { of: string; seed: number };
 }
 
 export interface SweepPlan {
@@ -78,6 +80,7 @@ export interface SweepRow {
   error?: string;
   /** The scheduler's state of the variant's task, on SLURM. */
   scheduler?: SchedulerState;
+  replicate?: { of: string; seed: number };
 }
 
 export interface SweepState {
@@ -140,6 +143,7 @@ export function readSweep(
       imgPerSec: run?.medianImgPerSec,
       seconds: run?.seconds ?? 0,
       error: run?.error ?? (lastExit?.reason === 'failed' ? lastExit.error : undefined),
+      ...(v.replicate ? { replicate: v.replicate } : {}),
     };
   });
   return { dir, plan, rows, runs };

@@ -7,6 +7,7 @@ import { count } from '../core/units';
 import { writeAtomic } from '../runFolders/runDir';
 import type { SweepRow, SweepState } from '../runFolders/sweepFolder';
 import { rowCells, signed, TABLE_HEADER } from '../runFolders/sweepTable';
+import { SUMMARY_HEADER, summarizeReplicates, summaryCells, type SweepSummary } from '../runFolders/replicateStats';
 
 const PALETTE = [
   '#1f77b4',
@@ -165,7 +166,43 @@ function setupLine(state: SweepState): string {
   const config = path.basename(p.configFile);
   const steps = p.steps ? `, ${count(p.steps)} steps each` : '';
   const metrics = "Metrics are from each variant's last evaluation (16 training images, up to 100 test images).";
-  return `${p.variants.length} variants of \`${config}\`, seed ${p.seed}, ${data}${steps}. ${metrics}`;
+  const seeds = [...new Set(p.variants.flatMap((v) => (v.replicate ? [v.replicate.seed] : [])))];
+  const models = new Set(p.variants.map((v) => v.replicate?.of ?? v.name)).size;
+  const runs = seeds.length
+    ? `${models} variants × ${seeds.length} seeds (${seeds.join(', ')}) = ${p.variants.length} runs`
+    : `${p.variants.length} variants`;
+  const seed = seeds.length ? '' : `, seed ${p.seed}`;
+  return `${runs} of \`${config}\`${seed}, ${data}${steps}. ${metrics}`;
+}
+
+/** The replicates' lines: the summary table over seeds, what its intervals are, the noise floor. */
+function summaryMarkdown(state: SweepState): string[] {
+  const summary = summarizeReplicates(state.rows);
+  if (!summary) return [];
+  return [
+    '## Over seeds',
+    '',
+    summaryNote(summary),
+    '',
+    `| ${SUMMARY_HEADER.join(' | ')} |`,
+    `|${SUMMARY_HEADER.map((_, i) => (i >= 1 && i <= 7 ? '---:' : '---')).join('|')}|`,
+    ...summary.variants.map((v) => `| ${summaryCells(v).map(escapeMd).join(' | ')} |`),
+    '',
+    '## Runs',
+    '',
+  ];
+}
+
+function summaryNote(summary: SweepSummary): string {
+  const floor =
+    summary.noiseFloor === undefined
+      ? ''
+      : ` Noise floor (seed-to-seed sd of test L1, median over variants): ${summary.noiseFloor.toFixed(3)}.`;
+  return (
+    "Mean ± half the 95% Student-t interval over each variant's seeds (its completed replicates). " +
+    `Δ: test L1 minus \`${summary.reference}\`'s, paired by seed; p from the paired t test, Holm-adjusted over ` +
+    `the variants compared.${floor}`
+  );
 }
 
 export function reportMarkdown(state: SweepState): string {
@@ -175,6 +212,7 @@ export function reportMarkdown(state: SweepState): string {
     '',
     setupLine(state),
     '',
+    ...summaryMarkdown(state),
     `| ${TABLE_HEADER.join(' | ')} |`,
     `|${TABLE_HEADER.map((_, i) => (i >= 3 && i <= 11 ? '---:' : '---')).join('|')}|`,
     ...state.rows.map((r) => `| ${rowCells(r).map(escapeMd).join(' | ')} |`),
@@ -239,6 +277,7 @@ ${REPORT_CSS}
 </style></head><body>
 <h1>Ablation <code>${escapeHtml(state.plan.name)}</code></h1>
 <p>${escapeHtml(setupLine(state)).replace(/`([^`]*)`/g, '<code>$1</code>')}</p>
+${summaryHtml(state)}
 <table><thead><tr>${head}</tr></thead><tbody>
 ${body}
 </tbody></table>
@@ -249,6 +288,23 @@ ${curvesSvg(state)}
 ${samples}
 </body></html>
 `;
+}
+
+/** The replicates' table in the HTML report (nothing without replicates). */
+function summaryHtml(state: SweepState): string {
+  const summary = summarizeReplicates(state.rows);
+  if (!summary) return '';
+  const head = SUMMARY_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const body = summary.variants
+    .map(
+      (v) =>
+        `<tr>${summaryCells(v)
+          .map((c, i) => `<td${i >= 1 && i <= 7 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`)
+          .join('')}</tr>`,
+    )
+    .join('\n');
+  const note = escapeHtml(summaryNote(summary)).replace(/`([^`]*)`/g, '<code>$1</code>');
+  return `<h2>Over seeds</h2>\n<p>${note}</p>\n<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>\n<h2>Runs</h2>`;
 }
 
 /** Writes report.md, report.html, gap.svg and curves.svg; returns their paths. */

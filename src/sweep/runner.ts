@@ -104,6 +104,7 @@ function planRecord(sweep: Sweep, file: string, sweepDir: string, steps: number 
       params: v.generator.totals.params,
       discriminatorParams: v.discriminator.totals.params,
       macs: v.generator.totals.macs,
+      ...(v.replicate ? { replicate: v.replicate } : {}),
     })),
   };
 }

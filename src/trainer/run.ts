@@ -330,12 +330,13 @@ async function evaluateAndSample(s: Session): Promise<void> {
     }),
   );
   const gap = test ? diff(test.quality, train.quality) : null;
+  // metrics.csv first: whoever hears of the evaluation finds it on disk.
+  const cells = [qualityCells(train.quality), qualityCells(test?.quality), qualityCells(gap ?? undefined)];
+  s.run.appendMetrics([state.step, epoch.toFixed(3), ...cells.flat()].join(','));
   s.send({
     type: 'eval',
     payload: { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap },
   });
-  const cells = [qualityCells(train.quality), qualityCells(test?.quality), qualityCells(gap ?? undefined)];
-  s.run.appendMetrics([state.step, epoch.toFixed(3), ...cells.flat()].join(','));
   await writeSample(s, 'train', evalTrain, train.generated);
   if (test) await writeSample(s, 'test', evalTest, test.generated);
 }

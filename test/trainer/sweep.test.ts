@@ -96,10 +96,15 @@ describe('ablation sweeps through the trainer', () => {
     const split = base.replace('test: builtin:garments, ', '');
     const file = write(
       'seeds.p2p.yaml',
-      `${split}ablation:\n  name: seeds\n  steps: 4\n  seeds: 2\n  base: false\n  dropoutLevels: [none]\n`,
+      `${split}ablation:\n  name: seeds\n  steps: 4\n  seeds: 2\n  base: false\n  dropoutLevels: [none, all]\n`,
     );
     const outcome = await new SweepRunner({ file, out: join(work, 'runs'), trainerPath, builtinRoot }, () => {}).run();
-    assert.deepEqual(outcome.completed.sort(), ['dropout-none-seed3', 'dropout-none-seed4']);
+    assert.deepEqual(outcome.completed.sort(), [
+      'dropout-all-seed3',
+      'dropout-all-seed4',
+      'dropout-none-seed3',
+      'dropout-none-seed4',
+    ]);
     const state = readSweep(outcome.sweepDir)!;
     const rowsOf = async (png: string) => {
       const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
@@ -111,7 +116,7 @@ describe('ablation sweeps through the trainer', () => {
       };
     };
     const [a, b] = await Promise.all(
-      state.plan.variants.map((v) => rowsOf(join(outcome.sweepDir, v.dir, 'samples', 'test-0000004.png'))),
+      state.plan.variants.slice(0, 2).map((v) => rowsOf(join(outcome.sweepDir, v.dir, 'samples', 'test-0000004.png'))),
     );
     assert.ok(a.input.equals(b.input) && a.target.equals(b.target), 'the same held-out images under both seeds');
     assert.ok(!a.generated.equals(b.generated), 'other weights, other outputs');
@@ -123,8 +128,39 @@ describe('ablation sweeps through the trainer', () => {
       [
         [3, 3],
         [4, 3],
+        [3, 3],
+        [4, 3],
       ],
     );
+    // The report's table over seeds, recomputed from the runs' metrics.csv (last evaluation, test L1).
+    const lastTestL1 = (dir: string) => {
+      const lines = readFileSync(join(outcome.sweepDir, dir, 'metrics.csv'), 'utf8')
+        .trim()
+        .split('\n');
+      return Number(lines[lines.length - 1].split(',')[5]);
+    };
+    const [none3, none4, all3, all4] = state.plan.variants.map((v) => lastTestL1(v.dir));
+    const t1 = 12.706204736174705; // t(0.975, 1)
+    const md = readFileSync(join(outcome.sweepDir, 'report.md'), 'utf8');
+    assert.match(md, /^2 variants × 2 seeds \(3, 4\) = 4 runs of `seeds\.p2p\.yaml`/m);
+    const cells = (variant: string) =>
+      md
+        .split('\n')
+        .find((l) => l.startsWith(`| ${variant} | 2 |`))!
+        .split(' | ')
+        .map((c) => c.trim());
+    const [mean, half] = cells('dropout-all')[3].split(' ± ').map(Number);
+    const sd = Math.abs(all3 - all4) / Math.SQRT2;
+    assert.ok(Math.abs(mean - (all3 + all4) / 2) < 1e-3, `test L1 ${cells('dropout-all')[3]}`);
+    assert.ok(Math.abs(half - (t1 * sd) / Math.SQRT2) < 1e-3, `its half-width against ${(t1 * sd) / Math.SQRT2}`);
+    const delta = cells('dropout-all')[6].match(/^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\]$/)!;
+    const num = (v: string) => Number(v.replace('−', '-'));
+    const diffs = [all3 - none3, all4 - none4];
+    const dHalf = (t1 * (Math.abs(diffs[0] - diffs[1]) / Math.SQRT2)) / Math.SQRT2;
+    assert.ok(Math.abs(num(delta[1]) - (diffs[0] + diffs[1]) / 2) < 1e-3, `Δ ${delta[0]}`);
+    assert.ok(Math.abs(num(delta[2]) - ((diffs[0] + diffs[1]) / 2 - dHalf)) < 1e-3, `Δ low ${delta[0]}`);
+    assert.equal(cells('dropout-none')[8].replace(/ \|$/, ''), 'reference');
+    assert.match(readFileSync(join(outcome.sweepDir, 'report.html'), 'utf8'), /<h2>Over seeds<\/h2>/);
   });
 
   it('continues an interrupted sweep without redoing finished variants, and records a failed one', async () => {

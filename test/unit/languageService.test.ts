@@ -114,7 +114,15 @@ describe('completion', () => {
     assert.deepEqual(labels('input:\n  size: 64\n  |'), ['channels']);
     assert.ok(labels('generator:\n  levels: 5\n  up|').includes('upsampling'));
     assert.ok(!labels('generator:\n  levels: 5\n  |').includes('levels'));
-    assert.deepEqual(labels('train:\n  data:\n    |'), ['train', 'test', 'transform', 'split', 'resize', 'canny']);
+    assert.deepEqual(labels('train:\n  data:\n    |'), [
+      'train',
+      'test',
+      'transform',
+      'split',
+      'splitSeed',
+      'resize',
+      'canny',
+    ]);
   });
 
   it('completes keys of list items and flow mappings', () => {

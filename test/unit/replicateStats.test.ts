@@ -1,0 +1,74 @@
+// The table over seeds, on rows whose answer is worked by hand: means and Student-t half-widths, differences
+// from the reference paired by seed, Holm over the variants, verdicts and the noise floor.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { plusMinus, summarizeReplicates, summaryCells } from '../../src/runFolders/replicateStats';
+import type { SweepRow } from '../../src/runFolders/sweepFolder';
+
+const row = (of: string, seed: number, testL1: number, status: SweepRow['status'] = 'completed'): SweepRow => ({
+  variant: `${of}-seed${seed}`,
+  origin: of === 'base' ? 'base' : 'dropoutLevels',
+  skips: 'all',
+  dropout: 'none',
+  params: 1,
+  macs: 1,
+  status,
+  step: 10,
+  trainL1: testL1 - 0.1,
+  trainSsim: 0.5,
+  testL1,
+  testSsim: 0.4,
+  gap: 0.1,
+  seconds: 1,
+  replicate: { of, seed },
+});
+
+describe('the table over seeds', () => {
+  it('gives means with Student-t intervals, paired differences, Holm-adjusted verdicts and the noise floor', () => {
+    const rows = [
+      // base: 0.40, 0.42, 0.44 (mean 0.42, sd 0.02).
+      row('base', 1, 0.4),
+      row('base', 2, 0.42),
+      row('base', 3, 0.44),
+      // worse: the base + 0.10, 0.11, 0.12 by seed: differences mean 0.11, sd 0.01.
+      row('worse', 1, 0.5),
+      row('worse', 2, 0.53),
+      row('worse', 3, 0.56),
+      // same: the base -0.01, +0.02, -0.01 by seed: mean 0, sd sqrt(0.0003); no detectable difference.
+      row('same', 1, 0.39),
+      row('same', 2, 0.44),
+      row('same', 3, 0.43),
+      // A replicate still running counts for nothing yet.
+      row('same', 4, 0.9, 'running'),
+    ];
+    const summary = summarizeReplicates(rows)!;
+    assert.equal(summary.reference, 'base');
+    const [base, worse, same] = summary.variants;
+    const t2 = 4.302652729911275; // t(0.975, 2)
+    assert.deepEqual(base.seeds, [1, 2, 3]);
+    assert.equal(base.verdict, 'reference');
+    assert.ok(Math.abs(base.metrics.testL1!.mean - 0.42) < 1e-12);
+    assert.ok(Math.abs(base.metrics.testL1!.interval![1] - (0.42 + (t2 * 0.02) / Math.sqrt(3))) < 1e-9);
+    assert.equal(plusMinus(base.metrics.testL1), `0.420 ± ${((t2 * 0.02) / Math.sqrt(3)).toFixed(3)}`);
+    // worse: t = 0.11 / (0.01 / sqrt 3) = 19.05 on 2 df, p = 0.00274; Holm over 2: x2 (the smaller p) = 0.00549.
+    assert.ok(Math.abs(worse.difference!.mean - 0.11) < 1e-12);
+    assert.ok(Math.abs(worse.difference!.interval![0] - (0.11 - (t2 * 0.01) / Math.sqrt(3))) < 1e-9);
+    assert.ok(Math.abs(worse.difference!.p! - 0.002744) < 2e-6, `p ${worse.difference!.p}`);
+    assert.ok(Math.abs(worse.difference!.adjusted! - 2 * worse.difference!.p!) < 1e-12);
+    assert.equal(worse.verdict, 'worse');
+    assert.equal(same.seeds.length, 3);
+    assert.equal(same.verdict, 'no detectable difference at this noise');
+    assert.ok(same.difference!.adjusted! >= same.difference!.p!);
+    // The sds of test L1 over seeds: base 0.02, worse 0.03, same sqrt((0.03^2 + 0.02^2 + 0.01^2) / 2) = 0.02646,
+    // whose median is the noise floor.
+    assert.ok(Math.abs(summary.noiseFloor! - Math.sqrt(0.0007)) < 1e-9);
+    assert.deepEqual(summaryCells(worse).slice(6), ['+0.110 [+0.085, +0.135]', '0.005', 'worse']);
+  });
+
+  it('says nothing without replicates, and gives no interval from one seed', () => {
+    assert.equal(summarizeReplicates([{ ...row('base', 1, 0.4), replicate: undefined }]), undefined);
+    const one = summarizeReplicates([row('base', 1, 0.4), row('other', 1, 0.5)])!;
+    assert.equal(one.variants[1].difference, undefined);
+    assert.equal(plusMinus(one.variants[1].metrics.testL1), '0.500');
+  });
+});
