@@ -155,11 +155,11 @@ describe('sweeps on SLURM', () => {
   });
 
   it('requeues itself at its time limit and finishes', async () => {
-    // A 1-minute limit with the signal 30 s before it: SLURM sends it within the first half minute, so 900 steps
-    // (about 45 s) cannot finish in one allocation.
+    // A 1-minute limit with the signal 30 s before it: SLURM sends it within the first half minute, so 2,400 steps
+    // (about 50 s at the micro config's 50 steps a second) cannot finish in one allocation.
     const file = config(
       'limit',
-      '  steps: 900\n  base: false\n  variants: [{ name: long, train: { seed: 4 } }]\n  slurm: { time: "1", signal: 30, requeues: 20 }\n',
+      '  steps: 2400\n  base: false\n  variants: [{ name: long, train: { seed: 4 } }]\n  slurm: { time: "1", signal: 30, requeues: 20 }\n',
     );
     assert.equal((await p2p(['ablate', file, '--out', 'runs'])).code, 0);
     await until(() => allCompleted('limit'), 'the task to finish across requeues', 360_000);
@@ -167,7 +167,7 @@ describe('sweeps on SLURM', () => {
     const requeues = log.filter((e) => e.type === 'requeue');
     assert.ok(requeues.length >= 1, 'it requeued itself');
     assert.equal(starts(log, 'long').length, requeues.length + 1);
-    assertStepsOnce(join(sweepDir('limit'), 'long'), 900);
+    assertStepsOnce(join(sweepDir('limit'), 'long'), 2400);
   });
 
   it('cancels the array, keeps the run folders, and submits only unfinished variants again', async () => {
