@@ -60,6 +60,40 @@ async function download(buffer: GPUBuffer, floats: number): Promise<Float32Array
   return out;
 }
 
+/**
+ * Runs a FusedBatchNorm once on uploaded inputs (forward, and backward unless it is in inference mode): y, dx,
+ * dgamma, dbeta and the moving statistics after it.
+ */
+async function runBatchNorm(
+  norm: FusedBatchNorm,
+  input: { x: Float32Array; dy: Float32Array; gamma: Float32Array; beta: Float32Array; moving: Float32Array },
+): Promise<{ outputs: Float32Array[]; moving: Float32Array }> {
+  const { channels } = norm.shape;
+  const storage = (floats: number) =>
+    device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const statistics = channels * 4 * (norm.shape.patches?.count ?? 1);
+  const [stats, y, dx, dgb] = [statistics, input.x.length, input.x.length, 2 * channels].map(storage);
+  const moving = upload(input.moving);
+  const gb = upload(Float32Array.from([...input.gamma, ...input.beta]));
+  norm.bind({ x: upload(input.x), gb, stats, y, dy: upload(input.dy), dx, dgb, moving });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  norm.recordForward(pass);
+  if (norm.shape.mode !== 'inference') norm.recordBackward(pass);
+  pass.end();
+  device.queue.submit([encoder.finish()]);
+  const gradients = await download(dgb, 2 * channels);
+  return {
+    outputs: [
+      await download(y, input.x.length),
+      await download(dx, input.x.length),
+      gradients.subarray(0, channels),
+      gradients.subarray(channels),
+    ],
+    moving: await download(moving, 2 * channels),
+  };
+}
+
 /** The largest difference relative to the reference's scale (its largest magnitude, at least 1). */
 function relativeError(got: Float32Array, want: Float32Array): number {
   const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1);
@@ -292,31 +326,8 @@ describe('compiled step kernels against cpu', () => {
         dropout: drop,
       });
       norm.setStep(step);
-      const out = (floats: number) =>
-        device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-      const [stats, y, dx, dgb] = [
-        out(channels * 4),
-        out(positions * channels),
-        out(positions * channels),
-        out(2 * channels),
-      ];
       const movingBefore = random(2 * channels, next).map(Math.abs);
-      const moving = upload(movingBefore);
-      const gb = upload(Float32Array.from([...gamma, ...beta]));
-      norm.bind({ x: upload(x), gb, stats, y, dy: upload(dy), dx, dgb, moving });
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      norm.recordForward(pass);
-      norm.recordBackward(pass);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
-      const gradients = await download(dgb, 2 * channels);
-      const got = [
-        await download(y, positions * channels),
-        await download(dx, positions * channels),
-        gradients.subarray(0, channels),
-        gradients.subarray(channels),
-      ];
+      const { outputs: got, moving } = await runBatchNorm(norm, { x, dy, gamma, beta, moving: movingBefore });
       // The moving statistics as tfjs-layers updates them: moving - (moving - batch) * (1 - momentum).
       const wantMoving = tf.tidy(() => {
         const { mean, variance } = tf.moments(tf.tensor2d(x, [positions, channels]), [0]);
@@ -324,7 +335,7 @@ describe('compiled step kernels against cpu', () => {
         const batch = tf.concat([mean, variance]);
         return tf.sub(before, tf.mul(tf.sub(before, batch), 1 - 0.99)).dataSync() as Float32Array;
       });
-      const movingError = relativeError(await download(moving, 2 * channels), wantMoving);
+      const movingError = relativeError(moving, wantMoving);
       assert.ok(movingError < 1e-5, `moving statistics of ${positions}x${channels}: relative error ${movingError}`);
       ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
         const error = relativeError(got[i], want[i]);
@@ -366,8 +377,6 @@ describe('compiled step kernels against cpu', () => {
     );
     for (const stats of patchStats)
       stats.forEach((v, k) => (wantMoving[k] = Math.fround(wantMoving[k] - Math.fround((wantMoving[k] - v) * 0.01))));
-    const storage = (floats: number) =>
-      device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
     const run = async (mode: 'training' | 'inference') => {
       const norm = new FusedBatchNorm(device, {
         positions,
@@ -378,31 +387,7 @@ describe('compiled step kernels against cpu', () => {
         patches: mode === 'training' ? { count: patches, pixels } : undefined,
         mode,
       });
-      const [stats, y, dx, dgb] = [
-        storage(channels * 4 * patches),
-        storage(x.length),
-        storage(x.length),
-        storage(2 * channels),
-      ];
-      const moving = upload(movingBefore);
-      const gb = upload(Float32Array.from([...gamma, ...beta]));
-      norm.bind({ x: upload(x), gb, stats, y, dy: upload(dy), dx, dgb, moving });
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      norm.recordForward(pass);
-      if (mode === 'training') norm.recordBackward(pass);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
-      const gradients = await download(dgb, 2 * channels);
-      return {
-        outputs: [
-          await download(y, x.length),
-          await download(dx, x.length),
-          gradients.subarray(0, channels),
-          gradients.subarray(channels),
-        ],
-        moving: await download(moving, 2 * channels),
-      };
+      return runBatchNorm(norm, { x, dy, gamma, beta, moving: movingBefore });
     };
     const training = await run('training');
     ['y', 'dx', 'dgamma', 'dbeta'].forEach((name, i) => {
