@@ -1,14 +1,22 @@
 // `p2p ablate FILE [--backend B] [--steps N] [--parallel N] [--executor local|slurm] [--out DIR]`: trains every
 // variant of the config's `ablation:` section as a resumable queue and writes the report, or submits them to SLURM
 // as one job array. Ctrl+C checkpoints the running variants; the same command continues where it stopped.
-// `--status` prints the table with each variant's scheduler state; `--cancel` cancels a SLURM array.
+// `--status` prints the table with each variant's scheduler state and the table over seeds; `--cancel` cancels a
+// SLURM array.
 
 import { dirname, join } from 'node:path';
 import type { Backend } from '../core/config';
 import { count } from '../core/units';
 import type { TrainerEvent } from '../runFolders/contract';
 import { TABLE_HEADER, rowCells } from '../runFolders/sweepTable';
-import { readSweep } from '../runFolders/sweepFolder';
+import { readSweep, type SweepRow } from '../runFolders/sweepFolder';
+import {
+  SUMMARY_HEADER,
+  summarizeReplicates,
+  summaryCells,
+  summaryNote,
+  summaryTitle,
+} from '../runFolders/replicateStats';
 import { safeName } from '../core/sweep';
 import type { Submission } from '../sweep/executor';
 import { loadSweep, SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
@@ -21,15 +29,27 @@ const USAGE =
   '       p2p ablate FILE --status|--cancel [--out DIR]\n';
 const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'webgpu-tfjs', 'wasm', 'cpu'];
 
-/** A plain-text table with aligned columns. */
-export function textTable(header: string[], rows: string[][]): string {
+/** A plain-text table with aligned columns; numbers (by default the runs table's columns 4-12) flush right. */
+export function textTable(
+  header: string[],
+  rows: string[][],
+  numeric: (column: number) => boolean = (i) => i >= 3 && i <= 11,
+): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i >= 3 && i <= 11 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .map((c, i) => (numeric(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
+}
+
+/** The table over seeds (or over one seed's test images) with the line that says what its intervals are. */
+function summaryText(rows: SweepRow[], seed: number): string {
+  const summary = summarizeReplicates(rows, seed);
+  if (!summary) return '';
+  const table = textTable(SUMMARY_HEADER, summary.variants.map(summaryCells), (i) => i >= 1 && i <= 7);
+  return `\n${summaryTitle(summary)}:\n${table}${summaryNote(summary).replace(/`/g, '')}\n`;
 }
 
 interface AblateArgs {
@@ -111,11 +131,7 @@ function plannedText(e: Extract<SweepEvent, { type: 'planned' }>): string {
   const mode = { done: 'done', resume: 'resumes from its checkpoint', new: 'to train' } as const;
   const todo = e.variants.filter((v) => v.mode !== 'done').length;
   const lines = e.variants.map((v) => `  ${v.name.padEnd(28)} ${mode[v.mode]}`);
-  return [
-    `ablation: ${e.variants.length} variants in ${e.sweepDir}`,
-    ...lines,
-    todo ? `${todo} to train` : 'nothing to train',
-  ].join('\n');
+  return [`ablation: ${e.runs} in ${e.sweepDir}`, ...lines, todo ? `${todo} to train` : 'nothing to train'].join('\n');
 }
 
 function submittedText(s: Submission): string {
@@ -129,7 +145,10 @@ function submittedText(s: Submission): string {
 /** The table on stdout and the exit status: 130 when variants are left, 1 when some failed, 0 once submitted. */
 function reportOutcome(outcome: SweepOutcome, file: string): number {
   const state = readSweep(outcome.sweepDir);
-  if (state) process.stdout.write('\n' + textTable(TABLE_HEADER, state.rows.map(rowCells)));
+  if (state)
+    process.stdout.write(
+      '\n' + textTable(TABLE_HEADER, state.rows.map(rowCells)) + summaryText(state.rows, state.plan.seed),
+    );
   process.stderr.write(`\nreport: ${outcome.report.filter((f) => /report\.(md|html)$/.test(f)).join(', ')}\n`);
   if (outcome.submitted || outcome.active?.length) {
     if (outcome.active?.length) process.stderr.write(`still queued or running: ${outcome.active.join(', ')}\n`);
@@ -189,7 +208,7 @@ async function sweepAction(args: AblateArgs, action: 'status' | 'cancel'): Promi
     const { states, error } = await schedulerStatus(dir, state.plan);
     if (error) process.stderr.write(`scheduler: ${error}\n`);
     const rows = state.rows.map((r) => ({ ...r, scheduler: states.get(r.variant) }));
-    process.stdout.write(textTable(TABLE_HEADER, rows.map(rowCells)));
+    process.stdout.write(textTable(TABLE_HEADER, rows.map(rowCells)) + summaryText(rows, state.plan.seed));
     return error ? 1 : 0;
   } catch (e) {
     process.stderr.write(`p2p ablate: ${(e as Error).message}\n`);

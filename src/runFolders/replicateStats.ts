@@ -1,10 +1,18 @@
 // The ablation table over seeds (`ablation.seeds`): per variant the mean and 95% interval of each metric over its
 // replicates, and its difference from the reference (the base, else the first variant) in test L1, paired by
-// seed, with Holm's correction over the variants compared and a plain verdict. Pure (core/statistics.ts): the
-// report and the panel read it.
+// seed, with Holm's correction over the variants compared and a plain verdict. A variant with one seed has no seed
+// variance to measure: its difference is paired by test image within that seed, and says so (`over: 'images'`).
+// Pure (core/statistics.ts): the report, `p2p ablate --status` and the panel read it.
 
-import { differenceFromReference, holm, meanInterval, type Estimate } from '../core/statistics';
+import {
+  differenceFromReference,
+  holm,
+  meanInterval,
+  type DifferenceFromReference,
+  type Estimate,
+} from '../core/statistics';
 import type { SweepRow } from './sweepFolder';
+import { signed } from './sweepTable';
 
 export const SUMMARY_METRICS = ['trainL1', 'testL1', 'gap', 'testSsim'] as const;
 export type SummaryMetric = (typeof SUMMARY_METRICS)[number];
@@ -16,8 +24,11 @@ export interface ReplicateSummary {
   /** The seeds of its completed replicates, in order. */
   seeds: number[];
   metrics: Record<SummaryMetric, Estimate | undefined>;
-  /** Test L1 minus the reference's, paired by seed; absent for the reference and without two shared seeds. */
-  difference?: Estimate & { p: number | undefined; adjusted: number | undefined };
+  /**
+   * Test L1 minus the reference's: paired by seed over two shared seeds or more, else paired by test image within
+   * the one shared seed; absent for the reference and without pairs.
+   */
+  difference?: DifferenceFromReference & { adjusted: number | undefined };
   verdict: Verdict | undefined;
 }
 
@@ -26,40 +37,37 @@ export interface SweepSummary {
   variants: ReplicateSummary[];
   /** The seed-to-seed standard deviation of test L1, the median over variants: the noise floor. */
   noiseFloor: number | undefined;
+  /** Whether any variant has two completed seeds: otherwise seed variance is unmeasured. */
+  seedVariance: boolean;
 }
 
-const completed = (rows: readonly SweepRow[]) => rows.filter((r) => r.replicate && r.status === 'completed');
+/** A row's variant (a replicate's model) and seed (a sweep without replicates: all at the sweep's seed). */
+const variantOf = (r: SweepRow) => r.replicate?.of ?? r.variant;
 
-/** The summary over seeds; undefined when the sweep has no replicates. */
-export function summarizeReplicates(rows: readonly SweepRow[]): SweepSummary | undefined {
+/** The summary of a sweep's completed runs, grouped by variant; undefined without rows. */
+export function summarizeReplicates(rows: readonly SweepRow[], sweepSeed = 0): SweepSummary | undefined {
   const groups = new Map<string, SweepRow[]>();
-  for (const r of rows) if (r.replicate) groups.set(r.replicate.of, [...(groups.get(r.replicate.of) ?? []), r]);
+  for (const r of rows) groups.set(variantOf(r), [...(groups.get(variantOf(r)) ?? []), r]);
   if (!groups.size) return undefined;
+  const seedOf = (r: SweepRow) => r.replicate?.seed ?? sweepSeed;
+  const completed = (name: string) => groups.get(name)!.filter((r) => r.status === 'completed');
   const names = [...groups.keys()];
   const reference = names.includes('base') ? 'base' : names[0];
-  const bySeed = (name: string) => new Map(completed(groups.get(name)!).map((r) => [r.replicate!.seed, r]));
-  const ref = bySeed(reference);
-  const variants = names.map((name) => {
-    const runs = completed(groups.get(name)!);
-    const metrics = Object.fromEntries(
-      SUMMARY_METRICS.map((m) => {
-        const values = runs.map((r) => r[m]).filter((v): v is number => v !== undefined && Number.isFinite(v));
-        return [m, values.length ? meanInterval(values) : undefined];
-      }),
-    ) as ReplicateSummary['metrics'];
+  const ref = new Map(completed(reference).map((r) => [seedOf(r), r]));
+  const variants = names.map((name): ReplicateSummary => {
+    const runs = completed(name);
     const summary: ReplicateSummary = {
       variant: name,
-      seeds: runs.map((r) => r.replicate!.seed),
-      metrics,
-      verdict: undefined,
+      seeds: runs.map(seedOf),
+      metrics: metricEstimates(runs),
+      verdict: name === reference ? 'reference' : undefined,
     };
-    if (name === reference) return { ...summary, verdict: 'reference' as const };
-    const pairs = [...bySeed(name)].filter(
-      ([seed, r]) => ref.get(seed)?.testL1 !== undefined && r.testL1 !== undefined,
-    );
-    if (pairs.length < 2) return summary;
-    const d = differenceFromReference(pairs.map(([seed, r]) => [r.testL1! - ref.get(seed)!.testL1!]));
-    return { ...summary, difference: { ...d, adjusted: undefined } };
+    const paired = runs.flatMap((r) => {
+      const other = ref.get(seedOf(r));
+      return other?.testL1 !== undefined && r.testL1 !== undefined ? [[r, other] as const] : [];
+    });
+    const d = name === reference ? undefined : difference(paired);
+    return d ? { ...summary, difference: { ...d, adjusted: undefined } } : summary;
   });
   adjust(variants);
   const spreads = variants
@@ -67,7 +75,25 @@ export function summarizeReplicates(rows: readonly SweepRow[]): SweepSummary | u
     .filter((v): v is number => v !== undefined)
     .sort((a, b) => a - b);
   const noiseFloor = spreads.length ? spreads[Math.floor((spreads.length - 1) / 2)] : undefined;
-  return { reference, variants, noiseFloor };
+  return { reference, variants, noiseFloor, seedVariance: spreads.length > 0 };
+}
+
+function metricEstimates(runs: readonly SweepRow[]): ReplicateSummary['metrics'] {
+  return Object.fromEntries(
+    SUMMARY_METRICS.map((m) => {
+      const values = runs.map((r) => r[m]).filter((v): v is number => v !== undefined && Number.isFinite(v));
+      return [m, values.length ? meanInterval(values) : undefined];
+    }),
+  ) as ReplicateSummary['metrics'];
+}
+
+/** Paired by seed from two pairs of runs; from one, paired by test image where both recorded the same images. */
+function difference(pairs: readonly (readonly [SweepRow, SweepRow])[]): DifferenceFromReference | undefined {
+  if (pairs.length >= 2) return differenceFromReference(pairs.map(([r, ref]) => [r.testL1! - ref.testL1!]));
+  if (pairs.length !== 1) return undefined;
+  const [a, b] = [pairs[0][0].testImageL1, pairs[0][1].testImageL1];
+  if (!a || !b || a.length !== b.length || a.length < 2) return undefined;
+  return differenceFromReference([a.map((v, i) => v - b[i])]);
 }
 
 /** Holm over the variants with a difference, then each one's verdict (test L1: lower is better). */
@@ -102,15 +128,43 @@ export const SUMMARY_HEADER = [
   'Verdict',
 ];
 
+/** What the table's intervals are over: the line under it in the report, `p2p ablate --status` and the panel. */
+export function summaryNote(summary: SweepSummary): string {
+  const seeds = summary.seedVariance
+    ? "Mean ± half the 95% Student-t interval over each variant's seeds (its completed replicates). " +
+      `Δ: test L1 minus \`${summary.reference}\`'s, paired by seed; p from the paired t test, Holm-adjusted over ` +
+      'the variants compared.'
+    : 'One seed per variant: seed variance is unmeasured, so nothing here says what another seed would give. ' +
+      `Δ: test L1 minus \`${summary.reference}\`'s, paired by test image; p from the paired t test over the images, ` +
+      'Holm-adjusted over the variants compared.';
+  const images = summary.variants.some((v) => v.difference?.over === 'images');
+  const marked = images ? ' ‡: one shared seed, the interval is over test images only (seed variance unmeasured).' : '';
+  const floor =
+    summary.noiseFloor === undefined
+      ? ''
+      : ` Noise floor (seed-to-seed sd of test L1, median over variants): ${summary.noiseFloor.toFixed(3)}.`;
+  return `${seeds}${marked}${floor}`;
+}
+
+/** The section's title: over seeds, or over the test images of one seed. */
+export const summaryTitle = (summary: SweepSummary) =>
+  summary.seedVariance ? 'Over seeds' : 'Paired by test image (one seed)';
+
+/** "+0.012 [−0.003, +0.027]", marked ‡ where the interval is over test images only; "—" without one. */
+export function differenceText(d: ReplicateSummary['difference']): string {
+  if (!d?.interval) return '—';
+  const images = d.over === 'images' ? ' ‡' : '';
+  return `${signed(d.mean, 3)} [${signed(d.interval[0], 3)}, ${signed(d.interval[1], 3)}]${images}`;
+}
+
 /** One summary row's cells, the same in the report and the panel. */
 export function summaryCells(v: ReplicateSummary): string[] {
   const d = v.difference;
-  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(3)}`;
   return [
     v.variant,
     String(v.seeds.length),
     ...SUMMARY_METRICS.map((m) => plusMinus(v.metrics[m])),
-    d?.interval ? `${signed(d.mean)} [${signed(d.interval[0])}, ${signed(d.interval[1])}]` : '—',
+    differenceText(d),
     d?.adjusted === undefined ? '—' : d.adjusted < 0.001 ? '<0.001' : d.adjusted.toFixed(3),
     v.verdict ?? '—',
   ];

@@ -42,6 +42,18 @@ function stepAfter(line: string, step: number): boolean {
 export const METRICS_HEADER =
   'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim';
 
+/** Each test image's L1 at each evaluation (`image` counts from 0 in the test set's order): the pairs by image. */
+export const TEST_IMAGES_FILE = 'test-images.csv';
+export const TEST_IMAGES_HEADER = 'step,image,l1';
+
+/** Keeps a CSV file's header and the rows of steps up to `step` (the first column); rewrites it only if needed. */
+function dropRowsAfter(file: string, step: number): void {
+  if (!existsSync(file)) return;
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const kept = lines.filter((l, i) => i === 0 || !(Number(l.split(',')[0]) > step));
+  if (kept.length < lines.length) writeAtomic(file, kept.join('\n') + '\n');
+}
+
 export class RunDir {
   constructor(readonly dir: string) {}
 
@@ -58,6 +70,7 @@ export class RunDir {
     mkdirSync(join(dir, 'samples'), { recursive: true });
     mkdirSync(join(dir, 'checkpoints'), { recursive: true });
     writeAtomic(join(dir, 'metrics.csv'), METRICS_HEADER + '\n');
+    writeAtomic(join(dir, TEST_IMAGES_FILE), TEST_IMAGES_HEADER + '\n');
     return new RunDir(dir);
   }
 
@@ -74,17 +87,21 @@ export class RunDir {
     appendFileSync(this.path('metrics.csv'), line + '\n');
   }
 
+  /** One row per test image; the header first in a run begun before the file existed. */
+  appendTestImages(step: number, l1s: readonly number[]): void {
+    const file = this.path(TEST_IMAGES_FILE);
+    const header = existsSync(file) ? '' : TEST_IMAGES_HEADER + '\n';
+    appendFileSync(file, header + l1s.map((l1, i) => `${step},${i},${l1.toFixed(6)}\n`).join(''));
+  }
+
   /**
-   * Drops what was recorded after `step` (the checkpoint a resumed run goes on from): metrics rows, and step, eval
-   * and sample events. So a run killed between checkpoints repeats no step in metrics.csv or events.jsonl.
+   * Drops what was recorded after `step` (the checkpoint a resumed run goes on from): metrics and test-image rows, and step, eval
+   * and sample events. So a run killed between checkpoints repeats no step in metrics.csv, test-images.csv or
+   * events.jsonl.
    */
   dropAfter(step: number): void {
-    const metrics = this.path('metrics.csv');
-    if (existsSync(metrics)) {
-      const lines = readFileSync(metrics, 'utf8').split('\n').filter(Boolean);
-      const kept = lines.filter((l, i) => i === 0 || !(Number(l.split(',')[0]) > step));
-      if (kept.length < lines.length) writeAtomic(metrics, kept.join('\n') + '\n');
-    }
+    dropRowsAfter(this.path('metrics.csv'), step);
+    dropRowsAfter(this.path(TEST_IMAGES_FILE), step);
     const events = this.path('events.jsonl');
     if (!existsSync(events)) return;
     const lines = readFileSync(events, 'utf8').split('\n').filter(Boolean);

@@ -8,7 +8,8 @@ import type { SchedulerState } from '../core/slurm';
 import type { VariantOrigin } from '../core/sweep';
 import { parseJsonLines } from './jsonl';
 import { diskFiles } from './diskFiles';
-import { readRun, type RunState } from './runState';
+import { TEST_IMAGES_FILE } from './runDir';
+import { readRun, type RunFiles, type RunState } from './runState';
 
 export const SWEEP_FILE = 'sweep.json';
 export const SWEEP_LOG = 'sweep.jsonl';
@@ -81,6 +82,8 @@ export interface SweepRow {
   /** The scheduler's state of the variant's task, on SLURM. */
   scheduler?: SchedulerState;
   replicate?: { of: string; seed: number };
+  /** Each test image's L1 at the last evaluation, in the test set's order (test-images.csv). */
+  testImageL1?: number[];
 }
 
 export interface SweepState {
@@ -144,7 +147,30 @@ export function readSweep(
       seconds: run?.seconds ?? 0,
       error: run?.error ?? (lastExit?.reason === 'failed' ? lastExit.error : undefined),
       ...(v.replicate ? { replicate: v.replicate } : {}),
+      ...(last?.test && run?.status === 'completed' ? { testImageL1: imageL1At(files, runDir, last.step) } : {}),
     };
   });
   return { dir, plan, rows, runs };
+}
+
+/** A completed run's test-image L1s by folder and step: the file no longer changes, and panels re-read sweeps often. */
+const imageL1Cache = new Map<string, number[] | undefined>();
+
+/** The test images' L1 at one evaluation, by image index; undefined where the run recorded none (older runs). */
+function imageL1At(files: RunFiles, runDir: string, step: number): number[] | undefined {
+  const key = `${runDir}@${step}`;
+  if (imageL1Cache.has(key)) return imageL1Cache.get(key);
+  const text = files.readText(path.join(runDir, TEST_IMAGES_FILE));
+  const l1s: number[] = [];
+  let found = 0;
+  for (const line of (text ?? '').split('\n').slice(1)) {
+    const [s, image, l1] = line.split(',').map(Number);
+    if (s === step && Number.isInteger(image) && image >= 0 && Number.isFinite(l1) && l1s[image] === undefined) {
+      l1s[image] = l1;
+      found++;
+    }
+  }
+  const complete = found > 0 && found === l1s.length ? l1s : undefined;
+  if (text !== undefined) imageL1Cache.set(key, complete);
+  return complete;
 }

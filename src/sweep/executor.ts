@@ -7,7 +7,13 @@ import type { SweepPlan } from '../runFolders/sweepFolder';
 import type { Job, TrainerOptions } from './jobs';
 
 export type SweepEvent =
-  | { type: 'planned'; sweepDir: string; variants: { name: string; mode: 'done' | 'resume' | 'new' }[] }
+  | {
+      type: 'planned';
+      sweepDir: string;
+      /** "5 variants × 3 seeds = 15 runs" */
+      runs: string;
+      variants: { name: string; mode: 'done' | 'resume' | 'new' }[];
+    }
   | { type: 'capacity'; parallel: number; why: string }
   | { type: 'variant'; variant: string; event: TrainerEvent }
   | { type: 'exit'; variant: string; reason: 'completed' | 'stopped' | 'failed'; error?: string }

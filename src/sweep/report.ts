@@ -1,13 +1,22 @@
 // The ablation report: one table (variant, skips, dropout, params, MACs, train and test L1 / SSIM, gap, img/s,
 // time), plots (train vs test L1 and the gap per variant; test L1 curves) and every variant's samples on the same
-// test images. Written as report.md and report.html (with gap.svg and curves.svg) into the sweep folder.
+// test images, and the table over seeds with its forest plot. Written as report.md and report.html (with gap.svg,
+// forest.svg and curves.svg) into the sweep folder.
 
 import * as path from 'node:path';
+import { escapeHtml } from '../core/html';
 import { count } from '../core/units';
+import { forestSvg } from '../runFolders/forestPlot';
 import { writeAtomic } from '../runFolders/runDir';
 import type { SweepRow, SweepState } from '../runFolders/sweepFolder';
 import { rowCells, signed, TABLE_HEADER } from '../runFolders/sweepTable';
-import { SUMMARY_HEADER, summarizeReplicates, summaryCells, type SweepSummary } from '../runFolders/replicateStats';
+import {
+  SUMMARY_HEADER,
+  summarizeReplicates,
+  summaryCells,
+  summaryNote,
+  summaryTitle,
+} from '../runFolders/replicateStats';
 
 const PALETTE = [
   '#1f77b4',
@@ -23,8 +32,6 @@ const PALETTE = [
 ];
 export const colourOf = (i: number): string => PALETTE[i % PALETTE.length];
 
-const escapeHtml = (s: string) =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 const escapeMd = (s: string) => s.replace(/\|/g, '\\|');
 
 /** Horizontal bars per variant: train L1 and test L1 at the last evaluation, the gap written beside them. */
@@ -177,10 +184,10 @@ function setupLine(state: SweepState): string {
 
 /** The replicates' lines: the summary table over seeds, what its intervals are, the noise floor. */
 function summaryMarkdown(state: SweepState): string[] {
-  const summary = summarizeReplicates(state.rows);
+  const summary = summarizeReplicates(state.rows, state.plan.seed);
   if (!summary) return [];
   return [
-    '## Over seeds',
+    `## ${summaryTitle(summary)}`,
     '',
     summaryNote(summary),
     '',
@@ -188,21 +195,11 @@ function summaryMarkdown(state: SweepState): string[] {
     `|${SUMMARY_HEADER.map((_, i) => (i >= 1 && i <= 7 ? '---:' : '---')).join('|')}|`,
     ...summary.variants.map((v) => `| ${summaryCells(v).map(escapeMd).join(' | ')} |`),
     '',
+    '![Δ test L1 from the reference per variant](forest.svg)',
+    '',
     '## Runs',
     '',
   ];
-}
-
-function summaryNote(summary: SweepSummary): string {
-  const floor =
-    summary.noiseFloor === undefined
-      ? ''
-      : ` Noise floor (seed-to-seed sd of test L1, median over variants): ${summary.noiseFloor.toFixed(3)}.`;
-  return (
-    "Mean ± half the 95% Student-t interval over each variant's seeds (its completed replicates). " +
-    `Δ: test L1 minus \`${summary.reference}\`'s, paired by seed; p from the paired t test, Holm-adjusted over ` +
-    `the variants compared.${floor}`
-  );
 }
 
 export function reportMarkdown(state: SweepState): string {
@@ -292,7 +289,7 @@ ${samples}
 
 /** The replicates' table in the HTML report (nothing without replicates). */
 function summaryHtml(state: SweepState): string {
-  const summary = summarizeReplicates(state.rows);
+  const summary = summarizeReplicates(state.rows, state.plan.seed);
   if (!summary) return '';
   const head = SUMMARY_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body = summary.variants
@@ -304,10 +301,11 @@ function summaryHtml(state: SweepState): string {
     )
     .join('\n');
   const note = escapeHtml(summaryNote(summary)).replace(/`([^`]*)`/g, '<code>$1</code>');
-  return `<h2>Over seeds</h2>\n<p>${note}</p>\n<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>\n<h2>Runs</h2>`;
+  const table = `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  return `<h2>${escapeHtml(summaryTitle(summary))}</h2>\n<p>${note}</p>\n${table}\n${forestSvg(summary)}\n<h2>Runs</h2>`;
 }
 
-/** Writes report.md, report.html, gap.svg and curves.svg; returns their paths. */
+/** Writes report.md, report.html, gap.svg, curves.svg and forest.svg; returns their paths. */
 export function writeReport(state: SweepState): string[] {
   const out: [string, string][] = [
     ['report.md', reportMarkdown(state)],
@@ -315,6 +313,8 @@ export function writeReport(state: SweepState): string[] {
     ['gap.svg', gapSvg(state.rows)],
     ['curves.svg', curvesSvg(state)],
   ];
+  const summary = summarizeReplicates(state.rows, state.plan.seed);
+  if (summary) out.push(['forest.svg', forestSvg(summary)]);
   return out.map(([name, text]) => {
     const file = path.join(state.dir, name);
     writeAtomic(file, text);

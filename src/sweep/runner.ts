@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { analyze } from '../core/analysis';
 import { describeErrors } from '../core/diagnostics';
 import type { Backend } from '../core/config';
-import { describeVariant, safeName, type Sweep } from '../core/sweep';
+import { describeVariant, runsLabel, safeName, type Sweep } from '../core/sweep';
 import { diskFiles } from '../runFolders/diskFiles';
 import { writeAtomic } from '../runFolders/runDir';
 import { readSweep, SWEEP_FILE, type SweepPlan } from '../runFolders/sweepFolder';
@@ -141,7 +141,8 @@ export class SweepRunner {
     const sweepDir = path.resolve(this.options.out, safeName(sweep.name));
     const jobs = planSweep(sweep, file, sweepDir, steps);
     const plan = readSweep(sweepDir)!.plan;
-    this.onEvent({ type: 'planned', sweepDir, variants: jobs.map((j) => ({ name: j.name, mode: j.mode })) });
+    const variants = jobs.map((j) => ({ name: j.name, mode: j.mode }));
+    this.onEvent({ type: 'planned', sweepDir, runs: runsLabel(sweep), variants });
     const outcome: SweepOutcome = { sweepDir, completed: [], failed: [], stopped: [], pending: [], report: [] };
     outcome.completed.push(...jobs.filter((j) => j.mode === 'done').map((j) => j.name));
     const { backend, builtinRoot } = this.options;

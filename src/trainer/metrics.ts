@@ -80,6 +80,15 @@ function ssimFormula(ma: number, mb: number, va: number, vb: number, cov: number
   return ((2 * ma * mb + C1) * (2 * cov + C2)) / ((ma * ma + mb * mb + C1) * (va + vb + C2));
 }
 
+/** Each image's mean absolute error on [-1, 1]: generated and target are [n, ...] with `per` values per image. */
+export function imageL1s(generated: Float32Array, target: Float32Array, n: number, per: number): number[] {
+  return Array.from({ length: n }, (_, k) => {
+    let abs = 0;
+    for (let i = k * per; i < (k + 1) * per; i++) abs += Math.abs(generated[i] - target[i]);
+    return abs / per;
+  });
+}
+
 /** Mean quality of a batch of generated vs target images, both [n, size, size, channels] in [-1, 1]. */
 export function quality(
   generated: Float32Array,
@@ -88,19 +97,13 @@ export function quality(
   size: number,
   channels: number,
 ): Quality {
-  let l1 = 0;
   let psnr = 0;
   let ssim = 0;
   const per = size * size * channels;
+  const l1s = imageL1s(generated, target, n, per);
   for (let k = 0; k < n; k++) {
-    let abs = 0;
     let se = 0;
-    for (let i = k * per; i < (k + 1) * per; i++) {
-      const d = generated[i] - target[i];
-      abs += Math.abs(d);
-      se += (d / 2) ** 2; // differences on the [0, 1] scale
-    }
-    l1 += abs / per;
+    for (let i = k * per; i < (k + 1) * per; i++) se += ((generated[i] - target[i]) / 2) ** 2; // on [0, 1]
     const mse = se / per;
     psnr += mse > 1e-10 ? 10 * Math.log10(1 / mse) : 100;
     let s = 0;
@@ -115,5 +118,5 @@ export function quality(
     }
     ssim += s / channels;
   }
-  return { l1: l1 / n, psnr: psnr / n, ssim: ssim / n };
+  return { l1: l1s.reduce((a, b) => a + b, 0) / n, psnr: psnr / n, ssim: ssim / n };
 }

@@ -16,7 +16,7 @@ import type { ImagePair } from '../data/dataset';
 import { buildModel } from '../model/build';
 import type { Tf } from '../model/tf';
 import type { Quality } from '../runFolders/contract';
-import { quality } from './metrics';
+import { imageL1s, quality } from './metrics';
 
 export interface Nets {
   generator: TF.LayersModel;
@@ -266,11 +266,14 @@ export async function evaluate(
   shapes: Shapes,
   batchSize: number,
   mode: 'training' | 'inference',
-): Promise<{ quality: Quality; generated: Float32Array }> {
+): Promise<{ quality: Quality; generated: Float32Array; imageL1: number[] }> {
   const generated = await generate(tf, g, pairs, shapes, batchSize, mode);
+  const targets = targetsOf(pairs, shapes);
+  const per = shapes.size * shapes.size * shapes.outChannels;
   return {
-    quality: quality(generated, targetsOf(pairs, shapes), pairs.length, shapes.size, shapes.outChannels),
+    quality: quality(generated, targets, pairs.length, shapes.size, shapes.outChannels),
     generated,
+    imageL1: imageL1s(generated, targets, pairs.length, per),
   };
 }
 

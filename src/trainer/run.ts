@@ -333,6 +333,7 @@ async function evaluateAndSample(s: Session): Promise<void> {
   // metrics.csv first: whoever hears of the evaluation finds it on disk.
   const cells = [qualityCells(train.quality), qualityCells(test?.quality), qualityCells(gap ?? undefined)];
   s.run.appendMetrics([state.step, epoch.toFixed(3), ...cells.flat()].join(','));
+  if (test) s.run.appendTestImages(state.step, test.imageL1);
   s.send({
     type: 'eval',
     payload: { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap },

@@ -11,6 +11,7 @@ import { rowCells } from '../../src/runFolders/sweepTable';
 import { readSubmissions, schedulerStatus } from '../../src/sweep/slurm';
 import { tempDir } from '../support/tempDir';
 import { microConfig } from '../support/micro';
+import { assertReportOverSeeds } from '../support/overSeeds';
 
 const root = join(__dirname, '..', '..');
 const cli = join(root, 'dist', 'cli.js');
@@ -134,6 +135,29 @@ describe('sweeps on SLURM', () => {
     assert.equal(local.code, 0, local.err);
     const table = (dir: string) => readSweep(dir)!.rows.map((r) => rowCells(r).filter((_, i) => i !== 10 && i !== 11));
     assert.deepEqual(table(sweepDir('array')), table(join(work, 'local', 'array')), 'the same report rows');
+  });
+
+  it('trains the variant x seed grid as one array; its report over seeds is what the runs recorded', async () => {
+    const file = config(
+      'replicates',
+      '  steps: 20\n  seeds: 3\n  base: false\n  dropoutLevels: [none, all]\n  slurm: { parallel: 2, time: "10" }\n',
+    );
+    const submit = await p2p(['ablate', file, '--out', 'runs']);
+    assert.equal(submit.code, 0, submit.err);
+    assert.match(submit.err, /array 0-5%2/);
+    await until(() => allCompleted('replicates'), 'the array to complete', 240_000);
+    const state = readSweep(sweepDir('replicates'))!;
+    assert.deepEqual(
+      state.plan.variants.map((v) => v.name),
+      [3, 4, 5].map((s) => `dropout-none-seed${s}`).concat([3, 4, 5].map((s) => `dropout-all-seed${s}`)),
+    );
+    const verdicts = assertReportOverSeeds(state.dir, state.plan, 'dropout-none');
+    assert.equal(verdicts.get('dropout-none'), 'reference');
+    const status = await p2p(['ablate', file, '--out', 'runs', '--status']);
+    assert.equal(status.code, 0, status.err);
+    assert.match(status.out, /^Over seeds:$/m);
+    assert.match(status.out, /^dropout-all +3 .* [+−]\d\.\d{3} \[[+−]\d\.\d{3}, [+−]\d\.\d{3}\] /m);
+    assert.match(status.out, /Noise floor \(seed-to-seed sd of test L1/);
   });
 
   it('comes back after preemption and resumes from its checkpoint, no step repeated or lost', async () => {

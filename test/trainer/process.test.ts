@@ -102,6 +102,16 @@ describe('trainer process', () => {
       'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim',
     );
     assert.equal(metrics.length, 4);
+    // Each test image's L1 per evaluation: its mean is the evaluation's test L1.
+    const images = readFileSync(join(dir, 'test-images.csv'), 'utf8').trim().split('\n');
+    assert.equal(images[0], 'step,image,l1');
+    for (const row of metrics.slice(1)) {
+      const step = row.split(',')[0];
+      const l1s = images.filter((l) => l.startsWith(`${step},`)).map((l) => Number(l.split(',')[2]));
+      assert.ok(l1s.length > 1, `images at step ${step}`);
+      const mean = l1s.reduce((a, b) => a + b, 0) / l1s.length;
+      assert.ok(Math.abs(mean - Number(row.split(',')[5])) < 1e-5, `step ${step}: ${mean} against ${row}`);
+    }
     assert.deepEqual(readdirSync(join(dir, 'samples')).sort(), [
       'test-0000000.png',
       'test-0000010.png',
@@ -307,6 +317,13 @@ describe('a trainer and its host', () => {
     assert.equal(await resumed.exit, 0);
     assert.equal(ofType(resumed.events, 'started')[0].payload.startStep, 50);
     assert.deepEqual(metricsSteps(), [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    const imageSteps = readFileSync(join(runDir, 'test-images.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .filter((l) => l.split(',')[1] === '0')
+      .map((l) => Number(l.split(',')[0]));
+    assert.deepEqual(imageSteps, [0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100], 'test-images.csv: no step twice');
     const steps = ofType(readEvents(runDir), 'step').map((e) => e.payload.step);
     assert.deepEqual(
       steps,

@@ -11,6 +11,7 @@ import { commonSampleStep } from '../../src/sweep/report';
 import { SweepRunner, type SweepEvent } from '../../src/sweep/runner';
 import { tempDir } from '../support/tempDir';
 import { microConfig } from '../support/micro';
+import { assertReportOverSeeds } from '../support/overSeeds';
 
 const root = join(__dirname, '..', '..');
 const trainerPath = join(root, 'dist', 'trainer.js');
@@ -80,10 +81,33 @@ describe('ablation sweeps through the trainer', () => {
           'm',
         ),
       );
+    // One seed: the differences from skips-all are paired by test image, recomputed here from test-images.csv.
+    assert.match(md, /^## Paired by test image \(one seed\)$/m);
+    assert.match(md, /seed variance is unmeasured/);
+    const imageL1 = (dir: string) =>
+      readFileSync(join(outcome.sweepDir, dir, 'test-images.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('12,'))
+        .map((l) => Number(l.split(',')[2]));
+    const [all, none] = [state.plan.variants[0].dir, state.plan.variants[2].dir].map(imageL1);
+    assert.ok(all.length > 1 && all.length === none.length);
+    const diffs = none.map((v, i) => v - all[i]);
+    const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
+    const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - mean) ** 2, 0) / (diffs.length - 1));
+    const noneRow = md.split('\n').find((l) => l.startsWith('| skips-none | 1 |'))!;
+    const delta = noneRow.split(' | ')[6].match(/^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\] ‡$/)!;
+    const num = (v: string) => Number(v.replace('−', '-'));
+    assert.ok(Math.abs(num(delta[1]) - mean) < 1e-3, `Δ ${delta[0]} against ${mean}`);
+    const half = (num(delta[3]) - num(delta[2])) / 2;
+    assert.ok(
+      half > 0 && half < (3 * sd) / Math.sqrt(diffs.length),
+      `half-width ${half}, sd ${sd} over ${diffs.length}`,
+    );
     const step = commonSampleStep(state)!;
     assert.equal(step, 12);
     const html = readFileSync(join(outcome.sweepDir, 'report.html'), 'utf8');
-    assert.equal((html.match(/<svg /g) ?? []).length, 2);
+    assert.equal((html.match(/<svg /g) ?? []).length, 3, 'gap, forest plot and curves');
     const images = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
     assert.equal(images.length, 6, 'test and train samples of every variant');
     for (const img of images) assert.ok(existsSync(join(outcome.sweepDir, decodeURI(img))), img);
@@ -133,33 +157,10 @@ describe('ablation sweeps through the trainer', () => {
       ],
     );
     // The report's table over seeds, recomputed from the runs' metrics.csv (last evaluation, test L1).
-    const lastTestL1 = (dir: string) => {
-      const lines = readFileSync(join(outcome.sweepDir, dir, 'metrics.csv'), 'utf8')
-        .trim()
-        .split('\n');
-      return Number(lines[lines.length - 1].split(',')[5]);
-    };
-    const [none3, none4, all3, all4] = state.plan.variants.map((v) => lastTestL1(v.dir));
-    const t1 = 12.706204736174705; // t(0.975, 1)
     const md = readFileSync(join(outcome.sweepDir, 'report.md'), 'utf8');
     assert.match(md, /^2 variants × 2 seeds \(3, 4\) = 4 runs of `seeds\.p2p\.yaml`/m);
-    const cells = (variant: string) =>
-      md
-        .split('\n')
-        .find((l) => l.startsWith(`| ${variant} | 2 |`))!
-        .split(' | ')
-        .map((c) => c.trim());
-    const [mean, half] = cells('dropout-all')[3].split(' ± ').map(Number);
-    const sd = Math.abs(all3 - all4) / Math.SQRT2;
-    assert.ok(Math.abs(mean - (all3 + all4) / 2) < 1e-3, `test L1 ${cells('dropout-all')[3]}`);
-    assert.ok(Math.abs(half - (t1 * sd) / Math.SQRT2) < 1e-3, `its half-width against ${(t1 * sd) / Math.SQRT2}`);
-    const delta = cells('dropout-all')[6].match(/^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\]$/)!;
-    const num = (v: string) => Number(v.replace('−', '-'));
-    const diffs = [all3 - none3, all4 - none4];
-    const dHalf = (t1 * (Math.abs(diffs[0] - diffs[1]) / Math.SQRT2)) / Math.SQRT2;
-    assert.ok(Math.abs(num(delta[1]) - (diffs[0] + diffs[1]) / 2) < 1e-3, `Δ ${delta[0]}`);
-    assert.ok(Math.abs(num(delta[2]) - ((diffs[0] + diffs[1]) / 2 - dHalf)) < 1e-3, `Δ low ${delta[0]}`);
-    assert.equal(cells('dropout-none')[8].replace(/ \|$/, ''), 'reference');
+    const verdicts = assertReportOverSeeds(outcome.sweepDir, state.plan, 'dropout-none');
+    assert.equal(verdicts.get('dropout-none'), 'reference');
     assert.match(readFileSync(join(outcome.sweepDir, 'report.html'), 'utf8'), /<h2>Over seeds<\/h2>/);
   });
 

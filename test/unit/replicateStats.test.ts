@@ -2,7 +2,14 @@
 // from the reference paired by seed, Holm over the variants, verdicts and the noise floor.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { plusMinus, summarizeReplicates, summaryCells } from '../../src/runFolders/replicateStats';
+import {
+  plusMinus,
+  summarizeReplicates,
+  summaryCells,
+  summaryNote,
+  summaryTitle,
+} from '../../src/runFolders/replicateStats';
+import { forestSvg } from '../../src/runFolders/forestPlot';
 import type { SweepRow } from '../../src/runFolders/sweepFolder';
 
 const row = (of: string, seed: number, testL1: number, status: SweepRow['status'] = 'completed'): SweepRow => ({
@@ -65,10 +72,66 @@ describe('the table over seeds', () => {
     assert.deepEqual(summaryCells(worse).slice(6), ['+0.110 [+0.085, +0.135]', '0.005', 'worse']);
   });
 
-  it('says nothing without replicates, and gives no interval from one seed', () => {
-    assert.equal(summarizeReplicates([{ ...row('base', 1, 0.4), replicate: undefined }]), undefined);
+  it('with one seed, pairs by test image and says that seed variance is unmeasured', () => {
+    const single = (variant: string, testL1: number, images?: number[]): SweepRow => ({
+      ...row(variant, 7, testL1),
+      variant,
+      replicate: undefined,
+      ...(images ? { testImageL1: images } : {}),
+    });
+    // Per image, other minus base: +0.10, +0.11, +0.12 (mean 0.11, sd 0.01, t = 19.05 on 2 df: p = 0.002744).
+    const rows = [single('base', 0.5, [0.4, 0.5, 0.6]), single('other', 0.61, [0.5, 0.61, 0.72]), single('old', 0.7)];
+    const summary = summarizeReplicates(rows, 7)!;
+    assert.equal(summary.seedVariance, false);
+    assert.equal(summary.noiseFloor, undefined);
+    assert.match(summaryNote(summary), /seed variance is unmeasured/);
+    assert.equal(summaryTitle(summary), 'Paired by test image (one seed)');
+    const [base, other, old] = summary.variants;
+    assert.deepEqual(base.seeds, [7]);
+    assert.equal(plusMinus(other.metrics.testL1), '0.610');
+    const d = other.difference!;
+    assert.equal(d.over, 'images');
+    assert.ok(Math.abs(d.mean - 0.11) < 1e-12);
+    assert.ok(Math.abs(d.p! - 0.002744) < 2e-6, `p ${d.p}`);
+    // One comparison: Holm leaves p as it is.
+    assert.equal(d.adjusted, d.p);
+    assert.equal(other.verdict, 'worse');
+    assert.equal(summaryCells(other)[6], '+0.110 [+0.085, +0.135] ‡');
+    // A run that recorded no per-image values (before test-images.csv) gets no interval rather than a wrong one.
+    assert.equal(old.difference, undefined);
+    assert.equal(old.verdict, undefined);
+  });
+
+  it('gives no interval from one value', () => {
     const one = summarizeReplicates([row('base', 1, 0.4), row('other', 1, 0.5)])!;
     assert.equal(one.variants[1].difference, undefined);
     assert.equal(plusMinus(one.variants[1].metrics.testL1), '0.500');
+  });
+});
+
+describe('the forest plot', () => {
+  it('draws each difference and its interval on one scale with the line at zero', () => {
+    const rows = [0.4, 0.42, 0.44].flatMap((b, i) => [
+      row('base', i + 1, b),
+      row('worse', i + 1, b + 0.1 + 0.01 * i),
+      row('same', i + 1, b + [-0.01, 0.02, -0.01][i]),
+    ]);
+    const svg = forestSvg(summarizeReplicates(rows)!);
+    const zero = Number(/<line x1="([\d.]+)" x2="\1" /.exec(svg)![1]);
+    const rowOf = (variant: string) => {
+      const g = new RegExp(`<g class="forest-row (\\w+)" data-variant="${variant}">(.*?)</g>`).exec(svg)!;
+      const [lo, hi] = /<line x1="([\d.]+)" x2="([\d.]+)"/.exec(g[2])!.slice(1).map(Number);
+      return { kind: g[1], lo, hi, at: Number(/<circle cx="([\d.]+)"/.exec(g[2])![1]) };
+    };
+    const worse = rowOf('worse');
+    const same = rowOf('same');
+    assert.equal(worse.kind, 'worse');
+    assert.ok(zero < worse.lo && worse.lo < worse.at && worse.at < worse.hi, 'all of it right of zero');
+    assert.equal(same.kind, 'none');
+    assert.ok(same.lo < zero && zero < same.hi, 'its interval crosses zero');
+    // Same scale: the worse point (+0.11) is as far right of zero per unit as the same one (0.0) is at zero.
+    assert.ok(Math.abs(same.at - zero) < 0.2);
+    assert.match(svg, /paired by seed/);
+    assert.ok(!svg.includes('data-variant="base"'), 'the reference is the zero line, not a row');
   });
 });
