@@ -1,13 +1,50 @@
 // Every curve of the runs panel, drawn by uPlot (small, fast on 100,000s of points, canvas): the value of every
 // series under the cursor in the legend, TensorBoard's exponential smoothing, a log scale, drag to zoom and
 // double-click to reset. The panel's HTML carries placeholders (`chart()`); `mountCharts` draws into them after
-// each render. Colours come from the theme (VS Code's --vscode-charts-* variables).
+// each render. Colours come from the theme (VS Code's --vscode-charts-* variables). A series may carry a band (the
+// spread over seeds around their mean) and a seed's curve the colour of its variant.
 
 import uPlot from 'uplot';
+import { escapeHtml as esc } from '../src/core/html';
 
 export interface Series {
   name: string;
   points: [number, number][];
+  /** A spread at each point ([low, high], as many as points): drawn as a band in the series' colour. */
+  band?: [number, number][];
+  /** A thin curve in the colour of series `of` (one seed of a variant whose mean is that series). */
+  of?: number;
+}
+
+/** What uPlot draws: the series, then each band's edges (hidden from the legend), with their colour index. */
+interface Drawn {
+  name: string;
+  points: [number, number][];
+  colour: number;
+  role: 'curve' | 'seed' | 'edge';
+}
+
+function drawn(series: readonly Series[]): { lines: Drawn[]; bands: [number, number][] } {
+  const lines: Drawn[] = series.map((s, i) => ({
+    name: s.name,
+    points: s.points,
+    colour: s.of ?? i,
+    role: s.of === undefined ? 'curve' : 'seed',
+  }));
+  const bands: [number, number][] = [];
+  series.forEach((s, i) => {
+    if (!s.band || s.band.length !== s.points.length) return;
+    const edge = (k: 0 | 1): Drawn => ({
+      name: `${s.name} ${k ? 'max' : 'min'}`,
+      points: s.points.map((p, j) => [p[0], s.band![j][k]]),
+      colour: i,
+      role: 'edge',
+    });
+    lines.push(edge(1), edge(0));
+    // uPlot counts the x values as series 0.
+    bands.push([lines.length - 1, lines.length]);
+  });
+  return { lines, bands };
 }
 
 export interface ChartSettings {
@@ -16,15 +53,14 @@ export interface ChartSettings {
   log: boolean;
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const pending = new Map<string, { title: string; series: Series[] }>();
+const pending = new Map<string, { title: string; series: readonly Series[] }>();
 let mounted: uPlot[] = [];
 let nextId = 0;
 /** The steps zoomed into, per chart title: kept across renders (the panel renders twice a second while training). */
 const zoomOf = new Map<string, { min: number; max: number }>();
 
 /** A chart's placeholder, drawn by the next `mountCharts`. */
-export function chart(title: string, series: Series[]): string {
+export function chart(title: string, series: readonly Series[]): string {
   if (!series.some((s) => s.points.length)) return `<div class="chart empty">${esc(title)}: no data yet</div>`;
   const id = `chart-${nextId++}`;
   pending.set(id, { title, series });
@@ -57,7 +93,7 @@ export function smooth(values: readonly number[], weight: number): number[] {
 }
 
 /** Series on one x axis (the union of their steps), null where a series has no value. */
-export function aligned(series: readonly Series[], weight: number): uPlot.AlignedData {
+export function aligned(series: readonly Pick<Series, 'points'>[], weight: number): uPlot.AlignedData {
   const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
   const at = new Map(xs.map((x, i) => [x, i]));
   const ys = series.map((s) => {
@@ -84,7 +120,21 @@ function textColour(alpha: number): string {
   return rgb ? `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})` : `rgba(128, 128, 128, ${alpha})`;
 }
 
-function options(title: string, series: Series[], width: number, log: boolean): uPlot.Options {
+/** `colour` at `alpha`, whatever CSS colour syntax the theme gave it (the band's fill). */
+function withAlpha(colour: string, alpha: number): string {
+  const probe = document.createElement('span');
+  probe.style.color = colour;
+  document.body.appendChild(probe);
+  const rgb = /rgba?\((\d+),\s*(\d+),\s*(\d+)/.exec(getComputedStyle(probe).color);
+  probe.remove();
+  return rgb ? `rgba(${rgb[1]}, ${rgb[2]}, ${rgb[3]}, ${alpha})` : colour;
+}
+
+const colourOf = (i: number) =>
+  themeColour(`--vscode-charts-${PALETTE[i % PALETTE.length]}`, `hsl(${(i * 67) % 360} 70% 55%)`);
+
+function options(title: string, series: readonly Series[], width: number, log: boolean): uPlot.Options {
+  const { lines, bands } = drawn(series);
   const fg = themeColour('--vscode-foreground', '#888');
   const grid = textColour(0.15);
   const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
@@ -109,15 +159,17 @@ function options(title: string, series: Series[], width: number, log: boolean): 
     },
     series: [
       { label: 'step', value: (_u, v) => (v === null ? '—' : String(v)) },
-      ...series.map((s, i) => ({
+      ...lines.map((s) => ({
         label: s.name,
-        stroke: themeColour(`--vscode-charts-${PALETTE[i % PALETTE.length]}`, `hsl(${(i * 67) % 360} 70% 55%)`),
-        width: 1.5,
+        stroke: s.role === 'edge' ? 'transparent' : withAlpha(colourOf(s.colour), s.role === 'seed' ? 0.55 : 1),
+        width: s.role === 'curve' ? 1.5 : 0.75,
         spanGaps: true,
         points: { show: false },
+        class: s.role === 'edge' ? 'band-edge' : undefined,
         value: (_u: uPlot, v: number | null) => digits(v),
       })),
     ],
+    bands: bands.map(([hi, lo]) => ({ series: [hi, lo], fill: withAlpha(colourOf(lines[hi - 1].colour), 0.18) })),
   };
 }
 
@@ -128,7 +180,7 @@ export function mountCharts(root: HTMLElement, settings: ChartSettings): void {
   for (const el of Array.from(root.querySelectorAll<HTMLElement>('[data-chart]'))) {
     const spec = pending.get(el.dataset.chart!);
     if (!spec) continue;
-    const data = aligned(spec.series, settings.smoothing);
+    const data = aligned(drawn(spec.series).lines, settings.smoothing);
     // A log scale needs positive values: a chart with others (a gap, an SSIM) stays linear and says so.
     const positive = data
       .slice(1)

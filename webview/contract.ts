@@ -57,6 +57,10 @@ export interface PanelViewState {
   metric?: string;
   translation?: PanelTranslation;
   ab?: AbState;
+  /** Per sweep (by id), the seed whose samples the Ablations tab shows and "Compare variants" selects. */
+  seeds?: Record<string, number>;
+  /** The Ablations tab draws each seed's curve beside its variant's mean. */
+  eachSeed?: boolean;
 }
 
 export type HostMessage =

@@ -1,13 +1,14 @@
 // The runs panel in the webview: runs list, live curves, Train/Test samples with a step slider, and a
 // side-by-side comparison. All state it needs to come back after being hidden lives in vscode.setState.
 
-import { rowCells, statusWord, TABLE_HEADER } from '../src/runFolders/sweepTable';
 import { adapterWithFeatures, describeAdapter } from '../src/runFolders/contract';
-import type { SweepRow } from '../src/runFolders/sweepFolder';
 import { chart, chartControls, mountCharts, type Series } from './charts';
 import type { AbState, HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
 import { differences, dropZone, mountAb, readDropped, translationView } from './translations';
 import { morphInto } from './morph';
+import { ablationsTab } from './ablations';
+import { runsAtSeed, shownSeed } from './ablationModel';
+import { escapeHtml as esc } from '../src/core/html';
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewMessage): void;
@@ -25,7 +26,6 @@ const send = (m: WebviewMessage) => vscode.postMessage(m);
 const save = () => vscode.setState(view);
 const fmt = (n: number | undefined, digits = 3) => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits));
 const count = (n: number | undefined) => (n === undefined ? '—' : n.toLocaleString('en-US'));
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** A table's header row, one cell per column (the names are HTML already). */
 const headRow = (columns: string[]) => `<tr>${columns.map((c) => `<th>${c}</th>`).join('')}</tr>`;
 /** A radio button choosing which split's samples to show. */
@@ -220,84 +220,6 @@ function compare(): string {
   return `${translations()}${table}${controls}<div class="side-by-side">${images}</div>`;
 }
 
-/** The ablation table's ends, which stay in view while its middle scrolls sideways in a narrow panel. */
-const ABLATION_ENDS: Record<number, string> = { 0: 'variant', [TABLE_HEADER.length - 1]: 'action' };
-
-/** A cell of an ablation table: numbers right-aligned, the status coloured and carrying a failed run's error. */
-function ablationCell(text: string, column: number, row: SweepRow): string {
-  const isStatus = column === TABLE_HEADER.length - 1;
-  const end = ABLATION_ENDS[column] ? ` ${ABLATION_ENDS[column]}` : '';
-  const classes = `${column >= 3 && column <= 11 ? 'num' : ''}${isStatus ? ` status ${statusWord(row)}` : ''}${end}`;
-  const title = isStatus && row.error ? ` title="${esc(row.error)}"` : '';
-  return `<td class="${classes}"${title}>${esc(text)}${isStatus && row.error ? ' ⚠' : ''}</td>`;
-}
-
-/** Where a SLURM sweep stands: its array jobs and how many variants each state holds, or why squeue failed. */
-function schedulerLine(sw: PanelSweep): string {
-  if (sw.executor !== 'slurm' || !sw.scheduler) return '';
-  const counts = new Map<string, number>();
-  for (const r of sw.rows) counts.set(statusWord(r), (counts.get(statusWord(r)) ?? 0) + 1);
-  const states = [...counts].map(([s, n]) => `<span class="status ${s}">${n} ${s}</span>`).join(' · ');
-  const jobs = sw.scheduler.jobs.length ? `SLURM job ${sw.scheduler.jobs.map(esc).join(', ')}` : 'SLURM: not submitted';
-  const error = sw.scheduler.error ? `<p class="error">squeue: ${esc(sw.scheduler.error)}</p>` : '';
-  return `<p class="scheduler">${jobs} · ${states}</p>${error}`;
-}
-
-function sweepButtons(sw: PanelSweep): string {
-  const id = esc(sw.id);
-  return `<button data-compare-sweep="${id}">Compare variants</button> <button data-report="${id}">Open report</button>${cancelButton(sw)}`;
-}
-
-/** Cancels a sweep's SLURM array while any of its variants is queued or running. */
-function cancelButton(sw: PanelSweep): string {
-  if (sw.executor !== 'slurm' || !sw.scheduler?.active) return '';
-  return ` <button data-cancel-sweep="${esc(sw.id)}">Cancel ablation</button>`;
-}
-
-const GAP_TITLE = 'Gap (test − train L1) per variant';
-
-/** One table per sweep (the report's columns), test L1 curves of its variants, and buttons to compare or report. */
-function ablations(): string {
-  if (!sweeps.length)
-    return '<p class="muted">No ablations yet. Add an <code>ablation:</code> section to a .p2p.yaml config and run "pix2pix: Run Ablation".</p>';
-  return sweeps
-    .map((sw) => {
-      const head = TABLE_HEADER.map((h, j) => `<th class="${ABLATION_ENDS[j] ?? ''}">${esc(h)}</th>`).join('');
-      const rows = sw.rows
-        .map((r, i) => {
-          const id = sw.runIds[i];
-          const cells = rowCells(r)
-            .map((c, j) => ablationCell(c, j, r))
-            .join('');
-          const selected = id && view.selected.includes(id) ? 'selected' : '';
-          return `<tr class="${selected}"${id ? ` data-run="${esc(id)}"` : ''}>${cells}</tr>`;
-        })
-        .join('');
-      const byId = new Map(runs.map((r) => [r.id, r]));
-      const series = sw.rows.map((r, i) => ({
-        name: r.variant,
-        points: (byId.get(sw.runIds[i] ?? '')?.evals ?? [])
-          .filter((e) => e.test)
-          .map((e): [number, number] => [e.step, e.test!.l1]),
-      }));
-      const gaps = sw.rows.map((r) => ({
-        name: r.variant,
-        points: (byId.get(sw.runIds[sw.rows.indexOf(r)] ?? '')?.evals ?? [])
-          .filter((e) => e.gap)
-          .map((e): [number, number] => [e.step, e.gap!.l1]),
-      }));
-      const done = sw.rows.filter((r) => r.status === 'completed').length;
-      const test = sw.data.test ? ` → ${esc(sw.data.test)}` : '';
-      const steps = sw.steps ? ` · ${sw.steps} steps` : '';
-      const summary = `${done}/${sw.rows.length} done · seed ${sw.seed} · ${esc(sw.data.train)}${test}${steps}`;
-      return `<section class="sweep"><h2>${esc(sw.name)} <span class="muted">${summary}</span></h2>${schedulerLine(sw)}
-<div class="controls">${sweepButtons(sw)}</div>
-<div class="table-scroll"><table class="runs ablation"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>
-${chartControls(chartSettings())}<div class="charts">${chart('Test L1 per variant', series)}${chart(GAP_TITLE, gaps)}</div></section>`;
-    })
-    .join('');
-}
-
 /** The selected run under the runs table: its name and status, backend, error, curves and samples. */
 function runDetails(r: PanelRun): string {
   const where = `${esc(r.id)} · ${r.status} · step ${r.step}/${r.totalSteps ?? '?'}`;
@@ -321,7 +243,7 @@ function render(): void {
 }
 
 function tabContent(): string {
-  if (view.tab === 'ablations') return ablations();
+  if (view.tab === 'ablations') return ablationsTab({ sweeps, runs, view, settings: chartSettings() });
   if (!runs.length)
     return '<p class="muted">No runs yet. Open a .p2p.yaml file and run "pix2pix: Train Current Config".</p>';
   const current = runs.find((r) => r.id === view.selected[0]);
@@ -379,7 +301,8 @@ app.addEventListener('click', (e) => {
     });
   } else if (t.dataset.compareSweep !== undefined) {
     const sw = sweeps.find((x) => x.id === t.dataset.compareSweep);
-    view.selected = (sw?.runIds ?? []).filter((id): id is string => !!id);
+    const atSeed = sw ? runsAtSeed(sw, shownSeed(sw, view.seeds?.[sw.id])) : [];
+    view.selected = atSeed.flatMap((r) => (r.runId ? [r.runId] : []));
     view.tab = 'compare';
     view.step = undefined;
     render();
@@ -416,6 +339,12 @@ app.addEventListener('input', (e) => {
     render();
   } else if (t.id === 'logscale') {
     view.log = t.checked;
+    render();
+  } else if (t.id === 'each-seed') {
+    view.eachSeed = t.checked;
+    render();
+  } else if (t.classList.contains('sweep-seed')) {
+    view.seeds = { ...view.seeds, [t.dataset.sweep!]: Number(t.value) };
     render();
   } else if (t.id === 'metric') {
     view.metric = t.value;

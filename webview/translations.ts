@@ -3,8 +3,7 @@
 // outputs: B over A split by a slider, a flicker between them, or their absolute difference (made by the host).
 
 import type { AbState, PanelTranslation } from './contract';
-
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+import { escapeHtml as esc } from '../src/core/html';
 
 /** Absolute-difference images the host made, by `image:a:b`. */
 export const differences = new Map<string, { uri: string; max: number }>();

@@ -31,6 +31,10 @@ describe('training from the editor and the runs panel (code-server)', () => {
       'sweep.p2p.yaml':
         config(1).replace('name: tiny', 'name: sweep').replace('levels: 5', 'levels: 3') +
         'ablation:\n  name: e2e-skips\n  steps: 30\n  progressiveSkips: shallowFirst\n',
+      // 2 variants x 3 seeds: the table over seeds, its forest plot and band curves.
+      'seeds.p2p.yaml':
+        config(1).replace('name: tiny', 'name: seeds').replace('levels: 5', 'levels: 3') +
+        'ablation:\n  name: e2e-seeds\n  steps: 20\n  seeds: 3\n  base: false\n  dropoutLevels: [none, all]\n',
     });
     panel = runsPanel(wb.page);
   });
@@ -138,7 +142,62 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await panel.locator('.side-by-side img.sample').nth(2).waitFor({ timeout: 20_000 });
     await shot('14-panel-ablation-compare');
   });
+
+  it('shows intervals, the forest plot and band curves of a 2 x 3 sweep, at 450 px too', async () => {
+    await open('seeds.p2p.yaml');
+    const lens = wb.page.locator('.editor-group-container.active .codelens-decoration a', {
+      hasText: 'Run Ablation: 2 variants × 3 seeds = 6 runs',
+    });
+    await lens.waitFor({ timeout: 60_000 });
+    await lens.click();
+    const section = panel.locator('section.sweep', { hasText: 'e2e-seeds' });
+    const runsTable = section.locator('table.ablation');
+    await runsTable.waitFor({ timeout: 60_000 });
+    await until(async () => (await runsTable.locator('td.status', { hasText: '20 steps' }).count()) === 6, 420_000);
+    const summaryRow = section.locator('table.over-seeds tr', { hasText: 'dropout-all' });
+    const cells = await summaryRow.locator('td').allInnerTexts();
+    assert.equal(cells[1], '3', 'three seeds');
+    assert.match(cells[3], /^0\.\d{3} ± 0\.\d{3}$/, `test L1 ${cells[3]}`);
+    assert.match(cells[6], /^[+−]0\.\d{3} \[[+−]0\.\d{3}, [+−]0\.\d{3}\]$/, `Δ ${cells[6]}`);
+    assert.match(cells[8], /^(worse|better|no detectable difference at this noise)$/);
+    assert.equal(await section.locator('svg.forest g.forest-row').count(), 1, 'one variant against the reference');
+    const title = 'Test L1 per variant (mean over seeds, band: min to max)';
+    const testChart = section.locator('.chart', { hasText: title });
+    await testChart.locator('.u-legend').waitFor();
+    const legend = () => testChart.locator('.u-legend .u-series:visible .u-label').allInnerTexts();
+    assert.deepEqual(await legend(), ['step', 'dropout-none (mean of 3)', 'dropout-all (mean of 3)']);
+    await shot('16-panel-seeds');
+
+    await section.locator('#each-seed').check();
+    await until(async () => (await legend()).length === 9, 10_000);
+    assert.ok((await legend()).includes('dropout-all seed 3'));
+    await section.locator('select.sweep-seed').selectOption('2');
+    const images = section.locator('.ablation-samples img.sample');
+    await until(async () => (await images.count()) === 2, 10_000);
+    for (const src of await images.evaluateAll((els) => els.map((e) => (e as HTMLImageElement).src)))
+      assert.match(decodeURIComponent(src), /-seed2\//, `a sample of seed 2: ${src}`);
+    await section.locator('table.over-seeds').scrollIntoViewIfNeeded();
+    await shot('17-panel-seeds-each-seed');
+
+    await resizePanel(wb.page, 450);
+    const frame = (await wb.page.locator('iframe.webview').last().boundingBox())!;
+    assert.ok(Math.abs(frame.width - 450) < 25, `panel width ${frame.width}`);
+    const forest = (await section.locator('svg.forest').boundingBox())!;
+    assert.ok(forest.x >= frame.x - 1 && forest.x + forest.width <= frame.x + frame.width + 1, 'the forest plot fits');
+    const variant = (await summaryRow.locator('td.variant').boundingBox())!;
+    assert.ok(variant.x >= frame.x - 1 && variant.height < 30, 'the variant stays in view, on one line');
+    await section.locator('svg.forest').scrollIntoViewIfNeeded();
+    await shot('18-panel-seeds-450px');
+  });
 });
+
+async function until(probe: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
 
 /** At 580 px, the panel beside an editor, every variant's name and status stay in view, on one line each. */
 async function narrowAblationTable(page: Page, table: Locator): Promise<void> {
