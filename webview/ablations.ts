@@ -25,6 +25,8 @@ export interface AblationsInput {
   runs: readonly PanelRun[];
   view: PanelViewState;
   settings: ChartSettings;
+  /** The panel's width in CSS pixels: the forest plot is drawn for it. */
+  width: number;
 }
 
 /** The ablation table's ends, which stay in view while its middle scrolls sideways in a narrow panel. */
@@ -83,13 +85,13 @@ function sweepSection(sw: PanelSweep, input: AblationsInput): string {
   const summary = summarizeReplicates(sw.rows, sw.seed);
   return `<section class="sweep" data-sweep="${esc(sw.id)}"><h2>${esc(sw.name)} <span class="muted">${line}</span></h2>${schedulerLine(sw)}
 <div class="controls">${sweepButtons(sw)}</div>
-${summary ? summarySection(summary) : ''}
+${summary ? summarySection(summary, input.width) : ''}
 <div class="table-scroll"><table class="runs ablation"><thead><tr>${runsHead()}</tr></thead><tbody>${runRows(sw, input.view)}</tbody></table></div>
 ${curvesSection(sw, input)}${samplesSection(sw, input)}</section>`;
 }
 
 /** The table over seeds (or one seed's test images), what its intervals are, and the forest plot. */
-function summarySection(summary: SweepSummary): string {
+function summarySection(summary: SweepSummary, width: number): string {
   const head = SUMMARY_HEADER.map((h, j) => `<th class="${j === 0 ? 'variant' : ''}">${esc(h)}</th>`).join('');
   const body = summary.variants
     .map((v) => {
@@ -102,8 +104,9 @@ function summarySection(summary: SweepSummary): string {
     })
     .join('');
   const note = esc(summaryNote(summary)).replace(/`([^`]*)`/g, '<code>$1</code>');
+  const plotWidth = Math.round(Math.min(640, Math.max(300, width - 24)));
   const forest = summary.variants.some((v) => v.difference)
-    ? `<div class="forest-plot">${forestSvg(summary)}</div>`
+    ? `<div class="forest-plot">${forestSvg(summary, plotWidth)}</div>`
     : '';
   return `<h3>${esc(summaryTitle(summary))}</h3>
 <div class="table-scroll"><table class="runs over-seeds"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>

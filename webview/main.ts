@@ -243,7 +243,8 @@ function render(): void {
 }
 
 function tabContent(): string {
-  if (view.tab === 'ablations') return ablationsTab({ sweeps, runs, view, settings: chartSettings() });
+  if (view.tab === 'ablations')
+    return ablationsTab({ sweeps, runs, view, settings: chartSettings(), width: app.clientWidth });
   if (!runs.length)
     return '<p class="muted">No runs yet. Open a .p2p.yaml file and run "pix2pix: Train Current Config".</p>';
   const current = runs.find((r) => r.id === view.selected[0]);
@@ -381,6 +382,13 @@ app.addEventListener('drop', (e) => {
   if (!file || !(e.target as HTMLElement).closest('.dropzone')) return;
   e.preventDefault();
   void readDropped(file).then((image) => send({ type: 'translate', payload: { ids: view.selected, image } }));
+});
+
+// The charts and the forest plot are drawn for the panel's width: a resize (the sash moved) draws them again.
+let resizing: ReturnType<typeof setTimeout> | undefined;
+window.addEventListener('resize', () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(render, 150);
 });
 
 // The canvas charts take the theme's colours when drawn: a theme switch (the body's vscode-light/-dark/

@@ -161,6 +161,10 @@ describe('training from the editor and the runs panel (code-server)', () => {
     assert.match(cells[6], /^[+−]0\.\d{3} \[[+−]0\.\d{3}, [+−]0\.\d{3}\]$/, `Δ ${cells[6]}`);
     assert.match(cells[8], /^(worse|better|no detectable difference at this noise)$/);
     assert.equal(await section.locator('svg.forest g.forest-row').count(), 1, 'one variant against the reference');
+    const interval = section.locator('svg.forest g.forest-row line');
+    const stroke = await interval.evaluate((el) => getComputedStyle(el).stroke);
+    assert.match(stroke, /^rgb/, `the interval is drawn in a colour: ${stroke}`);
+    assert.ok((await interval.boundingBox())!.width > 4, 'the interval has a length');
     const title = 'Test L1 per variant (mean over seeds, band: min to max)';
     const testChart = section.locator('.chart', { hasText: title });
     await testChart.locator('.u-legend').waitFor();

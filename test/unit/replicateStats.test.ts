@@ -117,7 +117,7 @@ describe('the forest plot', () => {
       row('same', i + 1, b + [-0.01, 0.02, -0.01][i]),
     ]);
     const svg = forestSvg(summarizeReplicates(rows)!);
-    const zero = Number(/<line x1="([\d.]+)" x2="\1" /.exec(svg)![1]);
+    const zero = Number(/<line class="zero" x1="([\d.]+)" x2="\1" /.exec(svg)![1]);
     const rowOf = (variant: string) => {
       const g = new RegExp(`<g class="forest-row (\\w+)" data-variant="${variant}">(.*?)</g>`).exec(svg)!;
       const [lo, hi] = /<line x1="([\d.]+)" x2="([\d.]+)"/.exec(g[2])!.slice(1).map(Number);
@@ -133,5 +133,12 @@ describe('the forest plot', () => {
     assert.ok(Math.abs(same.at - zero) < 0.2);
     assert.match(svg, /paired by seed/);
     assert.ok(!svg.includes('data-variant="base"'), 'the reference is the zero line, not a row');
+    // Colours are attributes (a webview's CSP refuses style attributes); at 400 px the values give way to the plot.
+    assert.ok(!svg.includes('style='));
+    const narrow = forestSvg(summarizeReplicates(rows)!, 400);
+    assert.ok(!/>\+0\.110 \[[^<]*<\/text>/.test(narrow), 'no value column');
+    assert.ok(/>\+0\.110 \[[^<]*<\/text>/.test(svg), 'a value column at 640 px');
+    const xs = [...narrow.matchAll(/ (?:x1|x2|cx|x)="([\d.]+)"/g)].map((m) => Number(m[1]));
+    assert.ok(Math.max(...xs) <= 400, `everything within 400 px: ${Math.max(...xs)}`);
   });
 });
