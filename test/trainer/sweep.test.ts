@@ -120,14 +120,16 @@ describe('ablation sweeps through the trainer', () => {
     const split = base.replace('test: builtin:garments, ', '');
     const file = write(
       'seeds.p2p.yaml',
-      `${split}ablation:\n  name: seeds\n  steps: 4\n  seeds: 2\n  base: false\n  dropoutLevels: [none, all]\n`,
+      `${split}ablation:\n  name: seeds\n  steps: 4\n  seeds: 3\n  base: false\n  dropoutLevels: [none, all]\n`,
     );
     const outcome = await new SweepRunner({ file, out: join(work, 'runs'), trainerPath, builtinRoot }, () => {}).run();
     assert.deepEqual(outcome.completed.sort(), [
       'dropout-all-seed3',
       'dropout-all-seed4',
+      'dropout-all-seed5',
       'dropout-none-seed3',
       'dropout-none-seed4',
+      'dropout-none-seed5',
     ]);
     const state = readSweep(outcome.sweepDir)!;
     const rowsOf = async (png: string) => {
@@ -152,16 +154,21 @@ describe('ablation sweeps through the trainer', () => {
       [
         [3, 3],
         [4, 3],
+        [5, 3],
         [3, 3],
         [4, 3],
+        [5, 3],
       ],
     );
     // The report's table over seeds, recomputed from the runs' metrics.csv (last evaluation, test L1).
     const md = readFileSync(join(outcome.sweepDir, 'report.md'), 'utf8');
-    assert.match(md, /^2 variants × 2 seeds \(3, 4\) = 4 runs of `seeds\.p2p\.yaml`/m);
+    assert.match(md, /^2 variants × 3 seeds \(3, 4, 5\) = 6 runs of `seeds\.p2p\.yaml`/m);
     const verdicts = assertReportOverSeeds(outcome.sweepDir, state.plan, 'dropout-none');
     assert.equal(verdicts.get('dropout-none'), 'reference');
-    assert.match(readFileSync(join(outcome.sweepDir, 'report.html'), 'utf8'), /<h2>Over seeds<\/h2>/);
+    const html = readFileSync(join(outcome.sweepDir, 'report.html'), 'utf8');
+    assert.match(html, /<h2>Over seeds<\/h2>/);
+    assert.match(html, /<svg [^>]*class="forest"/);
+    assert.match(readFileSync(join(outcome.sweepDir, 'forest.svg'), 'utf8'), /data-variant="dropout-all"/);
   });
 
   it('continues an interrupted sweep without redoing finished variants, and records a failed one', async () => {
