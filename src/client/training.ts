@@ -18,6 +18,7 @@ import { readSweep } from '../runFolders/sweepFolder';
 import { AblationView, showAblationOutcome, showSubmitted } from './ablationView';
 import { readSettings, runsRootFor, trainerEnv } from './settings';
 import { PROGRESS_MS, Ticker } from './ticker';
+import { hasCheckpoint } from '../runFolders/checkpoints';
 
 export interface TrainingListener {
   /** Every event but steps, which come through `onProgress`. */
@@ -258,7 +259,7 @@ export class TrainingController implements vscode.Disposable {
     const root = this.runsRoot();
     const candidates = existsSync(root)
       ? readdirSync(root)
-          .filter((d) => existsSync(path.join(root, d, 'checkpoints', 'latest.json')))
+          .filter((d) => hasCheckpoint(path.join(root, d)))
           .sort()
           .reverse()
       : [];

@@ -10,6 +10,7 @@ import { runName } from '../runFolders/runDir';
 import { readRunsAndSweeps } from '../runFolders/runFolders';
 import { translateInProcess } from '../trainer/process';
 import { trainerEnv } from './settings';
+import { hasCheckpoint } from '../runFolders/checkpoints';
 
 export const IMAGE_FILTERS = { Images: ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] };
 
@@ -73,7 +74,7 @@ export class Translations {
     if (runs?.length) return { runs, images };
     const root = this.runsRoot();
     const items = readRunsAndSweeps(root, () => false)
-      .runs.filter((r) => existsSync(path.join(r.dir, 'checkpoints', 'latest.json')))
+      .runs.filter((r) => hasCheckpoint(r.dir))
       .map((r) => ({ label: r.name, description: r.id, dir: r.dir }));
     if (!items.length) {
       void vscode.window.showInformationMessage(`pix2pix: no run with a checkpoint in ${root}.`);

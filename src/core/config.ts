@@ -68,6 +68,8 @@ export interface TrainConfig {
   optimizer: { lr: number; beta1: number; beta2: number };
   loss: LossConfig;
   sampleEvery: number;
+  /** Checkpoints: at most `minutes` of training unsaved, also every `steps` when set; the newest `keep` kept. */
+  checkpoint: { minutes: number; steps: number | undefined; keep: number };
   seed: number;
   backend: Backend;
 }
@@ -149,6 +151,7 @@ export const DEFAULTS = {
     optimizer: PRESETS.seed.optimizer,
     loss: PRESETS.seed.loss,
     sampleEvery: 0.5,
+    checkpoint: { minutes: 10, steps: undefined as number | undefined, keep: 3 },
     seed: 0,
     backend: 'auto' as Backend,
   },

@@ -345,8 +345,18 @@ function resolveTrain(t: Obj, report: Report): TrainConfig {
       realLabel: str(loss.realLabel, p.loss.realLabel),
     },
     sampleEvery: num(t.sampleEvery, d.sampleEvery),
+    checkpoint: resolveCheckpoint(obj(t.checkpoint)),
     seed: num(t.seed, d.seed),
     backend: str(t.backend, d.backend),
+  };
+}
+
+function resolveCheckpoint(c: Obj): TrainConfig['checkpoint'] {
+  const d = DEFAULTS.train.checkpoint;
+  return {
+    minutes: num(c.minutes, d.minutes),
+    steps: c.steps === undefined ? undefined : num(c.steps, 1),
+    keep: num(c.keep, d.keep),
   };
 }
 

@@ -497,6 +497,34 @@ export const configSchema: ObjectSchema = {
             },
           },
         },
+        checkpoint: {
+          kind: 'object',
+          doc: 'When the trainer writes a checkpoint (besides step 0, every epoch end and the last step), and how many it keeps.',
+          properties: {
+            minutes: {
+              kind: 'number',
+              exclusiveMinimum: 0,
+              maximum: 1e6,
+              default: 10,
+              doc: 'At most this many minutes of training unsaved: a checkpoint when this long has passed since the last.',
+            },
+            steps: {
+              kind: 'number',
+              integer: true,
+              minimum: 1,
+              maximum: 1e9,
+              doc: 'Also a checkpoint every this many steps (none by default).',
+            },
+            keep: {
+              kind: 'number',
+              integer: true,
+              minimum: 1,
+              maximum: 1000,
+              default: 3,
+              doc: 'The newest checkpoints kept; the one of the best test L1 so far is kept as well.',
+            },
+          },
+        },
         sampleEvery: {
           kind: 'number',
           exclusiveMinimum: 0,

@@ -1,23 +1,24 @@
-// The run folder: every file is written to a temporary name and renamed, checkpoints are whole folders renamed
-// into place and then named by `checkpoints/latest.json`, so a killed trainer leaves only complete files.
+// The run folder, as its one writer (the trainer holding `run.lock`) sees it: every file is written to a temporary
+// name and renamed, checkpoints are whole folders with a manifest renamed into place, so a killed trainer leaves
+// only complete files; and what a fault can still break (a torn last line, a lost metrics.csv, a temporary folder
+// of a full disk) is repaired before a resumed run writes again.
 
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TrainerEvent } from './contract';
+import { checkpointName, CHECKPOINTS, keptCheckpoints, manifestOf, MANIFEST, readManifest } from './checkpoints';
+import type { EvalPayload, Quality, TrainerEvent } from './contract';
+import { RunLock } from './runLock';
 
+/** Writes `file` whole or not at all: to a temporary name, then renamed; a failed write leaves no temporary. */
 export function writeAtomic(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, file);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new Error(`cannot write ${file}: ${(e as Error).message}`);
+  }
 }
 
 /** `20261127-231500-tiny` */
@@ -35,12 +36,20 @@ function stepAfter(line: string, step: number): boolean {
     const e = JSON.parse(line) as { type?: string; payload?: { step?: number } };
     return STEP_EVENTS.has(e.type ?? '') && (e.payload?.step ?? 0) > step;
   } catch {
-    return false; // a torn last line is kept for the reader to skip
+    return false;
   }
 }
 
+export const METRICS_FILE = 'metrics.csv';
 export const METRICS_HEADER =
   'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim';
+
+/** An evaluation's row of metrics.csv. */
+export function metricsRow(e: EvalPayload): string {
+  const cells = (q: Quality | null | undefined) =>
+    q ? [q.l1.toFixed(5), q.psnr.toFixed(3), q.ssim.toFixed(4)] : ['', '', ''];
+  return [e.step, e.epoch.toFixed(3), ...cells(e.train), ...cells(e.test), ...cells(e.gap)].join(',');
+}
 
 /** Each test image's L1 at each evaluation (`image` counts from 0 in the test set's order): the pairs by image. */
 export const TEST_IMAGES_FILE = 'test-images.csv';
@@ -54,37 +63,68 @@ function dropRowsAfter(file: string, step: number): void {
   if (kept.length < lines.length) writeAtomic(file, kept.join('\n') + '\n');
 }
 
-export class RunDir {
-  constructor(readonly dir: string) {}
+/** Claims `dir` by creating it (mkdir without `recursive` fails if it exists): false when it exists already. */
+function claimFolder(dir: string): boolean {
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new Error(`cannot create the run folder ${dir}: ${(e as Error).message}`);
+  }
+}
 
+export class RunDir {
+  private constructor(
+    readonly dir: string,
+    readonly lock: RunLock,
+  ) {}
+
+  /** A new run in a new folder under `root`, named by the time (`-2`, `-3`, ... when taken). */
   static create(root: string, name: string, now: Date): RunDir {
+    mkdirSync(root, { recursive: true });
     let dir = join(root, runName(name, now));
-    for (let i = 2; existsSync(dir); i++) dir = join(root, `${runName(name, now)}-${i}`);
-    return RunDir.createAt(dir);
+    for (let i = 2; !claimFolder(dir); i++) dir = join(root, `${runName(name, now)}-${i}`);
+    return RunDir.start(dir);
   }
 
-  /** A new run in exactly `dir`; refuses a folder that already holds a run. */
+  /** A new run in exactly `dir` (a sweep's variant); refuses a folder that already holds a run. */
   static createAt(dir: string): RunDir {
-    if (existsSync(join(dir, 'events.jsonl')))
+    mkdirSync(join(dir, '..'), { recursive: true });
+    claimFolder(dir);
+    return RunDir.start(dir);
+  }
+
+  /** The folder of a run to resume, locked. */
+  static open(dir: string): RunDir {
+    return new RunDir(dir, RunLock.acquire(dir));
+  }
+
+  private static start(dir: string): RunDir {
+    const lock = RunLock.acquire(dir);
+    if (existsSync(join(dir, 'events.jsonl'))) {
+      lock.release();
       throw new Error(`trainer: ${dir} already holds a run; resume it or choose another folder`);
+    }
     mkdirSync(join(dir, 'samples'), { recursive: true });
-    mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-    writeAtomic(join(dir, 'metrics.csv'), METRICS_HEADER + '\n');
+    mkdirSync(join(dir, CHECKPOINTS), { recursive: true });
+    writeAtomic(join(dir, METRICS_FILE), METRICS_HEADER + '\n');
     writeAtomic(join(dir, TEST_IMAGES_FILE), TEST_IMAGES_HEADER + '\n');
-    return new RunDir(dir);
+    return new RunDir(dir, lock);
   }
 
   path(...parts: string[]): string {
     return join(this.dir, ...parts);
   }
 
-  /** One line per event; a single O_APPEND write each, so lines never interleave or tear. */
+  /** One line per event; a single O_APPEND write each, so lines never interleave. */
   appendEvent(event: TrainerEvent): void {
     appendFileSync(this.path('events.jsonl'), JSON.stringify({ ...event, time: new Date().toISOString() }) + '\n');
+    this.lock.touch();
   }
 
-  appendMetrics(line: string): void {
-    appendFileSync(this.path('metrics.csv'), line + '\n');
+  appendEval(e: EvalPayload): void {
+    appendFileSync(this.path(METRICS_FILE), metricsRow(e) + '\n');
   }
 
   /** One row per test image; the header first in a run begun before the file existed. */
@@ -95,12 +135,12 @@ export class RunDir {
   }
 
   /**
-   * Drops what was recorded after `step` (the checkpoint a resumed run goes on from): metrics and test-image rows, and step, eval
-   * and sample events. So a run killed between checkpoints repeats no step in metrics.csv, test-images.csv or
-   * events.jsonl.
+   * Drops what was recorded after `step` (the checkpoint a resumed run goes on from): metrics and test-image rows,
+   * and step, eval and sample events. So a run killed between checkpoints repeats no step in metrics.csv,
+   * test-images.csv or events.jsonl.
    */
   dropAfter(step: number): void {
-    dropRowsAfter(this.path('metrics.csv'), step);
+    dropRowsAfter(this.path(METRICS_FILE), step);
     dropRowsAfter(this.path(TEST_IMAGES_FILE), step);
     const events = this.path('events.jsonl');
     if (!existsSync(events)) return;
@@ -115,31 +155,47 @@ export class RunDir {
     return file;
   }
 
-  /** Writes a checkpoint folder through `fill`, then publishes it; keeps the newest `keep`. */
-  async checkpoint(step: number, fill: (dir: string) => Promise<void>, keep = 3): Promise<string> {
-    const final = this.path('checkpoints', `step-${String(step).padStart(7, '0')}`);
+  /**
+   * Writes a checkpoint folder through `fill` and its manifest, then publishes it by a rename; keeps the newest
+   * `keep` and the one of the lowest test L1. A failed write (a full disk) removes its temporary folder.
+   */
+  async checkpoint(
+    step: number,
+    fill: (dir: string) => Promise<void>,
+    { keep = 3, testL1 }: { keep?: number; testL1?: number } = {},
+  ): Promise<string> {
+    const final = this.path(CHECKPOINTS, checkpointName(step));
     const tmp = `${final}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    await fill(tmp);
-    rmSync(final, { recursive: true, force: true });
-    renameSync(tmp, final);
-    writeAtomic(
-      this.path('checkpoints', 'latest.json'),
-      JSON.stringify({ step, dir: final.slice(this.dir.length + 1) }) + '\n',
-    );
-    const all = readdirSync(this.path('checkpoints'))
-      .filter((d) => /^step-\d+$/.test(d))
-      .sort();
-    for (const old of all.slice(0, Math.max(0, all.length - keep)))
-      rmSync(this.path('checkpoints', old), { recursive: true, force: true });
+    try {
+      rmSync(tmp, { recursive: true, force: true });
+      mkdirSync(tmp, { recursive: true });
+      await fill(tmp);
+      writeAtomic(join(tmp, MANIFEST), JSON.stringify(manifestOf(tmp, step, testL1)) + '\n');
+      rmSync(final, { recursive: true, force: true });
+      renameSync(tmp, final);
+    } catch (e) {
+      rmSync(tmp, { recursive: true, force: true });
+      throw new Error(
+        `the checkpoint at step ${step} could not be written (${(e as Error).message}); the earlier ones are kept`,
+      );
+    }
+    const hint = { step, dir: final.slice(this.dir.length + 1) };
+    writeAtomic(this.path(CHECKPOINTS, 'latest.json'), JSON.stringify(hint) + '\n');
+    this.prune(keep);
     return final;
   }
 
+  /** Removes all but the newest `keep` checkpoints and the best (lowest test L1 in its manifest). */
+  private prune(keep: number): void {
+    const all = keptCheckpoints(this.dir);
+    const scored = all.map((c) => ({ ...c, testL1: readManifest(c.dir)?.testL1 ?? Infinity }));
+    const best = scored.reduce((b, c) => (c.testL1 < b.testL1 ? c : b), scored[0]);
+    for (const old of all.slice(0, Math.max(0, all.length - keep)))
+      if (old.step !== best?.step || !Number.isFinite(best.testL1)) rmSync(old.dir, { recursive: true, force: true });
+  }
+
+  /** The newest published checkpoint (by scanning: `latest.json` is a hint for people). */
   latestCheckpoint(): { step: number; dir: string } | undefined {
-    const file = this.path('checkpoints', 'latest.json');
-    if (!existsSync(file)) return undefined;
-    const { step, dir } = JSON.parse(readFileSync(file, 'utf8')) as { step: number; dir: string };
-    return { step, dir: this.path(dir) };
+    return keptCheckpoints(this.dir).at(-1);
   }
 }

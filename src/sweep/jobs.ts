@@ -1,11 +1,12 @@
 // A sweep's variants as jobs, whichever executor trains them: each one's run folder and config file in the sweep
 // folder, whether it is done, resumes or starts afresh, and the trainer's arguments for it.
 
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Backend } from '../core/config';
 import { diskFiles } from '../runFolders/diskFiles';
 import { readRun } from '../runFolders/runState';
+import { hasCheckpoint } from '../runFolders/checkpoints';
 
 export type Mode = 'done' | 'resume' | 'new';
 
@@ -34,7 +35,7 @@ export const variantConfigFile = (sweepDir: string, dir: string) => path.join(sw
 export function jobMode(dir: string, steps: number | undefined): Mode {
   const run = readRun(dir, diskFiles());
   if (run?.status === 'completed' && (steps === undefined || run.totalSteps === steps)) return 'done';
-  return existsSync(path.join(dir, 'checkpoints', 'latest.json')) ? 'resume' : 'new';
+  return hasCheckpoint(dir) ? 'resume' : 'new';
 }
 
 /** The trainer's arguments for a job; a new one's folder (which never got to a checkpoint) is cleared first. */

@@ -55,18 +55,52 @@ export async function saveCheckpoint(tf: Tf, nets: Nets, dir: string, state: Loo
   writeAtomic(join(dir, 'state.json'), JSON.stringify(state));
 }
 
+/** A checkpoint file's bytes; a missing or unreadable one is an error naming it. */
 function readBuffer(file: string): ArrayBuffer {
-  const b = readFileSync(file);
+  let b: Buffer;
+  try {
+    b = readFileSync(file);
+  } catch (e) {
+    throw new Error(`${file} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
 }
 
+/** A checkpoint's JSON file, parsed; an error names the file and what is wrong with it. */
+function readJson<T>(file: string): T {
+  const text = Buffer.from(readBuffer(file)).toString('utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`${file} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** The weights of `bin` by their specs; a file of the wrong size (truncated) is an error naming it. */
+function decode(tf: Tf, bin: string, specs: TF.io.WeightsManifestEntry[]): TF.NamedTensorMap {
+  const data = readBuffer(bin);
+  const bytes = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * 4, 0);
+  if (data.byteLength !== bytes) throw new Error(`${bin} is ${data.byteLength} bytes, its weights need ${bytes}`);
+  return tf.io.decodeWeights(data, specs);
+}
+
 export function loadModelWeights(tf: Tf, model: TF.LayersModel, dir: string, name: string): void {
-  const json = JSON.parse(readFileSync(join(dir, `${name}.model.json`), 'utf8'));
-  const specs = json.weightsManifest[0].weights as TF.io.WeightsManifestEntry[];
-  const map = tf.io.decodeWeights(readBuffer(join(dir, `${name}.weights.bin`)), specs);
+  const file = join(dir, `${name}.model.json`);
+  const json = readJson<{ weightsManifest?: { weights: TF.io.WeightsManifestEntry[] }[] }>(file);
+  const specs = json.weightsManifest?.[0]?.weights;
+  if (!Array.isArray(specs)) throw new Error(`${file} has no weights manifest`);
   if (specs.length !== model.weights.length) {
     throw new Error(
       `checkpoint ${name} has ${specs.length} weights, the model built from the config has ${model.weights.length}: the config changed since this run started`,
+    );
+  }
+  const map = decode(tf, join(dir, `${name}.weights.bin`), specs);
+  const shape = specs.find((s, i) => s.shape.join('x') !== model.weights[i].shape.join('x'));
+  if (shape) {
+    tf.dispose(Object.values(map));
+    throw new Error(
+      `${file}: weight ${shape.name} is ${shape.shape.join('x')}, the model built from the config needs another ` +
+        'shape: the config changed since this run started',
     );
   }
   model.setWeights(specs.map((s) => map[s.name]));
@@ -74,8 +108,10 @@ export function loadModelWeights(tf: Tf, model: TF.LayersModel, dir: string, nam
 }
 
 async function loadOptimizer(tf: Tf, optimizer: TF.Optimizer, dir: string, name: string): Promise<void> {
-  const specs = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as TF.io.WeightsManifestEntry[];
-  const map = tf.io.decodeWeights(readBuffer(join(dir, `${name}.bin`)), specs);
+  const file = join(dir, `${name}.json`);
+  const specs = readJson<TF.io.WeightsManifestEntry[]>(file);
+  if (!Array.isArray(specs)) throw new Error(`${file} is not a list of weights`);
+  const map = decode(tf, join(dir, `${name}.bin`), specs);
   await optimizer.setWeights(specs.map((s) => ({ name: s.name, tensor: map[s.name] })));
 }
 
@@ -84,5 +120,9 @@ export async function loadCheckpoint(tf: Tf, nets: Nets, dir: string): Promise<L
   loadModelWeights(tf, nets.discriminator, dir, 'discriminator');
   await loadOptimizer(tf, nets.gOptimizer, dir, 'optimizer-generator');
   await loadOptimizer(tf, nets.dOptimizer, dir, 'optimizer-discriminator');
-  return JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as LoopState;
+  const file = join(dir, 'state.json');
+  const state = readJson<LoopState>(file);
+  if (!Number.isInteger(state?.step) || !Array.isArray(state.order))
+    throw new Error(`${file} does not hold a loop state (step, data order)`);
+  return state;
 }

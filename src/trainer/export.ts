@@ -2,11 +2,12 @@
 // the checkpoint already holds, with the input transform written beside it (`transform.json`): what size, channels,
 // edge detector and value range the generator expects. Reads the checkpoint's files only: no tfjs is loaded.
 
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { analyze } from '../core/analysis';
 import type { ResolvedConfig } from '../core/config';
 import { generatorOnnx, type Weight } from '../model/onnx';
+import { checkpointAt } from '../runFolders/checkpoints';
 
 export type ExportFormat = 'onnx' | 'tfjs';
 
@@ -16,21 +17,6 @@ export interface ExportOptions {
   step?: number;
   /** Default: `exports/<run>-step<N>-<format>` under the working folder. */
   out?: string;
-}
-
-/** The checkpoint folder of `step` (the newest without one); an error lists the kept steps. */
-export function checkpointAt(runDir: string, step?: number): { step: number; dir: string } {
-  const root = join(runDir, 'checkpoints');
-  const kept = existsSync(root)
-    ? readdirSync(root)
-        .filter((d) => /^step-\d+$/.test(d))
-        .map((d) => Number(d.slice(5)))
-        .sort((a, b) => a - b)
-    : [];
-  if (!kept.length) throw new Error(`${runDir} has no checkpoint`);
-  const chosen = step ?? kept[kept.length - 1];
-  if (!kept.includes(chosen)) throw new Error(`${runDir} keeps checkpoints at steps ${kept.join(', ')}, not ${chosen}`);
-  return { step: chosen, dir: join(root, `step-${String(chosen).padStart(7, '0')}`) };
 }
 
 /** The generator's weights in a checkpoint, by layer and weight name (`unet_conv2D_1`, `kernel`). */

@@ -15,9 +15,12 @@ import { DataError, loadDataset, type Dataset } from '../data/dataset';
 import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
 import { EXIT_STOPPED, type ErrorPayload, type Quality, type TrainerEvent } from '../runFolders/contract';
+import type { ConfigChange } from '../runFolders/runState';
 import { RunDir } from '../runFolders/runDir';
+import { repairRun } from '../runFolders/runRepair';
 import { chooseBackend, type ChosenBackend } from './backends';
-import { loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint';
+import { saveCheckpoint, type LoopState } from './checkpoint';
+import { configChangesAtResume, describeChanges, loadNewestIntact, textHash } from './resume';
 import { batchFloats, createNets, disposeNets, evaluate, type Nets, type Shapes } from './pix2pix';
 import { createStepper, type Stepper } from './steppers';
 import { samplePng } from './samples';
@@ -60,6 +63,8 @@ interface RunSource {
   name: string;
   baseDir: string;
   resumeDir?: string;
+  /** Keys of a resumed run's config changed since it started (safe ones: refused otherwise). */
+  changes: ConfigChange[];
 }
 
 /** Everything a running session holds. */
@@ -80,6 +85,9 @@ interface Session {
   shapes: Shapes;
   batchSize: number;
   stepsPerEpoch: number;
+  /** When the last checkpoint was written (performance.now()), and the last evaluation's test L1. */
+  savedAt: number;
+  testL1: number | undefined;
   send(e: TrainerEvent): void;
 }
 
@@ -103,6 +111,7 @@ export async function runTrainer(
   } finally {
     session.stepper.dispose();
     disposeNets(session.tf, session.nets);
+    session.run.lock.release();
   }
 }
 
@@ -122,7 +131,8 @@ function readSource(args: TrainerArgs): RunSource {
       ? (JSON.parse(readFileSync(resolvedFile, 'utf8')).baseDir as string)
       : resolve(args.baseDir ?? dirname(configFile));
   const name = config.name ?? basename(configFile).replace(/\.p2p\.ya?ml$/, '');
-  return { configFile, text, config, generator, discriminator, name, baseDir, resumeDir };
+  const changes = resumeDir ? configChangesAtResume(resumeDir, text, config) : [];
+  return { configFile, text, config, generator, discriminator, name, baseDir, resumeDir, changes };
 }
 
 async function openSession(
@@ -146,18 +156,24 @@ async function openSession(
   const stepsPerEpoch = Math.ceil(data.train.length / batchSize);
   const shapes = { size: config.input.size, inChannels: config.input.channels, outChannels: config.output.channels };
   const partial = { tf, backend, source, data, nets, rng, dataRng, shapes, batchSize, stepsPerEpoch };
-  const { run, state } = source.resumeDir
+  const { run, state, notes } = source.resumeDir
     ? await resumeRun(partial, source.resumeDir, args.steps)
     : newRun(partial, args, args.steps ?? config.train.epochs * stepsPerEpoch);
   const send = (e: TrainerEvent) => {
     run.appendEvent(e);
     emit(e);
   };
-  const stepper = await createStepper(backend, nets, source, batchSize, state.step);
-  const session: Session = { ...partial, run, state, send, stepper };
-  for (const s of data.skipped) send({ type: 'warning', payload: { message: `skipped ${s.file}: ${s.reason}` } });
-  send({ type: 'started', payload: startedPayload(session) });
-  return session;
+  try {
+    const stepper = await createStepper(backend, nets, source, batchSize, state.step);
+    const session: Session = { ...partial, run, state, send, stepper, savedAt: performance.now(), testL1: undefined };
+    for (const s of data.skipped) send({ type: 'warning', payload: { message: `skipped ${s.file}: ${s.reason}` } });
+    send({ type: 'started', payload: startedPayload(session) });
+    for (const message of notes) send({ type: 'warning', payload: { message } });
+    return session;
+  } catch (e) {
+    run.lock.release();
+    throw e;
+  }
 }
 
 async function loadData(config: ResolvedConfig, baseDir: string, builtinRoot: string, rng: SeededRandom) {
@@ -170,32 +186,49 @@ async function loadData(config: ResolvedConfig, baseDir: string, builtinRoot: st
 }
 
 /** A session before its run folder is open. */
-type Setup = Omit<Session, 'run' | 'state' | 'send' | 'stepper'>;
+type Setup = Omit<Session, 'run' | 'state' | 'send' | 'stepper' | 'savedAt' | 'testL1'>;
 
+/** Opens a run to resume (its lock taken): repairs what a fault broke, loads its newest intact checkpoint. */
 async function resumeRun(s: Setup, dir: string, steps: number | undefined) {
-  const run = new RunDir(dir);
-  const latest = run.latestCheckpoint();
-  if (!latest) throw new Error(`trainer: ${dir} has no checkpoint to resume from`);
-  const state = await loadCheckpoint(s.tf, s.nets, latest.dir);
-  // A run killed after its last checkpoint (SIGKILL, a node lost) wrote metrics and events it will write again.
-  run.dropAfter(state.step);
-  s.rng.restore(state.rng);
-  if (state.dataRng !== undefined) s.dataRng.restore(state.dataRng);
-  if (steps !== undefined) state.totalSteps = steps;
-  return { run, state };
+  const run = RunDir.open(dir);
+  try {
+    const notes = [...(run.lock.tookOver ? [run.lock.tookOver] : []), ...repairRun(dir)];
+    const { state, skipped } = await loadNewestIntact(s.tf, s.nets, dir);
+    notes.push(...skipped);
+    // A run killed after its last checkpoint (SIGKILL, a node lost) wrote metrics and events it will write again.
+    run.dropAfter(state.step);
+    s.rng.restore(state.rng);
+    if (state.dataRng !== undefined) s.dataRng.restore(state.dataRng);
+    if (steps !== undefined) state.totalSteps = steps;
+    if (s.source.changes.length) {
+      writeResolved(run, s.source);
+      notes.push(describeChanges(s.source.changes, state.step));
+    }
+    return { run, state, notes };
+  } catch (e) {
+    run.lock.release();
+    throw e;
+  }
 }
 
-function newRun(s: Setup, args: TrainerArgs, totalSteps: number): { run: RunDir; state: LoopState } {
-  const { configFile, baseDir, config, text, name } = s.source;
+/** resolved.json: the config with every default, where its data paths start, and its text's hash. */
+function writeResolved(run: RunDir, source: RunSource): void {
+  const { configFile, baseDir, config, text } = source;
+  const resolved = { configFile, baseDir, config, textSha256: textHash(text) };
+  run.write('resolved.json', JSON.stringify(resolved, null, 2) + '\n');
+}
+
+function newRun(s: Setup, args: TrainerArgs, totalSteps: number): { run: RunDir; state: LoopState; notes: string[] } {
+  const { text, name } = s.source;
   const run = args.runDir
     ? RunDir.createAt(resolve(args.runDir))
     : RunDir.create(resolve(args.out ?? 'runs'), name, new Date());
   run.write('config.p2p.yaml', text);
-  run.write('resolved.json', JSON.stringify({ configFile, baseDir, config }, null, 2) + '\n');
+  writeResolved(run, s.source);
   run.write('summary-generator.txt', kerasSummary(s.source.generator));
   run.write('summary-discriminator.txt', kerasSummary(s.source.discriminator));
   const order = s.dataRng.shuffle(s.data.train.map((_, i) => i));
-  return { run, state: { step: 0, totalSteps, order, position: 0, rng: 0 } };
+  return { run, state: { step: 0, totalSteps, order, position: 0, rng: 0 }, notes: [] };
 }
 
 function startedPayload(s: Session): Extract<TrainerEvent, { type: 'started' }>['payload'] {
@@ -222,7 +255,10 @@ function startedPayload(s: Session): Extract<TrainerEvent, { type: 'started' }>[
 async function trainLoop(s: Session, stop: StopRequest): Promise<'completed' | 'stopped'> {
   const { state, stepsPerEpoch } = s;
   const evalEvery = Math.max(1, Math.round(s.source.config.train.sampleEvery * stepsPerEpoch));
-  if (state.step === 0) await evaluateAndSample(s);
+  if (state.step === 0) {
+    await evaluateAndSample(s);
+    await checkpoint(s); // a run killed in its first epoch resumes from here
+  }
   const tensors = { baseline: undefined as number | undefined };
   let why: string | undefined;
   while (state.step < state.totalSteps) {
@@ -230,12 +266,21 @@ async function trainLoop(s: Session, stop: StopRequest): Promise<'completed' | '
     if (why) break;
     await oneStep(s, tensors);
     if (state.step % evalEvery === 0 || state.step === state.totalSteps) await evaluateAndSample(s);
-    if (state.step % stepsPerEpoch === 0 && state.step !== state.totalSteps) await checkpoint(s);
+    if (checkpointDue(s, stepsPerEpoch)) await checkpoint(s);
   }
   if (s.run.latestCheckpoint()?.step !== state.step) await checkpoint(s);
   const reason = why ? 'stopped' : 'completed';
   s.send({ type: 'finished', payload: { step: state.step, reason, runDir: s.run.dir, ...(why ? { why } : {}) } });
   return reason;
+}
+
+/** A checkpoint at each epoch end, every `train.checkpoint.steps`, and once `minutes` have passed since the last. */
+function checkpointDue(s: Session, stepsPerEpoch: number): boolean {
+  const { step, totalSteps } = s.state;
+  if (step === totalSteps) return false; // the loop's end writes it
+  const { minutes, steps } = s.source.config.train.checkpoint;
+  if (step % stepsPerEpoch === 0 || (steps !== undefined && step % steps === 0)) return true;
+  return performance.now() - s.savedAt >= minutes * 60_000;
 }
 
 /** The next batch of the epoch's order, and its index in the epoch; a new order when the epoch is used up. */
@@ -307,7 +352,10 @@ async function checkpoint(s: Session): Promise<void> {
   state.rng = s.rng.saved;
   state.dataRng = s.dataRng.saved;
   await s.stepper.sync(state.step, true);
-  const path = await s.run.checkpoint(state.step, (dir) => saveCheckpoint(s.tf, s.nets, dir, state));
+  const { keep } = s.source.config.train.checkpoint;
+  const fill = (dir: string) => saveCheckpoint(s.tf, s.nets, dir, state);
+  const path = await s.run.checkpoint(state.step, fill, { keep, testL1: s.testL1 });
+  s.savedAt = performance.now();
   s.send({ type: 'checkpoint', payload: { step: state.step, path } });
 }
 
@@ -330,14 +378,12 @@ async function evaluateAndSample(s: Session): Promise<void> {
     }),
   );
   const gap = test ? diff(test.quality, train.quality) : null;
+  const payload = { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap };
   // metrics.csv first: whoever hears of the evaluation finds it on disk.
-  const cells = [qualityCells(train.quality), qualityCells(test?.quality), qualityCells(gap ?? undefined)];
-  s.run.appendMetrics([state.step, epoch.toFixed(3), ...cells.flat()].join(','));
+  s.run.appendEval(payload);
   if (test) s.run.appendTestImages(state.step, test.imageL1);
-  s.send({
-    type: 'eval',
-    payload: { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap },
-  });
+  s.testL1 = test?.quality.l1;
+  s.send({ type: 'eval', payload });
   await writeSample(s, 'train', evalTrain, train.generated);
   if (test) await writeSample(s, 'test', evalTest, test.generated);
 }
@@ -365,8 +411,4 @@ function failure(error: Error, deviceProblem: string | undefined, step: number, 
 
 function diff(a: Quality, b: Quality): Quality {
   return { l1: a.l1 - b.l1, psnr: a.psnr - b.psnr, ssim: a.ssim - b.ssim };
-}
-
-function qualityCells(q: Quality | undefined): string[] {
-  return q ? [q.l1.toFixed(5), q.psnr.toFixed(3), q.ssim.toFixed(4)] : ['', '', ''];
 }

@@ -14,7 +14,7 @@ import type { Tf } from '../model/tf';
 import type { TrainerEvent, Translation } from '../runFolders/contract';
 import { chooseBackend } from './backends';
 import { loadModelWeights } from './checkpoint';
-import { checkpointAt } from './export';
+import { checkpointAt } from '../runFolders/checkpoints';
 import { generate } from './pix2pix';
 import { EVAL_STREAM } from './run';
 
