@@ -6,7 +6,7 @@
 
 import { dirname, join } from 'node:path';
 import type { Backend } from '../core/config';
-import { count } from '../core/units';
+import { count, positiveInteger } from '../core/units';
 import type { TrainerEvent } from '../runFolders/contract';
 import { TABLE_HEADER, rowCells } from '../runFolders/sweepTable';
 import { readSweep, type SweepRow } from '../runFolders/sweepFolder';
@@ -78,7 +78,7 @@ function ablateArgs(argv: readonly string[]): AblateArgs | string {
       continue;
     }
     const v = argv[++i];
-    const int = Number(v);
+    const int = positiveInteger(v ?? '') ?? NaN;
     if (v === undefined) return `${a} needs a value`;
     if (a === '--out') args.out = v;
     else if (a === '--backend' && BACKENDS.includes(v)) args.backend = v as Backend;

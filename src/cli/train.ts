@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { clock } from '../core/units';
 import { adapterWithFeatures, EXIT_STOPPED, type StartedPayload, type TrainerEvent } from '../runFolders/contract';
 import { TrainerProcess, type Progress } from '../trainer/process';
+import { positiveInteger } from '../core/units';
 
 const USAGE =
   'usage: p2p train FILE [--backend auto|tensorflow|webgpu|webgpu-tfjs|wasm|cpu] [--steps N] [--out DIR]\n' +
@@ -39,6 +40,8 @@ function trainerArgs(argv: readonly string[]): string[] | string {
     const a = argv[i];
     if (a === '--resume' || a === '--backend' || a === '--steps' || a === '--out') {
       if (argv[i + 1] === undefined) return `${a} needs a value`;
+      if (a === '--steps' && positiveInteger(argv[i + 1]) === undefined)
+        return `--steps needs a whole number of steps from 1, not ${argv[i + 1]}`;
       args.push(a, argv[++i]);
     } else if (!a.startsWith('--') && !file) file = a;
     else return `unexpected ${a}`;

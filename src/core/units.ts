@@ -33,3 +33,8 @@ export function clock(seconds: number): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return h ? `${h}:${p(m)}:${p(s % 60)}` : `${m}:${p(s % 60)}`;
 }
+
+/** A command line's count (`--steps 200`): a whole number from 1, or undefined for anything else (`abc`, `1e3`, `-2`). */
+export function positiveInteger(text: string): number | undefined {
+  return /^\d+$/.test(text) && Number(text) >= 1 && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
+}

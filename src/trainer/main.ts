@@ -9,6 +9,7 @@
 // `finished` event that says why.
 
 import type { Backend } from '../core/config';
+import { positiveInteger } from '../core/units';
 import type { TrainerCommand, TrainerEvent } from '../runFolders/contract';
 import { runTrainer, type TrainerArgs } from './run';
 import { runTranslate, type TranslateRequest } from './translate';
@@ -35,8 +36,11 @@ export function parseTrainerArgs(argv: readonly string[]): TrainerArgs {
     const value = argv[i + 1];
     if (!key) throw new Error(`unknown trainer argument ${argv[i]}\n${USAGE}`);
     if (value === undefined) throw new Error(`trainer: ${argv[i]} needs a value\n${USAGE}`);
-    if (key === 'steps') args.steps = Number(value);
-    else if (key === 'backend') args.backend = value as Backend;
+    if (key === 'steps') {
+      args.steps = positiveInteger(value);
+      if (args.steps === undefined)
+        throw new Error(`trainer: --steps needs a whole number of steps from 1, not ${value}`);
+    } else if (key === 'backend') args.backend = value as Backend;
     else args[key] = value;
   }
   return args;

@@ -7,10 +7,10 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { registerLayers } from '../../src/model/build';
 import { EXIT_STOPPED, type TrainerEvent } from '../../src/runFolders/contract';
-import { TrainerProcess } from '../../src/trainer/process';
 import { analyze } from '../../src/core/analysis';
 import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';
+import { ofType, readEvents, startTrainer } from '../support/trainerRun';
 
 const root = join(__dirname, '..', '..');
 const trainerJs = join(root, 'dist', 'trainer.js');
@@ -19,50 +19,7 @@ const dataDir = join(work, 'data');
 const config = join(work, 'micro.p2p.yaml');
 writeFileSync(config, microConfig(0.2, 1));
 
-interface Run {
-  trainer: TrainerProcess;
-  events: TrainerEvent[];
-  exit: Promise<number | null>;
-  waitFor(pred: (e: TrainerEvent) => boolean): Promise<TrainerEvent>;
-}
-
-/** The trainer through the one client that the editor, the sweep queue and the CLI use. */
-function start(args: string[]): Run {
-  const events: TrainerEvent[] = [];
-  const waiters: { pred: (e: TrainerEvent) => boolean; resolve: (e: TrainerEvent) => void }[] = [];
-  const trainer = new TrainerProcess({ trainerPath: trainerJs, args: ['--builtin-root', dataDir, ...args] }, (e) => {
-    events.push(e);
-    for (const w of [...waiters].filter((w) => w.pred(e))) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(e);
-    }
-  });
-  const exit = trainer.exited.then((x) => x.code);
-  return {
-    trainer,
-    events,
-    exit,
-    waitFor: (pred) =>
-      new Promise((resolve, reject) => {
-        const hit = events.find(pred);
-        if (hit) return resolve(hit);
-        waiters.push({ pred, resolve });
-        void exit.then(() =>
-          setTimeout(() => reject(new Error(`trainer exited first; stderr:\n${trainer.stderr}`)), 100),
-        );
-      }),
-  };
-}
-
-const ofType = <T extends TrainerEvent['type']>(events: TrainerEvent[], type: T) =>
-  events.filter((e): e is Extract<TrainerEvent, { type: T }> => e.type === type);
-
-function readEvents(runDir: string): TrainerEvent[] {
-  return readFileSync(join(runDir, 'events.jsonl'), 'utf8')
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l));
-}
+const start = (args: string[]) => startTrainer(trainerJs, ['--builtin-root', dataDir, ...args]);
 
 describe('trainer process', () => {
   it('runs 20 steps and leaves a complete run folder', async () => {
