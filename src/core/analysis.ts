@@ -4,6 +4,7 @@ import type { ResolvedConfig } from './config';
 import type { Diagnostic } from './diagnostics';
 import { parseConfig, type ParsedConfig } from './document';
 import { discriminatorGraph, generatorGraph, type ModelGraph } from './graph';
+import { binaryBytes, describeStepMemory, stepMemory, WASM_HEAP_BYTES } from './memory';
 import { resolveConfig } from './resolve';
 import { expandSweep, type Sweep } from './sweep';
 
@@ -44,8 +45,25 @@ export function analyze(text: string, name = 'config'): Analysis {
       diagnostics.push(...expanded.diagnostics);
     }
   }
+  if (generator && discriminator) diagnostics.push(...memoryDiagnostics(parsed, config, generator, discriminator));
   diagnostics.sort(
     (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character,
   );
   return { parsed, config, diagnostics, generator, discriminator, sweep };
+}
+
+/** A warning on `input.size` when a training step cannot fit the wasm backend's heap (it may on a GPU). */
+function memoryDiagnostics(
+  parsed: ParsedConfig,
+  config: ResolvedConfig,
+  generator: ModelGraph,
+  discriminator: ModelGraph,
+): Diagnostic[] {
+  const m = stepMemory(config, generator, discriminator);
+  if (m.total <= WASM_HEAP_BYTES) return [];
+  const message =
+    `a training step needs ${describeStepMemory(m, config.train.batchSize)}: more than the wasm backend's ` +
+    `${binaryBytes(WASM_HEAP_BYTES)}, so it trains only on a GPU with that much memory; lower \`input.size\`, ` +
+    '`train.batchSize` or `generator.filters` to train on a CPU';
+  return [{ severity: 'warning', code: 'step-memory', message, range: parsed.rangeOf(['input', 'size']) }];
 }

@@ -2,8 +2,9 @@
 // inputs are derived as gray or Canny edges, or paired A|B images / A and B folders; a separate test folder or
 // a seeded split. Corrupt files are reported and skipped; empty or missing folders are errors before training.
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, extname, join, relative, resolve } from 'node:path';
+import { existsSync, readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
+import { basename, extname, join, relative, resolve, sep } from 'node:path';
+import { binaryBytes, dataBytes } from '../core/memory';
 import type { Resize, ResolvedConfig } from '../core/config';
 import type { SeededRandom } from '../core/random';
 import { canny, luma } from './canny';
@@ -30,18 +31,69 @@ export interface Dataset {
 export class DataError extends Error {}
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif)$/i;
+/** A folder with more images than this is taken for the wrong one (`../../..`) rather than walked to its end. */
+export const MAX_IMAGES = 1_000_000;
+/** The system's special file systems, never entered by a walk. */
+const SPECIAL = /^\/(proc|sys|dev|run)(\/|$)/;
 
-export function listImages(dir: string): string[] {
+/**
+ * The image files under `dir` in name order, sub-folders included. Links are followed only where they stay
+ * inside `dir` (each real folder is walked once), special file systems are not entered, an unreadable sub-folder
+ * is skipped (said in `skipped`); more than MAX_IMAGES is an error.
+ */
+export function listImages(dir: string, skipped: Dataset['skipped'] = []): string[] {
+  const root = realpathSync(dir);
+  const inside = (p: string) => p === root || p.startsWith(root.endsWith(sep) ? root : root + sep);
+  const seen = new Set<string>();
   const out: string[] = [];
-  const walk = (d: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+  const walk = (d: string, real: string) => {
+    if (seen.has(real) || (SPECIAL.test(real) && !SPECIAL.test(root))) return;
+    seen.add(real);
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch (e) {
+      if (d === dir) throw e;
+      skipped.push({
+        file: d,
+        reason: `folder not read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      });
+      return;
+    }
+    for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
+      const target = entry.isSymbolicLink() ? linkInside(p, inside) : undefined;
+      if (entry.isSymbolicLink() && !target) continue;
+      if (entry.isDirectory() || target?.isDirectory) walk(p, target?.real ?? join(real, entry.name));
       else if (IMAGE_EXT.test(entry.name)) out.push(p);
+      if (out.length > MAX_IMAGES)
+        throw new DataError(
+          `more than ${MAX_IMAGES.toLocaleString('en-US')} images under ${dir}: is it the right folder?`,
+        );
     }
   };
-  walk(dir);
+  walk(dir, root);
   return out;
+}
+
+/** Where a link leads, when that is inside the walked folder; undefined for a link out of it or a broken one. */
+function linkInside(p: string, inside: (real: string) => boolean): { real: string; isDirectory: boolean } | undefined {
+  try {
+    const real = realpathSync(p);
+    return inside(real) ? { real, isDirectory: statSync(real).isDirectory() } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refuses a folder whose images would not fit in memory once decoded, before decoding any. */
+function checkDataFits(config: ResolvedConfig, files: number, dir: string, maxBytes: number | undefined): void {
+  const needs = dataBytes(config, files);
+  if (maxBytes === undefined || needs <= maxBytes) return;
+  throw new DataError(
+    `${files.toLocaleString('en-US')} images in ${dir} at ${config.input.size}x${config.input.size} take ${binaryBytes(needs)} ` +
+      `once decoded, more than the ${binaryBytes(maxBytes)} a data set may use here: lower \`input.size\` or use fewer images`,
+  );
 }
 
 export interface DataOptions {
@@ -50,6 +102,8 @@ export interface DataOptions {
   /** Where the builtin synthetic sets are drawn and cached. */
   builtinRoot: string;
   rng: SeededRandom;
+  /** The most the decoded images may take; a folder with more is refused before decoding. */
+  maxBytes?: number;
 }
 
 async function folderOf(spec: string, key: string, options: DataOptions): Promise<string> {
@@ -178,11 +232,16 @@ async function loadFolder(
   config: ResolvedConfig,
   skipped: Dataset['skipped'],
   key: string,
+  maxBytes: number | undefined,
 ): Promise<ImagePair[]> {
   const { default: sharp } = await import('sharp');
   const read: ReadRgb = (file, half) => rgbOf(sharp, file, config.input.size, config.train.data.resize, half);
   const split = config.train.data.transform === 'paired' && existsSync(join(dir, 'A')) && existsSync(join(dir, 'B'));
-  const pairs = split ? await loadAB(dir, config, read, skipped) : await loadImages(dir, config, read, skipped);
+  const files = listImages(split ? join(dir, 'A') : dir, skipped);
+  checkDataFits(config, files.length, dir, maxBytes);
+  const pairs = split
+    ? await loadAB(dir, files, config, read, skipped)
+    : await loadImages(dir, files, config, read, skipped);
   if (!pairs.length) {
     const why = skipped.length
       ? `; ${skipped.length} file(s) could not be read, e.g. ${basename(skipped[0].file)}: ${skipped[0].reason}`
@@ -193,12 +252,18 @@ async function loadFolder(
 }
 
 /** `A/NAME.*` (inputs) with `B/NAME.*` (targets). */
-async function loadAB(dir: string, config: ResolvedConfig, read: ReadRgb, skipped: Dataset['skipped']) {
+async function loadAB(
+  dir: string,
+  aFiles: string[],
+  config: ResolvedConfig,
+  read: ReadRgb,
+  skipped: Dataset['skipped'],
+) {
   const pixels = config.input.size * config.input.size;
   const [aDir, bDir] = [join(dir, 'A'), join(dir, 'B')];
-  const bByName = new Map(listImages(bDir).map((f) => [relative(bDir, f).replace(extname(f), ''), f]));
+  const bByName = new Map(listImages(bDir, skipped).map((f) => [relative(bDir, f).replace(extname(f), ''), f]));
   const pairs: ImagePair[] = [];
-  for (const a of listImages(aDir)) {
+  for (const a of aFiles) {
     const name = relative(aDir, a).replace(extname(a), '');
     const b = bByName.get(name);
     if (!b) {
@@ -220,12 +285,18 @@ async function loadAB(dir: string, config: ResolvedConfig, read: ReadRgb, skippe
 }
 
 /** Every image of the folder: side-by-side pairs (input left), or targets whose input is derived (Canny, gray). */
-async function loadImages(dir: string, config: ResolvedConfig, read: ReadRgb, skipped: Dataset['skipped']) {
+async function loadImages(
+  dir: string,
+  files: string[],
+  config: ResolvedConfig,
+  read: ReadRgb,
+  skipped: Dataset['skipped'],
+) {
   const { size, channels: inCh } = config.input;
   const outCh = config.output.channels;
   const { transform, canny: settings } = config.train.data;
   const pairs: ImagePair[] = [];
-  for (const file of listImages(dir)) {
+  for (const file of files) {
     const name = relative(dir, file);
     try {
       if (transform === 'paired') {
@@ -255,12 +326,12 @@ export async function loadDataset(config: ResolvedConfig, options: DataOptions):
   const { data } = config.train;
   const skipped: Dataset['skipped'] = [];
   const trainDir = await folderOf(data.train, 'train.data.train', options);
-  let train = await loadFolder(trainDir, config, skipped, 'train.data.train');
+  let train = await loadFolder(trainDir, config, skipped, 'train.data.train', options.maxBytes);
   let test: ImagePair[] = [];
   let testSource: string;
   if (data.test) {
     const testDir = await folderOf(data.test, 'train.data.test', options);
-    test = await loadFolder(testDir, config, skipped, 'train.data.test');
+    test = await loadFolder(testDir, config, skipped, 'train.data.test', options.maxBytes);
     testSource = data.test;
   } else {
     const order = options.rng.shuffle(train.map((_, i) => i));

@@ -24,6 +24,7 @@ import { configChangesAtResume, describeChanges, loadNewestIntact, textHash } fr
 import { batchFloats, createNets, disposeNets, evaluate, type Nets, type Shapes } from './pix2pix';
 import { createStepper, type Stepper } from './steppers';
 import { samplePng } from './samples';
+import { checkStepFits, dataBudget } from './fits';
 
 export interface TrainerArgs {
   config?: string;
@@ -150,15 +151,21 @@ async function openSession(
   // The split draws from the weights' stream unless it has a seed of its own (an ablation's replicates keep it).
   const { splitSeed } = config.train.data;
   const splitRng = splitSeed === undefined ? rng : new SeededRandom(splitSeed);
+  const tight = checkStepFits(source, backend.name);
   const data = await loadData(config, source.baseDir, args.builtinRoot ?? defaultBuiltinRoot(), splitRng);
   const nets = createNets(tf, source);
   const batchSize = Math.min(config.train.batchSize, data.train.length);
   const stepsPerEpoch = Math.ceil(data.train.length / batchSize);
   const shapes = { size: config.input.size, inChannels: config.input.channels, outChannels: config.output.channels };
   const partial = { tf, backend, source, data, nets, rng, dataRng, shapes, batchSize, stepsPerEpoch };
-  const { run, state, notes } = source.resumeDir
+  const {
+    run,
+    state,
+    notes: resumed,
+  } = source.resumeDir
     ? await resumeRun(partial, source.resumeDir, args.steps)
     : newRun(partial, args, args.steps ?? config.train.epochs * stepsPerEpoch);
+  const notes = [...resumed, ...(tight ? [tight] : [])];
   const send = (e: TrainerEvent) => {
     run.appendEvent(e);
     emit(e);
@@ -178,7 +185,7 @@ async function openSession(
 
 async function loadData(config: ResolvedConfig, baseDir: string, builtinRoot: string, rng: SeededRandom) {
   try {
-    return await loadDataset(config, { baseDir, builtinRoot, rng });
+    return await loadDataset(config, { baseDir, builtinRoot, rng, maxBytes: dataBudget() });
   } catch (e) {
     if (e instanceof DataError) throw new Error(`data: ${e.message}`);
     throw e;

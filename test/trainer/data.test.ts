@@ -1,13 +1,22 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { BUILTIN_SETS, ensureBuiltinSet } from '../../src/data/synthetic';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { analyze } from '../../src/core/analysis';
 import { canny } from '../../src/data/canny';
-import { DataError, loadDataset } from '../../src/data/dataset';
+import { DataError, listImages, loadDataset } from '../../src/data/dataset';
 import { quality, ssimPlane } from '../../src/trainer/metrics';
 import { SeededRandom } from '../../src/core/random';
 import { tempDir } from '../support/tempDir';
@@ -262,4 +271,57 @@ describe('metrics', () => {
     const flat = new Float32Array(32 * 32).fill(0.5);
     assert.ok(ssimPlane(noise, flat, 32, 32) < 0.1, 'structure lost: low SSIM');
   });
+});
+
+describe('walking a data folder', () => {
+  it('follows links only inside the folder and refuses a set that cannot fit before decoding it', async () => {
+    const dir = tmp();
+    const outside = tmp();
+    mkdirSync(join(dir, 'sub'));
+    for (const [folder, name] of [
+      [dir, 'a.png'],
+      [join(dir, 'sub'), 'b.png'],
+      [outside, 'far.png'],
+    ])
+      await solid(8, 8, [200, 10, 10]).png().toFile(join(folder, name));
+    symlinkSync(join(outside, 'far.png'), join(dir, 'out-link.png'));
+    symlinkSync(outside, join(dir, 'out-folder'));
+    symlinkSync(join(dir, 'sub'), join(dir, 'in-folder'));
+    symlinkSync(dir, join(dir, 'sub', 'loop'));
+    const listed = listImages(dir).map((f) => relative(dir, f));
+    // The link out (a file, a folder) is not followed; sub/ is walked once, through the link that comes first.
+    assert.deepEqual(listed, ['a.png', join('in-folder', 'b.png')]);
+    const yaml = 'input: { size: 16 }\ntrain: { data: { train: ., transform: gray } }\n';
+    const config = configFor(yaml);
+    const options = { baseDir: dir, builtinRoot: join(dir, 'builtin'), rng: new SeededRandom(1) };
+    // 2 images at 16x16, 1 + 3 channels: 2048 bytes.
+    await assert.rejects(loadDataset(config, { ...options, maxBytes: 2000 }), (e: Error) => {
+      assert.ok(e instanceof DataError);
+      assert.match(
+        e.message,
+        /2 images in .* at 16x16 take 2\.0 KiB once decoded, more than the 2\.0 KiB a data set may use/,
+      );
+      return true;
+    });
+    const loaded = await loadDataset(config, { ...options, maxBytes: 2048 });
+    assert.equal(loaded.train.length + loaded.test.length, 2);
+  });
+
+  it(
+    'skips an unreadable sub-folder with a warning instead of failing',
+    { skip: process.getuid?.() === 0 ? 'root reads every folder' : false },
+    async () => {
+      const dir = tmp();
+      mkdirSync(join(dir, 'locked'));
+      await solid(8, 8, [10, 200, 10]).png().toFile(join(dir, 'a.png'));
+      chmodSync(join(dir, 'locked'), 0);
+      const skipped: { file: string; reason: string }[] = [];
+      assert.deepEqual(
+        listImages(dir, skipped).map((f) => relative(dir, f)),
+        ['a.png'],
+      );
+      chmodSync(join(dir, 'locked'), 0o755);
+      assert.match(skipped[0].reason, /folder not read \(EACCES\)/);
+    },
+  );
 });

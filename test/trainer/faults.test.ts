@@ -159,6 +159,19 @@ describe('faults a run survives', () => {
     assert.equal(JSON.parse(readFileSync(join(dir, 'resolved.json'), 'utf8')).config.train.sampleEvery, 0.1);
     assert.deepEqual(metricSteps(dir), [0, 10, 20, 25, 30], 'evaluations every 5 steps from the resume');
   });
+
+  it('refuses a config that cannot fit before it loads data or makes a run folder, with the estimate', async () => {
+    const big = join(work, 'big.p2p.yaml');
+    // The seed model at 1024 px: about 51 GiB a step.
+    writeFileSync(big, 'input: { size: 1024 }\ntrain: { data: { train: builtin:faces }, backend: wasm }\n');
+    const run = start(['--config', big, '--out', join(work, 'big-runs'), '--steps', '5']);
+    assert.equal(await run.exit, 1);
+    assert.match(
+      run.trainer.stderr,
+      /a training step needs about [\d.]+ GiB \(parameters .*; activations at batch 5: [\d.]+ GiB\), more than the wasm backend's 4\.0 GiB/,
+    );
+    assert.equal(existsSync(join(work, 'big-runs')), false, 'no run folder');
+  });
 });
 
 /** A small tmpfs, root only (CI runs as root): where a disk can be filled without filling the machine's. */

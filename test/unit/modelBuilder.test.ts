@@ -93,7 +93,13 @@ describe('tfjs model builder', () => {
       ['{ size: 32, channels: 1 }', 5, 32],
     ] as const) {
       const a = analyze(`input: ${input}\n`);
-      assert.deepEqual(a.diagnostics, [], input);
+      // At 256 a step of the seed is past the wasm heap (tfjs-wasm runs out of memory there): a warning, not an error.
+      const expected = input.includes('256') ? ['step-memory'] : [];
+      assert.deepEqual(
+        a.diagnostics.map((d) => d.code),
+        expected,
+        input,
+      );
       assert.deepEqual(
         [a.config.generator.levels, a.config.discriminator.patch, a.config.discriminator.type],
         [levels, patch, 'seed'],

@@ -11,6 +11,7 @@ import { skipEffect } from '../../core/skipEffect';
 import { describeVariant, modelVariants, runsLabel, variantsAt } from '../../core/sweep';
 import { bytes, count, si, signedCount } from '../../core/units';
 import { contextAt, decoderLevelAt } from './context';
+import { binaryBytes, dataBytes, describeStepMemory, stepMemory, WASM_HEAP_BYTES } from '../../core/memory';
 
 export interface HoverResult {
   markdown: string;
@@ -103,10 +104,13 @@ function numbersFor(analysis: Analysis, path: Path): string | undefined {
       rowsTable(d.layers.filter((l) => l.part === 'trunk' && l.name.includes('disc_conv2d')))
     );
   if (top === 'input')
-    return partSection(
-      'Input and encoder level 1',
-      g.layers.filter((l) => l.part === 'input' || (l.part === 'encoder' && l.level === 1)),
+    return (
+      partSection(
+        'Input and encoder level 1',
+        g.layers.filter((l) => l.part === 'input' || (l.part === 'encoder' && l.level === 1)),
+      ) + `\n\n${memorySection(analysis, g, d)}`
     );
+  if (top === 'train' && (path.length === 1 || second === 'batchSize')) return memorySection(analysis, g, d);
   if (top === 'output')
     return partSection(
       'Output',
@@ -135,6 +139,15 @@ function numbersFor(analysis: Analysis, path: Path): string | undefined {
       return decoderOverview(g);
   }
   return undefined;
+}
+
+/** What a training step takes in memory, and whether that fits the wasm backend. */
+function memorySection(analysis: Analysis, g: ModelGraph, d: ModelGraph): string {
+  const m = stepMemory(analysis.config, g, d);
+  const fits = m.total <= WASM_HEAP_BYTES ? 'fits' : '**does not fit**';
+  const step = `**Memory of a training step**: ${describeStepMemory(m, analysis.config.train.batchSize)}`;
+  const wasm = `${fits} the wasm backend's ${binaryBytes(WASM_HEAP_BYTES)}`;
+  return `${step}; ${wasm}. Data: ${binaryBytes(dataBytes(analysis.config, 1000))} per 1,000 images.`;
 }
 
 function totalsSection(title: string, graph: ModelGraph, withSummary: boolean): string {
