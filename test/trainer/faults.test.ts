@@ -18,6 +18,7 @@ import {
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { checkpointProblem, keptCheckpoints } from '../../src/runFolders/checkpoints';
+import { RunDir } from '../../src/runFolders/runDir';
 import { parseJsonLines } from '../../src/runFolders/jsonl';
 import type { TrainerEvent } from '../../src/runFolders/contract';
 import { microConfig } from '../support/micro';
@@ -80,6 +81,20 @@ describe('faults a run survives', () => {
       'every step once',
     );
     assert.equal(existsSync(join(dir, 'run.lock')), false, 'the lock is released at the end');
+  });
+
+  it('gives two runs started in the same second two folders, each claimed by mkdir', () => {
+    const now = new Date(2026, 11, 3, 7, 30, 0);
+    const [a, b] = [
+      RunDir.create(join(work, 'same-second'), 'micro', now),
+      RunDir.create(join(work, 'same-second'), 'micro', now),
+    ];
+    assert.notEqual(a.dir, b.dir);
+    assert.match(b.dir, /-micro-2$/);
+    for (const r of [a, b]) {
+      assert.ok(existsSync(join(r.dir, 'run.lock')));
+      r.lock.release();
+    }
   });
 
   it('resumes a run killed in its first epoch, from the checkpoint at step 0', async () => {
