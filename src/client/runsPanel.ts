@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { analyze } from '../core/analysis';
 import { readRunsAndSweeps, sampleInside, type RunCache } from '../runFolders/runFolders';
-import { configDiff } from '../runFolders/runState';
+import { configDiff, type SampleRef } from '../runFolders/runState';
 import type { HostMessage, PanelRun, PanelSweep, WebviewMessage } from '../../webview/contract';
 import { isWebviewMessage } from '../../webview/contract';
 import { isActive } from '../core/slurm';
@@ -27,6 +27,8 @@ export class RunsPanel implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly cache: RunCache = new Map();
+  /** Each run's samples as last shown: their paths and URIs (sampleUris). */
+  private readonly samplesShown = new Map<string, { generation: number; paths: string[]; uris: PanelRun['samples'] }>();
   /** Generator MACs per run folder: a run's config never changes. */
   private readonly macs = new Map<string, number | undefined>();
   readonly scheduler = new SchedulerWatch(() => this.refreshSoon(50));
@@ -275,23 +277,7 @@ export class RunsPanel implements vscode.Disposable {
         macs,
         diff:
           base?.config && config && base !== r ? configDiff(base.config, config).filter((c) => c.path !== 'name') : [],
-        samples: samples.flatMap((s) => {
-          const file = sampleInside(r.dir, s.path);
-          if (!file) return [];
-          let mtime = 0;
-          try {
-            mtime = statSync(file).mtimeMs;
-          } catch {
-            return []; // deleted while shown
-          }
-          return [
-            {
-              step: s.step,
-              split: s.split,
-              uri: `${webview.asWebviewUri(vscode.Uri.file(file)).toString()}?v=${Math.round(mtime)}`,
-            },
-          ];
-        }),
+        samples: this.sampleUris(r.dir, samples),
       };
     });
     const panelSweeps = sweeps.map((sw) => this.panelSweep(sw));
@@ -309,6 +295,37 @@ export class RunsPanel implements vscode.Disposable {
       },
     };
     void webview.postMessage(message);
+  }
+
+  /**
+   * A run's samples as webview URIs (with the file's mtime, so a sample rewritten after a resume is loaded again).
+   * Only samples appended since the last refresh are looked at (all again after events.jsonl was rewritten by a
+   * resume): a long run's refresh does not stat every figure.
+   */
+  private sampleUris(dir: string, samples: readonly SampleRef[]): PanelRun['samples'] {
+    const webview = this.panel!.webview;
+    const known = this.samplesShown.get(dir);
+    const generation = this.cache.get(dir)?.tail.generation ?? -1;
+    const extends_ =
+      known?.generation === generation &&
+      known.paths.length <= samples.length &&
+      known.paths.at(-1) === samples[known.paths.length - 1]?.path;
+    const kept = extends_ ? known : { generation, paths: [] as string[], uris: [] as PanelRun['samples'] };
+    for (const s of samples.slice(kept.paths.length)) {
+      kept.paths.push(s.path);
+      const file = sampleInside(dir, s.path);
+      if (!file) continue;
+      let mtime = 0;
+      try {
+        mtime = statSync(file).mtimeMs;
+      } catch {
+        continue; // deleted while shown
+      }
+      const uri = `${webview.asWebviewUri(vscode.Uri.file(file)).toString()}?v=${Math.round(mtime)}`;
+      kept.uris.push({ step: s.step, split: s.split, uri });
+    }
+    this.samplesShown.set(dir, kept);
+    return [...kept.uris];
   }
 
   /** A sweep as the panel shows it; a SLURM sweep's rows carry their scheduler states. */

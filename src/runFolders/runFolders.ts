@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { readSweep, SWEEP_FILE, type SweepState } from './sweepFolder';
 import { diskFiles } from './diskFiles';
 import { readRun, type RunState } from './runState';
+import { RunTail } from './runTail';
 
 /** The run folder a sample path belongs to, or undefined when the path leaves it (never served). */
 export function sampleInside(runDir: string, samplePath: string): string | undefined {
@@ -13,13 +14,14 @@ export function sampleInside(runDir: string, samplePath: string): string | undef
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) && full.endsWith('.png') ? full : undefined;
 }
 
-/** Runs read before, by folder, with the size and mtime of their events.jsonl then. */
-export type RunCache = Map<string, { key: string; live: boolean; state: RunState }>;
+/** Runs read before, by folder: each read as it grows, with the size and mtime of its events.jsonl then. */
+export type RunCache = Map<string, { key: string; live: boolean; state: RunState; tail: RunTail }>;
 
 /**
  * Reads every run folder under `root`, newest first, then the variant runs of every sweep folder (a folder with
  * sweep.json) in sweep order, with ids `sweep/variant`; unreadable ones are left out. With a cache, only runs
- * whose events.jsonl changed (or whose liveness changed) are parsed again: the panel refreshes while a run trains.
+ * whose events.jsonl changed (or whose liveness changed) are read again, and only what was appended to them
+ * (runTail.ts): the panel refreshes while a run trains, at a cost that does not grow with the run's length.
  */
 export function readRuns(root: string, isLive: (dir: string) => boolean, cache?: RunCache): RunState[] {
   return readRunsAndSweeps(root, isLive, cache).runs;
@@ -51,8 +53,9 @@ export function readRunsAndSweeps(
     const live = isLive(dir);
     const hit = cache.get(dir);
     if (hit && hit.key === key && hit.live === live) return hit.state;
-    const state = withId(readRun(dir, files));
-    if (state) cache.set(dir, { key, live, state });
+    const tail = hit?.tail ?? new RunTail(dir);
+    const state = withId(tail.read(files));
+    if (state) cache.set(dir, { key, live, state, tail });
     return state;
   };
   const runs: RunState[] = [];

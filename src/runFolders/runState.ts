@@ -60,62 +60,91 @@ export function parseEvents(text: string): TrainerEvent[] {
   return parseJsonLines<TrainerEvent>(text);
 }
 
-function thin<T>(xs: T[], max: number): T[] {
-  if (xs.length <= max) return xs;
-  const stride = xs.length / max;
-  const out: T[] = [];
-  for (let i = 0; i < max; i++) out.push(xs[Math.floor(i * stride)]);
-  out[out.length - 1] = xs[xs.length - 1];
-  return out;
+/**
+ * A step curve thinned as it grows: every `stride`-th step is kept, and when MAX_POINTS are kept every other
+ * one goes and the stride doubles. So the curve costs the same however long the run, and its last step is kept.
+ */
+class ThinnedSteps {
+  private kept: RunState['steps'] = [];
+  private stride = 1;
+  private seen = 0;
+  private last: RunState['steps'][number] | undefined;
+
+  push(s: RunState['steps'][number]): void {
+    this.last = s;
+    if (this.seen++ % this.stride) return;
+    this.kept.push(s);
+    if (this.kept.length < MAX_POINTS) return;
+    this.kept = this.kept.filter((_, i) => i % 2 === 0);
+    this.stride *= 2;
+  }
+
+  /** The kept points and the newest step. */
+  points(): RunState['steps'] {
+    const last = this.last;
+    return last && this.kept.at(-1) !== last ? [...this.kept, last] : [...this.kept];
+  }
 }
 
-export function readRun(dir: string, files: RunFiles): RunState | undefined {
-  const text = files.readText(`${dir}/events.jsonl`);
-  if (text === undefined) return undefined;
-  const events = parseEvents(text);
-  const id = dir.split(/[\\/]/).pop()!;
-  const started = events.find((e): e is { type: 'started'; payload: StartedPayload } => e.type === 'started');
-  const state: RunState = {
-    id,
-    dir,
-    name: started?.payload.name ?? id,
-    status: 'interrupted',
-    backends: [],
-    step: 0,
-    steps: [],
-    evals: [],
-    samples: [],
-    seconds: 0,
-  };
-  if (started) state.params = started.payload.params;
-  const replay = new Replay(state);
-  for (const e of events) replay.apply(e);
-  replay.closeSession();
-  state.status = replay.finished ? replay.finished.reason : files.isLive(dir) ? 'running' : 'interrupted';
-  summarize(state, replay.steps);
-  state.config = resolvedConfig(files.readText(`${dir}/resolved.json`));
-  return state;
-}
-
-/** Events applied in order to a run's state; sessions (a start and its last event) add up to its training time. */
-class Replay {
-  finished: Extract<TrainerEvent, { type: 'finished' }>['payload'] | undefined;
-  readonly steps: RunState['steps'] = [];
+/** A run's events applied in order, from the start of events.jsonl or fed as they are appended. */
+export class RunReplay {
+  readonly state: RunState;
+  private readonly curve = new ThinnedSteps();
+  private finished: Extract<TrainerEvent, { type: 'finished' }>['payload'] | undefined;
   private sessionStart: number | undefined;
   private sessionLast: number | undefined;
+  /** Training seconds of the sessions before the current one. */
+  private closedSeconds = 0;
 
-  constructor(private readonly state: RunState) {}
+  constructor(readonly dir: string) {
+    const id = dir.split(/[\\/]/).pop()!;
+    this.state = {
+      id,
+      dir,
+      name: id,
+      status: 'interrupted',
+      backends: [],
+      step: 0,
+      steps: [],
+      evals: [],
+      samples: [],
+      seconds: 0,
+    };
+  }
 
-  apply(e: TrainerEvent): void {
+  feed(events: readonly TrainerEvent[]): void {
+    for (const e of events) this.apply(e);
+  }
+
+  /** The run as it stands: a copy, with its status (running while `isLive`) and config from resolved.json. */
+  snapshot(files: RunFiles): RunState {
+    const state: RunState = { ...this.state, evals: [...this.state.evals], samples: [...this.state.samples] };
+    state.status = this.finished ? this.finished.reason : files.isLive(this.dir) ? 'running' : 'interrupted';
+    state.steps = this.curve.points();
+    const rates = state.steps
+      .slice(1)
+      .map((s) => s.imgPerSec)
+      .sort((a, b) => a - b);
+    state.medianImgPerSec = rates.length ? rates[Math.floor(rates.length / 2)] : undefined;
+    state.lastEval = state.evals[state.evals.length - 1];
+    state.seconds = this.closedSeconds + this.sessionSeconds();
+    state.config = resolvedConfig(files.readText(`${this.dir}/resolved.json`));
+    return state;
+  }
+
+  private apply(e: TrainerEvent): void {
     const t = Date.parse((e as { time?: string }).time ?? '');
     const state = this.state;
     if (e.type === 'started') this.start(e.payload, t);
     else if (e.type === 'step') {
       const { step, gL1, gGan, dLoss, imgPerSec } = e.payload;
-      this.steps.push({ step, gL1, gGan, dLoss, imgPerSec });
+      this.curve.push({ step, gL1, gGan, dLoss, imgPerSec });
       state.step = step;
-    } else if (e.type === 'eval') state.evals.push(e.payload);
-    else if (e.type === 'sample')
+    } else if (e.type === 'eval') {
+      state.evals.push(e.payload);
+      const l1 = e.payload.test?.l1;
+      if (l1 !== undefined && !(l1 >= (state.bestTestL1 ?? Infinity))) state.bestTestL1 = l1;
+    } else if (e.type === 'sample')
       state.samples.push({ step: e.payload.step, split: e.payload.split, path: e.payload.path });
     else if (e.type === 'error') {
       state.error = e.payload.message;
@@ -126,6 +155,8 @@ class Replay {
 
   private start(p: StartedPayload, t: number): void {
     const state = this.state;
+    if (!state.params) state.params = p.params;
+    if (state.name === state.id) state.name = p.name;
     state.totalSteps = p.totalSteps; // a resumed run restates it
     state.backend = p.backend;
     state.adapter = p.adapter;
@@ -134,27 +165,23 @@ class Replay {
     this.finished = undefined;
     state.error = undefined; // an earlier session's failure, which this one resumes from
     state.deviceError = undefined;
-    this.closeSession();
+    this.closedSeconds += this.sessionSeconds();
     this.sessionStart = Number.isFinite(t) ? t : undefined;
+    this.sessionLast = undefined;
   }
 
-  closeSession(): void {
-    if (this.sessionStart !== undefined && this.sessionLast !== undefined)
-      this.state.seconds += Math.max(0, this.sessionLast - this.sessionStart) / 1000;
+  private sessionSeconds(): number {
+    if (this.sessionStart === undefined || this.sessionLast === undefined) return 0;
+    return Math.max(0, this.sessionLast - this.sessionStart) / 1000;
   }
 }
 
-/** Curves thinned for the panel, the best test L1, the last evaluation and the median speed. */
-function summarize(state: RunState, steps: RunState['steps']): void {
-  state.steps = thin(steps, MAX_POINTS);
-  const tests = state.evals.map((e) => e.test?.l1).filter((v): v is number => v !== undefined);
-  state.bestTestL1 = tests.length ? Math.min(...tests) : undefined;
-  state.lastEval = state.evals[state.evals.length - 1];
-  const rates = steps
-    .slice(1)
-    .map((s) => s.imgPerSec)
-    .sort((a, b) => a - b);
-  state.medianImgPerSec = rates.length ? rates[Math.floor(rates.length / 2)] : undefined;
+export function readRun(dir: string, files: RunFiles): RunState | undefined {
+  const text = files.readText(`${dir}/events.jsonl`);
+  if (text === undefined) return undefined;
+  const replay = new RunReplay(dir);
+  replay.feed(parseEvents(text));
+  return replay.snapshot(files);
 }
 
 function resolvedConfig(text: string | undefined): ResolvedConfig | undefined {

@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isWebviewMessage } from '../../webview/contract';
@@ -7,7 +16,8 @@ import { analyze } from '../../src/core/analysis';
 import { readRuns, readRunsAndSweeps, sampleInside } from '../../src/runFolders/runFolders';
 import type { SweepPlan } from '../../src/runFolders/sweepFolder';
 import { rowCells } from '../../src/runFolders/sweepTable';
-import { configDiff, parseEvents } from '../../src/runFolders/runState';
+import { configDiff, parseEvents, readRun } from '../../src/runFolders/runState';
+import { RunTail } from '../../src/runFolders/runTail';
 import type { TrainerEvent } from '../../src/runFolders/contract';
 import { tempDir } from '../support/tempDir';
 
@@ -350,5 +360,32 @@ describe('panel boundaries', () => {
     ]) {
       assert.equal(isWebviewMessage(bad), false, JSON.stringify(bad));
     }
+  });
+});
+
+describe('a run read as it grows (RunTail)', () => {
+  it('gives what a full read gives, holds a half-written line back, and starts over after a rewrite', () => {
+    const root = mkdtempSync(join(scratch, 'tail-'));
+    const dir = writeRun(root, 'grow', [started(join(root, 'grow')), ...[1, 2, 3].map((i) => step(i, 1 / i))]);
+    const files = {
+      readText: (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined),
+      isLive: () => true,
+    };
+    const tail = new RunTail(dir);
+    assert.equal(tail.read(files)!.step, 3);
+    const next = JSON.stringify(step(4, 0.25));
+    appendFileSync(join(dir, 'events.jsonl'), next.slice(0, 10));
+    assert.equal(tail.read(files)!.step, 3, 'a line being written is not read yet');
+    appendFileSync(join(dir, 'events.jsonl'), next.slice(10) + '\n');
+    for (let i = 5; i <= 3000; i++) appendFileSync(join(dir, 'events.jsonl'), JSON.stringify(step(i, 1 / i)) + '\n');
+    const grown = tail.read(files)!;
+    assert.deepEqual(grown, readRun(dir, files), 'the same as reading the whole file');
+    assert.equal(grown.step, 3000);
+    assert.ok(grown.steps.length <= 500 && grown.steps.at(-1)!.step === 3000, 'thinned, with the last step');
+    // A resume rewrites the file (a new one renamed over it) with fewer lines: read from its start again.
+    const kept = readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n').slice(0, 3).join('\n') + '\n';
+    writeFileSync(join(dir, 'events.tmp'), kept);
+    renameSync(join(dir, 'events.tmp'), join(dir, 'events.jsonl'));
+    assert.equal(tail.read(files)!.step, 2);
   });
 });
