@@ -146,6 +146,14 @@ function errorLine(r: PanelRun): string {
   return `<p class="run-error">${esc(r.error)}${resume}</p>`;
 }
 
+/** What the run recorded as warnings (a config changed at a resume, a checkpoint skipped): the newest open. */
+function warningsLine(r: PanelRun): string {
+  if (!r.warnings?.length) return '';
+  const items = r.warnings.map((w) => `<li>${esc(w)}</li>`).join('');
+  const n = r.warnings.length;
+  return `<details class="run-warnings"><summary>${n} warning${n === 1 ? '' : 's'}: ${esc(r.warnings[n - 1])}</summary><ul>${items}</ul></details>`;
+}
+
 function runsTable(): string {
   const rows = runs
     .map((r) => {
@@ -229,7 +237,7 @@ function runDetails(r: PanelRun): string {
       ? ''
       : `<div class="controls">Export the generator: <button data-export="${esc(r.id)}" data-format="onnx">ONNX</button>
 <button data-export="${esc(r.id)}" data-format="tfjs">tfjs</button></div>`;
-  return `${title}${backendLine(r)}${errorLine(r)}${exportButtons}${curves(r)}${samples(r)}`;
+  return `${title}${backendLine(r)}${errorLine(r)}${warningsLine(r)}${exportButtons}${curves(r)}${samples(r)}`;
 }
 
 function render(): void {

@@ -43,6 +43,8 @@ export interface RunState {
   /** Seconds spent training, summed over the sessions of a resumed run. */
   seconds: number;
   error?: string;
+  /** The newest warnings (a config changed at a resume, a checkpoint skipped, a repair), oldest first. */
+  warnings: string[];
   /** The error was the GPU device's: the run can go on from its checkpoint on another backend. */
   deviceError?: boolean;
   config?: ResolvedConfig;
@@ -55,6 +57,7 @@ export interface RunFiles {
 }
 
 const MAX_POINTS = 500;
+const MAX_WARNINGS = 20;
 
 export function parseEvents(text: string): TrainerEvent[] {
   return parseJsonLines<TrainerEvent>(text);
@@ -109,6 +112,7 @@ export class RunReplay {
       evals: [],
       samples: [],
       seconds: 0,
+      warnings: [],
     };
   }
 
@@ -118,7 +122,8 @@ export class RunReplay {
 
   /** The run as it stands: a copy, with its status (running while `isLive`) and config from resolved.json. */
   snapshot(files: RunFiles): RunState {
-    const state: RunState = { ...this.state, evals: [...this.state.evals], samples: [...this.state.samples] };
+    const { evals, samples, warnings } = this.state;
+    const state: RunState = { ...this.state, evals: [...evals], samples: [...samples], warnings: [...warnings] };
     state.status = this.finished ? this.finished.reason : files.isLive(this.dir) ? 'running' : 'interrupted';
     state.steps = this.curve.points();
     const rates = state.steps
@@ -149,7 +154,8 @@ export class RunReplay {
     else if (e.type === 'error') {
       state.error = e.payload.message;
       state.deviceError = e.payload.device;
-    } else if (e.type === 'finished') this.finished = e.payload;
+    } else if (e.type === 'warning') state.warnings = [...state.warnings.slice(-(MAX_WARNINGS - 1)), e.payload.message];
+    else if (e.type === 'finished') this.finished = e.payload;
     if (Number.isFinite(t)) this.sessionLast = t;
   }
 

@@ -378,8 +378,14 @@ describe('a run read as it grows (RunTail)', () => {
     assert.equal(tail.read(files)!.step, 3, 'a line being written is not read yet');
     appendFileSync(join(dir, 'events.jsonl'), next.slice(10) + '\n');
     for (let i = 5; i <= 3000; i++) appendFileSync(join(dir, 'events.jsonl'), JSON.stringify(step(i, 1 / i)) + '\n');
+    const changed = 'config.p2p.yaml changed since the run started: train.sampleEvery 0.5 → 0.25';
+    appendFileSync(
+      join(dir, 'events.jsonl'),
+      JSON.stringify({ type: 'warning', payload: { message: changed } }) + '\n',
+    );
     const grown = tail.read(files)!;
     assert.deepEqual(grown, readRun(dir, files), 'the same as reading the whole file');
+    assert.deepEqual(grown.warnings, [changed], 'warnings are kept for the panel');
     assert.equal(grown.step, 3000);
     assert.ok(grown.steps.length <= 500 && grown.steps.at(-1)!.step === 3000, 'thinned, with the last step');
     // A resume rewrites the file (a new one renamed over it) with fewer lines: read from its start again.
