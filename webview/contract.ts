@@ -67,7 +67,10 @@ export type HostMessage =
   | {
       type: 'runs';
       payload: {
+        /** The runs that changed since the last message (all of them in the first). */
         runs: PanelRun[];
+        /** Every run's id, in the order shown: the webview keeps the runs it was sent before. */
+        order: string[];
         sweeps: PanelSweep[];
         root: string;
         /** A tab the host asks to show. */ tab?: PanelViewState['tab'];

@@ -18,6 +18,8 @@ declare function acquireVsCodeApi(): {
 
 const vscode = acquireVsCodeApi();
 let runs: PanelRun[] = [];
+/** Every run the host has sent, by id: it sends only those that changed. */
+const known = new Map<string, PanelRun>();
 let sweeps: PanelSweep[] = [];
 const view: PanelViewState = vscode.getState() ?? { selected: [], split: 'test', tab: 'runs' };
 
@@ -35,7 +37,10 @@ const splitRadio = (split: PanelViewState['split'], label: string) =>
 window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   const m = e.data;
   if (m.type === 'runs') {
-    runs = m.payload.runs;
+    for (const r of m.payload.runs) known.set(r.id, r);
+    runs = m.payload.order.flatMap((id) => known.get(id) ?? []);
+    const shown = new Set(m.payload.order);
+    for (const id of [...known.keys()]) if (!shown.has(id)) known.delete(id);
     sweeps = m.payload.sweeps ?? [];
     if (m.payload.tab) {
       view.tab = m.payload.tab;

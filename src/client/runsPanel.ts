@@ -27,6 +27,8 @@ export class RunsPanel implements vscode.Disposable {
   private timer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
   private readonly cache: RunCache = new Map();
+  /** What the webview was last sent of each run (by id): a run whose key is unchanged is not sent again. */
+  private readonly sent = new Map<string, string>();
   /** Each run's samples as last shown: their paths and URIs (sampleUris). */
   private readonly samplesShown = new Map<string, { generation: number; paths: string[]; uris: PanelRun['samples'] }>();
   /** Generator MACs per run folder: a run's config never changes. */
@@ -148,6 +150,7 @@ export class RunsPanel implements vscode.Disposable {
     switch (msg.type) {
       case 'ready':
         this.ready = true;
+        this.sent.clear(); // a new webview knows no run yet
         this.post();
         break;
       case 'tabShown':
@@ -266,7 +269,16 @@ export class RunsPanel implements vscode.Disposable {
     const webview = this.panel.webview;
     const { runs, sweeps } = readRunsAndSweeps(this.root, (dir) => this.training.isLive(dir), this.cache);
     const base = runs.find((r) => r.id === this.base) ?? runs[runs.length - 1];
-    const panelRuns: PanelRun[] = runs.map((r) => {
+    const baseKey = `${base?.id}@${base ? this.cache.get(base.dir)?.key : ''}`;
+    // Only the runs that changed since the last message go to the webview; it keeps the others.
+    const changed = runs.filter((r) => {
+      const liveStep = r.status === 'running' ? this.liveSteps.get(path.resolve(r.dir)) : undefined;
+      const key = `${this.cache.get(r.dir)?.key}|${r.status}|${liveStep}|${baseKey}|${r.name}|${r.sweep}`;
+      if (this.sent.get(r.id) === key) return false;
+      this.sent.set(r.id, key);
+      return true;
+    });
+    const panelRuns: PanelRun[] = changed.map((r) => {
       const { config, samples, ...rest } = r;
       if (!this.macs.has(r.dir)) this.macs.set(r.dir, macsOf(r.dir));
       const macs = this.macs.get(r.dir);
@@ -288,6 +300,7 @@ export class RunsPanel implements vscode.Disposable {
       type: 'runs',
       payload: {
         runs: panelRuns,
+        order: runs.map((r) => r.id),
         sweeps: panelSweeps,
         root: this.root,
         ...(this.pendingTab ? { tab: this.pendingTab } : {}),
