@@ -128,7 +128,7 @@ describe('the generator as ONNX', () => {
     assert.ok(worst <= 1e-4, `largest difference ${worst}`);
     assert.throws(
       () => p2p('export', run, '--format', 'onnx', '--step', '7'),
-      /keeps checkpoints at steps 50, 60, not 7/,
+      /keeps checkpoints at steps 0, 50, 60, not 7/,
     );
   });
 });

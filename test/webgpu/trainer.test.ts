@@ -164,7 +164,7 @@ describe('training on webgpu', () => {
     assert.equal(latestCheckpoint(runDir).step, 40);
     assert.deepEqual(
       readdirSync(join(runDir, 'checkpoints')).filter((d) => d.startsWith('step-')),
-      ['step-0000040'],
+      ['step-0000000', 'step-0000040'],
     );
     const resumed = await p2pTrain(['--resume', runDir, '--backend', 'wasm']);
     assert.equal(resumed.code, 0, resumed.stderr);
