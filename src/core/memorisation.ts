@@ -1,0 +1,160 @@
+// Is the generator copying its training targets? Pixel-space measures that need no pretrained network: each
+// output's nearest training target, the copy rate (the authenticity criterion: an output closer to a training
+// target than that target is to any other training target), and Meehan, Chaudhuri and Dasgupta's data-copying
+// statistic C_T (2020): per cell of a k-means partition of the training set, a Mann-Whitney U test of generated
+// against held-out 1-NN distances, combined by the held-out share. C_T well below 0 means copying, near 0 none.
+// Pure: images are flat Float32Arrays on [-1, 1] of one size.
+//
+// Known limit: distances are in pixels, so a copy moved by one pixel is far from its original (a checkerboard-like
+// target differs everywhere); such a copy is not caught. test/unit/memorisation.test.ts shows it.
+
+import { SeededRandom } from './random';
+
+/** The root-mean-square difference of two images: their L2 distance on [-1, 1], per value. */
+export function rmsDistance(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s / a.length);
+}
+
+export interface Neighbour {
+  index: number;
+  distance: number;
+}
+
+/** Each query's nearest reference (by rmsDistance); `skipSelf` leaves out the reference of the query's own index. */
+export function nearestNeighbours(
+  queries: readonly Float32Array[],
+  references: readonly Float32Array[],
+  skipSelf = false,
+): Neighbour[] {
+  return queries.map((q, qi) => {
+    let best: Neighbour = { index: -1, distance: Infinity };
+    references.forEach((r, ri) => {
+      if (skipSelf && ri === qi) return;
+      const d = rmsDistance(q, r);
+      if (d < best.distance) best = { index: ri, distance: d };
+    });
+    return best;
+  });
+}
+
+/**
+ * The share of outputs closer to their nearest training target than that target is to its own nearest other
+ * training target (`trainSpacing[i]`, from nearestNeighbours(train, train, true)).
+ */
+export function copyRate(outputs: readonly Neighbour[], trainSpacing: readonly Neighbour[]): number {
+  if (!outputs.length) return 0;
+  return outputs.filter((o) => o.distance < trainSpacing[o.index].distance).length / outputs.length;
+}
+
+/** Mann-Whitney's U of `a` against `b` (pairs with a > b, ties half) and its z under the null, tie-corrected. */
+export function mannWhitney(a: readonly number[], b: readonly number[]): { u: number; z: number } {
+  const m = a.length;
+  const n = b.length;
+  const all = [...a.map((v) => ({ v, a: true })), ...b.map((v) => ({ v, a: false }))].sort((x, y) => x.v - y.v);
+  let rankSumA = 0;
+  let ties = 0;
+  for (let i = 0; i < all.length;) {
+    let j = i;
+    while (j < all.length && all[j].v === all[i].v) j++;
+    const rank = (i + 1 + j) / 2; // mid-rank of positions i+1..j
+    for (let k = i; k < j; k++) if (all[k].a) rankSumA += rank;
+    ties += (j - i) ** 3 - (j - i);
+    i = j;
+  }
+  const u = rankSumA - (m * (m + 1)) / 2;
+  const N = m + n;
+  const variance = ((m * n) / 12) * (N + 1 - ties / (N * (N - 1)));
+  return { u, z: variance > 0 ? (u - (m * n) / 2) / Math.sqrt(variance) : 0 };
+}
+
+/** Lloyd's k-means with k-means++ seeding from `seed`: each point's cell and the cells' centres. */
+export function kMeans(points: readonly Float32Array[], k: number, seed = 0, rounds = 20) {
+  const rng = new SeededRandom(seed);
+  const centres: Float32Array[] = [Float32Array.from(points[Math.floor(rng.next() * points.length)])];
+  while (centres.length < Math.min(k, points.length)) {
+    const d2 = points.map((p) => Math.min(...centres.map((c) => rmsDistance(p, c) ** 2)));
+    let pick = rng.next() * d2.reduce((s, v) => s + v, 0);
+    const i = Math.max(
+      0,
+      d2.findIndex((v) => (pick -= v) <= 0),
+    );
+    centres.push(Float32Array.from(points[i]));
+  }
+  let cells = points.map(() => 0);
+  for (let r = 0; r < rounds; r++) {
+    cells = points.map((p) => nearestNeighbours([p], centres)[0].index);
+    centres.forEach((c, ci) => {
+      const members = points.filter((_, i) => cells[i] === ci);
+      if (!members.length) return;
+      c.fill(0);
+      for (const m of members) for (let j = 0; j < c.length; j++) c[j] += m[j] / members.length;
+    });
+  }
+  return { cells, centres };
+}
+
+export interface CopyingOptions {
+  /** Cells of the training set's k-means partition (Meehan et al. use about 5-10 per 1,000 points). */
+  cells?: number;
+  /** A cell enters C_T only with at least this many generated and this many held-out samples. */
+  minPerCell?: number;
+  seed?: number;
+}
+
+/**
+ * C_T: generated samples' and held-out real samples' 1-NN distances to the training set compared cell by cell
+ * (each sample in the cell of its nearest k-means centre) with Mann-Whitney's z, weighted by the cell's share of
+ * held-out samples. Negative: generated samples are closer to the training set than new real ones (copying).
+ * Undefined when no cell has enough samples.
+ */
+export function dataCopying(
+  train: readonly Float32Array[],
+  heldOut: readonly Float32Array[],
+  generated: readonly Float32Array[],
+  { cells = 3, minPerCell = 5, seed = 0 }: CopyingOptions = {},
+): { ct: number | undefined; cellsUsed: number } {
+  const { centres } = kMeans(train, cells, seed);
+  const cellOf = (xs: readonly Float32Array[]) => nearestNeighbours(xs, centres).map((n) => n.index);
+  const [heldCells, genCells] = [cellOf(heldOut), cellOf(generated)];
+  const heldNN = nearestNeighbours(heldOut, train).map((n) => n.distance);
+  const genNN = nearestNeighbours(generated, train).map((n) => n.distance);
+  let weighted = 0;
+  let weight = 0;
+  let cellsUsed = 0;
+  centres.forEach((_, c) => {
+    const held = heldNN.filter((_, i) => heldCells[i] === c);
+    const gen = genNN.filter((_, i) => genCells[i] === c);
+    if (held.length < minPerCell || gen.length < minPerCell) return;
+    const share = held.length / heldOut.length;
+    weighted += share * mannWhitney(gen, held).z;
+    weight += share;
+    cellsUsed++;
+  });
+  return { ct: weight ? weighted / weight : undefined, cellsUsed };
+}
+
+/**
+ * The diversity of K outputs for one input (K dropout draws): their mean pairwise rmsDistance, and the per-value
+ * standard deviation across them (an image of where they differ). Zero for a generator that ignores its noise.
+ */
+export function outputDiversity(outputs: readonly Float32Array[]): { meanDistance: number; sd: Float32Array } {
+  const k = outputs.length;
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < k; i++)
+    for (let j = i + 1; j < k; j++) {
+      sum += rmsDistance(outputs[i], outputs[j]);
+      pairs++;
+    }
+  const sd = new Float32Array(outputs[0]?.length ?? 0);
+  for (let p = 0; p < sd.length; p++) {
+    let m = 0;
+    for (const o of outputs) m += o[p] / k;
+    let v = 0;
+    for (const o of outputs) v += (o[p] - m) ** 2;
+    sd[p] = k > 1 ? Math.sqrt(v / (k - 1)) : 0;
+  }
+  return { meanDistance: pairs ? sum / pairs : 0, sd };
+}
