@@ -6,14 +6,7 @@
 import { escapeHtml as esc } from '../src/core/html';
 import type { EvalPayload } from '../src/runFolders/contract';
 import { forestSvg } from '../src/runFolders/forestPlot';
-import {
-  SUMMARY_HEADER,
-  summarizeReplicates,
-  summaryCells,
-  summaryNote,
-  summaryTitle,
-  type SweepSummary,
-} from '../src/runFolders/replicateStats';
+import { summarizeReplicates, summaryTable, type SweepSummary } from '../src/runFolders/replicateStats';
 import type { SweepRow } from '../src/runFolders/sweepFolder';
 import { rowCells, statusWord, TABLE_HEADER } from '../src/runFolders/sweepTable';
 import { runsAtSeed, seedCurves, shownSeed, sweepSeeds, type EvalValue } from './ablationModel';
@@ -92,23 +85,22 @@ ${curvesSection(sw, input)}${samplesSection(sw, input)}</section>`;
 
 /** The table over seeds (or one seed's test images), what its intervals are, and the forest plot. */
 function summarySection(summary: SweepSummary, width: number): string {
-  const head = SUMMARY_HEADER.map((h, j) => `<th class="${j === 0 ? 'variant' : ''}">${esc(h)}</th>`).join('');
-  const body = summary.variants
-    .map((v) => {
+  const t = summaryTable(summary);
+  const head = t.header.map((h, j) => `<th class="${j === 0 ? 'variant' : ''}">${esc(h)}</th>`).join('');
+  const body = t.rows
+    .map((cells, i) => {
+      const v = summary.variants[i];
       const verdict = v.verdict === 'worse' || v.verdict === 'better' ? v.verdict : 'none';
-      const cells = summaryCells(v).map((c, j) => {
-        const cls = j === 0 ? 'variant' : j === SUMMARY_HEADER.length - 1 ? `verdict ${verdict}` : 'num';
-        return `<td class="${cls}">${esc(c)}</td>`;
-      });
-      return `<tr>${cells.join('')}</tr>`;
+      const classOf = (j: number) => (j === 0 ? 'variant' : t.numeric(j) ? 'num' : `verdict ${verdict}`);
+      return `<tr>${cells.map((c, j) => `<td class="${classOf(j)}">${esc(c)}</td>`).join('')}</tr>`;
     })
     .join('');
-  const note = esc(summaryNote(summary)).replace(/`([^`]*)`/g, '<code>$1</code>');
+  const note = esc(t.note).replace(/`([^`]*)`/g, '<code>$1</code>');
   const plotWidth = Math.round(Math.min(640, Math.max(300, width - 24)));
   const forest = summary.variants.some((v) => v.difference)
     ? `<div class="forest-plot">${forestSvg(summary, plotWidth)}</div>`
     : '';
-  return `<h3>${esc(summaryTitle(summary))}</h3>
+  return `<h3>${esc(t.title)}</h3>
 <div class="table-scroll"><table class="runs over-seeds"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table></div>
 <p class="muted summary-note">${note}</p>${forest}`;
 }

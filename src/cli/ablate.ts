@@ -10,13 +10,7 @@ import { count, positiveInteger } from '../core/units';
 import type { TrainerEvent } from '../runFolders/contract';
 import { TABLE_HEADER, rowCells } from '../runFolders/sweepTable';
 import { readSweep, type SweepRow } from '../runFolders/sweepFolder';
-import {
-  SUMMARY_HEADER,
-  summarizeReplicates,
-  summaryCells,
-  summaryNote,
-  summaryTitle,
-} from '../runFolders/replicateStats';
+import { summarizeReplicates, summaryTable } from '../runFolders/replicateStats';
 import { safeName } from '../core/sweep';
 import type { Submission } from '../sweep/executor';
 import { loadSweep, SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
@@ -48,8 +42,8 @@ export function textTable(
 function summaryText(rows: SweepRow[], seed: number): string {
   const summary = summarizeReplicates(rows, seed);
   if (!summary) return '';
-  const table = textTable(SUMMARY_HEADER, summary.variants.map(summaryCells), (i) => i >= 1 && i <= 7);
-  return `\n${summaryTitle(summary)}:\n${table}${summaryNote(summary).replace(/`/g, '')}\n`;
+  const t = summaryTable(summary);
+  return `\n${t.title}:\n${textTable(t.header, t.rows, t.numeric)}${t.note.replace(/`/g, '')}\n`;
 }
 
 interface AblateArgs {

@@ -169,3 +169,23 @@ export function summaryCells(v: ReplicateSummary): string[] {
     v.verdict ?? '—',
   ];
 }
+
+/** The table over seeds as every surface writes it: title, the line under it, header, rows, numeric columns. */
+export interface SummaryTable {
+  title: string;
+  note: string;
+  header: string[];
+  rows: string[][];
+  /** Columns of numbers (right-aligned): seeds to p. */
+  numeric: (column: number) => boolean;
+}
+
+export function summaryTable(summary: SweepSummary): SummaryTable {
+  return {
+    title: summaryTitle(summary),
+    note: summaryNote(summary),
+    header: SUMMARY_HEADER,
+    rows: summary.variants.map(summaryCells),
+    numeric: (i) => i >= 1 && i <= 7,
+  };
+}

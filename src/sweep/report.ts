@@ -10,13 +10,7 @@ import { forestSvg } from '../runFolders/forestPlot';
 import { writeAtomic } from '../runFolders/runDir';
 import type { SweepRow, SweepState } from '../runFolders/sweepFolder';
 import { rowCells, signed, TABLE_HEADER } from '../runFolders/sweepTable';
-import {
-  SUMMARY_HEADER,
-  summarizeReplicates,
-  summaryCells,
-  summaryNote,
-  summaryTitle,
-} from '../runFolders/replicateStats';
+import { summarizeReplicates, summaryTable, type SweepSummary } from '../runFolders/replicateStats';
 
 const PALETTE = [
   '#1f77b4',
@@ -183,17 +177,17 @@ function setupLine(state: SweepState): string {
 }
 
 /** The replicates' lines: the summary table over seeds, what its intervals are, the noise floor. */
-function summaryMarkdown(state: SweepState): string[] {
-  const summary = summarizeReplicates(state.rows, state.plan.seed);
+function summaryMarkdown(summary: SweepSummary | undefined): string[] {
   if (!summary) return [];
+  const t = summaryTable(summary);
   return [
-    `## ${summaryTitle(summary)}`,
+    `## ${t.title}`,
     '',
-    summaryNote(summary),
+    t.note,
     '',
-    `| ${SUMMARY_HEADER.join(' | ')} |`,
-    `|${SUMMARY_HEADER.map((_, i) => (i >= 1 && i <= 7 ? '---:' : '---')).join('|')}|`,
-    ...summary.variants.map((v) => `| ${summaryCells(v).map(escapeMd).join(' | ')} |`),
+    `| ${t.header.join(' | ')} |`,
+    `|${t.header.map((_, i) => (t.numeric(i) ? '---:' : '---')).join('|')}|`,
+    ...t.rows.map((cells) => `| ${cells.map(escapeMd).join(' | ')} |`),
     '',
     '![Δ test L1 from the reference per variant](forest.svg)',
     '',
@@ -202,14 +196,15 @@ function summaryMarkdown(state: SweepState): string[] {
   ];
 }
 
-export function reportMarkdown(state: SweepState): string {
+/** The report's Markdown; `summary` is the table over seeds (computed here when not given). */
+export function reportMarkdown(state: SweepState, summary = summarizeReplicates(state.rows, state.plan.seed)): string {
   const step = commonSampleStep(state);
   const lines = [
     `# Ablation \`${state.plan.name}\``,
     '',
     setupLine(state),
     '',
-    ...summaryMarkdown(state),
+    ...summaryMarkdown(summary),
     `| ${TABLE_HEADER.join(' | ')} |`,
     `|${TABLE_HEADER.map((_, i) => (i >= 3 && i <= 11 ? '---:' : '---')).join('|')}|`,
     ...state.rows.map((r) => `| ${rowCells(r).map(escapeMd).join(' | ')} |`),
@@ -247,7 +242,7 @@ const REPORT_CSS = [
     'img{image-rendering:pixelated;width:320px;border:1px solid #ddd}',
 ].join('\n');
 
-export function reportHtml(state: SweepState): string {
+export function reportHtml(state: SweepState, summary = summarizeReplicates(state.rows, state.plan.seed)): string {
   const step = commonSampleStep(state);
   const head = TABLE_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body = state.rows
@@ -274,7 +269,7 @@ ${REPORT_CSS}
 </style></head><body>
 <h1>Ablation <code>${escapeHtml(state.plan.name)}</code></h1>
 <p>${escapeHtml(setupLine(state)).replace(/`([^`]*)`/g, '<code>$1</code>')}</p>
-${summaryHtml(state)}
+${summary ? summaryHtml(summary) : ''}
 <table><thead><tr>${head}</tr></thead><tbody>
 ${body}
 </tbody></table>
@@ -287,33 +282,26 @@ ${samples}
 `;
 }
 
-/** The replicates' table in the HTML report (nothing without replicates). */
-function summaryHtml(state: SweepState): string {
-  const summary = summarizeReplicates(state.rows, state.plan.seed);
-  if (!summary) return '';
-  const head = SUMMARY_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
-  const body = summary.variants
-    .map(
-      (v) =>
-        `<tr>${summaryCells(v)
-          .map((c, i) => `<td${i >= 1 && i <= 7 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`)
-          .join('')}</tr>`,
-    )
-    .join('\n');
-  const note = escapeHtml(summaryNote(summary)).replace(/`([^`]*)`/g, '<code>$1</code>');
+/** The table over seeds in the HTML report, with its forest plot. */
+function summaryHtml(summary: SweepSummary): string {
+  const t = summaryTable(summary);
+  const head = t.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const cell = (c: string, i: number) => `<td${t.numeric(i) ? ' class="n"' : ''}>${escapeHtml(c)}</td>`;
+  const body = t.rows.map((cells) => `<tr>${cells.map(cell).join('')}</tr>`).join('\n');
+  const note = escapeHtml(t.note).replace(/`([^`]*)`/g, '<code>$1</code>');
   const table = `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
-  return `<h2>${escapeHtml(summaryTitle(summary))}</h2>\n<p>${note}</p>\n${table}\n${forestSvg(summary)}\n<h2>Runs</h2>`;
+  return `<h2>${escapeHtml(t.title)}</h2>\n<p>${note}</p>\n${table}\n${forestSvg(summary)}\n<h2>Runs</h2>`;
 }
 
 /** Writes report.md, report.html, gap.svg, curves.svg and forest.svg; returns their paths. */
 export function writeReport(state: SweepState): string[] {
+  const summary = summarizeReplicates(state.rows, state.plan.seed);
   const out: [string, string][] = [
-    ['report.md', reportMarkdown(state)],
-    ['report.html', reportHtml(state)],
+    ['report.md', reportMarkdown(state, summary)],
+    ['report.html', reportHtml(state, summary)],
     ['gap.svg', gapSvg(state.rows)],
     ['curves.svg', curvesSvg(state)],
   ];
-  const summary = summarizeReplicates(state.rows, state.plan.seed);
   if (summary) out.push(['forest.svg', forestSvg(summary)]);
   return out.map(([name, text]) => {
     const file = path.join(state.dir, name);
