@@ -1,6 +1,7 @@
 // Webview <-> extension host messages of the runs panel, as discriminated unions.
 
 import type { ConfigChange, RunState } from '../src/runFolders/runState';
+import type { NeighbourRecord, SampleSplit } from '../src/runFolders/contract';
 import type { SweepRow } from '../src/runFolders/sweepFolder';
 
 /** An ablation sweep: its table rows, and the panel id of each variant's run (absent until it starts). */
@@ -19,7 +20,7 @@ export interface PanelSweep {
 
 /** A run as the panel receives it: sample paths already turned into webview URIs. */
 export interface PanelRun extends Omit<RunState, 'samples' | 'config'> {
-  samples: { step: number; split: 'train' | 'test'; uri: string }[];
+  samples: { step: number; split: SampleSplit; uri: string; neighbours?: NeighbourRecord[] }[];
   /** Differences to the chosen base run's config. */
   diff: ConfigChange[];
   macs?: number;

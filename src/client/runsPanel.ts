@@ -335,7 +335,7 @@ export class RunsPanel implements vscode.Disposable {
         continue; // deleted while shown
       }
       const uri = `${webview.asWebviewUri(vscode.Uri.file(file)).toString()}?v=${Math.round(mtime)}`;
-      kept.uris.push({ step: s.step, split: s.split, uri });
+      kept.uris.push({ step: s.step, split: s.split, uri, ...(s.neighbours ? { neighbours: s.neighbours } : {}) });
     }
     this.samplesShown.set(dir, kept);
     return [...kept.uris];

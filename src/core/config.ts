@@ -59,6 +59,8 @@ export interface TrainConfig {
     split: number;
     /** The split's own seed; undefined: the split is drawn from `seed`'s stream, before the weights. */
     splitSeed: number | undefined;
+    /** Train on one of two disjoint halves of the training set (1: its even positions, 2: its odd ones). */
+    half: 1 | 2 | undefined;
     resize: Resize;
     /** Canny thresholds on the L1 Sobel magnitude, and the Gaussian sigma before it (0: no blur). */
     canny: { low: number; high: number; blur: number };
@@ -68,6 +70,8 @@ export interface TrainConfig {
   optimizer: { lr: number; beta1: number; beta2: number };
   loss: LossConfig;
   sampleEvery: number;
+  /** Dropout draws per fixed test input whose spread measures output diversity at each evaluation (0: none). */
+  diversityDraws: number;
   /** Checkpoints: at most `minutes` of training unsaved, also every `steps` when set; the newest `keep` kept. */
   checkpoint: { minutes: number; steps: number | undefined; keep: number };
   seed: number;
@@ -151,6 +155,7 @@ export const DEFAULTS = {
     optimizer: PRESETS.seed.optimizer,
     loss: PRESETS.seed.loss,
     sampleEvery: 0.5,
+    diversityDraws: 8,
     checkpoint: { minutes: 10, steps: undefined as number | undefined, keep: 3 },
     seed: 0,
     backend: 'auto' as Backend,

@@ -22,20 +22,29 @@ export interface Neighbour {
   distance: number;
 }
 
-/** Each query's nearest reference (by rmsDistance); `skipSelf` leaves out the reference of the query's own index. */
+/**
+ * Each query's nearest reference (by rmsDistance); `skipSelf` leaves out the reference of the query's own index.
+ * A sum stops once it passes the best so far (checked every 1,024 values): the search costs about one pass over
+ * the references per query however many there are.
+ */
 export function nearestNeighbours(
   queries: readonly Float32Array[],
   references: readonly Float32Array[],
   skipSelf = false,
 ): Neighbour[] {
   return queries.map((q, qi) => {
-    let best: Neighbour = { index: -1, distance: Infinity };
+    let bestIndex = -1;
+    let bestSum = Infinity;
     references.forEach((r, ri) => {
       if (skipSelf && ri === qi) return;
-      const d = rmsDistance(q, r);
-      if (d < best.distance) best = { index: ri, distance: d };
+      let s = 0;
+      for (let start = 0; start < q.length && s < bestSum; start += 1024) {
+        const end = Math.min(q.length, start + 1024);
+        for (let i = start; i < end; i++) s += (q[i] - r[i]) ** 2;
+      }
+      if (s < bestSum) [bestIndex, bestSum] = [ri, s];
     });
-    return best;
+    return { index: bestIndex, distance: bestIndex < 0 ? Infinity : Math.sqrt(bestSum / q.length) };
   });
 }
 
@@ -96,7 +105,7 @@ export function kMeans(points: readonly Float32Array[], k: number, seed = 0, rou
 }
 
 export interface CopyingOptions {
-  /** Cells of the training set's k-means partition (Meehan et al. use about 5-10 per 1,000 points). */
+  /** Cells of the training set's k-means partition; default: one per 20 held-out samples, 1 to 5. */
   cells?: number;
   /** A cell enters C_T only with at least this many generated and this many held-out samples. */
   minPerCell?: number;
@@ -104,35 +113,99 @@ export interface CopyingOptions {
 }
 
 /**
- * C_T: generated samples' and held-out real samples' 1-NN distances to the training set compared cell by cell
- * (each sample in the cell of its nearest k-means centre) with Mann-Whitney's z, weighted by the cell's share of
- * held-out samples. Negative: generated samples are closer to the training set than new real ones (copying).
- * Undefined when no cell has enough samples.
+ * What a run's evaluations measure their outputs against, computed once: the training targets, each one's nearest
+ * other (the copy-rate yardstick), the k-means cells of C_T and the held-out samples' cells and 1-NN distances.
  */
-export function dataCopying(
+export interface MemorisationReference {
+  train: readonly Float32Array[];
+  spacing: Neighbour[];
+  centres: Float32Array[];
+  heldOutCells: number[];
+  heldOutDistances: number[];
+  minPerCell: number;
+}
+
+export function memorisationReference(
   train: readonly Float32Array[],
   heldOut: readonly Float32Array[],
+  { cells, minPerCell = 5, seed = 0 }: CopyingOptions = {},
+): MemorisationReference {
+  const k = cells ?? Math.max(1, Math.min(5, Math.floor(heldOut.length / 20)));
+  const { centres } = kMeans(train, k, seed);
+  return {
+    train,
+    spacing: nearestNeighbours(train, train, true),
+    centres,
+    heldOutCells: nearestNeighbours(heldOut, centres).map((n) => n.index),
+    heldOutDistances: nearestNeighbours(heldOut, train).map((n) => n.distance),
+    minPerCell,
+  };
+}
+
+/**
+ * C_T of generated samples whose nearest training targets are `neighbours`: per cell, Mann-Whitney's z of their
+ * 1-NN distances against the held-out samples', weighted by the cell's share of held-out samples. Negative:
+ * generated samples are closer to the training set than new real ones (copying). Undefined when no cell has enough.
+ */
+export function dataCopyingOf(
+  ref: MemorisationReference,
   generated: readonly Float32Array[],
-  { cells = 3, minPerCell = 5, seed = 0 }: CopyingOptions = {},
+  neighbours: readonly Neighbour[] = nearestNeighbours(generated, ref.train),
 ): { ct: number | undefined; cellsUsed: number } {
-  const { centres } = kMeans(train, cells, seed);
-  const cellOf = (xs: readonly Float32Array[]) => nearestNeighbours(xs, centres).map((n) => n.index);
-  const [heldCells, genCells] = [cellOf(heldOut), cellOf(generated)];
-  const heldNN = nearestNeighbours(heldOut, train).map((n) => n.distance);
-  const genNN = nearestNeighbours(generated, train).map((n) => n.distance);
+  const generatedCells = nearestNeighbours(generated, ref.centres).map((n) => n.index);
+  const heldOutCount = ref.heldOutCells.length;
   let weighted = 0;
   let weight = 0;
   let cellsUsed = 0;
-  centres.forEach((_, c) => {
-    const held = heldNN.filter((_, i) => heldCells[i] === c);
-    const gen = genNN.filter((_, i) => genCells[i] === c);
-    if (held.length < minPerCell || gen.length < minPerCell) return;
-    const share = held.length / heldOut.length;
+  ref.centres.forEach((_, c) => {
+    const held = ref.heldOutDistances.filter((_, i) => ref.heldOutCells[i] === c);
+    const gen = neighbours.filter((_, i) => generatedCells[i] === c).map((n) => n.distance);
+    if (held.length < ref.minPerCell || gen.length < ref.minPerCell) return;
+    const share = held.length / heldOutCount;
     weighted += share * mannWhitney(gen, held).z;
     weight += share;
     cellsUsed++;
   });
   return { ct: weight ? weighted / weight : undefined, cellsUsed };
+}
+
+/** C_T of `generated` against `train` and held-out real samples of the same distribution (Meehan et al. 2020). */
+export function dataCopying(
+  train: readonly Float32Array[],
+  heldOut: readonly Float32Array[],
+  generated: readonly Float32Array[],
+  options: CopyingOptions = {},
+): { ct: number | undefined; cellsUsed: number } {
+  return dataCopyingOf(memorisationReference(train, heldOut, options), generated);
+}
+
+/** An evaluation's memorisation summary: its outputs' nearest training targets, summarised. */
+export interface MemorisationSummary {
+  /** The median RMS distance from an output to its nearest training target. */
+  nnMedian: number;
+  copyRate: number;
+  /** C_T; absent when no cell had enough samples. */
+  ct?: number;
+  cellsUsed: number;
+}
+
+/** Each output's nearest training target and the summary: median distance, copy rate and C_T. */
+export function memorisationOf(
+  ref: MemorisationReference,
+  generated: readonly Float32Array[],
+): { neighbours: Neighbour[]; summary: MemorisationSummary } {
+  const neighbours = nearestNeighbours(generated, ref.train);
+  const { ct, cellsUsed } = dataCopyingOf(ref, generated, neighbours);
+  const sorted = neighbours.map((n) => n.distance).sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const nnMedian = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const summary = {
+    nnMedian,
+    copyRate: copyRate(neighbours, ref.spacing),
+    cellsUsed,
+    ...(ct === undefined ? {} : { ct }),
+  };
+  return { neighbours, summary };
 }
 
 /**

@@ -398,6 +398,15 @@ export const configSchema: ObjectSchema = {
                 'Seed of the `split` alone (default: `train.seed`, which then draws it with the weights); the ' +
                 "replicates of an ablation keep the base's split with it.",
             },
+            half: {
+              kind: 'number',
+              integer: true,
+              minimum: 1,
+              maximum: 2,
+              doc:
+                'Train on one of two disjoint halves of the training set (after `split`): 1 its even positions, 2 its odd ones. ' +
+                '`ablation.disjointHalves` trains each variant on both.',
+            },
             resize: {
               kind: 'string',
               enum: ['squash', 'cover'],
@@ -531,6 +540,16 @@ export const configSchema: ObjectSchema = {
           maximum: 1e6,
           default: 0.5,
           doc: 'Epochs between Train/Test sample figures (0.5: twice an epoch, as the seed).',
+        },
+        diversityDraws: {
+          kind: 'number',
+          integer: true,
+          minimum: 0,
+          maximum: 64,
+          default: 8,
+          doc:
+            'Output diversity at each evaluation: this many outputs with dropout on, each with its own masks, for the first ' +
+            '4 test inputs; their mean pairwise distance and per-pixel spread. 0 measures none.',
         },
         seed: {
           kind: 'number',

@@ -341,5 +341,7 @@ export async function loadDataset(config: ResolvedConfig, options: DataOptions):
     train = order.slice(0, nTrain).map((i) => train[i]);
     testSource = `${Math.round((1 - data.split) * 100)}% of ${data.train} (seeded split)`;
   }
-  return { train, test, skipped, sources: { train: data.train, test: testSource } };
+  const trainSource = data.half ? `${data.train} (half ${data.half} of 2)` : data.train;
+  if (data.half) train = train.filter((_, i) => i % 2 === data.half! - 1);
+  return { train, test, skipped, sources: { train: trainSource, test: testSource } };
 }

@@ -77,6 +77,47 @@ export interface EvalPayload {
   test: Quality | null;
   /** test minus train (null without a test set). */
   gap: Quality | null;
+  /** Whether the test outputs copy training targets (absent in runs recorded before it was measured). */
+  memorisation?: EvalMemorisation;
+}
+
+/**
+ * An evaluation's memorisation measures (core/memorisation.ts): the test outputs' nearest training targets, and
+ * the spread of K dropout draws for a few fixed test inputs.
+ */
+export interface EvalMemorisation {
+  /** The median RMS distance (on [-1, 1]) from a test output to its nearest training target. */
+  nnMedian: number;
+  /** The share of test outputs closer to a training target than that target is to its nearest other. */
+  copyRate: number;
+  /** Meehan et al.'s C_T (well below 0: copying); absent when no k-means cell had enough samples. */
+  ct?: number;
+  /** The mean pairwise RMS distance of `draws` outputs per fixed input (dropout draws), over the inputs. */
+  diversity?: number;
+  draws?: number;
+}
+
+/** A sample figure's kind: a split's input / generated / target rows, the same columns' nearest training targets, or the per-pixel spread of dropout draws. */
+export type SampleSplit = 'train' | 'test' | 'train-neighbours' | 'test-neighbours' | 'diversity';
+
+/** One column of a neighbours figure: the nearest training target of a generated image and how near it is. */
+export interface NeighbourRecord {
+  /** The training target's index in the run's training set (its order after the split). */
+  index: number;
+  /** RMS distance on [-1, 1] from the generated image to it, and 1 - SSIM between them. */
+  rms: number;
+  dssim: number;
+  /** RMS distance from the generated image to its own target. */
+  ownRms: number;
+}
+
+export interface SamplePayload {
+  step: number;
+  split: SampleSplit;
+  path: string;
+  mode: 'training' | 'inference';
+  /** A neighbours figure's columns. */
+  neighbours?: NeighbourRecord[];
 }
 
 export interface ErrorPayload {
@@ -101,7 +142,7 @@ export type TrainerEvent =
   | { type: 'started'; payload: StartedPayload }
   | { type: 'step'; payload: StepPayload }
   | { type: 'eval'; payload: EvalPayload }
-  | { type: 'sample'; payload: { step: number; split: 'train' | 'test'; path: string; mode: 'training' | 'inference' } }
+  | { type: 'sample'; payload: SamplePayload }
   | { type: 'checkpoint'; payload: { step: number; path: string } }
   | { type: 'warning'; payload: { message: string } }
   | { type: 'error'; payload: ErrorPayload }

@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointName, CHECKPOINTS, keptCheckpoints, manifestOf, MANIFEST, readManifest } from './checkpoints';
-import type { EvalPayload, Quality, TrainerEvent } from './contract';
+import type { EvalPayload, NeighbourRecord, Quality, TrainerEvent } from './contract';
 import { RunLock } from './runLock';
 
 /** Writes `file` whole or not at all: to a temporary name, then renamed; a failed write leaves no temporary. */
@@ -42,18 +42,31 @@ function stepAfter(line: string, step: number): boolean {
 
 export const METRICS_FILE = 'metrics.csv';
 export const METRICS_HEADER =
-  'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim';
+  'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim,' +
+  'test_nn_median,copy_rate,copying_ct,diversity';
 
 /** An evaluation's row of metrics.csv. */
 export function metricsRow(e: EvalPayload): string {
   const cells = (q: Quality | null | undefined) =>
     q ? [q.l1.toFixed(5), q.psnr.toFixed(3), q.ssim.toFixed(4)] : ['', '', ''];
-  return [e.step, e.epoch.toFixed(3), ...cells(e.train), ...cells(e.test), ...cells(e.gap)].join(',');
+  const m = e.memorisation;
+  const memorised = [m?.nnMedian.toFixed(5), m?.copyRate.toFixed(4), m?.ct?.toFixed(3), m?.diversity?.toFixed(5)];
+  return [
+    e.step,
+    e.epoch.toFixed(3),
+    ...cells(e.train),
+    ...cells(e.test),
+    ...cells(e.gap),
+    ...memorised.map((v) => v ?? ''),
+  ].join(',');
 }
 
-/** Each test image's L1 at each evaluation (`image` counts from 0 in the test set's order): the pairs by image. */
+/**
+ * Each test image's L1 at each evaluation (`image` counts from 0 in the test set's order): the pairs by image; and
+ * its output's nearest training target (`nn`, an index in the training set), RMS distance and 1 - SSIM to it.
+ */
 export const TEST_IMAGES_FILE = 'test-images.csv';
-export const TEST_IMAGES_HEADER = 'step,image,l1';
+export const TEST_IMAGES_HEADER = 'step,image,l1,nn,nn_rms,nn_dssim';
 
 /** Keeps a CSV file's header and the rows of steps up to `step` (the first column); rewrites it only if needed. */
 function dropRowsAfter(file: string, step: number): void {
@@ -128,10 +141,14 @@ export class RunDir {
   }
 
   /** One row per test image; the header first in a run begun before the file existed. */
-  appendTestImages(step: number, l1s: readonly number[]): void {
+  appendTestImages(step: number, l1s: readonly number[], neighbours?: readonly NeighbourRecord[]): void {
     const file = this.path(TEST_IMAGES_FILE);
     const header = existsSync(file) ? '' : TEST_IMAGES_HEADER + '\n';
-    appendFileSync(file, header + l1s.map((l1, i) => `${step},${i},${l1.toFixed(6)}\n`).join(''));
+    const nn = (i: number) => {
+      const n = neighbours?.[i];
+      return n ? `${n.index},${n.rms.toFixed(5)},${n.dssim.toFixed(5)}` : ',,';
+    };
+    appendFileSync(file, header + l1s.map((l1, i) => `${step},${i},${l1.toFixed(6)},${nn(i)}\n`).join(''));
   }
 
   /**

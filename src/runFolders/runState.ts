@@ -3,16 +3,25 @@
 // written or deleted while read gives what could be read, never a throw.
 
 import type { ResolvedConfig } from '../core/config';
-import type { AdapterReport, EvalPayload, StartedPayload, StepPayload, TrainerEvent } from './contract';
+import type {
+  AdapterReport,
+  EvalPayload,
+  NeighbourRecord,
+  SampleSplit,
+  StartedPayload,
+  StepPayload,
+  TrainerEvent,
+} from './contract';
 import { parseJsonLines } from './jsonl';
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
 
 export interface SampleRef {
   step: number;
-  split: 'train' | 'test';
+  split: SampleSplit;
   /** Path of the PNG inside the run folder. */
   path: string;
+  neighbours?: NeighbourRecord[];
 }
 
 export interface RunState {
@@ -149,8 +158,10 @@ export class RunReplay {
       state.evals.push(e.payload);
       const l1 = e.payload.test?.l1;
       if (l1 !== undefined && !(l1 >= (state.bestTestL1 ?? Infinity))) state.bestTestL1 = l1;
-    } else if (e.type === 'sample')
-      state.samples.push({ step: e.payload.step, split: e.payload.split, path: e.payload.path });
+    } else if (e.type === 'sample') {
+      const { step, split, path, neighbours } = e.payload;
+      state.samples.push({ step, split, path, ...(neighbours ? { neighbours } : {}) });
+    }
     else if (e.type === 'error') {
       state.error = e.payload.message;
       state.deviceError = e.payload.device;

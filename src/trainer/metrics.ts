@@ -89,6 +89,21 @@ export function imageL1s(generated: Float32Array, target: Float32Array, n: numbe
   });
 }
 
+/** The SSIM of two images of `size` x `size` x `channels` on [-1, 1]: the mean over channels, on [0, 1]. */
+export function imageSsim(a: Float32Array, b: Float32Array, size: number, channels: number): number {
+  let s = 0;
+  const pa = new Float32Array(size * size);
+  const pb = new Float32Array(size * size);
+  for (let c = 0; c < channels; c++) {
+    for (let p = 0; p < size * size; p++) {
+      pa[p] = (a[p * channels + c] + 1) / 2;
+      pb[p] = (b[p * channels + c] + 1) / 2;
+    }
+    s += ssimPlane(pa, pb, size, size);
+  }
+  return s / channels;
+}
+
 /** Mean quality of a batch of generated vs target images, both [n, size, size, channels] in [-1, 1]. */
 export function quality(
   generated: Float32Array,
@@ -106,17 +121,7 @@ export function quality(
     for (let i = k * per; i < (k + 1) * per; i++) se += ((generated[i] - target[i]) / 2) ** 2; // on [0, 1]
     const mse = se / per;
     psnr += mse > 1e-10 ? 10 * Math.log10(1 / mse) : 100;
-    let s = 0;
-    for (let c = 0; c < channels; c++) {
-      const a = new Float32Array(size * size);
-      const b = new Float32Array(size * size);
-      for (let p = 0; p < size * size; p++) {
-        a[p] = (generated[k * per + p * channels + c] + 1) / 2;
-        b[p] = (target[k * per + p * channels + c] + 1) / 2;
-      }
-      s += ssimPlane(a, b, size, size);
-    }
-    ssim += s / channels;
+    ssim += imageSsim(generated.subarray(k * per, (k + 1) * per), target.subarray(k * per, (k + 1) * per), size, channels);
   }
   return { l1: l1s.reduce((a, b) => a + b, 0) / n, psnr: psnr / n, ssim: ssim / n };
 }

@@ -13,7 +13,13 @@ import { loadCheckpoint, type LoopState } from './checkpoint';
 import type { Nets } from './pix2pix';
 
 /** Config keys a run may change between a stop and its resume: how long it trains, how often it reports and saves. */
-const SAFE_MID_RUN = [/^train\.epochs$/, /^train\.sampleEvery$/, /^train\.backend$/, /^train\.checkpoint(\.|$)/];
+const SAFE_MID_RUN = [
+  /^train\.epochs$/,
+  /^train\.sampleEvery$/,
+  /^train\.diversityDraws$/,
+  /^train\.backend$/,
+  /^train\.checkpoint(\.|$)/,
+];
 
 export const textHash = (text: string) => createHash('sha256').update(text).digest('hex');
 

@@ -14,7 +14,14 @@ import { discriminatorSees, generatorBatch, type StepImages } from '../core/trai
 import { DataError, loadDataset, type Dataset } from '../data/dataset';
 import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
-import { EXIT_STOPPED, type ErrorPayload, type Quality, type TrainerEvent } from '../runFolders/contract';
+import {
+  EXIT_STOPPED,
+  type ErrorPayload,
+  type EvalMemorisation,
+  type NeighbourRecord,
+  type Quality,
+  type TrainerEvent,
+} from '../runFolders/contract';
 import type { ConfigChange } from '../runFolders/runState';
 import { RunDir } from '../runFolders/runDir';
 import { repairRun } from '../runFolders/runRepair';
@@ -23,7 +30,9 @@ import { saveCheckpoint, type LoopState } from './checkpoint';
 import { configChangesAtResume, describeChanges, loadNewestIntact, textHash } from './resume';
 import { batchFloats, createNets, disposeNets, evaluate, type Nets, type Shapes } from './pix2pix';
 import { createStepper, type Stepper } from './steppers';
-import { samplePng } from './samples';
+import { asBytes, fromSpread, gridPng, samplePng, unitTiles } from './samples';
+import { DIVERSITY_INPUTS, diversityOf, measureColumns, measureTest, referenceOf } from './memorise';
+import type { MemorisationReference } from '../core/memorisation';
 import { checkStepFits, dataBudget } from './fits';
 
 export interface TrainerArgs {
@@ -89,6 +98,8 @@ interface Session {
   /** When the last checkpoint was written (performance.now()), and the last evaluation's test L1. */
   savedAt: number;
   testL1: number | undefined;
+  /** The training targets the evaluations' outputs are compared with (built at the first evaluation). */
+  neighbourRef?: MemorisationReference;
   send(e: TrainerEvent): void;
 }
 
@@ -385,14 +396,80 @@ async function evaluateAndSample(s: Session): Promise<void> {
     }),
   );
   const gap = test ? diff(test.quality, train.quality) : null;
-  const payload = { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap };
+  const measured = test && (await measureMemorisation(s, evalTest, test.generated));
+  const memorisation = measured ? { memorisation: measured.memorisation } : {};
+  const payload = { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap, ...memorisation };
   // metrics.csv first: whoever hears of the evaluation finds it on disk.
   s.run.appendEval(payload);
-  if (test) s.run.appendTestImages(state.step, test.imageL1);
+  if (test) s.run.appendTestImages(state.step, test.imageL1, measured?.records);
   s.testL1 = test?.quality.l1;
   s.send({ type: 'eval', payload });
   await writeSample(s, 'train', evalTrain, train.generated);
   if (test) await writeSample(s, 'test', evalTest, test.generated);
+  if (!measured) return;
+  const columns = (pairs: Dataset['train']) => pairs.slice(0, SAMPLE_COLUMNS);
+  const trainRecords = measureColumns(measured.ref, train.generated, columns(evalTrain), shapes);
+  await writeNeighbours(s, 'train-neighbours', trainRecords);
+  await writeNeighbours(s, 'test-neighbours', measured.records.slice(0, SAMPLE_COLUMNS));
+  if (measured.diversity) await writeDiversity(s, evalTest.slice(0, DIVERSITY_INPUTS), measured.diversity);
+}
+
+/**
+ * The test outputs against the training targets (their nearest, the copy rate, C_T) and the diversity of dropout
+ * draws for the first test inputs; undefined with fewer than two training images.
+ */
+async function measureMemorisation(s: Session, evalTest: Dataset['test'], generated: Float32Array) {
+  const { shapes, state } = s;
+  const { seed, diversityDraws } = s.source.config.train;
+  s.neighbourRef ??= referenceOf(s.data.train, evalTest, shapes, seed);
+  const ref = s.neighbourRef;
+  if (!ref) return undefined;
+  const { summary, records } = measureTest(ref, generated, evalTest, shapes);
+  const inputs = evalTest.slice(0, DIVERSITY_INPUTS);
+  const draws = diversityDraws;
+  const diversity =
+    draws > 1
+      ? await diversityOf(s.tf, s.nets.generator, inputs, shapes, { draws, seed, step: state.step })
+      : undefined;
+  const { nnMedian, copyRate, ct } = summary;
+  const memorisation: EvalMemorisation = {
+    nnMedian,
+    copyRate,
+    ...(ct === undefined ? {} : { ct }),
+    ...(diversity ? { diversity: diversity.diversity, draws } : {}),
+  };
+  return { ref, records, memorisation, diversity };
+}
+
+/** The sample columns' nearest training targets, one row aligned with the split's sample figure. */
+async function writeNeighbours(s: Session, split: 'train-neighbours' | 'test-neighbours', records: NeighbourRecord[]) {
+  const { shapes, state } = s;
+  const tiles = records.map((r) => ({
+    values: s.data.train[r.index].target,
+    channels: shapes.outChannels,
+    toByte: asBytes,
+  }));
+  const png = await gridPng([tiles], shapes.size);
+  const path = s.run.write(join('samples', `${split}-${String(state.step).padStart(7, '0')}.png`), png);
+  const mode = s.source.config.train.evalMode;
+  s.send({ type: 'sample', payload: { step: state.step, split, path, mode, neighbours: records } });
+}
+
+/** The diversity figure: input, the first dropout draw and the per-pixel spread of the draws, a column per input. */
+async function writeDiversity(
+  s: Session,
+  pairs: Dataset['test'],
+  { first, spread }: { first: Float32Array; spread: Float32Array[] },
+) {
+  const { shapes, state } = s;
+  const rows = [
+    pairs.map((p) => ({ values: p.input, channels: shapes.inChannels, toByte: asBytes })),
+    unitTiles(first, pairs.length, shapes.outChannels),
+    spread.map((values) => ({ values, channels: shapes.outChannels, toByte: fromSpread })),
+  ];
+  const png = await gridPng(rows, shapes.size);
+  const path = s.run.write(join('samples', `diversity-${String(state.step).padStart(7, '0')}.png`), png);
+  s.send({ type: 'sample', payload: { step: state.step, split: 'diversity', path, mode: 'training' } });
 }
 
 /** The split's figure at this step: input, generated and target rows for the first images. */

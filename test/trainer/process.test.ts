@@ -56,27 +56,28 @@ describe('trainer process', () => {
     const metrics = readFileSync(join(dir, 'metrics.csv'), 'utf8').trim().split('\n');
     assert.equal(
       metrics[0],
-      'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim',
+      'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim,' +
+        'test_nn_median,copy_rate,copying_ct,diversity',
     );
     assert.equal(metrics.length, 4);
     // Each test image's L1 per evaluation: its mean is the evaluation's test L1.
     const images = readFileSync(join(dir, 'test-images.csv'), 'utf8').trim().split('\n');
-    assert.equal(images[0], 'step,image,l1');
+    assert.equal(images[0], 'step,image,l1,nn,nn_rms,nn_dssim');
     for (const row of metrics.slice(1)) {
+      // The memorisation columns: a median distance, a share, and a diversity of the dropout draws.
+      const [nnMedian, copyRate, , diversity] = row.split(',').slice(11).map(Number);
+      assert.ok(nnMedian > 0 && copyRate >= 0 && copyRate <= 1 && diversity >= 0, row);
       const step = row.split(',')[0];
       const l1s = images.filter((l) => l.startsWith(`${step},`)).map((l) => Number(l.split(',')[2]));
       assert.ok(l1s.length > 1, `images at step ${step}`);
       const mean = l1s.reduce((a, b) => a + b, 0) / l1s.length;
       assert.ok(Math.abs(mean - Number(row.split(',')[5])) < 1e-5, `step ${step}: ${mean} against ${row}`);
     }
-    assert.deepEqual(readdirSync(join(dir, 'samples')).sort(), [
-      'test-0000000.png',
-      'test-0000010.png',
-      'test-0000020.png',
-      'train-0000000.png',
-      'train-0000010.png',
-      'train-0000020.png',
-    ]);
+    const figures = ['diversity', 'test', 'test-neighbours', 'train', 'train-neighbours'];
+    assert.deepEqual(
+      readdirSync(join(dir, 'samples')).sort(),
+      figures.flatMap((f) => [0, 10, 20].map((step) => `${f}-${String(step).padStart(7, '0')}.png`)),
+    );
     const ckpt = JSON.parse(readFileSync(join(dir, 'checkpoints/latest.json'), 'utf8'));
     assert.equal(ckpt.step, 20);
     for (const f of [
