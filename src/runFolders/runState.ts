@@ -161,8 +161,7 @@ export class RunReplay {
     } else if (e.type === 'sample') {
       const { step, split, path, neighbours } = e.payload;
       state.samples.push({ step, split, path, ...(neighbours ? { neighbours } : {}) });
-    }
-    else if (e.type === 'error') {
+    } else if (e.type === 'error') {
       state.error = e.payload.message;
       state.deviceError = e.payload.device;
     } else if (e.type === 'warning') state.warnings = [...state.warnings.slice(-(MAX_WARNINGS - 1)), e.payload.message];

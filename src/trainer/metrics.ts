@@ -121,7 +121,12 @@ export function quality(
     for (let i = k * per; i < (k + 1) * per; i++) se += ((generated[i] - target[i]) / 2) ** 2; // on [0, 1]
     const mse = se / per;
     psnr += mse > 1e-10 ? 10 * Math.log10(1 / mse) : 100;
-    ssim += imageSsim(generated.subarray(k * per, (k + 1) * per), target.subarray(k * per, (k + 1) * per), size, channels);
+    ssim += imageSsim(
+      generated.subarray(k * per, (k + 1) * per),
+      target.subarray(k * per, (k + 1) * per),
+      size,
+      channels,
+    );
   }
   return { l1: l1s.reduce((a, b) => a + b, 0) / n, psnr: psnr / n, ssim: ssim / n };
 }
