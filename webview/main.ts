@@ -9,6 +9,7 @@ import { morphInto } from './morph';
 import { ablationsTab } from './ablations';
 import { runsAtSeed, shownSeed } from './ablationModel';
 import { escapeHtml as esc } from '../src/core/html';
+import type { NeighbourRecord } from '../src/runFolders/contract';
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewMessage): void;
@@ -16,12 +17,18 @@ declare function acquireVsCodeApi(): {
   setState(s: PanelViewState): void;
 };
 
+/**
+ * The panel's state with what Compare shows of each run: its sample figure, or that figure over its columns' nearest
+ * training targets.
+ */
+type ViewState = PanelViewState & { compareView?: 'samples' | 'neighbours' };
+
 const vscode = acquireVsCodeApi();
 let runs: PanelRun[] = [];
 /** Every run the host has sent, by id: it sends only those that changed. */
 const known = new Map<string, PanelRun>();
 let sweeps: PanelSweep[] = [];
-const view: PanelViewState = vscode.getState() ?? { selected: [], split: 'test', tab: 'runs' };
+const view: ViewState = vscode.getState() ?? { selected: [], split: 'test', tab: 'runs' };
 
 const app = document.getElementById('app')!;
 const send = (m: WebviewMessage) => vscode.postMessage(m);
@@ -105,7 +112,25 @@ ${chart('SSIM train vs test', [
   { name: 'train', points: evals.map((e) => [e.step, e.train.ssim]) },
   { name: 'test', points: evals.filter((e) => e.test).map((e) => [e.step, e.test!.ssim]) },
 ])}
+${memorisationCharts(r)}
 </div>`;
+}
+
+/** Whether the test outputs copy training targets, over steps: absent in runs recorded before it was measured. */
+function memorisationCharts(r: PanelRun): string {
+  const measured = r.evals.flatMap((e) => (e.memorisation ? [{ step: e.step, ...e.memorisation }] : []));
+  if (!measured.length) return '';
+  const of = (value: (m: (typeof measured)[number]) => number | undefined) =>
+    measured.flatMap((m): [number, number][] => {
+      const v = value(m);
+      return v === undefined ? [] : [[m.step, v]];
+    });
+  return `${chart('Memorisation', [
+    { name: 'copy rate', points: of((m) => m.copyRate) },
+    { name: 'NN distance (median RMS)', points: of((m) => m.nnMedian) },
+    { name: 'diversity (dropout draws)', points: of((m) => m.diversity) },
+  ])}
+${chart('Data copying C_T (well below 0: copying)', [{ name: 'C_T', points: of((m) => m.ct) }])}`;
 }
 
 /** The sample of `split` at the newest step <= `step` (or the newest). */
@@ -114,12 +139,72 @@ function sampleAt(r: PanelRun, split: 'train' | 'test', step?: number) {
   return list[list.length - 1];
 }
 
+/** A memorisation figure of exactly `step`: one of another step would not belong to the sample figure shown. */
+const figureAt = (r: PanelRun, split: PanelRun['samples'][number]['split'], step: number) =>
+  r.samples.find((s) => s.split === split && s.step === step);
+
+/** The evaluation's memorisation measures at `step`. */
+const memorisationAt = (r: PanelRun, step: number) => r.evals.find((e) => e.step === step)?.memorisation;
+
+/** The test outputs' copy rate and C_T at `step`, or '' where they were not measured. */
+function copyingLine(r: PanelRun, step: number): string {
+  const m = memorisationAt(r, step);
+  if (!m) return '';
+  const ct = m.ct === undefined ? '' : ` · C<sub>T</sub> ${fmt(m.ct, 2)}`;
+  return `<span class="copying">copy rate ${fmt(m.copyRate, 2)}${ct}</span>`;
+}
+
+/**
+ * One column's nearest training target: its index, the RMS distance to it and to the column's own target (1 − SSIM
+ * in the title). A generated image nearer a training target than its own target is marked: the look of copying.
+ * A training column's own target is in the training set too: found as its neighbour, it says so.
+ */
+function neighbourCaption(n: NeighbourRecord, column: number, split: 'train' | 'test'): string {
+  const own = split === 'train' && n.index === column;
+  const closer = n.rms < n.ownRms;
+  const title = `training target #${n.index}: RMS ${fmt(n.rms)}, 1 − SSIM ${fmt(n.dssim)}; own target: RMS ${fmt(n.ownRms)}${
+    closer ? ' (the generated image is nearer this training target than its own)' : ''
+  }`;
+  const second = own ? 'its own target' : `(own ${fmt(n.ownRms)})`;
+  return `<span class="${closer ? 'closer' : ''}" title="${esc(title)}"><span>#${n.index} · ${fmt(n.rms)}</span><span>${second}</span></span>`;
+}
+
+/**
+ * A sample figure with, stacked under it, the nearest training target of each of its columns (one row of the same
+ * tiles and gaps, so the columns align) and a caption under each; runs recorded before those were measured show the
+ * sample figure alone.
+ */
+function sampleStack(r: PanelRun, split: 'train' | 'test', s: PanelRun['samples'][number], label: string): string {
+  const sample = `<img class="sample" src="${s.uri}" alt="${esc(split)} samples at step ${s.step}" data-enlarge>`;
+  const nn = figureAt(r, `${split}-neighbours`, s.step);
+  if (!nn) return `<div class="figure-stack">${sample}</div>`;
+  const captions = (nn.neighbours ?? []).map((n, i) => neighbourCaption(n, i, split)).join('');
+  const alt = `nearest training targets of the ${esc(split)} samples at step ${s.step}`;
+  return `<div class="figure-stack">${sample}<div class="nn-label">${label}</div>
+<img class="sample neighbours" src="${nn.uri}" alt="${alt}" data-enlarge>
+<div class="nn-captions">${captions}</div></div>`;
+}
+
+/** The spread of K dropout draws for the first test inputs at `step`, with their mean pairwise distance. */
+function diversity(r: PanelRun, step: number): string {
+  const d = figureAt(r, 'diversity', step);
+  if (!d) return '';
+  const m = memorisationAt(r, step);
+  const k = m?.draws === undefined ? 'K' : String(m.draws);
+  const value = m?.diversity === undefined ? '' : ` <span class="muted">mean pairwise RMS ${fmt(m.diversity)}</span>`;
+  return `<h3 class="diversity-title">Diversity: ${k} dropout draws${value}</h3>
+<div class="rows-legend">rows: test input / one draw / per-pixel spread (black: none, white: 0.5 sd)</div>
+<img class="sample" src="${d.uri}" alt="dropout draws at step ${step}" data-enlarge>`;
+}
+
 function samples(r: PanelRun): string {
   const steps = [...new Set(r.samples.filter((s) => s.split === view.split).map((s) => s.step))].sort((a, b) => a - b);
   if (!steps.length) return '<p class="muted">No samples yet.</p>';
   const current = view.step !== undefined && steps.includes(view.step) ? view.step : steps[steps.length - 1];
   const idx = steps.indexOf(current);
   const s = sampleAt(r, view.split, current)!;
+  const copying = view.split === 'test' ? copyingLine(r, s.step) : '';
+  const label = `nearest training target <span class="muted">#index · RMS to it (to its own target)</span>${copying}`;
   return `<div class="samples">
 <div class="controls">
   ${splitRadio('train', 'Train')}
@@ -128,7 +213,8 @@ function samples(r: PanelRun): string {
   <span id="step-label">step ${current}${view.step === undefined ? ' (newest)' : ''}</span>
 </div>
 <div class="rows-legend">rows: input / generated / target</div>
-<img class="sample" src="${s.uri}" alt="${view.split} samples at step ${current}" data-enlarge>
+${sampleStack(r, view.split, s, label)}
+${diversity(r, s.step)}
 </div>`;
 }
 
@@ -220,17 +306,31 @@ function compare(): string {
     })
     .join('');
   const table = `<table class="compare"><thead>${head}</thead><tbody>${body}</tbody></table>${overlay(chosen)}`;
+  const nearest = view.compareView === 'neighbours';
   const images = chosen
     .map((r) => {
       const s = sampleAt(r, view.split, commonStep);
-      const caption = `<figcaption>${esc(r.name)} · ${esc(r.id)} · step ${s?.step ?? '—'}</figcaption>`;
-      const image = s ? `<img class="sample" src="${s.uri}" data-enlarge>` : '<p class="muted">no sample</p>';
-      return `<figure>${caption}${image}</figure>`;
+      const where = `${esc(r.name)} · ${esc(r.id)} · step ${s?.step ?? '—'}`;
+      if (!s) return `<figure><figcaption>${where}</figcaption><p class="muted">no sample</p></figure>`;
+      if (!nearest)
+        return `<figure><figcaption>${where}</figcaption><img class="sample" src="${s.uri}" data-enlarge></figure>`;
+      const copying = view.split === 'test' ? copyingLine(r, s.step) : '';
+      const missing = figureAt(r, `${view.split}-neighbours`, s.step)
+        ? ''
+        : '<p class="muted">no nearest training targets recorded at this step</p>';
+      const stack = sampleStack(r, view.split, s, 'nearest training target');
+      return `<figure class="nearest"><figcaption>${where}${copying ? `<br>${copying}` : ''}</figcaption>${stack}${missing}</figure>`;
     })
     .join('');
   const radios = `${splitRadio('train', 'Train')}${splitRadio('test', 'Test')}`;
-  const controls = `<div class="controls">${radios} at step ${commonStep}</div>`;
-  return `${translations()}${table}${controls}<div class="side-by-side">${images}</div>`;
+  const shown = (value: 'samples' | 'neighbours', label: string) =>
+    `<label><input type="radio" name="compare-view" value="${value}" ${(view.compareView ?? 'samples') === value ? 'checked' : ''}> ${label}</label>`;
+  const toggle = `<span class="view-toggle">${shown('samples', 'Samples')}${shown('neighbours', 'Nearest neighbour')}</span>`;
+  const controls = `<div class="controls">${toggle}${radios} at step ${commonStep}</div>`;
+  const legend = nearest
+    ? '<div class="rows-legend">rows: input / generated / target, then each generated image\'s nearest training target</div>'
+    : '';
+  return `${translations()}${table}${controls}${legend}<div class="side-by-side">${images}</div>`;
 }
 
 /** The selected run under the runs table: its name and status, backend, error, curves and samples. */
@@ -329,7 +429,8 @@ app.addEventListener('click', (e) => {
   } else if (t.dataset.report !== undefined) {
     send({ type: 'openReport', payload: { id: t.dataset.report } });
   } else if (t.dataset.enlarge !== undefined) {
-    t.classList.toggle('enlarged');
+    // A sample figure and its nearest training targets grow together, their columns aligned.
+    (t.closest('.figure-stack') ?? t).classList.toggle('enlarged');
   } else {
     const row = t.closest('tr[data-run]') as HTMLElement | null;
     if (row && !(t instanceof HTMLInputElement) && !(t instanceof HTMLButtonElement)) {
@@ -367,6 +468,9 @@ app.addEventListener('input', (e) => {
     abInput(t);
   } else if (t.name === 'split') {
     view.split = t.value as 'train' | 'test';
+    render();
+  } else if (t.name === 'compare-view') {
+    view.compareView = t.value === 'neighbours' ? 'neighbours' : 'samples';
     render();
   }
 });

@@ -164,6 +164,8 @@ export interface Translation {
       mode: 'training' | 'inference';
       input: string;
       output: string;
+      /** The output's nearest training target (`p2p translate --neighbours`): its index and file, distance and PNG. */
+      neighbour?: { index: number; name: string; rms: number; image: string };
     }[];
   }[];
 }

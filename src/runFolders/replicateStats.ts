@@ -14,7 +14,7 @@ import {
 import type { SweepRow } from './sweepFolder';
 import { signed } from './sweepTable';
 
-export const SUMMARY_METRICS = ['trainL1', 'testL1', 'gap', 'testSsim'] as const;
+export const SUMMARY_METRICS = ['trainL1', 'testL1', 'gap', 'testSsim', 'copyRate', 'copyingCt'] as const;
 export type SummaryMetric = (typeof SUMMARY_METRICS)[number];
 
 export type Verdict = 'better' | 'worse' | 'no detectable difference at this noise' | 'reference';
@@ -123,6 +123,8 @@ export const SUMMARY_HEADER = [
   'Test L1',
   'Gap (L1)',
   'Test SSIM',
+  'Copy rate',
+  'C_T',
   'Δ test L1 [95% CI]',
   'p (Holm)',
   'Verdict',
@@ -163,7 +165,7 @@ export function summaryCells(v: ReplicateSummary): string[] {
   return [
     v.variant,
     String(v.seeds.length),
-    ...SUMMARY_METRICS.map((m) => plusMinus(v.metrics[m])),
+    ...SUMMARY_METRICS.map((m) => plusMinus(v.metrics[m], m === 'copyingCt' ? 2 : 3)),
     differenceText(d),
     d?.adjusted === undefined ? '—' : d.adjusted < 0.001 ? '<0.001' : d.adjusted.toFixed(3),
     v.verdict ?? '—',
@@ -186,6 +188,6 @@ export function summaryTable(summary: SweepSummary): SummaryTable {
     note: summaryNote(summary),
     header: SUMMARY_HEADER,
     rows: summary.variants.map(summaryCells),
-    numeric: (i) => i >= 1 && i <= 7,
+    numeric: (i) => i >= 1 && i <= SUMMARY_METRICS.length + 3,
   };
 }

@@ -76,6 +76,9 @@ export interface SweepRow {
   testSsim?: number;
   /** test L1 - train L1 at the last evaluation. */
   gap?: number;
+  /** The last evaluation's copy rate and C_T (core/memorisation.ts); absent in runs recorded before them. */
+  copyRate?: number;
+  copyingCt?: number;
   imgPerSec?: number;
   seconds: number;
   error?: string;
@@ -143,6 +146,8 @@ export function readSweep(
       testL1: last?.test?.l1,
       testSsim: last?.test?.ssim,
       gap: last?.gap?.l1,
+      copyRate: last?.memorisation?.copyRate,
+      copyingCt: last?.memorisation?.ct,
       imgPerSec: run?.medianImgPerSec,
       seconds: run?.seconds ?? 0,
       error: run?.error ?? (lastExit?.reason === 'failed' ? lastExit.error : undefined),

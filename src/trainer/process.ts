@@ -3,6 +3,7 @@
 // grace period. The trainer runs in a process group of its own, so a host that dies (killed, a closed terminal)
 // does not take it down mid-step: it sees the host go, checkpoints and stops (src/trainer/main.ts).
 
+import type { TranslateRequest } from './translate';
 import { fork, type ChildProcess } from 'node:child_process';
 import type { FinishedPayload, StartedPayload, StepPayload, TrainerEvent, Translation } from '../runFolders/contract';
 
@@ -135,7 +136,7 @@ export class TrainerProcess {
 /** Images through runs' generators in a trainer process (src/trainer/translate.ts): its manifest, or its error. */
 export async function translateInProcess(
   trainerPath: string,
-  request: { runs: string[]; images: string[]; out: string; step?: number; backend?: string },
+  request: TranslateRequest,
   env?: NodeJS.ProcessEnv,
 ): Promise<Translation> {
   let translation: Translation | undefined;

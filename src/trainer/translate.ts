@@ -8,15 +8,17 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { analyze } from '../core/analysis';
 import type { Backend, ResolvedConfig } from '../core/config';
 import { SeededRandom, withRandom } from '../core/random';
-import { DataError, inputOfImage, listImages, type ImagePair } from '../data/dataset';
+import { DataError, inputOfImage, listImages, loadDataset, type ImagePair } from '../data/dataset';
 import { buildModel, setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
 import type { TrainerEvent, Translation } from '../runFolders/contract';
 import { chooseBackend } from './backends';
 import { loadModelWeights } from './checkpoint';
 import { checkpointAt } from '../runFolders/checkpoints';
-import { generate } from './pix2pix';
-import { EVAL_STREAM } from './run';
+import { generate, targetsOf } from './pix2pix';
+import { defaultBuiltinRoot, EVAL_STREAM } from './run';
+import { imagesOf, NEIGHBOUR_TARGETS } from './memorise';
+import { nearestNeighbours } from '../core/memorisation';
 
 export interface TranslateRequest {
   runs: string[];
@@ -26,6 +28,10 @@ export interface TranslateRequest {
   step?: number;
   out: string;
   backend?: Backend;
+  /** Also find each output's nearest training target in the run's own training set (its split and half). */
+  neighbours?: boolean;
+  /** Where builtin sets are cached (the trainer's default). */
+  builtinRoot?: string;
 }
 
 type Output = Translation['images'][number]['outputs'][number];
@@ -71,6 +77,7 @@ async function translateWithRun(tf: Tf, run: string, files: string[], req: Trans
   const label = runLabel(run);
   const { size, channels } = config.input;
   const per = size * size * config.output.channels;
+  const nearest = req.neighbours ? await nearestTargets(run, config, generated, files.length, req.builtinRoot) : [];
   return Promise.all(
     files.map(async (file, i) => {
       const dir = join(req.out, imageStem(file, i));
@@ -78,6 +85,13 @@ async function translateWithRun(tf: Tf, run: string, files: string[], req: Trans
       const out = Uint8Array.from(generated.subarray(i * per, (i + 1) * per), (v) =>
         Math.max(0, Math.min(255, Math.round((v + 1) * 127.5))),
       );
+      const n = nearest[i];
+      const neighbour = n && {
+        index: n.index,
+        name: n.pair.name,
+        rms: n.rms,
+        image: await png(join(dir, `${label}-nearest.png`), n.pair.target, size, config.output.channels),
+      };
       return {
         run,
         label,
@@ -85,9 +99,36 @@ async function translateWithRun(tf: Tf, run: string, files: string[], req: Trans
         mode: config.train.evalMode,
         input: await png(join(dir, `${label}-input.png`), pairs[i].input, size, channels),
         output: await png(join(dir, `${label}.png`), out, size, config.output.channels),
+        ...(neighbour ? { neighbour } : {}),
       };
     }),
   );
+}
+
+/**
+ * Each output's nearest training target among the run's first NEIGHBOUR_TARGETS (as its evaluations search): its
+ * training set drawn again as it trained, by the split's seed (the first draws of train.seed's stream unless
+ * data.splitSeed is set) and its half.
+ */
+async function nearestTargets(
+  run: string,
+  config: ResolvedConfig,
+  generated: Float32Array,
+  count: number,
+  builtinRoot = defaultBuiltinRoot(),
+) {
+  const resolvedFile = join(run, 'resolved.json');
+  const baseDir = existsSync(resolvedFile) ? (JSON.parse(readFileSync(resolvedFile, 'utf8')).baseDir as string) : run;
+  const { seed, data } = config.train;
+  const rng = new SeededRandom(data.splitSeed ?? seed);
+  const train = (await loadDataset(config, { baseDir, builtinRoot, rng })).train.slice(0, NEIGHBOUR_TARGETS);
+  const shapes = { size: config.input.size, inChannels: config.input.channels, outChannels: config.output.channels };
+  const targets = imagesOf(targetsOf(train, shapes), train.length);
+  return nearestNeighbours(imagesOf(generated, count), targets).map((n) => ({
+    index: n.index,
+    rms: n.distance,
+    pair: train[n.index],
+  }));
 }
 
 /** The generator's outputs as its evaluation at `step` draws them (dropout and statistics alike). */

@@ -75,6 +75,22 @@ describe('p2p translate', () => {
     for (const file of filesUnder(join(work, 'first')).filter((f) => f.endsWith('.png')))
       assert.deepEqual(readFileSync(join(work, 'again', file)), readFileSync(join(work, 'first', file)), file);
 
+    // --neighbours: each output's nearest training target, named, as far from the output as printed.
+    const near = p2p('translate', runs[0], '--image', images, '--out', 'near', '--neighbours');
+    assert.equal(near.status, 0, near.stderr);
+    const nearest = JSON.parse(readFileSync(join(work, 'near', 'translation.json'), 'utf8')) as Translation;
+    for (const o of nearest.images.map((i) => i.outputs[0])) {
+      const n = o.neighbour!;
+      assert.match(
+        near.stdout,
+        new RegExp(`nearest training target #${n.index} ${n.name} \\(RMS ${n.rms.toFixed(3)}\\)`),
+      );
+      assert.ok(readdirSync(join(work, 'data', 'faces-v1')).includes(n.name), `${n.name} is a training face`);
+      const [a, b] = await Promise.all([o.output, n.image].map((f) => sharp(f).raw().toBuffer()));
+      const rms = Math.sqrt(a.reduce((s, v, i) => s + ((v - b[i]) / 127.5) ** 2, 0) / a.length);
+      assert.ok(Math.abs(rms - n.rms) < 0.01, `RMS from the PNGs ${rms}, printed ${n.rms}`);
+    }
+
     writeFileSync(join(images, 'notes.png'), 'not an image');
     const bad = p2p('translate', runs[0], '--image', join(images, 'notes.png'), '--out', 'bad');
     assert.equal(bad.status, 1);
