@@ -78,7 +78,7 @@ export function mannWhitney(a: readonly number[], b: readonly number[]): { u: nu
   return { u, z: variance > 0 ? (u - (m * n) / 2) / Math.sqrt(variance) : 0 };
 }
 
-/** Lloyd's k-means with k-means++ seeding from `seed`: each point's cell and the cells' centres. */
+/** Lloyd's k-means with k-means++ seeding from `seed` (at most `rounds`, fewer once no point changes cell). */
 export function kMeans(points: readonly Float32Array[], k: number, seed = 0, rounds = 20) {
   const rng = new SeededRandom(seed);
   const centres: Float32Array[] = [Float32Array.from(points[Math.floor(rng.next() * points.length)])];
@@ -91,9 +91,11 @@ export function kMeans(points: readonly Float32Array[], k: number, seed = 0, rou
     );
     centres.push(Float32Array.from(points[i]));
   }
-  let cells = points.map(() => 0);
+  let cells = points.map(() => -1);
   for (let r = 0; r < rounds; r++) {
-    cells = points.map((p) => nearestNeighbours([p], centres)[0].index);
+    const next = nearestNeighbours(points, centres).map((n) => n.index);
+    if (next.every((c, i) => c === cells[i])) break; // converged: the centres would not move
+    cells = next;
     centres.forEach((c, ci) => {
       const members = points.filter((_, i) => cells[i] === ci);
       if (!members.length) return;

@@ -104,7 +104,7 @@ export type SampleSplit = 'train' | 'test' | 'train-neighbours' | 'test-neighbou
 export interface NeighbourRecord {
   /** The training target's index in the run's training set (its order after the split). */
   index: number;
-  /** RMS distance on [-1, 1] from the generated image to it, and 1 - SSIM between them. */
+  /** RMS distance on [-1, 1] from the generated image to it, and 1 - SSIM between them (NaN where not computed). */
   rms: number;
   dssim: number;
   /** RMS distance from the generated image to its own target. */

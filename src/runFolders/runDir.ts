@@ -63,10 +63,11 @@ export function metricsRow(e: EvalPayload): string {
 
 /**
  * Each test image's L1 at each evaluation (`image` counts from 0 in the test set's order): the pairs by image; and
- * its output's nearest training target (`nn`, an index in the training set), RMS distance and 1 - SSIM to it.
+ * its output's nearest training target (`nn`, an index in the training set) and RMS distance to it (on [-1, 1]), and
+ * the output's RMS distance to its own target: `nn_rms / own_rms` below 1 is an output nearer a training target.
  */
 export const TEST_IMAGES_FILE = 'test-images.csv';
-export const TEST_IMAGES_HEADER = 'step,image,l1,nn,nn_rms,nn_dssim';
+export const TEST_IMAGES_HEADER = 'step,image,l1,nn,nn_rms,own_rms';
 
 /** Keeps a CSV file's header and the rows of steps up to `step` (the first column); rewrites it only if needed. */
 function dropRowsAfter(file: string, step: number): void {
@@ -146,7 +147,7 @@ export class RunDir {
     const header = existsSync(file) ? '' : TEST_IMAGES_HEADER + '\n';
     const nn = (i: number) => {
       const n = neighbours?.[i];
-      return n ? `${n.index},${n.rms.toFixed(5)},${n.dssim.toFixed(5)}` : ',,';
+      return n ? `${n.index},${n.rms.toFixed(5)},${n.ownRms.toFixed(5)}` : ',,';
     };
     appendFileSync(file, header + l1s.map((l1, i) => `${step},${i},${l1.toFixed(6)},${nn(i)}\n`).join(''));
   }

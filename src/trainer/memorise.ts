@@ -1,5 +1,6 @@
 // An evaluation's memorisation measures on the generator's outputs (the statistics are core/memorisation.ts):
-// each output's nearest training target, with its RMS distance, 1 - SSIM and the distance to its own target; the
+// each output's nearest training target, with its RMS distance and the distance to its own target (and 1 - SSIM
+// for the sample figures' columns); the
 // test outputs' median distance, copy rate and C_T; and the diversity of K dropout draws for a few fixed inputs.
 
 import type * as TF from '@tensorflow/tfjs';
@@ -41,18 +42,21 @@ export function referenceOf(train: readonly ImagePair[], test: readonly ImagePai
   return memorisationReference(imagesOf(targetsOf(targets, shapes), targets.length), held, { seed });
 }
 
-/** Each output's nearest training target (by RMS distance), its 1 - SSIM and the output's distance to its own target. */
+/**
+ * Each output's nearest training target (by RMS distance) and the output's distance to its own target; 1 - SSIM
+ * to the neighbour for the first `ssimCount` (the figures' columns: SSIM costs more than the search itself).
+ */
 function records(
   ref: MemorisationReference,
   outputs: readonly Float32Array[],
   neighbours: readonly { index: number; distance: number }[],
   targets: readonly Float32Array[],
-  shapes: Shapes,
+  { shapes, ssimCount }: { shapes: Shapes; ssimCount: number },
 ): NeighbourRecord[] {
   return outputs.map((o, i) => {
     const { index, distance } = neighbours[i];
-    const dssim = 1 - imageSsim(o, ref.train[index] as Float32Array, shapes.size, shapes.outChannels);
-    return { index, rms: distance, dssim, ownRms: rmsDistance(o, targets[i]) };
+    const ssim = i < ssimCount ? imageSsim(o, ref.train[index] as Float32Array, shapes.size, shapes.outChannels) : NaN;
+    return { index, rms: distance, dssim: 1 - ssim, ownRms: rmsDistance(o, targets[i]) };
   });
 }
 
@@ -61,12 +65,12 @@ export function measureTest(
   ref: MemorisationReference,
   generated: Float32Array,
   pairs: readonly ImagePair[],
-  shapes: Shapes,
+  { shapes, ssimCount }: { shapes: Shapes; ssimCount: number },
 ): { summary: MemorisationSummary; records: NeighbourRecord[] } {
   const outputs = imagesOf(generated, pairs.length);
   const { neighbours, summary } = memorisationOf(ref, outputs);
   const targets = imagesOf(targetsOf(pairs, shapes), pairs.length);
-  return { summary, records: records(ref, outputs, neighbours, targets, shapes) };
+  return { summary, records: records(ref, outputs, neighbours, targets, { shapes, ssimCount }) };
 }
 
 /** The nearest training targets of the outputs of `pairs`, the first of `generated` (a sample figure's columns). */
@@ -79,7 +83,7 @@ export function measureColumns(
   const per = shapes.size * shapes.size * shapes.outChannels;
   const outputs = imagesOf(generated.subarray(0, pairs.length * per), pairs.length);
   const targets = imagesOf(targetsOf(pairs, shapes), pairs.length);
-  return records(ref, outputs, nearestNeighbours(outputs, ref.train), targets, shapes);
+  return records(ref, outputs, nearestNeighbours(outputs, ref.train), targets, { shapes, ssimCount: pairs.length });
 }
 
 /**

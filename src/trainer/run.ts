@@ -424,7 +424,7 @@ async function measureMemorisation(s: Session, evalTest: Dataset['test'], genera
   s.neighbourRef ??= referenceOf(s.data.train, evalTest, shapes, seed);
   const ref = s.neighbourRef;
   if (!ref) return undefined;
-  const { summary, records } = measureTest(ref, generated, evalTest, shapes);
+  const { summary, records } = measureTest(ref, generated, evalTest, { shapes, ssimCount: SAMPLE_COLUMNS });
   const inputs = evalTest.slice(0, DIVERSITY_INPUTS);
   const draws = diversityDraws;
   const diversity =

@@ -110,6 +110,52 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await shot('12-panel-compare');
   });
 
+  it("shows memorisation: each column's nearest training target, the curves, and both runs' in Compare", async () => {
+    await panel.locator('nav button', { hasText: 'Runs' }).click();
+    await runRow('all-skips').locator('td').nth(1).click();
+    await panel.locator('.run-title h2', { hasText: 'all-skips' }).waitFor({ timeout: 20_000 });
+    const stack = panel.locator('.samples .figure-stack');
+    await neighboursRow(stack);
+    const first = stack.locator('.nn-captions > span').first();
+    assert.match((await first.getAttribute('title')) ?? '', /1 − SSIM 0\.\d{3}/);
+    await panel.locator('.samples .copying', { hasText: /^copy rate [01]\.\d{2}/ }).waitFor();
+    await panel
+      .locator('h3.diversity-title', { hasText: /^Diversity: 8 dropout draws mean pairwise RMS 0\.\d{3}$/ })
+      .waitFor();
+    await stack.scrollIntoViewIfNeeded();
+    await shot('memorisation-runs');
+
+    const charts = panel.locator('.chart', { hasText: 'Memorisation' });
+    await charts.locator('.plot canvas').waitFor({ timeout: 10_000 });
+    const legend = await charts.locator('.u-legend .u-series .u-label').allInnerTexts();
+    assert.deepEqual(legend, ['step', 'copy rate', 'NN distance (median RMS)', 'diversity (dropout draws)']);
+    await charts.scrollIntoViewIfNeeded();
+    await shot('memorisation-curves');
+
+    await panel.locator('nav button', { hasText: 'Compare' }).click();
+    await panel.locator('input[name="compare-view"][value="neighbours"]').check();
+    const figures = panel.locator('.side-by-side figure.nearest');
+    await until(async () => (await figures.count()) === 2, 10_000);
+    for (const figure of await figures.all()) {
+      await neighboursRow(figure.locator('.figure-stack'));
+      await figure.locator('figcaption .copying', { hasText: /^copy rate [01]\.\d{2}/ }).waitFor();
+    }
+    await figures.first().scrollIntoViewIfNeeded();
+    await shot('memorisation-compare');
+
+    const width = (await wb.page.locator('iframe.webview').last().boundingBox())!.width;
+    await resizePanel(wb.page, 450);
+    await neighboursRow(figures.first().locator('.figure-stack'));
+    await figures.first().scrollIntoViewIfNeeded();
+    await shot('memorisation-compare-450px');
+    await resizePanel(wb.page, width);
+    await setTheme(wb.page, 'Dark Modern');
+    await figures.first().scrollIntoViewIfNeeded();
+    await wb.page.waitForTimeout(500);
+    await shot('memorisation-compare-dark');
+    await setTheme(wb.page, 'Light Modern');
+  });
+
   it('runs an ablation from its code lens and shows the table, then the variants side by side', async () => {
     await open('sweep.p2p.yaml');
     const lens = wb.page.locator('.editor-group-container.active .codelens-decoration a', {
@@ -201,6 +247,42 @@ async function until(probe: () => Promise<boolean>, ms: number): Promise<void> {
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Ctrl+K Ctrl+T: an installed colour theme by name (the palette's first match may be the Marketplace's). */
+async function setTheme(page: Page, theme: string): Promise<void> {
+  await page.keyboard.press('Control+K');
+  await page.keyboard.press('Control+T');
+  await page.locator('.quick-input-widget .quick-input-box input').waitFor();
+  await page.keyboard.type(theme);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: theme }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
+/**
+ * A sample figure's row of nearest training targets: loaded, as wide as the figure, with a caption under each of its
+ * five columns, the captions spanning the row.
+ */
+async function neighboursRow(stack: Locator): Promise<void> {
+  const row = stack.locator('img.neighbours');
+  await row.waitFor({ timeout: 20_000 });
+  await until(
+    () => row.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0).catch(() => false),
+    20_000,
+  );
+  const captions = stack.locator('.nn-captions > span');
+  assert.equal(await captions.count(), 5, 'a caption per column');
+  for (const text of await captions.allInnerTexts())
+    assert.match(text, /^#\d+ · \d\.\d{3}\n(\(own \d\.\d{3}\)|its own target)$/, `caption ${JSON.stringify(text)}`);
+  const sample = (await stack.locator('img.sample').first().boundingBox())!;
+  const image = (await row.boundingBox())!;
+  const under = (await stack.locator('.nn-captions').boundingBox())!;
+  assert.ok(
+    Math.abs(image.width - sample.width) < 1,
+    `the row is as wide as the figure: ${image.width}, ${sample.width}`,
+  );
+  assert.ok(image.y > sample.y + sample.height - 1, 'the row is under the figure');
+  assert.ok(Math.abs(under.x - image.x) < 1 && Math.abs(under.width - image.width) < 1, 'the captions span the row');
 }
 
 /** At 580 px, the panel beside an editor, every variant's name and status stay in view, on one line each. */

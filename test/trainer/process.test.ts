@@ -62,7 +62,7 @@ describe('trainer process', () => {
     assert.equal(metrics.length, 4);
     // Each test image's L1 per evaluation: its mean is the evaluation's test L1.
     const images = readFileSync(join(dir, 'test-images.csv'), 'utf8').trim().split('\n');
-    assert.equal(images[0], 'step,image,l1,nn,nn_rms,nn_dssim');
+    assert.equal(images[0], 'step,image,l1,nn,nn_rms,own_rms');
     for (const row of metrics.slice(1)) {
       // The memorisation columns: a median distance, a share, and a diversity of the dropout draws.
       const [nnMedian, copyRate, , diversity] = row.split(',').slice(11).map(Number);
