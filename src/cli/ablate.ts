@@ -9,8 +9,9 @@ import type { Backend } from '../core/config';
 import { count, positiveInteger } from '../core/units';
 import type { TrainerEvent } from '../runFolders/contract';
 import { TABLE_HEADER, rowCells } from '../runFolders/sweepTable';
-import { readSweep, type SweepRow } from '../runFolders/sweepFolder';
+import { readSweep, type SweepRow, type SweepState } from '../runFolders/sweepFolder';
 import { summarizeReplicates, summaryTable } from '../runFolders/replicateStats';
+import { HALVES_HEADER, HALVES_NOTE, halvesCells, halvesOf } from '../runFolders/disjointHalves';
 import { safeName } from '../core/sweep';
 import type { Submission } from '../sweep/executor';
 import { loadSweep, SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
@@ -38,12 +39,19 @@ export function textTable(
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n';
 }
 
-/** The table over seeds (or over one seed's test images) with the line that says what its intervals are. */
-function summaryText(rows: SweepRow[], seed: number): string {
-  const summary = summarizeReplicates(rows, seed);
+/**
+ * The table over seeds (or over one seed's test images) with the line that says what its intervals are, and the
+ * disjoint halves' agreement where the sweep has them.
+ */
+function summaryText(state: SweepState, rows: SweepRow[] = state.rows): string {
+  const summary = summarizeReplicates(rows, state.plan.seed);
   if (!summary) return '';
   const t = summaryTable(summary);
-  return `\n${t.title}:\n${textTable(t.header, t.rows, t.numeric)}${t.note.replace(/`/g, '')}\n`;
+  const halves = halvesOf(state);
+  const halvesText = halves.length
+    ? `\nDisjoint halves:\n${textTable(HALVES_HEADER, halves.map(halvesCells), (i) => i >= 1)}${HALVES_NOTE}\n`
+    : '';
+  return `\n${t.title}:\n${textTable(t.header, t.rows, t.numeric)}${t.note.replace(/`/g, '')}\n${halvesText}`;
 }
 
 interface AblateArgs {
@@ -139,10 +147,7 @@ function submittedText(s: Submission): string {
 /** The table on stdout and the exit status: 130 when variants are left, 1 when some failed, 0 once submitted. */
 function reportOutcome(outcome: SweepOutcome, file: string): number {
   const state = readSweep(outcome.sweepDir);
-  if (state)
-    process.stdout.write(
-      '\n' + textTable(TABLE_HEADER, state.rows.map(rowCells)) + summaryText(state.rows, state.plan.seed),
-    );
+  if (state) process.stdout.write('\n' + textTable(TABLE_HEADER, state.rows.map(rowCells)) + summaryText(state));
   process.stderr.write(`\nreport: ${outcome.report.filter((f) => /report\.(md|html)$/.test(f)).join(', ')}\n`);
   if (outcome.submitted || outcome.active?.length) {
     if (outcome.active?.length) process.stderr.write(`still queued or running: ${outcome.active.join(', ')}\n`);
@@ -202,7 +207,7 @@ async function sweepAction(args: AblateArgs, action: 'status' | 'cancel'): Promi
     const { states, error } = await schedulerStatus(dir, state.plan);
     if (error) process.stderr.write(`scheduler: ${error}\n`);
     const rows = state.rows.map((r) => ({ ...r, scheduler: states.get(r.variant) }));
-    process.stdout.write(textTable(TABLE_HEADER, rows.map(rowCells)) + summaryText(rows, state.plan.seed));
+    process.stdout.write(textTable(TABLE_HEADER, rows.map(rowCells)) + summaryText(state, rows));
     return error ? 1 : 0;
   } catch (e) {
     process.stderr.write(`p2p ablate: ${(e as Error).message}\n`);

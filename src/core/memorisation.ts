@@ -10,6 +10,13 @@
 
 import { SeededRandom } from './random';
 
+/** The median of `xs` (the mean of the middle two of an even count). */
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length / 2;
+  return s.length % 2 ? s[Math.floor(m)] : (s[m - 1] + s[m]) / 2;
+};
+
 /** The root-mean-square difference of two images: their L2 distance on [-1, 1], per value. */
 export function rmsDistance(a: Float32Array, b: Float32Array): number {
   let s = 0;
@@ -198,9 +205,7 @@ export function memorisationOf(
 ): { neighbours: Neighbour[]; summary: MemorisationSummary } {
   const neighbours = nearestNeighbours(generated, ref.train);
   const { ct, cellsUsed } = dataCopyingOf(ref, generated, neighbours);
-  const sorted = neighbours.map((n) => n.distance).sort((a, b) => a - b);
-  const mid = sorted.length / 2;
-  const nnMedian = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const nnMedian = median(neighbours.map((n) => n.distance));
   const summary = {
     nnMedian,
     copyRate: copyRate(neighbours, ref.spacing),
@@ -232,4 +237,32 @@ export function outputDiversity(outputs: readonly Float32Array[]): { meanDistanc
     sd[p] = k > 1 ? Math.sqrt(v / (k - 1)) : 0;
   }
   return { meanDistance: pairs ? sum / pairs : 0, sd };
+}
+
+/** Two models' outputs on the same inputs, each trained on one of two disjoint halves of a training set. */
+export interface HalvesAgreement {
+  images: number;
+  /** The median RMS distance between the two models' outputs for the same input. */
+  between: number;
+  /** The median over inputs of the two outputs' mean RMS distance to their target. */
+  toTarget: number;
+  /** between / toTarget: well below 1, the models agree (they generalise); near or above, each follows its half. */
+  ratio: number;
+}
+
+/**
+ * Kadkhodaie et al.'s test (ICLR 2024) in pixel space: how close the outputs of models trained on disjoint halves
+ * are (`a[i]`, `b[i]` for input i) against how far they are from the target (`toTargetA[i]`, `toTargetB[i]`).
+ */
+export function halvesAgreement(
+  a: readonly Float32Array[],
+  b: readonly Float32Array[],
+  toTargetA: readonly number[],
+  toTargetB: readonly number[],
+): HalvesAgreement | undefined {
+  const n = Math.min(a.length, b.length, toTargetA.length, toTargetB.length);
+  if (!n) return undefined;
+  const between = median(Array.from({ length: n }, (_, i) => rmsDistance(a[i], b[i])));
+  const toTarget = median(Array.from({ length: n }, (_, i) => (toTargetA[i] + toTargetB[i]) / 2));
+  return { images: n, between, toTarget, ratio: toTarget > 0 ? between / toTarget : Infinity };
 }

@@ -622,6 +622,15 @@ configSchema.properties.ablation = {
       maximum: 100_000_000,
       doc: 'Training steps of every variant (instead of `train.epochs` epochs).',
     },
+    disjointHalves: {
+      kind: 'boolean',
+      default: false,
+      doc:
+        'Also train each variant on the two disjoint halves of the training set (`<variant>-half1`, `-half2`, at the ' +
+        "base's seed and split; Kadkhodaie et al. 2024). The report compares the two models' outputs on the same test " +
+        'inputs with their distance to the target: outputs that agree mean the model generalises; outputs that each ' +
+        'follow their own half mean it memorises.',
+    },
     seeds: {
       kind: 'union',
       expected: 'a number of seeds or a list of seeds',

@@ -29,6 +29,8 @@ export interface SweepVariant {
   text: string;
   /** A replicate (`ablation.seeds`): the variant it repeats and its `train.seed`. */
   replicate?: { of: string; seed: number };
+  /** A run on one half of the training set (`ablation.disjointHalves`): the variant it halves and which half. */
+  half?: { of: string; half: 1 | 2 };
 }
 
 export interface Sweep {
@@ -127,7 +129,8 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
   ];
   const models = new SweepBuilder(parsed, base, diagnostics).build(candidates, ab.base !== false);
   const seeds = replicateSeeds(ab.seeds, base.config.train.seed);
-  const variants = seeds.length ? models.flatMap((v) => replicates(v, seeds, base)) : models;
+  const runs = seeds.length ? models.flatMap((v) => replicates(v, seeds, base)) : models;
+  const variants = ab.disjointHalves === true ? [...runs, ...models.flatMap((v) => halves(v, base))] : runs;
   if (models.length === 0) {
     diagnostics.push({
       severity: 'warning',
@@ -170,6 +173,23 @@ function replicates(variant: SweepVariant, seeds: number[], base: Base): SweepVa
     const value = deepMerge(parse(variant.text) as Obj, change);
     const text = variantText(value, name, base.name, overrides);
     return { ...variant, name, overrides, config, text, replicate: { of: variant.name, seed } };
+  });
+}
+
+/**
+ * A variant's runs on the two disjoint halves of the training set (`train.data.half`), `<variant>-half1` and
+ * `-half2`, at the base's seed and split: only the training images differ between them.
+ */
+function halves(variant: SweepVariant, base: Base): SweepVariant[] {
+  const splitSeed = base.config.train.data.splitSeed ?? base.config.train.seed;
+  return ([1, 2] as const).map((half) => {
+    const name = `${variant.name}-half${half}`;
+    const change = { train: { data: { half, splitSeed } } };
+    const overrides = deepMerge(variant.overrides, change);
+    const { train } = variant.config;
+    const config = { ...variant.config, name, train: { ...train, data: { ...train.data, half, splitSeed } } };
+    const text = variantText(deepMerge(parse(variant.text) as Obj, change), name, base.name, overrides);
+    return { ...variant, name, overrides, config, text, half: { of: variant.name, half } };
   });
 }
 
@@ -418,6 +438,7 @@ export function variantsAt(sweep: Sweep, path: Path): SweepVariant[] {
 export function modelVariants(runs: readonly SweepVariant[]): SweepVariant[] {
   const seen = new Set<string>();
   return runs.flatMap((v) => {
+    if (v.half) return [];
     const name = v.replicate?.of ?? v.name;
     if (seen.has(name)) return [];
     seen.add(name);
@@ -425,9 +446,13 @@ export function modelVariants(runs: readonly SweepVariant[]): SweepVariant[] {
   });
 }
 
-/** "5 variants", or with replicates "5 variants x 3 seeds = 15 runs". */
+/** "5 variants", or with replicates "5 variants x 3 seeds = 15 runs"; "+ 10 on disjoint halves" after either. */
 export function runsLabel(sweep: Sweep): string {
   const n = modelVariants(sweep.variants).length;
   const variants = `${n} variant${n === 1 ? '' : 's'}`;
-  return sweep.seeds.length ? `${variants} × ${sweep.seeds.length} seeds = ${sweep.variants.length} runs` : variants;
+  const halves = sweep.variants.filter((v) => v.half).length;
+  const label = sweep.seeds.length
+    ? `${variants} × ${sweep.seeds.length} seeds = ${sweep.variants.length - halves} runs`
+    : variants;
+  return halves ? `${label} + ${halves} on disjoint halves` : label;
 }

@@ -47,7 +47,8 @@ const variantOf = (r: SweepRow) => r.replicate?.of ?? r.variant;
 /** The summary of a sweep's completed runs, grouped by variant; undefined without rows. */
 export function summarizeReplicates(rows: readonly SweepRow[], sweepSeed = 0): SweepSummary | undefined {
   const groups = new Map<string, SweepRow[]>();
-  for (const r of rows) groups.set(variantOf(r), [...(groups.get(variantOf(r)) ?? []), r]);
+  // Runs on half the training set are another experiment (disjointHalves.ts), not replicates.
+  for (const r of rows.filter((r) => !r.half)) groups.set(variantOf(r), [...(groups.get(variantOf(r)) ?? []), r]);
   if (!groups.size) return undefined;
   const seedOf = (r: SweepRow) => r.replicate?.seed ?? sweepSeed;
   const completed = (name: string) => groups.get(name)!.filter((r) => r.status === 'completed');

@@ -28,6 +28,8 @@ export interface PlannedVariant {
   macs: number;
   /** A replicate (`ablation.seeds`): the variant it repeats and its seed. */
   replicate?: { of: string; seed: number };
+  /** A run on one half of the training set (`ablation.disjointHalves`). */
+  half?: { of: string; half: 1 | 2 };
 }
 
 export interface SweepPlan {
@@ -85,6 +87,7 @@ export interface SweepRow {
   /** The scheduler's state of the variant's task, on SLURM. */
   scheduler?: SchedulerState;
   replicate?: { of: string; seed: number };
+  half?: { of: string; half: 1 | 2 };
   /** Each test image's L1 at the last evaluation, in the test set's order (test-images.csv). */
   testImageL1?: number[];
 }
@@ -152,6 +155,7 @@ export function readSweep(
       seconds: run?.seconds ?? 0,
       error: run?.error ?? (lastExit?.reason === 'failed' ? lastExit.error : undefined),
       ...(v.replicate ? { replicate: v.replicate } : {}),
+      ...(v.half ? { half: v.half } : {}),
       ...(last?.test && run?.status === 'completed' ? { testImageL1: imageL1At(files, runDir, last.step) } : {}),
     };
   });

@@ -11,6 +11,7 @@ import { writeAtomic } from '../runFolders/runDir';
 import type { SweepRow, SweepState } from '../runFolders/sweepFolder';
 import { rowCells, signed, TABLE_HEADER } from '../runFolders/sweepTable';
 import { summarizeReplicates, summaryTable, type SweepSummary } from '../runFolders/replicateStats';
+import { HALVES_HEADER, HALVES_NOTE, halvesCells, halvesOf } from '../runFolders/disjointHalves';
 
 const PALETTE = [
   '#1f77b4',
@@ -191,9 +192,32 @@ function summaryMarkdown(summary: SweepSummary | undefined): string[] {
     '',
     '![Δ test L1 from the reference per variant](forest.svg)',
     '',
-    '## Runs',
+  ];
+}
+
+/** The disjoint halves' section (`ablation.disjointHalves`), when both halves of some variant completed. */
+function halvesMarkdown(state: SweepState): string[] {
+  const rows = halvesOf(state);
+  if (!rows.length) return [];
+  return [
+    '## Disjoint halves',
+    '',
+    HALVES_NOTE,
+    '',
+    `| ${HALVES_HEADER.join(' | ')} |`,
+    `|${HALVES_HEADER.map((_, i) => (i ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) => `| ${halvesCells(r).map(escapeMd).join(' | ')} |`),
     '',
   ];
+}
+
+function halvesHtml(state: SweepState): string {
+  const rows = halvesOf(state);
+  if (!rows.length) return '';
+  const head = HALVES_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const cell = (c: string, i: number) => `<td${i ? ' class="n"' : ''}>${escapeHtml(c)}</td>`;
+  const body = rows.map((r) => `<tr>${halvesCells(r).map(cell).join('')}</tr>`).join('\n');
+  return `<h2>Disjoint halves</h2>\n<p>${escapeHtml(HALVES_NOTE)}</p>\n<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
 /** The report's Markdown; `summary` is the table over seeds (computed here when not given). */
@@ -205,6 +229,9 @@ export function reportMarkdown(state: SweepState, summary = summarizeReplicates(
     setupLine(state),
     '',
     ...summaryMarkdown(summary),
+    ...halvesMarkdown(state),
+    '## Runs',
+    '',
     `| ${TABLE_HEADER.join(' | ')} |`,
     `|${TABLE_HEADER.map((_, i) => (i >= 3 && i <= 11 ? '---:' : '---')).join('|')}|`,
     ...state.rows.map((r) => `| ${rowCells(r).map(escapeMd).join(' | ')} |`),
@@ -270,6 +297,8 @@ ${REPORT_CSS}
 <h1>Ablation <code>${escapeHtml(state.plan.name)}</code></h1>
 <p>${escapeHtml(setupLine(state)).replace(/`([^`]*)`/g, '<code>$1</code>')}</p>
 ${summary ? summaryHtml(summary) : ''}
+${halvesHtml(state)}
+<h2>Runs</h2>
 <table><thead><tr>${head}</tr></thead><tbody>
 ${body}
 </tbody></table>
@@ -290,7 +319,7 @@ function summaryHtml(summary: SweepSummary): string {
   const body = t.rows.map((cells) => `<tr>${cells.map(cell).join('')}</tr>`).join('\n');
   const note = escapeHtml(t.note).replace(/`([^`]*)`/g, '<code>$1</code>');
   const table = `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
-  return `<h2>${escapeHtml(t.title)}</h2>\n<p>${note}</p>\n${table}\n${forestSvg(summary)}\n<h2>Runs</h2>`;
+  return `<h2>${escapeHtml(t.title)}</h2>\n<p>${note}</p>\n${table}\n${forestSvg(summary)}`;
 }
 
 /** Writes report.md, report.html, gap.svg, curves.svg and forest.svg; returns their paths. */

@@ -105,6 +105,7 @@ function planRecord(sweep: Sweep, file: string, sweepDir: string, steps: number 
       discriminatorParams: v.discriminator.totals.params,
       macs: v.generator.totals.macs,
       ...(v.replicate ? { replicate: v.replicate } : {}),
+      ...(v.half ? { half: v.half } : {}),
     })),
   };
 }

@@ -25,6 +25,7 @@ import {
 import type { ConfigChange } from '../runFolders/runState';
 import { RunDir } from '../runFolders/runDir';
 import { repairRun } from '../runFolders/runRepair';
+import { encodeTestOutputs, TEST_OUTPUTS_FILE } from '../runFolders/testOutputs';
 import { chooseBackend, type ChosenBackend } from './backends';
 import { saveCheckpoint, type LoopState } from './checkpoint';
 import { configChangesAtResume, describeChanges, loadNewestIntact, textHash } from './resume';
@@ -402,6 +403,10 @@ async function evaluateAndSample(s: Session): Promise<void> {
   // metrics.csv first: whoever hears of the evaluation finds it on disk.
   s.run.appendEval(payload);
   if (test) s.run.appendTestImages(state.step, test.imageL1, measured?.records);
+  if (test && s.source.config.train.data.half && state.step === state.totalSteps) {
+    const dims = { step: state.step, count: evalTest.length, size: shapes.size, channels: shapes.outChannels };
+    s.run.write(TEST_OUTPUTS_FILE, encodeTestOutputs(test.generated, dims));
+  }
   s.testL1 = test?.quality.l1;
   s.send({ type: 'eval', payload });
   await writeSample(s, 'train', evalTrain, train.generated);

@@ -43,15 +43,15 @@ export function assertReportOverSeeds(sweepDir: string, plan: SweepPlan, referen
     const [mean, half] = cells[3].split(' ± ').map(Number);
     assert.ok(Math.abs(mean - meanOf(xs)) < 6e-4, `${variant} test L1 ${cells[3]} against ${meanOf(xs)}`);
     assert.ok(Math.abs(half - halfWidth(xs)) < 6e-4, `${variant} half-width ${half} against ${halfWidth(xs)}`);
-    verdicts.set(variant, cells[8]);
+    verdicts.set(variant, cells[10]);
     if (variant === reference) continue;
     const ref = bySeed.get(reference)!;
     const diffs = [...values].map(([seed, x]) => x - ref.get(seed)!);
-    const delta = /^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\]$/.exec(cells[6]);
-    assert.ok(delta, `${variant} Δ ${cells[6]}`);
-    assert.ok(Math.abs(num(delta[1]) - meanOf(diffs)) < 6e-4, `${variant} Δ ${cells[6]} against ${meanOf(diffs)}`);
+    const delta = /^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\]$/.exec(cells[8]);
+    assert.ok(delta, `${variant} Δ ${cells[8]}`);
+    assert.ok(Math.abs(num(delta[1]) - meanOf(diffs)) < 6e-4, `${variant} Δ ${cells[8]} against ${meanOf(diffs)}`);
     const low = meanOf(diffs) - halfWidth(diffs);
-    assert.ok(Math.abs(num(delta[2]) - low) < 6e-4, `${variant} Δ low ${cells[6]} against ${low}`);
+    assert.ok(Math.abs(num(delta[2]) - low) < 6e-4, `${variant} Δ low ${cells[8]} against ${low}`);
   }
   return verdicts;
 }

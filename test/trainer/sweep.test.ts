@@ -96,7 +96,7 @@ describe('ablation sweeps through the trainer', () => {
     const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
     const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - mean) ** 2, 0) / (diffs.length - 1));
     const noneRow = md.split('\n').find((l) => l.startsWith('| skips-none | 1 |'))!;
-    const delta = noneRow.split(' | ')[6].match(/^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\] ‡$/)!;
+    const delta = noneRow.split(' | ')[8].match(/^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\] ‡$/)!;
     const num = (v: string) => Number(v.replace('−', '-'));
     assert.ok(Math.abs(num(delta[1]) - mean) < 1e-3, `Δ ${delta[0]} against ${mean}`);
     const half = (num(delta[3]) - num(delta[2])) / 2;
@@ -113,6 +113,40 @@ describe('ablation sweeps through the trainer', () => {
     for (const img of images) assert.ok(existsSync(join(outcome.sweepDir, decodeURI(img))), img);
     assert.ok(images.every((i) => i.endsWith('-0000012.png')));
     assert.match(readFileSync(join(outcome.sweepDir, 'gap.svg'), 'utf8'), /gap [+−]0\.\d{3}/);
+  });
+
+  it('trains each variant on two disjoint halves too (ablation.disjointHalves) and compares their outputs', async () => {
+    const file = write(
+      'halves.p2p.yaml',
+      `${base}ablation:\n  name: halves\n  steps: 12\n  dropoutLevels: [none]\n  disjointHalves: true\n`,
+    );
+    const outcome = await new SweepRunner({ file, out: join(work, 'runs'), trainerPath, builtinRoot }, () => {}).run();
+    assert.deepEqual(outcome.failed, []);
+    const state = readSweep(outcome.sweepDir)!;
+    const [model, other] = state.plan.variants.slice(0, 2).map((v) => v.name);
+    assert.deepEqual(
+      state.plan.variants.map((v) => (v.half ? [v.name, v.half.half] : [v.name])),
+      [[model], [other], [`${model}-half1`, 1], [`${model}-half2`, 2], [`${other}-half1`, 1], [`${other}-half2`, 2]],
+    );
+    // Each half trains on its own 100 of the 200 faces, the full runs on all; only the halves keep their outputs.
+    const started = (dir: string) =>
+      JSON.parse(readFileSync(join(outcome.sweepDir, dir, 'events.jsonl'), 'utf8').split('\n')[0]).payload;
+    for (const v of state.plan.variants) {
+      assert.equal(started(v.dir).trainImages, v.half ? 100 : 200, v.name);
+      assert.equal(existsSync(join(outcome.sweepDir, v.dir, 'test-outputs.u8')), !!v.half, v.name);
+    }
+    const md = readFileSync(join(outcome.sweepDir, 'report.md'), 'utf8');
+    const summary = md.slice(md.indexOf('## Paired by test image'), md.indexOf('## Disjoint halves'));
+    assert.ok(!summary.includes('-half'), 'the half runs are not replicates in the table over seeds');
+    for (const name of [model, other]) {
+      const row = md.split('\n').find((l) => l.startsWith(`| ${name} | 100 |`));
+      assert.ok(row, `${name}'s halves row in:\n${md}`);
+      const [between, toTarget, ratio] = row
+        .split(' | ')
+        .slice(2)
+        .map((c) => Number(c.replace(' |', '')));
+      assert.ok(between > 0 && toTarget > 0 && Math.abs(ratio - between / toTarget) < 0.01, row);
+    }
   });
 
   it('trains replicates (ablation.seeds) as ordinary runs: their own weights and masks, the base split', async () => {

@@ -4,7 +4,15 @@
 // and the known limit of pixel distances, a copy moved by one pixel.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { copyRate, dataCopying, mannWhitney, nearestNeighbours, outputDiversity } from '../../src/core/memorisation';
+import {
+  copyRate,
+  dataCopying,
+  halvesAgreement,
+  mannWhitney,
+  nearestNeighbours,
+  outputDiversity,
+  rmsDistance,
+} from '../../src/core/memorisation';
 import { SeededRandom } from '../../src/core/random';
 
 const rng = new SeededRandom(7);
@@ -71,5 +79,20 @@ describe('memorisation measures', () => {
     assert.ok(Math.abs(spread.meanDistance - Math.SQRT2) < 0.05, `mean distance ${spread.meanDistance}`);
     const meanSd = spread.sd.reduce((a, b) => a + b, 0) / spread.sd.length;
     assert.ok(Math.abs(meanSd - 1) < 0.1, `mean sd ${meanSd}`);
+  });
+
+  it('reads disjoint halves: shared outputs agree (ratio 0), independent errors of sd s give sqrt(2) s between', () => {
+    const targets = draw(200);
+    const noisy = (sd: number) => targets.map((t) => Float32Array.from(t, (v) => v + sd * normal()));
+    const toTarget = (outs: Float32Array[]) => outs.map((o, i) => rmsDistance(o, targets[i]));
+    const shared = noisy(0.1);
+    const same = halvesAgreement(shared, shared, toTarget(shared), toTarget(shared))!;
+    assert.equal(same.between, 0);
+    assert.ok(Math.abs(same.toTarget - 0.1) < 0.005, `to the target ${same.toTarget}`);
+    const [a, b] = [noisy(0.1), noisy(0.1)];
+    const apart = halvesAgreement(a, b, toTarget(a), toTarget(b))!;
+    assert.equal(apart.images, 200);
+    assert.ok(Math.abs(apart.ratio - Math.SQRT2) < 0.03, `independent halves' ratio ${apart.ratio}`);
+    assert.equal(halvesAgreement([], [], [], []), undefined);
   });
 });

@@ -66,6 +66,26 @@ describe('ablation replicates', () => {
     assert.ok(analyze(`${BASE}ablation:\n  seeds: 0\n`).diagnostics.some((d) => d.severity === 'error'));
   });
 
+  it('adds two runs per variant on the disjoint halves of the training set, at the base seed and split', () => {
+    const { sweep } = sweepOf('  seeds: 2\n  base: false\n  dropoutLevels: [none]\n  disjointHalves: true\n');
+    assert.deepEqual(
+      sweep!.variants.map((v) => [v.name, v.half?.half, v.config.train.data.half, v.config.train.seed]),
+      [
+        ['dropout-none-seed7', undefined, undefined, 7],
+        ['dropout-none-seed8', undefined, undefined, 8],
+        ['dropout-none-half1', 1, 1, 7],
+        ['dropout-none-half2', 2, 2, 7],
+      ],
+    );
+    for (const v of sweep!.variants.filter((v) => v.half))
+      assert.equal(analyze(v.text).config.train.data.half, v.half!.half);
+    assert.deepEqual(
+      modelVariants(sweep!.variants).map((v) => v.name),
+      ['dropout-none'],
+    );
+    assert.equal(runsLabel(sweep!), '1 variant × 2 seeds = 2 runs + 2 on disjoint halves');
+  });
+
   it('counts the runs in the hover over `ablation:` and in its code lens, one row per variant', () => {
     const text = `${BASE}ablation:\n  seeds: 3\n  dropoutLevels: [none, all]\n`;
     const a = analyze(text);
