@@ -127,8 +127,8 @@ function memorisationCharts(r: PanelRun): string {
     });
   return `${chart('Memorisation', [
     { name: 'copy rate', points: of((m) => m.copyRate) },
-    { name: 'NN distance (median RMS)', points: of((m) => m.nnMedian) },
-    { name: 'diversity (dropout draws)', points: of((m) => m.diversity) },
+    { name: 'NN distance (median)', points: of((m) => m.nnMedian) },
+    { name: 'diversity', points: of((m) => m.diversity) },
   ])}
 ${chart('Data copying C_T (well below 0: copying)', [{ name: 'C_T', points: of((m) => m.ct) }])}`;
 }
@@ -166,7 +166,9 @@ function neighbourCaption(n: NeighbourRecord, column: number, split: 'train' | '
     closer ? ' (the generated image is nearer this training target than its own)' : ''
   }`;
   const second = own ? 'its own target' : `(own ${fmt(n.ownRms)})`;
-  return `<span class="${closer ? 'closer' : ''}" title="${esc(title)}"><span>#${n.index} · ${fmt(n.rms)}</span><span>${second}</span></span>`;
+  // In a narrow column the first line breaks after the index, never inside a number.
+  const first = `<span class="nowrap">#${n.index} ·</span> <span class="nowrap">${fmt(n.rms)}</span>`;
+  return `<span class="${closer ? 'closer' : ''}" title="${esc(title)}"><span>${first}</span><span class="nowrap">${second}</span></span>`;
 }
 
 /**
@@ -328,7 +330,8 @@ function compare(): string {
   const toggle = `<span class="view-toggle">${shown('samples', 'Samples')}${shown('neighbours', 'Nearest neighbour')}</span>`;
   const controls = `<div class="controls">${toggle}${radios} at step ${commonStep}</div>`;
   const legend = nearest
-    ? '<div class="rows-legend">rows: input / generated / target, then each generated image\'s nearest training target</div>'
+    ? `<div class="rows-legend">rows: input / generated / target, then each generated image's nearest training target
+(#index · RMS to it, to its own target)</div>`
     : '';
   return `${translations()}${table}${controls}${legend}<div class="side-by-side">${images}</div>`;
 }

@@ -120,6 +120,7 @@ describe('completion', () => {
       'transform',
       'split',
       'splitSeed',
+      'half',
       'resize',
       'canny',
     ]);
