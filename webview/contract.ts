@@ -62,6 +62,8 @@ export interface PanelViewState {
   seeds?: Record<string, number>;
   /** The Ablations tab draws each seed's curve beside its variant's mean. */
   eachSeed?: boolean;
+  /** What Compare shows of each run: its sample figure, or that figure over its columns' nearest training targets. */
+  compareView?: 'samples' | 'neighbours';
 }
 
 export type HostMessage =

@@ -9,7 +9,7 @@ import { morphInto } from './morph';
 import { ablationsTab } from './ablations';
 import { runsAtSeed, shownSeed } from './ablationModel';
 import { escapeHtml as esc } from '../src/core/html';
-import type { NeighbourRecord } from '../src/runFolders/contract';
+import { copyingLine, diversity, figureAt, memorisationCharts, sampleStack } from './memorisation';
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewMessage): void;
@@ -17,18 +17,12 @@ declare function acquireVsCodeApi(): {
   setState(s: PanelViewState): void;
 };
 
-/**
- * The panel's state with what Compare shows of each run: its sample figure, or that figure over its columns' nearest
- * training targets.
- */
-type ViewState = PanelViewState & { compareView?: 'samples' | 'neighbours' };
-
 const vscode = acquireVsCodeApi();
 let runs: PanelRun[] = [];
 /** Every run the host has sent, by id: it sends only those that changed. */
 const known = new Map<string, PanelRun>();
 let sweeps: PanelSweep[] = [];
-const view: ViewState = vscode.getState() ?? { selected: [], split: 'test', tab: 'runs' };
+const view: PanelViewState = vscode.getState() ?? { selected: [], split: 'test', tab: 'runs' };
 
 const app = document.getElementById('app')!;
 const send = (m: WebviewMessage) => vscode.postMessage(m);
@@ -116,87 +110,10 @@ ${memorisationCharts(r)}
 </div>`;
 }
 
-/** Whether the test outputs copy training targets, over steps: absent in runs recorded before it was measured. */
-function memorisationCharts(r: PanelRun): string {
-  const measured = r.evals.flatMap((e) => (e.memorisation ? [{ step: e.step, ...e.memorisation }] : []));
-  if (!measured.length) return '';
-  const of = (value: (m: (typeof measured)[number]) => number | undefined) =>
-    measured.flatMap((m): [number, number][] => {
-      const v = value(m);
-      return v === undefined ? [] : [[m.step, v]];
-    });
-  return `${chart('Memorisation', [
-    { name: 'copy rate', points: of((m) => m.copyRate) },
-    { name: 'NN distance (median)', points: of((m) => m.nnMedian) },
-    { name: 'diversity', points: of((m) => m.diversity) },
-  ])}
-${chart('Data copying C_T (well below 0: copying)', [{ name: 'C_T', points: of((m) => m.ct) }])}`;
-}
-
 /** The sample of `split` at the newest step <= `step` (or the newest). */
 function sampleAt(r: PanelRun, split: 'train' | 'test', step?: number) {
   const list = r.samples.filter((s) => s.split === split && (step === undefined || s.step <= step));
   return list[list.length - 1];
-}
-
-/** A memorisation figure of exactly `step`: one of another step would not belong to the sample figure shown. */
-const figureAt = (r: PanelRun, split: PanelRun['samples'][number]['split'], step: number) =>
-  r.samples.find((s) => s.split === split && s.step === step);
-
-/** The evaluation's memorisation measures at `step`. */
-const memorisationAt = (r: PanelRun, step: number) => r.evals.find((e) => e.step === step)?.memorisation;
-
-/** The test outputs' copy rate and C_T at `step`, or '' where they were not measured. */
-function copyingLine(r: PanelRun, step: number): string {
-  const m = memorisationAt(r, step);
-  if (!m) return '';
-  const ct = m.ct === undefined ? '' : ` · C<sub>T</sub> ${fmt(m.ct, 2)}`;
-  return `<span class="copying">copy rate ${fmt(m.copyRate, 2)}${ct}</span>`;
-}
-
-/**
- * One column's nearest training target: its index, the RMS distance to it and to the column's own target (1 − SSIM
- * in the title). A generated image nearer a training target than its own target is marked: the look of copying.
- * A training column's own target is in the training set too: found as its neighbour, it says so.
- */
-function neighbourCaption(n: NeighbourRecord, column: number, split: 'train' | 'test'): string {
-  const own = split === 'train' && n.index === column;
-  const closer = n.rms < n.ownRms;
-  const title = `training target #${n.index}: RMS ${fmt(n.rms)}, 1 − SSIM ${fmt(n.dssim)}; own target: RMS ${fmt(n.ownRms)}${
-    closer ? ' (the generated image is nearer this training target than its own)' : ''
-  }`;
-  const second = own ? 'its own target' : `(own ${fmt(n.ownRms)})`;
-  // In a narrow column the first line breaks after the index, never inside a number.
-  const first = `<span class="nowrap">#${n.index} ·</span> <span class="nowrap">${fmt(n.rms)}</span>`;
-  return `<span class="${closer ? 'closer' : ''}" title="${esc(title)}"><span>${first}</span><span class="nowrap">${second}</span></span>`;
-}
-
-/**
- * A sample figure with, stacked under it, the nearest training target of each of its columns (one row of the same
- * tiles and gaps, so the columns align) and a caption under each; runs recorded before those were measured show the
- * sample figure alone.
- */
-function sampleStack(r: PanelRun, split: 'train' | 'test', s: PanelRun['samples'][number], label: string): string {
-  const sample = `<img class="sample" src="${s.uri}" alt="${esc(split)} samples at step ${s.step}" data-enlarge>`;
-  const nn = figureAt(r, `${split}-neighbours`, s.step);
-  if (!nn) return `<div class="figure-stack">${sample}</div>`;
-  const captions = (nn.neighbours ?? []).map((n, i) => neighbourCaption(n, i, split)).join('');
-  const alt = `nearest training targets of the ${esc(split)} samples at step ${s.step}`;
-  return `<div class="figure-stack">${sample}<div class="nn-label">${label}</div>
-<img class="sample neighbours" src="${nn.uri}" alt="${alt}" data-enlarge>
-<div class="nn-captions">${captions}</div></div>`;
-}
-
-/** The spread of K dropout draws for the first test inputs at `step`, with their mean pairwise distance. */
-function diversity(r: PanelRun, step: number): string {
-  const d = figureAt(r, 'diversity', step);
-  if (!d) return '';
-  const m = memorisationAt(r, step);
-  const k = m?.draws === undefined ? 'K' : String(m.draws);
-  const value = m?.diversity === undefined ? '' : ` <span class="muted">mean pairwise RMS ${fmt(m.diversity)}</span>`;
-  return `<h3 class="diversity-title">Diversity: ${k} dropout draws${value}</h3>
-<div class="rows-legend">rows: test input / one draw / per-pixel spread (black: none, white: 0.5 sd)</div>
-<img class="sample" src="${d.uri}" alt="dropout draws at step ${step}" data-enlarge>`;
 }
 
 function samples(r: PanelRun): string {

@@ -109,6 +109,8 @@ export interface NeighbourRecord {
   dssim: number;
   /** RMS distance from the generated image to its own target. */
   ownRms: number;
+  /** Counted by the copy rate: nearer this training target than it is to its own nearest other training target. */
+  copied?: boolean;
 }
 
 export interface SamplePayload {

@@ -56,7 +56,8 @@ function records(
   return outputs.map((o, i) => {
     const { index, distance } = neighbours[i];
     const ssim = i < ssimCount ? imageSsim(o, ref.train[index] as Float32Array, shapes.size, shapes.outChannels) : NaN;
-    return { index, rms: distance, dssim: 1 - ssim, ownRms: rmsDistance(o, targets[i]) };
+    const copied = distance < ref.spacing[index].distance;
+    return { index, rms: distance, dssim: 1 - ssim, ownRms: rmsDistance(o, targets[i]), copied };
   });
 }
 
