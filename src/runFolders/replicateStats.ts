@@ -14,7 +14,7 @@ import {
 import type { SweepRow } from './sweepFolder';
 import { signed } from './sweepTable';
 
-export const SUMMARY_METRICS = ['trainL1', 'testL1', 'gap', 'testSsim', 'copyRate', 'copyingCt'] as const;
+export const SUMMARY_METRICS = ['trainL1', 'testL1', 'gap', 'testSsim', 'copyRate', 'copyingCt', 'diversity'] as const;
 export type SummaryMetric = (typeof SUMMARY_METRICS)[number];
 
 export type Verdict = 'better' | 'worse' | 'no detectable difference at this noise' | 'reference';
@@ -126,6 +126,7 @@ export const SUMMARY_HEADER = [
   'Test SSIM',
   'Copy rate',
   'C_T',
+  'Diversity',
   'Δ test L1 [95% CI]',
   'p (Holm)',
   'Verdict',

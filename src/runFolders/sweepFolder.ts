@@ -81,6 +81,8 @@ export interface SweepRow {
   /** The last evaluation's copy rate and C_T (core/memorisation.ts); absent in runs recorded before them. */
   copyRate?: number;
   copyingCt?: number;
+  /** The last evaluation's mean pairwise distance of dropout draws. */
+  diversity?: number;
   imgPerSec?: number;
   seconds: number;
   error?: string;
@@ -151,6 +153,7 @@ export function readSweep(
       gap: last?.gap?.l1,
       copyRate: last?.memorisation?.copyRate,
       copyingCt: last?.memorisation?.ct,
+      diversity: last?.memorisation?.diversity,
       imgPerSec: run?.medianImgPerSec,
       seconds: run?.seconds ?? 0,
       error: run?.error ?? (lastExit?.reason === 'failed' ? lastExit.error : undefined),

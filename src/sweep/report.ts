@@ -169,10 +169,13 @@ function setupLine(state: SweepState): string {
   const steps = p.steps ? `, ${count(p.steps)} steps each` : '';
   const metrics = "Metrics are from each variant's last evaluation (16 training images, up to 100 test images).";
   const seeds = [...new Set(p.variants.flatMap((v) => (v.replicate ? [v.replicate.seed] : [])))];
-  const models = new Set(p.variants.map((v) => v.replicate?.of ?? v.name)).size;
-  const runs = seeds.length
-    ? `${models} variants × ${seeds.length} seeds (${seeds.join(', ')}) = ${p.variants.length} runs`
-    : `${p.variants.length} variants`;
+  const full = p.variants.filter((v) => !v.half);
+  const halves = p.variants.length - full.length;
+  const models = new Set(full.map((v) => v.replicate?.of ?? v.name)).size;
+  const runs =
+    (seeds.length
+      ? `${models} variants × ${seeds.length} seeds (${seeds.join(', ')}) = ${full.length} runs`
+      : `${full.length} variants`) + (halves ? ` and ${halves} runs on disjoint halves of the training set` : '');
   const seed = seeds.length ? '' : `, seed ${p.seed}`;
   return `${runs} of \`${config}\`${seed}, ${data}${steps}. ${metrics}`;
 }

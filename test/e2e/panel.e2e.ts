@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { openFile, resizePanel, root, runCommand, runsPanel, startWorkbench, type Workbench } from './codeServer';
 import { hostTarget, vsixPath } from '../../scripts/package';
+import { SUMMARY_HEADER } from '../../src/runFolders/replicateStats';
 
 const shots = join(root, 'test-output', 'e2e');
 // 240 steps with a sample every 5: long enough to stop mid-run on a slow machine, short enough to finish.
@@ -211,8 +212,9 @@ describe('training from the editor and the runs panel (code-server)', () => {
     const cells = await summaryRow.locator('td').allInnerTexts();
     assert.equal(cells[1], '3', 'three seeds');
     assert.match(cells[3], /^0\.\d{3} ± 0\.\d{3}$/, `test L1 ${cells[3]}`);
-    assert.match(cells[8], /^[+−]0\.\d{3} \[[+−]0\.\d{3}, [+−]0\.\d{3}\]$/, `Δ ${cells[8]}`);
-    assert.match(cells[10], /^(worse|better|no detectable difference at this noise)$/);
+    const [delta, verdict] = ['Δ test L1 [95% CI]', 'Verdict'].map((h) => cells[SUMMARY_HEADER.indexOf(h)]);
+    assert.match(delta, /^[+−]0\.\d{3} \[[+−]0\.\d{3}, [+−]0\.\d{3}\]$/, `Δ ${delta}`);
+    assert.match(verdict, /^(worse|better|no detectable difference at this noise)$/);
     assert.equal(await section.locator('svg.forest g.forest-row').count(), 1, 'one variant against the reference');
     const interval = section.locator('svg.forest g.forest-row line');
     const stroke = await interval.evaluate((el) => getComputedStyle(el).stroke);

@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SUMMARY_HEADER } from '../../src/runFolders/replicateStats';
 import type { SweepPlan } from '../../src/runFolders/sweepFolder';
+
+const [DELTA, VERDICT] = ['Δ test L1 [95% CI]', 'Verdict'].map((h) => SUMMARY_HEADER.indexOf(h));
 
 /** t(0.975, df) from a printed table (df 1 to 4). */
 const T975: Record<number, number> = { 1: 12.706204736, 2: 4.30265273, 3: 3.182446305, 4: 2.776445105 };
@@ -43,15 +46,15 @@ export function assertReportOverSeeds(sweepDir: string, plan: SweepPlan, referen
     const [mean, half] = cells[3].split(' ± ').map(Number);
     assert.ok(Math.abs(mean - meanOf(xs)) < 6e-4, `${variant} test L1 ${cells[3]} against ${meanOf(xs)}`);
     assert.ok(Math.abs(half - halfWidth(xs)) < 6e-4, `${variant} half-width ${half} against ${halfWidth(xs)}`);
-    verdicts.set(variant, cells[10]);
+    verdicts.set(variant, cells[VERDICT]);
     if (variant === reference) continue;
     const ref = bySeed.get(reference)!;
     const diffs = [...values].map(([seed, x]) => x - ref.get(seed)!);
-    const delta = /^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\]$/.exec(cells[8]);
-    assert.ok(delta, `${variant} Δ ${cells[8]}`);
-    assert.ok(Math.abs(num(delta[1]) - meanOf(diffs)) < 6e-4, `${variant} Δ ${cells[8]} against ${meanOf(diffs)}`);
+    const delta = /^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\]$/.exec(cells[DELTA]);
+    assert.ok(delta, `${variant} Δ ${cells[DELTA]}`);
+    assert.ok(Math.abs(num(delta[1]) - meanOf(diffs)) < 6e-4, `${variant} Δ ${cells[DELTA]} against ${meanOf(diffs)}`);
     const low = meanOf(diffs) - halfWidth(diffs);
-    assert.ok(Math.abs(num(delta[2]) - low) < 6e-4, `${variant} Δ low ${cells[8]} against ${low}`);
+    assert.ok(Math.abs(num(delta[2]) - low) < 6e-4, `${variant} Δ low ${cells[DELTA]} against ${low}`);
   }
   return verdicts;
 }

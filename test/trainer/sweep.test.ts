@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { analyze } from '../../src/core/analysis';
+import { SUMMARY_HEADER } from '../../src/runFolders/replicateStats';
 import { readSweep } from '../../src/runFolders/sweepFolder';
 import { commonSampleStep } from '../../src/sweep/report';
 import { SweepRunner, type SweepEvent } from '../../src/sweep/runner';
@@ -96,7 +97,8 @@ describe('ablation sweeps through the trainer', () => {
     const mean = diffs.reduce((a, b) => a + b, 0) / diffs.length;
     const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - mean) ** 2, 0) / (diffs.length - 1));
     const noneRow = md.split('\n').find((l) => l.startsWith('| skips-none | 1 |'))!;
-    const delta = noneRow.split(' | ')[8].match(/^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\] ‡$/)!;
+    const deltaCell = noneRow.split(' | ')[SUMMARY_HEADER.indexOf('Δ test L1 [95% CI]')];
+    const delta = deltaCell.match(/^([+−][\d.]+) \[([+−][\d.]+), ([+−][\d.]+)\] ‡$/)!;
     const num = (v: string) => Number(v.replace('−', '-'));
     assert.ok(Math.abs(num(delta[1]) - mean) < 1e-3, `Δ ${delta[0]} against ${mean}`);
     const half = (num(delta[3]) - num(delta[2])) / 2;
@@ -136,6 +138,7 @@ describe('ablation sweeps through the trainer', () => {
       assert.equal(existsSync(join(outcome.sweepDir, v.dir, 'test-outputs.u8')), !!v.half, v.name);
     }
     const md = readFileSync(join(outcome.sweepDir, 'report.md'), 'utf8');
+    assert.match(md, /^2 variants and 4 runs on disjoint halves of the training set of `halves\.p2p\.yaml`/m);
     const summary = md.slice(md.indexOf('## Paired by test image'), md.indexOf('## Disjoint halves'));
     assert.ok(!summary.includes('-half'), 'the half runs are not replicates in the table over seeds');
     for (const name of [model, other]) {

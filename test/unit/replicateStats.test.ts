@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   plusMinus,
+  SUMMARY_HEADER,
   summarizeReplicates,
   summaryCells,
   summaryNote,
@@ -71,9 +72,12 @@ describe('the table over seeds', () => {
     // The sds of test L1 over seeds: base 0.02, worse 0.03, same sqrt((0.03^2 + 0.02^2 + 0.01^2) / 2) = 0.02646,
     // whose median is the noise floor.
     assert.ok(Math.abs(summary.noiseFloor! - Math.sqrt(0.0007)) < 1e-9);
-    assert.deepEqual(summaryCells(worse).slice(8), ['+0.110 [+0.085, +0.135]', '0.005', 'worse']);
-    // Copy rate 0.1, 0.2, 0.3 and C_T -1, -2, -3 by seed: means 0.2 and -2, sd 0.1 and 1, t(0.975, 2) = 4.303.
-    assert.deepEqual(summaryCells(worse).slice(6, 8), ['0.200 ± 0.248', '-2.00 ± 2.48']);
+    const delta = SUMMARY_HEADER.indexOf('Δ test L1 [95% CI]');
+    assert.deepEqual(summaryCells(worse).slice(delta), ['+0.110 [+0.085, +0.135]', '0.005', 'worse']);
+    // Copy rate 0.1, 0.2, 0.3 and C_T -1, -2, -3 by seed: means 0.2 and -2, sd 0.1 and 1, t(0.975, 2) = 4.303;
+    // diversity absent (runs recorded before it).
+    const copy = SUMMARY_HEADER.indexOf('Copy rate');
+    assert.deepEqual(summaryCells(worse).slice(copy, delta), ['0.200 ± 0.248', '-2.00 ± 2.48', '—']);
   });
 
   it('with one seed, pairs by test image and says that seed variance is unmeasured', () => {
@@ -100,7 +104,7 @@ describe('the table over seeds', () => {
     // One comparison: Holm leaves p as it is.
     assert.equal(d.adjusted, d.p);
     assert.equal(other.verdict, 'worse');
-    assert.equal(summaryCells(other)[8], '+0.110 [+0.085, +0.135] ‡');
+    assert.equal(summaryCells(other)[SUMMARY_HEADER.indexOf('Δ test L1 [95% CI]')], '+0.110 [+0.085, +0.135] ‡');
     // A run that recorded no per-image values (before test-images.csv) gets no interval rather than a wrong one.
     assert.equal(old.difference, undefined);
     assert.equal(old.verdict, undefined);
