@@ -95,4 +95,21 @@ describe('memorisation measures', () => {
     assert.ok(Math.abs(apart.ratio - Math.SQRT2) < 0.03, `independent halves' ratio ${apart.ratio}`);
     assert.equal(halvesAgreement([], [], [], []), undefined);
   });
+
+  it("counts the training set's average as a copy when the targets are few and far apart (a known limit)", () => {
+    const few = Array.from({ length: 6 }, () => Float32Array.from({ length: 256 }, () => rng.next() * 2 - 1));
+    const average = Float32Array.from(few[0], (_, i) => few.reduce((sum, t) => sum + t[i], 0) / few.length);
+    const spacing = nearestNeighbours(few, few, true);
+    assert.equal(copyRate(nearestNeighbours([average], few), spacing), 1, 'a flat output nearer than any two targets');
+  });
+
+  it('gives C_T far below 0 for new images of the training domain held out against another (a known limit)', () => {
+    // Held-out images of another domain (a blob the training set lacks): outputs that are new images of the
+    // training domain, copying nothing, are still nearer the training set than the held-out images are.
+    const other = Float32Array.from({ length: 64 }, () => normal() * 0.5);
+    const train = draw(200);
+    const heldOut = Array.from({ length: 100 }, () => Float32Array.from(other, (v) => v + 0.2 * normal()));
+    const { ct } = dataCopying(train, heldOut, draw(100), { cells: 1 });
+    assert.ok(ct! < -5, `C_T of new in-domain images against another domain ${ct}`);
+  });
 });
