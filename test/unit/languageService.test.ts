@@ -175,6 +175,19 @@ describe('totals at a glance', () => {
     assert.deepEqual(byLine.get(3)?.position, { line: 3, character: 31 });
   });
 
+  it('gives receptive fields in hovers and on the discriminator line', () => {
+    const text =
+      'input: { size: 128 }\ngenerator:\n  levels: 7\ndiscriminator:\n  type: patchgan\n  patch: 64\n  layers: 4\n';
+    const encoder = hoverAt(text.replace('levels: 7', 'lev|els: 7'));
+    assert.match(encoder, /\| 1 \| unet_conv2D_1 \| \(None, 64, 64, 64\) \| [\d,]+ \| 3 px \|/);
+    assert.match(encoder, /bottleneck \(None, 1, 1, 512\), which sees 255 px \(all of the 128 px image\)/);
+    const critic = hoverAt(text.replace('layers: 4', 'lay|ers: 4'));
+    assert.match(critic, /\| disc_conv2d_4 \(TimeDistributed\) \| .* \| 31 px \|/);
+    assert.match(critic, /classifies one 64x64 patch .* `disc_conv2d_4`, sees 31 px of it/);
+    const hint = inlayHints(analyze(text)).find((h) => h.position.line === 3);
+    assert.equal(hint?.label, 'real/fake per 64x64 patch · its last conv sees 31x31 px');
+  });
+
   it('lists levels in the outline', () => {
     const a = analyze('generator:\n  levels: 4\n');
     const generator = documentSymbols(a).find((s) => s.name === 'generator')!;

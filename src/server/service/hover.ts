@@ -8,6 +8,7 @@ import { channelArithmetic, type LayerNode, type ModelGraph } from '../../core/g
 import { kerasShape, kerasSummary } from '../../core/kerasSummary';
 import { schemaAt, type Schema } from '../../core/schema';
 import { skipEffect } from '../../core/skipEffect';
+import { convolutionFields, discriminatorField, fieldText, receptiveFields } from '../../core/receptiveField';
 import { describeVariant, modelVariants, runsLabel, variantsAt } from '../../core/sweep';
 import { bytes, count, si, signedCount } from '../../core/units';
 import { contextAt, decoderLevelAt } from './context';
@@ -98,11 +99,10 @@ function numbersFor(analysis: Analysis, path: Path): string | undefined {
   if (top === 'generator' && path.length === 1) return totalsSection('Generator', g, true);
   if (top === 'discriminator' && path.length === 1) return totalsSection('Discriminator', d, true);
   if (top === 'discriminator')
-    return (
-      totalsSection('Discriminator', d, false) +
-      '\n\n' +
-      rowsTable(d.layers.filter((l) => l.part === 'trunk' && l.name.includes('disc_conv2d')))
-    );
+    return [
+      totalsSection('Discriminator', d, false),
+      discriminatorFieldSection(d, analysis.config.discriminator.patch),
+    ].join('\n\n');
   if (top === 'input')
     return (
       partSection(
@@ -208,20 +208,39 @@ function flipSection(analysis: Analysis, g: ModelGraph, level: number): string {
   );
 }
 
+/** The trunk's convolutions with what each sees of its patch, and what one real/fake decision classifies. */
+function discriminatorFieldSection(d: ModelGraph, patch: number): string {
+  const rows = convolutionFields(d).map(
+    ({ layer, field }) =>
+      `| ${layer.name} (${layer.className}) | ${kerasShape(layer.outputShape)} | ${count(layer.params)} | ${fieldText(field.size, patch, 'patch')} |`,
+  );
+  const { trunk, lastConv } = discriminatorField(d, patch);
+  const reading =
+    `**Receptive field**: each real/fake unit (\`disc_dense\`) classifies one ${patch}x${patch} patch (its Dense ` +
+    `layer reads the whole tile); the trunk's last convolution, \`${lastConv}\`, sees ${fieldText(trunk.size, patch, 'patch')} ` +
+    `of it. (The paper's chained PatchGAN has no Dense layer: its 70x70 comes from its 4x4 convolutions alone.)`;
+  const table = ['| Layer (type) | Output Shape | Param # | Receptive field |', '|---|---|---:|---:|', ...rows];
+  return [table.join('\n'), reading].join('\n\n');
+}
+
 function encoderSection(g: ModelGraph): string {
-  const rows: string[] = ['| Level | Conv | Output Shape | Params |', '|---:|---|---|---:|'];
+  const rows: string[] = ['| Level | Conv | Output Shape | Params | Receptive field |', '|---:|---|---|---:|---:|'];
+  const fields = receptiveFields(g);
+  const image = g.layers[0].outputShape[0];
   const maxLevel = Math.max(...g.layers.filter((l) => l.part === 'encoder').map((l) => l.level ?? 0));
   for (let i = 1; i <= maxLevel; i++) {
     const layers = g.layers.filter((l) => l.part === 'encoder' && l.level === i);
     const last = layers[layers.length - 1];
     const conv = layers.find((l) => l.className === 'Conv2D')!;
-    rows.push(
-      `| ${i} | ${conv.name} | ${kerasShape(last.outputShape)} | ${count(layers.reduce((s, l) => s + l.params, 0))} |`,
-    );
+    const params = count(layers.reduce((s, l) => s + l.params, 0));
+    const field = fieldText(fields.get(conv.name)!.size, image, 'image');
+    rows.push(`| ${i} | ${conv.name} | ${kerasShape(last.outputShape)} | ${params} | ${field} |`);
   }
   const encoder = g.layers.filter((l) => l.part === 'encoder');
+  const bottleneck = fields.get(encoder[encoder.length - 1].name)!.size;
   return [
-    `**Encoder** · ${maxLevel} levels · bottleneck ${kerasShape(encoder[encoder.length - 1].outputShape)}`,
+    `**Encoder** · ${maxLevel} levels · bottleneck ${kerasShape(encoder[encoder.length - 1].outputShape)}, ` +
+      `which sees ${fieldText(bottleneck, image, 'image')}`,
     rows.join('\n'),
     sums(encoder),
   ].join('\n\n');

@@ -6,6 +6,7 @@ import type { Path, Position, Range } from '../../core/diagnostics';
 import type { LayerNode, ModelGraph } from '../../core/graph';
 import { kerasShape } from '../../core/kerasSummary';
 import { count, si } from '../../core/units';
+import { discriminatorFieldHint } from '../../core/receptiveField';
 
 export interface Lens {
   range: Range;
@@ -147,6 +148,7 @@ export function inlayHints(analysis: Analysis): Hint[] {
   );
   const drops = config.generator.decoder.filter((e) => e.dropout > 0).map((e) => e.level);
   atLineEnd(['generator', 'dropout'], drops.length ? `dropout on ${levelList(drops)}` : 'no dropout');
+  atLineEnd(['discriminator'], discriminatorFieldHint(d, config.discriminator.patch));
   const grid = config.input.size / config.discriminator.patch;
   atLineEnd(
     ['discriminator', 'patch'],
