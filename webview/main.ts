@@ -9,7 +9,7 @@ import { morphInto } from './morph';
 import { ablationsTab } from './ablations';
 import { runsAtSeed, shownSeed } from './ablationModel';
 import { escapeHtml as esc } from '../src/core/html';
-import { copyingLine, diversity, figureAt, memorisationCharts, sampleStack } from './memorisation';
+import { copyingLine, criticCharts, diversity, figureAt, memorisationCharts, sampleStack } from './memorisation';
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewMessage): void;
@@ -107,6 +107,7 @@ ${chart('SSIM train vs test', [
   { name: 'test', points: evals.filter((e) => e.test).map((e) => [e.step, e.test!.ssim]) },
 ])}
 ${memorisationCharts(r)}
+${criticCharts(r)}
 </div>`;
 }
 

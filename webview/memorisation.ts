@@ -1,6 +1,7 @@
 // What the runs panel shows of memorisation (src/core/memorisation.ts, measured at each evaluation): the curves of
 // copy rate, nearest-neighbour distance, diversity and C_T; under a sample figure, its columns' nearest training
-// targets with their distances; and the spread of the dropout draws. HTML strings, pure (unit-tested).
+// targets with their distances; the spread of the dropout draws; and the critic's own memorisation (its scores,
+// r_t and r_v). HTML strings, pure (unit-tested).
 
 import { escapeHtml as esc } from '../src/core/html';
 import type { NeighbourRecord } from '../src/runFolders/contract';
@@ -24,6 +25,26 @@ export function memorisationCharts(r: PanelRun): string {
     { name: 'diversity', points: of((m) => m.diversity) },
   ])}
 ${chart('Data copying C_T (well below 0: copying)', [{ name: 'C_T', points: of((m) => m.ct) }])}`;
+}
+
+/** The discriminator's scores over steps (core/critic.ts): its real probabilities, and ADA's r_t and r_v. */
+export function criticCharts(r: PanelRun): string {
+  const scored = r.evals.flatMap((e) => (e.critic ? [{ step: e.step, ...e.critic }] : []));
+  if (!scored.length) return '';
+  const of = (value: (c: (typeof scored)[number]) => number | undefined) =>
+    scored.flatMap((c): [number, number][] => {
+      const v = value(c);
+      return v === undefined ? [] : [[c.step, v]];
+    });
+  return `${chart('Critic: P(real) per patch', [
+    { name: 'training targets', points: of((c) => c.train) },
+    { name: 'test targets', points: of((c) => c.test) },
+    { name: 'generated', points: of((c) => c.generated) },
+  ])}
+${chart('Critic overfitting (r_t: ADA aims at 0.6; r_v near 1: memorised)', [
+  { name: 'r_t', points: of((c) => c.rt) },
+  { name: 'r_v', points: of((c) => c.rv) },
+])}`;
 }
 
 /** A memorisation figure of exactly `step`: one of another step would not belong to the sample figure shown. */

@@ -1,6 +1,8 @@
 // Trainer <-> host messages. The trainer (dist/trainer.js, a child process) sends TrainerEvents over IPC and
 // appends each to the run's events.jsonl; the host sends TrainerCommands.
 
+import type { CriticScores } from '../core/critic';
+
 /** Image quality of generated against target images: L1 on [-1, 1], PSNR and SSIM on [0, 1]. */
 export interface Quality {
   l1: number;
@@ -79,7 +81,11 @@ export interface EvalPayload {
   gap: Quality | null;
   /** Whether the test outputs copy training targets (absent in runs recorded before it was measured). */
   memorisation?: EvalMemorisation;
+  /** Whether the discriminator overfits (trainer/critic.ts; absent in runs recorded before it was measured). */
+  critic?: CriticScores;
 }
+
+export type { CriticScores };
 
 /**
  * An evaluation's memorisation measures (core/memorisation.ts): the test outputs' nearest training targets, and

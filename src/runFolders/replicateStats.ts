@@ -14,7 +14,17 @@ import {
 import type { SweepRow } from './sweepFolder';
 import { signed } from './sweepTable';
 
-export const SUMMARY_METRICS = ['trainL1', 'testL1', 'gap', 'testSsim', 'copyRate', 'copyingCt', 'diversity'] as const;
+export const SUMMARY_METRICS = [
+  'trainL1',
+  'testL1',
+  'gap',
+  'testSsim',
+  'copyRate',
+  'copyingCt',
+  'diversity',
+  'criticRt',
+  'criticRv',
+] as const;
 export type SummaryMetric = (typeof SUMMARY_METRICS)[number];
 
 export type Verdict = 'better' | 'worse' | 'no detectable difference at this noise' | 'reference';
@@ -127,6 +137,8 @@ export const SUMMARY_HEADER = [
   'Copy rate',
   'C_T',
   'Diversity',
+  'Critic r_t',
+  'Critic r_v',
   'Δ test L1 [95% CI]',
   'p (Holm)',
   'Verdict',
@@ -167,7 +179,9 @@ export function summaryCells(v: ReplicateSummary): string[] {
   return [
     v.variant,
     String(v.seeds.length),
-    ...SUMMARY_METRICS.map((m) => plusMinus(v.metrics[m], m === 'copyingCt' ? 2 : 3)),
+    ...SUMMARY_METRICS.map((m) =>
+      plusMinus(v.metrics[m], m === 'copyingCt' || m === 'criticRt' || m === 'criticRv' ? 2 : 3),
+    ),
     differenceText(d),
     d?.adjusted === undefined ? '—' : d.adjusted < 0.001 ? '<0.001' : d.adjusted.toFixed(3),
     v.verdict ?? '—',

@@ -43,7 +43,7 @@ function stepAfter(line: string, step: number): boolean {
 export const METRICS_FILE = 'metrics.csv';
 export const METRICS_HEADER =
   'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim,' +
-  'test_nn_median,copy_rate,copying_ct,diversity';
+  'test_nn_median,copy_rate,copying_ct,diversity,critic_train,critic_test,critic_generated,critic_rt,critic_rv';
 
 /** An evaluation's row of metrics.csv. */
 export function metricsRow(e: EvalPayload): string {
@@ -51,13 +51,21 @@ export function metricsRow(e: EvalPayload): string {
     q ? [q.l1.toFixed(5), q.psnr.toFixed(3), q.ssim.toFixed(4)] : ['', '', ''];
   const m = e.memorisation;
   const memorised = [m?.nnMedian.toFixed(5), m?.copyRate.toFixed(4), m?.ct?.toFixed(3), m?.diversity?.toFixed(5)];
+  const c = e.critic;
+  const critic = [
+    c?.train.toFixed(4),
+    c?.test.toFixed(4),
+    c?.generated.toFixed(4),
+    c?.rt.toFixed(4),
+    c?.rv?.toFixed(4),
+  ];
   return [
     e.step,
     e.epoch.toFixed(3),
     ...cells(e.train),
     ...cells(e.test),
     ...cells(e.gap),
-    ...memorised.map((v) => v ?? ''),
+    ...[...memorised, ...critic].map((v) => v ?? ''),
   ].join(',');
 }
 

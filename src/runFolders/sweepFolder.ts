@@ -83,6 +83,9 @@ export interface SweepRow {
   copyingCt?: number;
   /** The last evaluation's mean pairwise distance of dropout draws. */
   diversity?: number;
+  /** The last evaluation's critic heuristics (core/critic.ts). */
+  criticRt?: number;
+  criticRv?: number;
   imgPerSec?: number;
   seconds: number;
   error?: string;
@@ -154,6 +157,8 @@ export function readSweep(
       copyRate: last?.memorisation?.copyRate,
       copyingCt: last?.memorisation?.ct,
       diversity: last?.memorisation?.diversity,
+      criticRt: last?.critic?.rt,
+      criticRv: last?.critic?.rv,
       imgPerSec: run?.medianImgPerSec,
       seconds: run?.seconds ?? 0,
       error: run?.error ?? (lastExit?.reason === 'failed' ? lastExit.error : undefined),

@@ -106,7 +106,7 @@ function discriminate(d: TF.LayersModel, image: TF.Tensor, input: TF.Tensor): TF
 }
 
 /** Saves `model`'s BatchNorm moving statistics; the function returned puts them back (a frozen Keras model's, an evaluation's). */
-function saveStatistics(tf: Tf, model: TF.LayersModel): () => void {
+export function saveStatistics(tf: Tf, model: TF.LayersModel): () => void {
   const moving = model.nonTrainableWeights.map((w) => (w as unknown as { read(): TF.Variable }).read());
   const saved = moving.map((v) => tf.clone(v));
   return () => {

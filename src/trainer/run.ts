@@ -32,6 +32,7 @@ import { configChangesAtResume, describeChanges, loadNewestIntact, textHash } fr
 import { batchFloats, createNets, disposeNets, evaluate, type Nets, type Shapes } from './pix2pix';
 import { createStepper, type Stepper } from './steppers';
 import { asBytes, fromSpread, gridPng, samplePng, unitTiles } from './samples';
+import { criticScores } from './critic';
 import { DIVERSITY_INPUTS, diversityOf, measureColumns, measureTest, referenceOf } from './memorise';
 import type { MemorisationReference } from '../core/memorisation';
 import { checkStepFits, dataBudget } from './fits';
@@ -399,7 +400,11 @@ async function evaluateAndSample(s: Session): Promise<void> {
   const gap = test ? diff(test.quality, train.quality) : null;
   const measured = test && (await measureMemorisation(s, evalTest, test.generated));
   const memorisation = measured ? { memorisation: measured.memorisation } : {};
-  const payload = { step: state.step, epoch, train: train.quality, test: test?.quality ?? null, gap, ...memorisation };
+  const sets = { train: evalTrain, test: evalTest, generated: train.generated };
+  const scores = await criticScores(tf, s.nets.discriminator, sets, { shapes, batchSize });
+  const critic = scores ? { critic: scores } : {};
+  const quality = { train: train.quality, test: test?.quality ?? null, gap };
+  const payload = { step: state.step, epoch, ...quality, ...memorisation, ...critic };
   // metrics.csv first: whoever hears of the evaluation finds it on disk.
   s.run.appendEval(payload);
   if (test) s.run.appendTestImages(state.step, test.imageL1, measured?.records);

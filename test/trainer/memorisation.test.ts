@@ -51,6 +51,14 @@ describe('memorisation measured by the trainer', () => {
     );
     assert.ok(last.nnMedian < first.nnMedian, `median distance ${first.nnMedian} -> ${last.nnMedian}`);
     assert.ok(last.diversity! > 0 && last.draws === 4, 'dropout on level 1 draws different outputs');
+    // The critic's scores at every evaluation: probabilities, and r_t in [-1, 1].
+    for (const c of evals.map((e) => e.critic!)) {
+      assert.ok(
+        [c.train, c.test, c.generated].every((p) => p > 0 && p < 1),
+        JSON.stringify(c),
+      );
+      assert.ok(c.rt >= -1 && c.rt <= 1 && (c.rv === undefined || Number.isFinite(c.rv)), JSON.stringify(c));
+    }
     // The figures of the nearest training targets say which and how near, for the sample columns.
     const neighbours = ofType(run.events, 'sample')
       .filter((e) => e.payload.split === 'test-neighbours')

@@ -57,7 +57,7 @@ describe('trainer process', () => {
     assert.equal(
       metrics[0],
       'step,epoch,train_l1,train_psnr,train_ssim,test_l1,test_psnr,test_ssim,gap_l1,gap_psnr,gap_ssim,' +
-        'test_nn_median,copy_rate,copying_ct,diversity',
+        'test_nn_median,copy_rate,copying_ct,diversity,critic_train,critic_test,critic_generated,critic_rt,critic_rv',
     );
     assert.equal(metrics.length, 4);
     // Each test image's L1 per evaluation: its mean is the evaluation's test L1.

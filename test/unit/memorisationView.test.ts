@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PanelRun } from '../../webview/contract';
-import { copyingLine, diversity, memorisationCharts, neighbourCaption, sampleStack } from '../../webview/memorisation';
+import {
+  copyingLine,
+  criticCharts,
+  diversity,
+  memorisationCharts,
+  neighbourCaption,
+  sampleStack,
+} from '../../webview/memorisation';
 
 const q = { l1: 0.3, psnr: 20, ssim: 0.5 };
 const run = (memorised: boolean): PanelRun =>
@@ -17,6 +24,7 @@ const run = (memorised: boolean): PanelRun =>
         test: q,
         gap: q,
         ...(memorised ? { memorisation: { nnMedian: 0.2, copyRate: 0.4, ct: -3.25, diversity: 0.05, draws: 8 } } : {}),
+        ...(memorised ? { critic: { train: 0.6, test: 0.5, generated: 0.3, rt: 0.4, rv: 0.2 } } : {}),
       },
     ],
     samples: [
@@ -70,5 +78,7 @@ describe('the memorisation views of the runs panel', () => {
     const html = memorisationCharts(run(true));
     assert.match(html, /Memorisation/);
     assert.match(html, /Data copying C_T/);
+    assert.equal(criticCharts(run(false)), '');
+    assert.match(criticCharts(run(true)), /Critic: P\(real\) per patch.*Critic overfitting/s);
   });
 });

@@ -75,9 +75,9 @@ describe('the table over seeds', () => {
     const delta = SUMMARY_HEADER.indexOf('Δ test L1 [95% CI]');
     assert.deepEqual(summaryCells(worse).slice(delta), ['+0.110 [+0.085, +0.135]', '0.005', 'worse']);
     // Copy rate 0.1, 0.2, 0.3 and C_T -1, -2, -3 by seed: means 0.2 and -2, sd 0.1 and 1, t(0.975, 2) = 4.303;
-    // diversity absent (runs recorded before it).
+    // diversity and the critic's r_t and r_v absent (runs recorded before them).
     const copy = SUMMARY_HEADER.indexOf('Copy rate');
-    assert.deepEqual(summaryCells(worse).slice(copy, delta), ['0.200 ± 0.248', '-2.00 ± 2.48', '—']);
+    assert.deepEqual(summaryCells(worse).slice(copy, delta), ['0.200 ± 0.248', '-2.00 ± 2.48', '—', '—', '—']);
   });
 
   it('with one seed, pairs by test image and says that seed variance is unmeasured', () => {
