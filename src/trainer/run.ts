@@ -9,19 +9,11 @@ import type { Backend, ResolvedConfig } from '../core/config';
 import { describeErrors } from '../core/diagnostics';
 import type { ModelGraph } from '../core/graph';
 import { kerasSummary } from '../core/kerasSummary';
-import { SeededRandom, withRandom } from '../core/random';
+import { SeededRandom } from '../core/random';
 import { discriminatorSees, generatorBatch, type StepImages } from '../core/trainingLoop';
 import { DataError, loadDataset, type Dataset } from '../data/dataset';
-import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
-import {
-  EXIT_STOPPED,
-  type ErrorPayload,
-  type EvalMemorisation,
-  type NeighbourRecord,
-  type Quality,
-  type TrainerEvent,
-} from '../runFolders/contract';
+import { EXIT_STOPPED, type ErrorPayload, type NeighbourRecord, type TrainerEvent } from '../runFolders/contract';
 import type { ConfigChange } from '../runFolders/runState';
 import { RunDir } from '../runFolders/runDir';
 import { repairRun } from '../runFolders/runRepair';
@@ -29,12 +21,11 @@ import { encodeTestOutputs, TEST_OUTPUTS_FILE } from '../runFolders/testOutputs'
 import { chooseBackend, type ChosenBackend } from './backends';
 import { saveCheckpoint, type LoopState } from './checkpoint';
 import { configChangesAtResume, describeChanges, loadNewestIntact, textHash } from './resume';
-import { batchFloats, createNets, disposeNets, evaluate, type Nets, type Shapes } from './pix2pix';
+import { batchFloats, createNets, disposeNets, type Nets, type Shapes } from './pix2pix';
 import { createStepper, type Stepper } from './steppers';
 import { asBytes, fromSpread, gridPng, samplePng, unitTiles } from './samples';
-import { criticScores } from './critic';
-import { DIVERSITY_INPUTS, diversityOf, measureColumns, measureTest, referenceOf } from './memorise';
-import type { MemorisationReference } from '../core/memorisation';
+import { DIVERSITY_INPUTS, measureColumns } from './memorise';
+import { evaluateAt, SAMPLE_COLUMNS, type Evaluator } from './evaluation';
 import { checkStepFits, dataBudget } from './fits';
 
 export interface TrainerArgs {
@@ -58,11 +49,6 @@ export function defaultBuiltinRoot(): string {
   return process.env.P2P_DATA_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'p2p-ablation-lab');
 }
 
-const EVAL_TRAIN_IMAGES = 16;
-const EVAL_TEST_IMAGES = 100;
-const SAMPLE_COLUMNS = 5;
-/** The random stream of evaluations (and of translations, which draw as an evaluation at the same step does). */
-export const EVAL_STREAM = 0x2545f491;
 const DATA_STREAM = 0x5bd1e995;
 
 /** The config a run trains: from its file, or the copy a resumed run keeps. */
@@ -100,8 +86,8 @@ interface Session {
   /** When the last checkpoint was written (performance.now()), and the last evaluation's test L1. */
   savedAt: number;
   testL1: number | undefined;
-  /** The training targets the evaluations' outputs are compared with (built at the first evaluation). */
-  neighbourRef?: MemorisationReference;
+  /** What evaluates the generator and the critic at a step (the same for `p2p evaluate` on a checkpoint). */
+  evaluator: Evaluator;
   send(e: TrainerEvent): void;
 }
 
@@ -170,7 +156,8 @@ async function openSession(
   const batchSize = Math.min(config.train.batchSize, data.train.length);
   const stepsPerEpoch = Math.ceil(data.train.length / batchSize);
   const shapes = { size: config.input.size, inChannels: config.input.channels, outChannels: config.output.channels };
-  const partial = { tf, backend, source, data, nets, rng, dataRng, shapes, batchSize, stepsPerEpoch };
+  const evaluator: Evaluator = { tf, nets, data, config, shapes, batchSize, stepsPerEpoch };
+  const partial = { tf, backend, source, data, nets, rng, dataRng, shapes, batchSize, stepsPerEpoch, evaluator };
   const {
     run,
     state,
@@ -380,31 +367,9 @@ async function checkpoint(s: Session): Promise<void> {
 }
 
 async function evaluateAndSample(s: Session): Promise<void> {
-  const { tf, state, shapes, batchSize } = s;
-  const mode = s.source.config.train.evalMode;
-  const evalTrain = s.data.train.slice(0, EVAL_TRAIN_IMAGES);
-  const evalTest = s.data.test.slice(0, EVAL_TEST_IMAGES);
-  const epoch = state.step / s.stepsPerEpoch;
+  const { state, shapes } = s;
   await s.stepper.sync(state.step, false);
-  // Evaluation's dropout draws masks of its own stream (and anything else random from a stream seeded by the
-  // step): training's draws do not depend on when evaluations happen, so a run stopped and resumed (on any
-  // backend) trains as an uninterrupted one.
-  setDropoutDraw(s.source.config.train.seed ^ EVAL_STREAM, state.step);
-  const { train, test } = await withRandom(
-    new SeededRandom(s.source.config.train.seed ^ EVAL_STREAM ^ state.step).next,
-    async () => ({
-      train: await evaluate(tf, s.nets.generator, evalTrain, shapes, batchSize, mode),
-      test: evalTest.length ? await evaluate(tf, s.nets.generator, evalTest, shapes, batchSize, mode) : undefined,
-    }),
-  );
-  const gap = test ? diff(test.quality, train.quality) : null;
-  const measured = test && (await measureMemorisation(s, evalTest, test.generated));
-  const memorisation = measured ? { memorisation: measured.memorisation } : {};
-  const sets = { train: evalTrain, test: evalTest, generated: train.generated };
-  const scores = await criticScores(tf, s.nets.discriminator, sets, { shapes, batchSize });
-  const critic = scores ? { critic: scores } : {};
-  const quality = { train: train.quality, test: test?.quality ?? null, gap };
-  const payload = { step: state.step, epoch, ...quality, ...memorisation, ...critic };
+  const { payload, evalTrain, evalTest, train, test, measured } = await evaluateAt(s.evaluator, state.step);
   // metrics.csv first: whoever hears of the evaluation finds it on disk.
   s.run.appendEval(payload);
   if (test) s.run.appendTestImages(state.step, test.imageL1, measured?.records);
@@ -422,33 +387,6 @@ async function evaluateAndSample(s: Session): Promise<void> {
   await writeNeighbours(s, 'train-neighbours', trainRecords);
   await writeNeighbours(s, 'test-neighbours', measured.records.slice(0, SAMPLE_COLUMNS));
   if (measured.diversity) await writeDiversity(s, evalTest.slice(0, DIVERSITY_INPUTS), measured.diversity);
-}
-
-/**
- * The test outputs against the training targets (their nearest, the copy rate, C_T) and the diversity of dropout
- * draws for the first test inputs; undefined with fewer than two training images.
- */
-async function measureMemorisation(s: Session, evalTest: Dataset['test'], generated: Float32Array) {
-  const { shapes, state } = s;
-  const { seed, diversityDraws } = s.source.config.train;
-  s.neighbourRef ??= referenceOf(s.data.train, evalTest, shapes, seed);
-  const ref = s.neighbourRef;
-  if (!ref) return undefined;
-  const { summary, records } = measureTest(ref, generated, evalTest, { shapes, ssimCount: SAMPLE_COLUMNS });
-  const inputs = evalTest.slice(0, DIVERSITY_INPUTS);
-  const draws = diversityDraws;
-  const diversity =
-    draws > 1
-      ? await diversityOf(s.tf, s.nets.generator, inputs, shapes, { draws, seed, step: state.step })
-      : undefined;
-  const { nnMedian, copyRate, ct } = summary;
-  const memorisation: EvalMemorisation = {
-    nnMedian,
-    copyRate,
-    ...(ct === undefined ? {} : { ct }),
-    ...(diversity ? { diversity: diversity.diversity, draws } : {}),
-  };
-  return { ref, records, memorisation, diversity };
 }
 
 /** The sample columns' nearest training targets, one row aligned with the split's sample figure. */
@@ -501,8 +439,4 @@ function failure(error: Error, deviceProblem: string | undefined, step: number, 
     ? `the last checkpoint (step ${latest.step}) is kept: resume on another backend with \`p2p train --resume ${run.dir} --backend wasm\``
     : 'no checkpoint was written before it';
   return { message: `${deviceProblem} at step ${step}; ${resume}`, device: true };
-}
-
-function diff(a: Quality, b: Quality): Quality {
-  return { l1: a.l1 - b.l1, psnr: a.psnr - b.psnr, ssim: a.ssim - b.ssim };
 }

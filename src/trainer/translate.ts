@@ -16,7 +16,8 @@ import { chooseBackend } from './backends';
 import { loadModelWeights } from './checkpoint';
 import { checkpointAt } from '../runFolders/checkpoints';
 import { generate, targetsOf } from './pix2pix';
-import { defaultBuiltinRoot, EVAL_STREAM } from './run';
+import { defaultBuiltinRoot } from './run';
+import { EVAL_STREAM } from './evaluation';
 import { imagesOf, NEIGHBOUR_TARGETS } from './memorise';
 import { nearestNeighbours } from '../core/memorisation';
 
