@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { runCli } from './main';
 import { runAblate } from './ablate';
+import { runEvaluateCli } from './evaluate';
 import { runExport } from './export';
 import { runSweepTask } from './sweepTask';
 import { runTranslateCli } from './translate';
@@ -13,6 +14,8 @@ if (argv[0] === 'train') {
   void runAblate(argv.slice(1)).then((code) => (process.exitCode = code));
 } else if (argv[0] === 'translate') {
   void runTranslateCli(argv.slice(1)).then((code) => (process.exitCode = code));
+} else if (argv[0] === 'evaluate') {
+  void runEvaluateCli(argv.slice(1)).then((code) => (process.exitCode = code));
 } else if (argv[0] === 'export') {
   process.exitCode = runExport(argv.slice(1));
 } else if (argv[0] === 'sweep-task') {

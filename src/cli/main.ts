@@ -18,7 +18,8 @@ const USAGE = `usage:
   p2p ablate FILE [--backend B] [--steps N] [--parallel N] [--executor local|slurm] [--out DIR]
   p2p ablate FILE --status|--cancel [--out DIR]
   p2p export RUN [--step N] --format onnx|tfjs [--out DIR]
-  p2p translate RUN... --image FILE|DIR [--step N] [--out DIR]
+  p2p translate RUN... --image FILE|DIR [--step N] [--out DIR] [--neighbours]
+  p2p evaluate RUN [--all | --step N] [--backend B]
 `;
 
 /** `examples/seed.p2p.yaml:12:5: error: ...` (1-based line and column, as compilers print them). */

@@ -155,7 +155,15 @@ export type TrainerEvent =
   | { type: 'warning'; payload: { message: string } }
   | { type: 'error'; payload: ErrorPayload }
   | { type: 'finished'; payload: FinishedPayload }
-  | { type: 'translated'; payload: Translation };
+  | { type: 'translated'; payload: Translation }
+  | { type: 'evaluated'; payload: Evaluated };
+
+/** A run's checkpoints evaluated again (`p2p evaluate`): its rows, as `file` (evaluations.csv) has them. */
+export interface Evaluated {
+  run: string;
+  file: string;
+  evals: EvalPayload[];
+}
 
 /** Images through runs' generators (`p2p translate`, the panel's Translate), as `translation.json` records them. */
 export interface Translation {

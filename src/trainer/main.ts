@@ -4,6 +4,7 @@
 //                        [--builtin-root DIR]
 //   node dist/trainer.js --resume RUNDIR [--steps N] [--backend B]
 //   node dist/trainer.js --translate '{"runs": [...], "images": [...], "out": DIR, "step"?: N}' (src/trainer/translate.ts)
+//   node dist/trainer.js --evaluate '{"run": RUNDIR, "all"?: true, "step"?: N}' (src/trainer/evaluateRun.ts)
 // Events go over IPC (when forked; else one JSON line each on stdout) and into RUNDIR/events.jsonl. A `stop`
 // message, SIGTERM, SIGINT, SIGHUP or the host going away writes a checkpoint and ends the run cleanly, with a
 // `finished` event that says why.
@@ -12,7 +13,8 @@ import type { Backend } from '../core/config';
 import { positiveInteger } from '../core/units';
 import type { TrainerCommand, TrainerEvent } from '../runFolders/contract';
 import { runTrainer, type TrainerArgs } from './run';
-import { runTranslate, type TranslateRequest } from './translate';
+import { runEvaluate } from './evaluateRun';
+import { runTranslate } from './translate';
 
 const USAGE =
   'usage: trainer.js --config FILE [--out DIR | --run-dir DIR] [--base-dir DIR] [--backend B] [--steps N] [--builtin-root DIR]\n' +
@@ -75,7 +77,8 @@ function eventSink(): (e: TrainerEvent) => void {
 function main(): void {
   const stop = watchForStop();
   const emit = eventSink();
-  if (process.argv[2] === '--translate') return translate(process.argv[3], emit);
+  if (process.argv[2] === '--translate') return oneRequest(process.argv[3], emit, runTranslate);
+  if (process.argv[2] === '--evaluate') return oneRequest(process.argv[3], emit, runEvaluate);
   let args: TrainerArgs;
   try {
     args = parseTrainerArgs(process.argv.slice(2));
@@ -97,20 +100,27 @@ function main(): void {
     });
 }
 
-/** Images through runs' generators: the manifest as a `translated` event; a failure as an `error` event and status 1. */
-function translate(json: string | undefined, emit: (e: TrainerEvent) => void): void {
+/**
+ * One request (images through runs' generators, a run's checkpoints evaluated): its answer as an event; a failure
+ * as an `error` event and status 1.
+ */
+function oneRequest<R>(
+  json: string | undefined,
+  emit: (e: TrainerEvent) => void,
+  handle: (request: R, emit: (e: TrainerEvent) => void) => Promise<number>,
+): void {
   const fail = (e: Error) => {
     emit({ type: 'error', payload: { message: e.message } });
     process.stderr.write(`trainer: ${e.message}\n`);
     process.exitCode = 1;
   };
-  let request: TranslateRequest;
+  let request: R;
   try {
-    request = JSON.parse(json ?? '') as TranslateRequest;
+    request = JSON.parse(json ?? '') as R;
   } catch {
-    return fail(new Error('--translate needs a JSON request'));
+    return fail(new Error(`${process.argv[2]} needs a JSON request`));
   }
-  runTranslate(request, emit)
+  handle(request, emit)
     .catch(fail)
     .finally(() => {
       if (process.connected) process.disconnect();

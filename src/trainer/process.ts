@@ -3,9 +3,17 @@
 // grace period. The trainer runs in a process group of its own, so a host that dies (killed, a closed terminal)
 // does not take it down mid-step: it sees the host go, checkpoints and stops (src/trainer/main.ts).
 
+import type { EvaluateRequest } from './evaluateRun';
 import type { TranslateRequest } from './translate';
 import { fork, type ChildProcess } from 'node:child_process';
-import type { FinishedPayload, StartedPayload, StepPayload, TrainerEvent, Translation } from '../runFolders/contract';
+import type {
+  Evaluated,
+  FinishedPayload,
+  StartedPayload,
+  StepPayload,
+  TrainerEvent,
+  Translation,
+} from '../runFolders/contract';
 
 export interface TrainerProcessOptions {
   trainerPath: string;
@@ -133,17 +141,34 @@ export class TrainerProcess {
   }
 }
 
-/** Images through runs' generators in a trainer process (src/trainer/translate.ts): its manifest, or its error. */
-export async function translateInProcess(
+/** The answer event of each one-request mode of the trainer. */
+interface Answers {
+  translated: Translation;
+  evaluated: Evaluated;
+}
+
+/** One request to a trainer process (`--translate JSON`, `--evaluate JSON`): the payload of its answer, or its error. */
+async function requestInProcess<K extends keyof Answers>(
   trainerPath: string,
-  request: TranslateRequest,
+  [flag, type]: [string, K],
+  request: unknown,
   env?: NodeJS.ProcessEnv,
-): Promise<Translation> {
-  let translation: Translation | undefined;
-  const trainer = new TrainerProcess({ trainerPath, args: ['--translate', JSON.stringify(request)], env }, (e) => {
-    if (e.type === 'translated') translation = e.payload;
+): Promise<Answers[K]> {
+  let answer: Answers[K] | undefined;
+  const trainer = new TrainerProcess({ trainerPath, args: [flag, JSON.stringify(request)], env }, (e) => {
+    if (e.type === type) answer = (e as { payload: unknown }).payload as Answers[K];
   });
   const exit = await trainer.exited;
-  if (!translation) throw new Error(exit.error ?? 'the translation wrote nothing');
-  return translation;
+  if (!answer) throw new Error(exit.error ?? `the ${flag.slice(2)} request wrote nothing`);
+  return answer;
+}
+
+/** Images through runs' generators in a trainer process (src/trainer/translate.ts): its manifest, or its error. */
+export function translateInProcess(trainerPath: string, request: TranslateRequest, env?: NodeJS.ProcessEnv) {
+  return requestInProcess(trainerPath, ['--translate', 'translated'], request, env);
+}
+
+/** A run's checkpoints evaluated in a trainer process (src/trainer/evaluateRun.ts): its rows, or its error. */
+export function evaluateInProcess(trainerPath: string, request: EvaluateRequest, env?: NodeJS.ProcessEnv) {
+  return requestInProcess(trainerPath, ['--evaluate', 'evaluated'], request, env);
 }
