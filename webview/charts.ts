@@ -14,6 +14,8 @@ export interface Series {
   band?: [number, number][];
   /** A thin curve in the colour of series `of` (one seed of a variant whose mean is that series). */
   of?: number;
+  /** Points alone, no line (a marked step: the best evaluation). */
+  marker?: boolean;
 }
 
 /** What uPlot draws: the series, then each band's edges (hidden from the legend), with their colour index. */
@@ -21,7 +23,7 @@ interface Drawn {
   name: string;
   points: [number, number][];
   colour: number;
-  role: 'curve' | 'seed' | 'edge';
+  role: 'curve' | 'seed' | 'edge' | 'marker';
 }
 
 function drawn(series: readonly Series[]): { lines: Drawn[]; bands: [number, number][] } {
@@ -29,7 +31,7 @@ function drawn(series: readonly Series[]): { lines: Drawn[]; bands: [number, num
     name: s.name,
     points: s.points,
     colour: s.of ?? i,
-    role: s.of === undefined ? 'curve' : 'seed',
+    role: s.marker ? 'marker' : s.of === undefined ? 'curve' : 'seed',
   }));
   const bands: [number, number][] = [];
   series.forEach((s, i) => {
@@ -160,11 +162,14 @@ function options(title: string, series: readonly Series[], width: number, log: b
     series: [
       { label: 'step', value: (_u, v) => (v === null ? '—' : String(v)) },
       ...lines.map((s) => ({
+        ...(s.role === 'marker'
+          ? { paths: () => null, points: { show: true, size: 9, fill: colourOf(s.colour) } }
+          : {}),
         label: s.name,
         stroke: s.role === 'edge' ? 'transparent' : withAlpha(colourOf(s.colour), s.role === 'seed' ? 0.55 : 1),
         width: s.role === 'curve' ? 1.5 : 0.75,
         spanGaps: true,
-        points: { show: false },
+        ...(s.role === 'marker' ? {} : { points: { show: false } }),
         class: s.role === 'edge' ? 'band-edge' : undefined,
         value: (_u: uPlot, v: number | null) => digits(v),
       })),

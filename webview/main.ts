@@ -97,6 +97,7 @@ ${chart('Discriminator', [{ name: 'loss', points: steps.map((s) => [s.step, s.dL
 ${chart('L1 train vs test', [
   { name: 'train', points: evals.map((e) => [e.step, e.train.l1]) },
   { name: 'test', points: evals.filter((e) => e.test).map((e) => [e.step, e.test!.l1]) },
+  ...bestMarker(r),
 ])}
 ${chart('PSNR train vs test', [
   { name: 'train', points: evals.map((e) => [e.step, e.train.psnr]) },
@@ -109,6 +110,12 @@ ${chart('SSIM train vs test', [
 ${memorisationCharts(r)}
 ${criticCharts(r)}
 </div>`;
+}
+
+/** The evaluation of the lowest test L1, marked on the L1 chart (the step `p2p evaluate` and `select: best` pick). */
+function bestMarker(r: PanelRun): Series[] {
+  if (r.bestStep === undefined || r.bestTestL1 === undefined) return [];
+  return [{ name: `best test L1 (step ${r.bestStep})`, points: [[r.bestStep, r.bestTestL1]], marker: true }];
 }
 
 /** The sample of `split` at the newest step <= `step` (or the newest). */

@@ -622,6 +622,18 @@ configSchema.properties.ablation = {
       maximum: 100_000_000,
       doc: 'Training steps of every variant (instead of `train.epochs` epochs).',
     },
+    select: {
+      kind: 'string',
+      enum: ['last', 'best'],
+      default: 'last',
+      enumDocs: {
+        last: "Each variant's last evaluation.",
+        best:
+          "Each variant's evaluation of the lowest test L1: chosen on the test images themselves, so its numbers are " +
+          'optimistic (the report says so).',
+      },
+      doc: 'Which evaluation of each run the report, `p2p ablate` and the panel table show.',
+    },
     disjointHalves: {
       kind: 'boolean',
       default: false,

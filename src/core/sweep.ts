@@ -44,6 +44,8 @@ export interface Sweep {
   variants: SweepVariant[];
   /** The replicates' seeds (`ablation.seeds`); empty when each variant trains once, from its own `train.seed`. */
   seeds: number[];
+  /** Which evaluation of each run the tables show: its last, or its lowest test L1. */
+  select: 'last' | 'best';
 }
 
 export interface Base {
@@ -144,7 +146,8 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
   const parallel = typeof ab.parallel === 'number' ? ab.parallel : 'auto';
   const executor = ab.executor === 'slurm' ? 'slurm' : 'local';
   const slurm = slurmSettings(ab, parsed, diagnostics);
-  return { sweep: { name, steps, parallel, executor, slurm, variants, seeds }, diagnostics };
+  const select = ab.select === 'best' ? 'best' : 'last';
+  return { sweep: { name, steps, parallel, executor, slurm, variants, seeds, select }, diagnostics };
 }
 
 /** `ablation.seeds`: N seeds from the base's `train.seed` on, or a list; none (one run per variant) below 2. */

@@ -47,6 +47,8 @@ export interface RunState {
   evals: EvalPayload[];
   samples: SampleRef[];
   bestTestL1?: number;
+  /** The step of the evaluation with the lowest test L1 (the earliest of equals). */
+  bestStep?: number;
   lastEval?: EvalPayload;
   medianImgPerSec?: number;
   /** Seconds spent training, summed over the sessions of a resumed run. */
@@ -157,7 +159,10 @@ export class RunReplay {
     } else if (e.type === 'eval') {
       state.evals.push(e.payload);
       const l1 = e.payload.test?.l1;
-      if (l1 !== undefined && !(l1 >= (state.bestTestL1 ?? Infinity))) state.bestTestL1 = l1;
+      if (l1 !== undefined && !(l1 >= (state.bestTestL1 ?? Infinity))) {
+        state.bestTestL1 = l1;
+        state.bestStep = e.payload.step;
+      }
     } else if (e.type === 'sample') {
       const { step, split, path, neighbours } = e.payload;
       state.samples.push({ step, split, path, ...(neighbours ? { neighbours } : {}) });

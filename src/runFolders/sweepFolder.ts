@@ -41,6 +41,8 @@ export interface SweepPlan {
   data: { train: string; test?: string; transform: string };
   /** Where its variants train (absent in sweeps planned before SLURM: local). */
   executor?: 'local' | 'slurm';
+  /** Which evaluation of each run the rows take (absent in sweeps planned before it: the last). */
+  select?: 'last' | 'best';
   created: string;
   variants: PlannedVariant[];
 }
@@ -138,7 +140,7 @@ export function readSweep(
     const lastExit = log
       .filter((e): e is Extract<SweepLogEntry, { type: 'exit' }> => e.type === 'exit' && e.variant === v.name)
       .pop();
-    const last = run?.lastEval;
+    const last = run && selectedEval(run, plan.select);
     return {
       variant: v.name,
       origin: v.origin,
@@ -168,6 +170,12 @@ export function readSweep(
     };
   });
   return { dir, plan, rows, runs };
+}
+
+/** A run's evaluation the rows show: its last, or (`select: best`) its lowest test L1. */
+export function selectedEval(run: RunState, select: SweepPlan['select']): RunState['lastEval'] {
+  if (select !== 'best' || run.bestStep === undefined) return run.lastEval;
+  return run.evals.find((e) => e.step === run.bestStep) ?? run.lastEval;
 }
 
 /** A completed run's test-image L1s by folder and step: the file no longer changes, and panels re-read sweeps often. */

@@ -167,7 +167,11 @@ function setupLine(state: SweepState): string {
   const data = `train on \`${p.data.train}\`${p.data.test ? `, test on \`${p.data.test}\`` : ' (held-out split)'}, input \`${p.data.transform}\``;
   const config = path.basename(p.configFile);
   const steps = p.steps ? `, ${count(p.steps)} steps each` : '';
-  const metrics = "Metrics are from each variant's last evaluation (16 training images, up to 100 test images).";
+  const metrics =
+    p.select === 'best'
+      ? "Metrics are from each run's evaluation of the lowest test L1 (`select: best`: chosen on the test images " +
+        'themselves, so they are optimistic; 16 training images, up to 100 test images).'
+      : "Metrics are from each variant's last evaluation (16 training images, up to 100 test images).";
   const seeds = [...new Set(p.variants.flatMap((v) => (v.replicate ? [v.replicate.seed] : [])))];
   const full = p.variants.filter((v) => !v.half);
   const halves = p.variants.length - full.length;

@@ -94,6 +94,7 @@ function planRecord(sweep: Sweep, file: string, sweepDir: string, steps: number 
     seed: first.train.seed,
     data: { ...first.train.data },
     executor: sweep.executor,
+    select: sweep.select,
     created: readSweep(sweepDir)?.plan.created ?? new Date().toISOString(),
     variants: sweep.variants.map((v) => ({
       name: v.name,

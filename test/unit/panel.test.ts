@@ -93,6 +93,7 @@ describe('runs panel state', () => {
       [0.7, 0.6],
     );
     assert.equal(run.bestTestL1, 0.4);
+    assert.equal(run.bestStep, 2, 'the step of the best test L1');
     assert.equal(run.lastEval?.step, 2);
     assert.equal(run.samples[0].split, 'test');
   });

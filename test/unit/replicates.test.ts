@@ -5,6 +5,8 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { analyze } from '../../src/core/analysis';
 import { modelVariants, runsLabel } from '../../src/core/sweep';
+import type { RunState } from '../../src/runFolders/runState';
+import { selectedEval } from '../../src/runFolders/sweepFolder';
 import { hover } from '../../src/server/service/hover';
 import { codeLenses } from '../../src/server/service/outline';
 
@@ -84,6 +86,23 @@ describe('ablation replicates', () => {
       ['dropout-none'],
     );
     assert.equal(runsLabel(sweep!), '1 variant × 2 seeds = 2 runs + 2 on disjoint halves');
+  });
+
+  it("selects each run's last evaluation, or with select: best its lowest test L1", () => {
+    assert.equal(sweepOf('  dropoutLevels: [none]\n').sweep!.select, 'last');
+    assert.equal(sweepOf('  select: best\n  dropoutLevels: [none]\n').sweep!.select, 'best');
+    const q = (l1: number) => ({ l1, psnr: 20, ssim: 0.5 });
+    const evals = [0.5, 0.3, 0.4].map((l1, i) => ({
+      step: i * 10,
+      epoch: i,
+      train: q(0.2),
+      test: q(l1),
+      gap: q(l1 - 0.2),
+    }));
+    const run = { evals, lastEval: evals[2], bestStep: 10 } as unknown as RunState;
+    assert.equal(selectedEval(run, 'last')?.step, 20);
+    assert.equal(selectedEval(run, undefined)?.step, 20, 'sweeps planned before select: the last');
+    assert.equal(selectedEval(run, 'best')?.step, 10);
   });
 
   it('counts the runs in the hover over `ablation:` and in its code lens, one row per variant', () => {
