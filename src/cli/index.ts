@@ -3,6 +3,7 @@ import { runCli } from './main';
 import { runAblate } from './ablate';
 import { runEvaluateCli } from './evaluate';
 import { runExport } from './export';
+import { runProbeCli } from './probe';
 import { runSweepTask } from './sweepTask';
 import { runTranslateCli } from './translate';
 import { runTrain } from './train';
@@ -16,6 +17,8 @@ if (argv[0] === 'train') {
   void runTranslateCli(argv.slice(1)).then((code) => (process.exitCode = code));
 } else if (argv[0] === 'evaluate') {
   void runEvaluateCli(argv.slice(1)).then((code) => (process.exitCode = code));
+} else if (argv[0] === 'probe') {
+  void runProbeCli(argv.slice(1)).then((code) => (process.exitCode = code));
 } else if (argv[0] === 'export') {
   process.exitCode = runExport(argv.slice(1));
 } else if (argv[0] === 'sweep-task') {

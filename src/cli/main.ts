@@ -20,6 +20,7 @@ const USAGE = `usage:
   p2p export RUN [--step N] --format onnx|tfjs [--out DIR]
   p2p translate RUN... --image FILE|DIR [--step N] [--out DIR] [--neighbours]
   p2p evaluate RUN [--all | --step N] [--backend B]
+  p2p probe RUN [--step N] [--skips] [--backend B]
 `;
 
 /** `examples/seed.p2p.yaml:12:5: error: ...` (1-based line and column, as compilers print them). */

@@ -171,9 +171,51 @@ export function registerLayers(tf: Tf): void {
 }
 
 /** A functional model whose layers are exactly the graph's, in its order, under its names. */
-export function buildModel(tf: Tf, graph: ModelGraph): TF.LayersModel {
+/** How a probe model doses its skips: scaled toward zero, or toward each channel's spatial mean. */
+export type SkipDoseMode = 'scale' | 'mean';
+
+/**
+ * A skip tensor dosed by `alpha` (the probe's input `skip_doses`, one column per skip): alpha * x + (1 - alpha) * m,
+ * m = 0 (`scale`) or each sample's per-channel mean over height and width (`mean`). No weights, so a probe model
+ * loads a checkpoint of the model it probes; at alpha = 1 it passes x through exactly.
+ */
+function skipDoseLayer(tf: Tf, mode: SkipDoseMode, column: number, name: string): Layer {
+  class SkipDose extends tf.layers.Layer {
+    static className = 'SkipDose';
+    computeOutputShape(shapes: TF.Shape[]): TF.Shape {
+      return shapes[0];
+    }
+    call(inputs: TF.Tensor | TF.Tensor[]): TF.Tensor {
+      const [x, doses] = inputs as TF.Tensor[];
+      return tf.tidy(() => {
+        const alpha = tf.reshape(tf.slice(doses, [0, column], [-1, 1]), [-1, 1, 1, 1]);
+        const scaled = tf.mul(x, alpha);
+        if (mode === 'scale') return scaled;
+        return tf.add(scaled, tf.mul(tf.mean(x, [1, 2], true), tf.sub(1, alpha)));
+      });
+    }
+  }
+  return new SkipDose({ name });
+}
+
+/**
+ * The model of `graph`. With `skipDoses`, a probe of the generator: one more input, `skip_doses` (batch, skips),
+ * and each skip dosed by its column (in the graph's decoder order) before its concatenation.
+ */
+export function buildModel(
+  tf: Tf,
+  graph: ModelGraph,
+  { skipDoses }: { skipDoses?: SkipDoseMode } = {},
+): TF.LayersModel {
   const tensors = new Map<string, SymbolicTensor>();
   const inputs: SymbolicTensor[] = [];
+  const skips = graph.layers.filter((l) => l.skip);
+  const doses = skipDoses && tf.input({ shape: [skips.length], name: 'skip_doses' });
+  const dosed = (node: ModelGraph['layers'][number], from: string, t: SymbolicTensor) => {
+    if (!doses || node.skip?.from !== from) return t;
+    const layer = skipDoseLayer(tf, skipDoses!, skips.indexOf(node), `${node.name}_skip_dose`);
+    return layer.apply([t, doses]) as SymbolicTensor;
+  };
   let last: SymbolicTensor | undefined;
   for (const node of graph.layers) {
     const op = node.op;
@@ -193,7 +235,7 @@ export function buildModel(tf: Tf, graph: ModelGraph): TF.LayersModel {
       const ins = node.inbound.map((n) => {
         const t = tensors.get(n);
         if (!t) throw new Error(`graph ${graph.name}: layer ${node.name} reads ${n}, which is not built yet`);
-        return t;
+        return dosed(node, n, t);
       });
       out = layer.apply(ins.length === 1 ? ins[0] : ins) as SymbolicTensor;
     }
@@ -201,7 +243,7 @@ export function buildModel(tf: Tf, graph: ModelGraph): TF.LayersModel {
     last = out;
   }
   if (!last) throw new Error(`graph ${graph.name} has no layers`);
-  return tf.model({ inputs, outputs: last, name: graph.name });
+  return tf.model({ inputs: doses ? [...inputs, doses] : inputs, outputs: last, name: graph.name });
 }
 
 export function buildGenerator(tf: Tf, config: ResolvedConfig): TF.LayersModel {

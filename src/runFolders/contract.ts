@@ -156,7 +156,32 @@ export type TrainerEvent =
   | { type: 'error'; payload: ErrorPayload }
   | { type: 'finished'; payload: FinishedPayload }
   | { type: 'translated'; payload: Translation }
-  | { type: 'evaluated'; payload: Evaluated };
+  | { type: 'evaluated'; payload: Evaluated }
+  | { type: 'probed'; payload: Probe };
+
+/** One dose of one skip in a probe: the skip scaled by alpha toward 0 (`scale`) or toward its per-channel mean. */
+export interface ProbeDose {
+  level: number;
+  mode: 'scale' | 'mean';
+  alpha: number;
+  train: Quality;
+  test: Quality;
+}
+
+/** What each skip of a trained generator does (`p2p probe`, trainer/probe.ts), as `probe.json` records it. */
+export interface Probe {
+  run: string;
+  step: number;
+  evalMode: 'training' | 'inference';
+  images: { train: number; test: number };
+  alphas: number[];
+  /** The decoder levels with a skip, the encoder level each reads and its channels. */
+  skips: { level: number; encoderLevel: number; channels: number }[];
+  unmodified: { train: Quality; test: Quality };
+  doses: ProbeDose[];
+  /** PNG rows of the first test outputs: unmodified, and with each skip at alpha = 0. */
+  figures: { unmodified: string; alphaZero: { level: number; mode: 'scale' | 'mean'; image: string }[] };
+}
 
 /** A run's checkpoints evaluated again (`p2p evaluate`): its rows, as `file` (evaluations.csv) has them. */
 export interface Evaluated {

@@ -34,7 +34,7 @@ export const EVALUATIONS_FILE = 'evaluations.csv';
 export const evaluationsDir = (run: string) => join(dirname(run), 'evaluations', basename(run));
 
 /** The run's config, graphs and data as it trained on them. */
-async function runSetup(run: string, builtinRoot: string) {
+export async function runSetup(run: string, builtinRoot: string) {
   const text = readFileSync(join(run, 'config.p2p.yaml'), 'utf8');
   const { config, generator, discriminator } = analyze(text);
   if (!generator || !discriminator) throw new Error(`${run}: its config has errors`);

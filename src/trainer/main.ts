@@ -5,6 +5,7 @@
 //   node dist/trainer.js --resume RUNDIR [--steps N] [--backend B]
 //   node dist/trainer.js --translate '{"runs": [...], "images": [...], "out": DIR, "step"?: N}' (src/trainer/translate.ts)
 //   node dist/trainer.js --evaluate '{"run": RUNDIR, "all"?: true, "step"?: N}' (src/trainer/evaluateRun.ts)
+//   node dist/trainer.js --probe '{"run": RUNDIR, "step"?: N}' (src/trainer/probe.ts)
 // Events go over IPC (when forked; else one JSON line each on stdout) and into RUNDIR/events.jsonl. A `stop`
 // message, SIGTERM, SIGINT, SIGHUP or the host going away writes a checkpoint and ends the run cleanly, with a
 // `finished` event that says why.
@@ -14,6 +15,7 @@ import { positiveInteger } from '../core/units';
 import type { TrainerCommand, TrainerEvent } from '../runFolders/contract';
 import { runTrainer, type TrainerArgs } from './run';
 import { runEvaluate } from './evaluateRun';
+import { runProbe } from './probe';
 import { runTranslate } from './translate';
 
 const USAGE =
@@ -79,6 +81,7 @@ function main(): void {
   const emit = eventSink();
   if (process.argv[2] === '--translate') return oneRequest(process.argv[3], emit, runTranslate);
   if (process.argv[2] === '--evaluate') return oneRequest(process.argv[3], emit, runEvaluate);
+  if (process.argv[2] === '--probe') return oneRequest(process.argv[3], emit, runProbe);
   let args: TrainerArgs;
   try {
     args = parseTrainerArgs(process.argv.slice(2));

@@ -210,7 +210,7 @@ function discriminatorUpdate(
 /**
  * Generated images for `pairs`, in batches of `batchSize`. In `training` mode (the paper's test-time
  * behaviour: dropout and batch statistics on) the BatchNorm moving statistics are restored afterwards, so
- * evaluation never changes the model.
+ * evaluation never changes the model. `doses`: a probe model's skip doses (model/build.ts).
  */
 export async function generate(
   tf: Tf,
@@ -219,24 +219,24 @@ export async function generate(
   shapes: Shapes,
   batchSize: number,
   mode: 'training' | 'inference',
+  doses?: readonly number[],
 ): Promise<Float32Array> {
   const { size, inChannels, outChannels } = shapes;
   const out = new Float32Array(pairs.length * size * size * outChannels);
   const generateAll = async () => {
     for (let i = 0; i < pairs.length; i += batchSize) {
       const chunk = pairs.slice(i, i + batchSize);
-      const generated = tf.tidy(
-        () =>
-          g.apply(
-            batchTensor(
-              tf,
-              chunk.map((p) => p.input),
-              size,
-              inChannels,
-            ),
-            { training: mode === 'training' },
-          ) as TF.Tensor,
-      );
+      const generated = tf.tidy(() => {
+        const x = batchTensor(
+          tf,
+          chunk.map((p) => p.input),
+          size,
+          inChannels,
+        );
+        // A probe model's second input: the same skip doses for every image of the batch.
+        const ins = doses ? [x, tf.tile(tf.tensor2d([[...doses]]), [chunk.length, 1])] : x;
+        return g.apply(ins, { training: mode === 'training' }) as TF.Tensor;
+      });
       out.set(await generated.data(), i * size * size * outChannels);
       generated.dispose();
     }

@@ -4,11 +4,13 @@
 // does not take it down mid-step: it sees the host go, checkpoints and stops (src/trainer/main.ts).
 
 import type { EvaluateRequest } from './evaluateRun';
+import type { ProbeRequest } from './probe';
 import type { TranslateRequest } from './translate';
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
   Evaluated,
   FinishedPayload,
+  Probe,
   StartedPayload,
   StepPayload,
   TrainerEvent,
@@ -145,6 +147,7 @@ export class TrainerProcess {
 interface Answers {
   translated: Translation;
   evaluated: Evaluated;
+  probed: Probe;
 }
 
 /** One request to a trainer process (`--translate JSON`, `--evaluate JSON`): the payload of its answer, or its error. */
@@ -166,6 +169,11 @@ async function requestInProcess<K extends keyof Answers>(
 /** Images through runs' generators in a trainer process (src/trainer/translate.ts): its manifest, or its error. */
 export function translateInProcess(trainerPath: string, request: TranslateRequest, env?: NodeJS.ProcessEnv) {
   return requestInProcess(trainerPath, ['--translate', 'translated'], request, env);
+}
+
+/** What each skip of a run's generator does, in a trainer process (src/trainer/probe.ts): probe.json, or its error. */
+export function probeInProcess(trainerPath: string, request: ProbeRequest, env?: NodeJS.ProcessEnv) {
+  return requestInProcess(trainerPath, ['--probe', 'probed'], request, env);
 }
 
 /** A run's checkpoints evaluated in a trainer process (src/trainer/evaluateRun.ts): its rows, or its error. */
