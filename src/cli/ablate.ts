@@ -104,6 +104,7 @@ class AblationPrinter {
     else if (e.type === 'capacity')
       out(`training ${e.parallel} variant${e.parallel === 1 ? '' : 's'} at a time (${e.why})`);
     else if (e.type === 'variant') this.variant(e.variant, e.event);
+    else if (e.type === 'probed') out(`${e.variant}: skips probed${e.error ? ` (failed: ${e.error})` : ''}`);
     else if (e.type === 'exit') {
       this.progress.delete(e.variant);
       out(`${e.variant}: ${e.reason}${e.error ? `: ${e.error}` : ''}`);

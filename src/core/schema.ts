@@ -634,6 +634,13 @@ configSchema.properties.ablation = {
       },
       doc: 'Which evaluation of each run the report, `p2p ablate` and the panel table show.',
     },
+    probeSkips: {
+      kind: 'boolean',
+      default: false,
+      doc:
+        "At the end of the sweep, probe each completed variant's skips (`p2p probe`: each skip dosed from 0 to 1 at " +
+        'inference, no retraining); the report gets what each skip does.',
+    },
     disjointHalves: {
       kind: 'boolean',
       default: false,

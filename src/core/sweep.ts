@@ -46,6 +46,8 @@ export interface Sweep {
   seeds: number[];
   /** Which evaluation of each run the tables show: its last, or its lowest test L1. */
   select: 'last' | 'best';
+  /** Probe each completed variant's skips at the end (`ablation.probeSkips`). */
+  probeSkips: boolean;
 }
 
 export interface Base {
@@ -147,7 +149,8 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
   const executor = ab.executor === 'slurm' ? 'slurm' : 'local';
   const slurm = slurmSettings(ab, parsed, diagnostics);
   const select = ab.select === 'best' ? 'best' : 'last';
-  return { sweep: { name, steps, parallel, executor, slurm, variants, seeds, select }, diagnostics };
+  const probeSkips = ab.probeSkips === true;
+  return { sweep: { name, steps, parallel, executor, slurm, variants, seeds, select, probeSkips }, diagnostics };
 }
 
 /** `ablation.seeds`: N seeds from the base's `train.seed` on, or a list; none (one run per variant) below 2. */

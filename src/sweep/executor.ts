@@ -18,6 +18,7 @@ export type SweepEvent =
   | { type: 'variant'; variant: string; event: TrainerEvent }
   | { type: 'exit'; variant: string; reason: 'completed' | 'stopped' | 'failed'; error?: string }
   | { type: 'submitted'; submission: Submission }
+  | { type: 'probed'; variant: string; error?: string }
   | { type: 'report'; files: string[] };
 
 /** One `sbatch` of a sweep, as `slurm/submissions.jsonl` keeps it. */

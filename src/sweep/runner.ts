@@ -15,6 +15,7 @@ import type { SweepEvent, SweepExecutor, SweepOutcome, SweepPass } from './execu
 import { jobMode, variantConfigFile, type Job } from './jobs';
 import { LocalExecutor } from './localExecutor';
 import { writeReport } from './report';
+import { probeInProcess } from '../trainer/process';
 import { SlurmExecutor } from './slurm';
 
 export type { SweepEvent, SweepOutcome } from './executor';
@@ -152,10 +153,28 @@ export class SweepRunner {
     const pass: SweepPass = { sweepDir, plan, jobs, trainer, outcome };
     this.executor = this.createExecutor(sweep);
     if (!this.stopping) await this.executor.submit(pass);
+    if (sweep.probeSkips && !this.stopping) await this.probeVariants(sweepDir);
     const state = readSweep(sweepDir);
     if (state) outcome.report = writeReport(state);
     this.onEvent({ type: 'report', files: outcome.report });
     return outcome;
+  }
+
+  /** `ablation.probeSkips`: each completed variant with skips probed in turn (p2p probe); a failure is reported, not fatal. */
+  private async probeVariants(sweepDir: string): Promise<void> {
+    const state = readSweep(sweepDir);
+    if (!state) return;
+    const { trainerPath, env, backend, builtinRoot } = this.options;
+    for (const [i, v] of state.plan.variants.entries()) {
+      if (this.stopping || state.rows[i].status !== 'completed' || v.skips === 'none') continue;
+      const run = path.join(sweepDir, v.dir);
+      try {
+        await probeInProcess(trainerPath, { run, backend, builtinRoot }, env);
+        this.onEvent({ type: 'probed', variant: v.name });
+      } catch (e) {
+        this.onEvent({ type: 'probed', variant: v.name, error: (e as Error).message });
+      }
+    }
   }
 
   private createExecutor(sweep: Sweep): SweepExecutor {

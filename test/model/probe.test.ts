@@ -22,11 +22,12 @@ function graphOf(skips: string) {
 function randomise(model: tf.LayersModel, seed: number): void {
   const rng = new SeededRandom(seed);
   model.setWeights(
-    model.getWeights().map((w) => {
-      const values = Float32Array.from({ length: w.size }, () =>
+    model.weights.map((w) => {
+      const shape = w.shape as number[];
+      const values = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () =>
         w.name.includes('variance') ? 0.5 + rng.next() : rng.next() - 0.5,
       );
-      return tf.tensor(values, w.shape);
+      return tf.tensor(values, shape);
     }),
   );
 }
