@@ -12,6 +12,8 @@ import type { SweepRow, SweepState } from '../runFolders/sweepFolder';
 import { rowCells, signed, TABLE_HEADER } from '../runFolders/sweepTable';
 import { summarizeReplicates, summaryTable, type SweepSummary } from '../runFolders/replicateStats';
 import { HALVES_HEADER, HALVES_NOTE, halvesCells, halvesOf } from '../runFolders/disjointHalves';
+import { readProbe } from '../runFolders/probes';
+import { SKIP_EFFECTS_HEADER, SKIP_EFFECTS_NOTE, skipEffectCells, skipEffects } from '../runFolders/probeSummary';
 
 const PALETTE = [
   '#1f77b4',
@@ -202,6 +204,40 @@ function summaryMarkdown(summary: SweepSummary | undefined): string[] {
   ];
 }
 
+/** The probes of the sweep's completed runs (`ablation.probeSkips`), by the variant each run repeats. */
+function probesOf(state: SweepState) {
+  return state.plan.variants.flatMap((v, i) => {
+    const probe = state.rows[i]?.status === 'completed' && !v.half ? readProbe(path.join(state.dir, v.dir)) : undefined;
+    return probe ? [{ of: v.replicate?.of ?? v.name, probe }] : [];
+  });
+}
+
+/** What each skip does, from the probes (`ablation.probeSkips`), when some run has one. */
+function skipEffectsMarkdown(state: SweepState): string[] {
+  const rows = skipEffects(probesOf(state));
+  if (!rows.length) return [];
+  return [
+    '## What each skip does',
+    '',
+    SKIP_EFFECTS_NOTE,
+    '',
+    `| ${SKIP_EFFECTS_HEADER.join(' | ')} |`,
+    `|${SKIP_EFFECTS_HEADER.map((_, i) => (i >= 2 ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) => `| ${skipEffectCells(r).map(escapeMd).join(' | ')} |`),
+    '',
+  ];
+}
+
+function skipEffectsHtml(state: SweepState): string {
+  const rows = skipEffects(probesOf(state));
+  if (!rows.length) return '';
+  const head = SKIP_EFFECTS_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
+  const cell = (c: string, i: number) => `<td${i >= 2 ? ' class="n"' : ''}>${escapeHtml(c)}</td>`;
+  const body = rows.map((r) => `<tr>${skipEffectCells(r).map(cell).join('')}</tr>`).join('\n');
+  const note = escapeHtml(SKIP_EFFECTS_NOTE).replace(/`([^`]*)`/g, '<code>$1</code>');
+  return `<h2>What each skip does</h2>\n<p>${note}</p>\n<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
 /** The disjoint halves' section (`ablation.disjointHalves`), when both halves of some variant completed. */
 function halvesMarkdown(state: SweepState): string[] {
   const rows = halvesOf(state);
@@ -237,6 +273,7 @@ export function reportMarkdown(state: SweepState, summary = summarizeReplicates(
     '',
     ...summaryMarkdown(summary),
     ...halvesMarkdown(state),
+    ...skipEffectsMarkdown(state),
     '## Runs',
     '',
     `| ${TABLE_HEADER.join(' | ')} |`,
@@ -305,6 +342,7 @@ ${REPORT_CSS}
 <p>${escapeHtml(setupLine(state)).replace(/`([^`]*)`/g, '<code>$1</code>')}</p>
 ${summary ? summaryHtml(summary) : ''}
 ${halvesHtml(state)}
+${skipEffectsHtml(state)}
 <h2>Runs</h2>
 <table><thead><tr>${head}</tr></thead><tbody>
 ${body}

@@ -160,13 +160,16 @@ export class SweepRunner {
     return outcome;
   }
 
-  /** `ablation.probeSkips`: each completed variant with skips probed in turn (p2p probe); a failure is reported, not fatal. */
+  /**
+   * `ablation.probeSkips`: each completed run with skips (not the disjoint halves) probed in turn (p2p probe); a
+   * failure is reported, not fatal.
+   */
   private async probeVariants(sweepDir: string): Promise<void> {
     const state = readSweep(sweepDir);
     if (!state) return;
     const { trainerPath, env, backend, builtinRoot } = this.options;
     for (const [i, v] of state.plan.variants.entries()) {
-      if (this.stopping || state.rows[i].status !== 'completed' || v.skips === 'none') continue;
+      if (this.stopping || state.rows[i].status !== 'completed' || v.skips === 'none' || v.half) continue;
       const run = path.join(sweepDir, v.dir);
       try {
         await probeInProcess(trainerPath, { run, backend, builtinRoot }, env);

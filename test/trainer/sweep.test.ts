@@ -117,10 +117,10 @@ describe('ablation sweeps through the trainer', () => {
     assert.match(readFileSync(join(outcome.sweepDir, 'gap.svg'), 'utf8'), /gap [+−]0\.\d{3}/);
   });
 
-  it('trains each variant on two disjoint halves too (ablation.disjointHalves) and compares their outputs', async () => {
+  it('trains each variant on two disjoint halves too (ablation.disjointHalves), compares their outputs and probes the skips', async () => {
     const file = write(
       'halves.p2p.yaml',
-      `${base}ablation:\n  name: halves\n  steps: 12\n  dropoutLevels: [none]\n  disjointHalves: true\n`,
+      `${base}ablation:\n  name: halves\n  steps: 12\n  dropoutLevels: [none]\n  disjointHalves: true\n  probeSkips: true\n`,
     );
     const outcome = await new SweepRunner({ file, out: join(work, 'runs'), trainerPath, builtinRoot }, () => {}).run();
     assert.deepEqual(outcome.failed, []);
@@ -150,6 +150,19 @@ describe('ablation sweeps through the trainer', () => {
         .map((c) => Number(c.replace(' |', '')));
       assert.ok(between > 0 && toTarget > 0 && Math.abs(ratio - between / toTarget) < 0.01, row);
     }
+    // probeSkips: each full run's two skips probed beside it, and what each does in the report.
+    for (const v of state.plan.variants)
+      assert.equal(existsSync(join(outcome.sweepDir, 'probes', v.dir, 'probe.json')), !v.half, v.name);
+    const effects = md.slice(md.indexOf('## What each skip does'), md.indexOf('## Runs'));
+    for (const name of [model, other])
+      for (const level of ['1 (2)', '2 (1)'])
+        assert.match(
+          effects,
+          new RegExp(
+            `^\\| ${name} \\| ${level.replace(/[()]/g, '\\$&')} \\| 1 \\| [+−]\\d\\.\\d{3} \\| [+−]\\d\\.\\d{3} \\|$`,
+            'm',
+          ),
+        );
   });
 
   it('trains replicates (ablation.seeds) as ordinary runs: their own weights and masks, the base split', async () => {
