@@ -6,7 +6,7 @@
 // go to `probes/<run>/` beside the run folder, never inside it.
 
 import { mkdirSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Backend, ResolvedConfig } from '../core/config';
 import type { ModelGraph } from '../core/graph';
 import { SeededRandom, withRandom } from '../core/random';
@@ -15,6 +15,7 @@ import { buildModel, setDropoutDraw, type SkipDoseMode } from '../model/build';
 import type { Tf } from '../model/tf';
 import { checkpointAt } from '../runFolders/checkpoints';
 import type { Probe, ProbeDose, Quality, TrainerEvent } from '../runFolders/contract';
+import { PROBE_FILE, probesDir } from '../runFolders/probes';
 import { writeAtomic } from '../runFolders/runDir';
 import { chooseBackend } from './backends';
 import { loadModelWeights } from './checkpoint';
@@ -32,12 +33,8 @@ export interface ProbeRequest {
   builtinRoot?: string;
 }
 
-export const PROBE_FILE = 'probe.json';
 export const ALPHAS = [0, 0.25, 0.5, 0.75, 1];
 const MODES: SkipDoseMode[] = ['scale', 'mean'];
-
-/** `probes/<run>/` in the folder that holds the run. */
-export const probesDir = (run: string) => join(dirname(run), 'probes', basename(run));
 
 interface Measuring {
   tf: Tf;
