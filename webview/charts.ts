@@ -16,6 +16,16 @@ export interface Series {
   of?: number;
   /** Points alone, no line (a marked step: the best evaluation). */
   marker?: boolean;
+  /** A level to read the others against (an unmodified model's): dashed, in the text's colour. */
+  reference?: boolean;
+}
+
+/** A chart whose x is not the training step (a dose from 0 to 1): its name, and whether to smooth along it. */
+export interface ChartAxis {
+  /** The x axis's name in the legend and under the axis; `step` (and no axis label) by default. */
+  x?: string;
+  /** TensorBoard's smoothing applies to curves over steps; false draws the values as measured. */
+  smooth?: boolean;
 }
 
 /** What uPlot draws: the series, then each band's edges (hidden from the legend), with their colour index. */
@@ -23,7 +33,7 @@ interface Drawn {
   name: string;
   points: [number, number][];
   colour: number;
-  role: 'curve' | 'seed' | 'edge' | 'marker';
+  role: 'curve' | 'seed' | 'edge' | 'marker' | 'reference';
 }
 
 function drawn(series: readonly Series[]): { lines: Drawn[]; bands: [number, number][] } {
@@ -31,7 +41,7 @@ function drawn(series: readonly Series[]): { lines: Drawn[]; bands: [number, num
     name: s.name,
     points: s.points,
     colour: s.of ?? i,
-    role: s.marker ? 'marker' : s.of === undefined ? 'curve' : 'seed',
+    role: s.marker ? 'marker' : s.reference ? 'reference' : s.of === undefined ? 'curve' : 'seed',
   }));
   const bands: [number, number][] = [];
   series.forEach((s, i) => {
@@ -55,17 +65,17 @@ export interface ChartSettings {
   log: boolean;
 }
 
-const pending = new Map<string, { title: string; series: readonly Series[] }>();
+const pending = new Map<string, { title: string; series: readonly Series[]; axis: ChartAxis }>();
 let mounted: uPlot[] = [];
 let nextId = 0;
 /** The steps zoomed into, per chart title: kept across renders (the panel renders twice a second while training). */
 const zoomOf = new Map<string, { min: number; max: number }>();
 
-/** A chart's placeholder, drawn by the next `mountCharts`. */
-export function chart(title: string, series: readonly Series[]): string {
+/** A chart's placeholder, drawn by the next `mountCharts`; over steps unless `axis` says otherwise. */
+export function chart(title: string, series: readonly Series[], axis: ChartAxis = {}): string {
   if (!series.some((s) => s.points.length)) return `<div class="chart empty">${esc(title)}: no data yet</div>`;
   const id = `chart-${nextId++}`;
-  pending.set(id, { title, series });
+  pending.set(id, { title, series, axis });
   return `<div class="chart"><div class="chart-title">${esc(title)}</div><div class="plot" data-chart="${id}"></div></div>`;
 }
 
@@ -135,7 +145,11 @@ function withAlpha(colour: string, alpha: number): string {
 const colourOf = (i: number) =>
   themeColour(`--vscode-charts-${PALETTE[i % PALETTE.length]}`, `hsl(${(i * 67) % 360} 70% 55%)`);
 
-function options(title: string, series: readonly Series[], width: number, log: boolean): uPlot.Options {
+function options(
+  { title, series, axis: { x } }: { title: string; series: readonly Series[]; axis: ChartAxis },
+  width: number,
+  log: boolean,
+): uPlot.Options {
   const { lines, bands } = drawn(series);
   const fg = themeColour('--vscode-foreground', '#888');
   const grid = textColour(0.15);
@@ -146,7 +160,7 @@ function options(title: string, series: readonly Series[], width: number, log: b
     width,
     height: 170,
     scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
-    axes: [axis, { ...axis, size: 54 }],
+    axes: [x ? { ...axis, label: x, labelSize: 18, labelGap: 0 } : axis, { ...axis, size: 54 }],
     cursor: { drag: { x: true, y: false } },
     legend: { live: true },
     hooks: {
@@ -160,14 +174,15 @@ function options(title: string, series: readonly Series[], width: number, log: b
       ],
     },
     series: [
-      { label: 'step', value: (_u, v) => (v === null ? '—' : String(v)) },
+      { label: x ?? 'step', value: (_u, v) => (v === null ? '—' : String(v)) },
       ...lines.map((s) => ({
         ...(s.role === 'marker'
           ? { paths: () => null, points: { show: true, size: 9, fill: colourOf(s.colour) } }
           : {}),
+        ...(s.role === 'reference' ? { dash: [5, 4] } : {}),
         label: s.name,
-        stroke: s.role === 'edge' ? 'transparent' : withAlpha(colourOf(s.colour), s.role === 'seed' ? 0.55 : 1),
-        width: s.role === 'curve' ? 1.5 : 0.75,
+        stroke: stroke(s),
+        width: s.role === 'curve' ? 1.5 : s.role === 'reference' ? 1.25 : 0.75,
         spanGaps: true,
         ...(s.role === 'marker' ? {} : { points: { show: false } }),
         class: s.role === 'edge' ? 'band-edge' : undefined,
@@ -178,6 +193,12 @@ function options(title: string, series: readonly Series[], width: number, log: b
   };
 }
 
+function stroke(s: Drawn): string {
+  if (s.role === 'edge') return 'transparent';
+  if (s.role === 'reference') return textColour(0.6);
+  return withAlpha(colourOf(s.colour), s.role === 'seed' ? 0.55 : 1);
+}
+
 /** Draws every placeholder of the last render; charts of the render before are destroyed. */
 export function mountCharts(root: HTMLElement, settings: ChartSettings): void {
   for (const u of mounted) u.destroy();
@@ -185,7 +206,7 @@ export function mountCharts(root: HTMLElement, settings: ChartSettings): void {
   for (const el of Array.from(root.querySelectorAll<HTMLElement>('[data-chart]'))) {
     const spec = pending.get(el.dataset.chart!);
     if (!spec) continue;
-    const data = aligned(drawn(spec.series).lines, settings.smoothing);
+    const data = aligned(drawn(spec.series).lines, spec.axis.smooth === false ? 0 : settings.smoothing);
     // A log scale needs positive values: a chart with others (a gap, an SSIM) stays linear and says so.
     const positive = data
       .slice(1)
@@ -193,7 +214,7 @@ export function mountCharts(root: HTMLElement, settings: ChartSettings): void {
     const log = settings.log && positive;
     if (settings.log && !positive) el.insertAdjacentHTML('beforebegin', '<div class="muted">linear: values ≤ 0</div>');
     const width = Math.max(240, el.clientWidth || 400);
-    const u = new uPlot(options(spec.title, spec.series, width, log), data, el);
+    const u = new uPlot(options(spec, width, log), data, el);
     const zoom = zoomOf.get(spec.title);
     if (zoom) u.setScale('x', zoom);
     u.over.addEventListener('dblclick', () => zoomOf.delete(spec.title));

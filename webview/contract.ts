@@ -1,7 +1,7 @@
 // Webview <-> extension host messages of the runs panel, as discriminated unions.
 
 import type { ConfigChange, RunState } from '../src/runFolders/runState';
-import type { NeighbourRecord, SampleSplit } from '../src/runFolders/contract';
+import type { NeighbourRecord, Probe, SampleSplit } from '../src/runFolders/contract';
 import type { SweepRow } from '../src/runFolders/sweepFolder';
 
 /** An ablation sweep: its table rows, and the panel id of each variant's run (absent until it starts). */
@@ -24,7 +24,18 @@ export interface PanelRun extends Omit<RunState, 'samples' | 'config'> {
   /** Differences to the chosen base run's config. */
   diff: ConfigChange[];
   macs?: number;
+  /** Whether the run keeps a checkpoint: what a probe (and an export) loads. */
+  checkpointed: boolean;
+  /** The run's skip probe (probes/<run>/probe.json beside it), its figures as webview URIs. */
+  probe?: PanelProbe;
+  /** A probe of this run is running in a trainer process. */
+  probing?: boolean;
+  /** Why the last probe of this run from the panel failed. */
+  probeError?: string;
 }
+
+/** A skip probe as the panel shows it: probe.json less the run's path, its figures as webview URIs. */
+export type PanelProbe = Omit<Probe, 'run'>;
 
 /** A translation as the panel shows it: per image, the original and every run's transformed input and output. */
 export interface PanelTranslation {
@@ -64,6 +75,8 @@ export interface PanelViewState {
   eachSeed?: boolean;
   /** What Compare shows of each run: its sample figure, or that figure over its columns' nearest training targets. */
   compareView?: 'samples' | 'neighbours';
+  /** Which images the skip probe's dose-response charts measure L1 on. */
+  probeSplit?: 'train' | 'test';
 }
 
 export type HostMessage =
@@ -102,7 +115,9 @@ export type WebviewMessage =
       payload: { ids: string[]; image?: { name: string; base64: string } };
     }
   | { type: 'abDifference'; payload: { image: number; a: number; b: number } }
-  | { type: 'export'; payload: { id: string; format: 'onnx' | 'tfjs' } };
+  | { type: 'export'; payload: { id: string; format: 'onnx' | 'tfjs' } }
+  /** Probe the skips of a run (`p2p probe`): each dosed from 0 to 1. */
+  | { type: 'probe'; payload: { id: string } };
 
 export function isWebviewMessage(m: unknown): m is WebviewMessage {
   if (!m || typeof m !== 'object') return false;
@@ -121,6 +136,7 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
     case 'setBase':
     case 'openReport':
     case 'cancelAblation':
+    case 'probe':
       return typeof (p as { id?: unknown }).id === 'string';
     case 'translate': {
       const { ids, image } = p as { ids?: unknown; image?: { name?: unknown; base64?: unknown } };

@@ -1,5 +1,5 @@
-// The runs panel in the webview: runs list, live curves, Train/Test samples with a step slider, and a
-// side-by-side comparison. All state it needs to come back after being hidden lives in vscode.setState.
+// The runs panel in the webview: runs list, live curves, Train/Test samples with a step slider, a run's skip probe,
+// and a side-by-side comparison. All state it needs to come back after being hidden lives in vscode.setState.
 
 import { adapterWithFeatures, describeAdapter } from '../src/runFolders/contract';
 import { chart, chartControls, mountCharts, type Series } from './charts';
@@ -10,6 +10,7 @@ import { ablationsTab } from './ablations';
 import { runsAtSeed, shownSeed } from './ablationModel';
 import { escapeHtml as esc } from '../src/core/html';
 import { copyingLine, criticCharts, diversity, figureAt, memorisationCharts, sampleStack } from './memorisation';
+import { probeSection } from './probeView';
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewMessage): void;
@@ -261,7 +262,7 @@ function compare(): string {
   return `${translations()}${table}${controls}${legend}<div class="side-by-side">${images}</div>`;
 }
 
-/** The selected run under the runs table: its name and status, backend, error, curves and samples. */
+/** The selected run under the runs table: its name and status, backend, error, curves, samples and skip probe. */
 function runDetails(r: PanelRun): string {
   const where = `${esc(r.id)} · ${r.status} · step ${r.step}/${r.totalSteps ?? '?'}`;
   const title = `<div class="run-title"><h2>${esc(r.name)} <span class="muted">${where}</span></h2>${runAction(r)}</div>`;
@@ -270,7 +271,8 @@ function runDetails(r: PanelRun): string {
       ? ''
       : `<div class="controls">Export the generator: <button data-export="${esc(r.id)}" data-format="onnx">ONNX</button>
 <button data-export="${esc(r.id)}" data-format="tfjs">tfjs</button></div>`;
-  return `${title}${backendLine(r)}${errorLine(r)}${warningsLine(r)}${exportButtons}${curves(r)}${samples(r)}`;
+  const probe = probeSection(r, view.probeSplit ?? 'test');
+  return `${title}${backendLine(r)}${errorLine(r)}${warningsLine(r)}${exportButtons}${curves(r)}${samples(r)}${probe}`;
 }
 
 function render(): void {
@@ -352,6 +354,8 @@ app.addEventListener('click', (e) => {
     send({ type: 'cancelAblation', payload: { id: t.dataset.cancelSweep } });
   } else if (t.dataset.export !== undefined) {
     send({ type: 'export', payload: { id: t.dataset.export, format: t.dataset.format === 'tfjs' ? 'tfjs' : 'onnx' } });
+  } else if (t.dataset.probe !== undefined) {
+    send({ type: 'probe', payload: { id: t.dataset.probe } });
   } else if (t.dataset.pickImage !== undefined) {
     send({ type: 'translate', payload: { ids: view.selected } });
   } else if (t.dataset.report !== undefined) {
@@ -396,6 +400,9 @@ app.addEventListener('input', (e) => {
     abInput(t);
   } else if (t.name === 'split') {
     view.split = t.value as 'train' | 'test';
+    render();
+  } else if (t.name === 'probe-split') {
+    view.probeSplit = t.value === 'train' ? 'train' : 'test';
     render();
   } else if (t.name === 'compare-view') {
     view.compareView = t.value === 'neighbours' ? 'neighbours' : 'samples';

@@ -1,5 +1,6 @@
 // The runs panel: a webview fed with the run folders under runs/. It reads them again when they change
-// (debounced), loads images only from inside those folders, and restores itself through a serializer.
+// (debounced), loads images only from inside those folders, and restores itself through a serializer. It probes a
+// run's skips on request, in a trainer process (`p2p probe`), and shows the probe beside the run.
 
 import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -7,15 +8,18 @@ import * as vscode from 'vscode';
 import { analyze } from '../core/analysis';
 import { readRunsAndSweeps, sampleInside, type RunCache } from '../runFolders/runFolders';
 import { configDiff, type SampleRef } from '../runFolders/runState';
-import type { HostMessage, PanelRun, PanelSweep, WebviewMessage } from '../../webview/contract';
+import { probeMtime, readProbe } from '../runFolders/probes';
+import { hasCheckpoint } from '../runFolders/checkpoints';
+import type { HostMessage, PanelProbe, PanelRun, PanelSweep, WebviewMessage } from '../../webview/contract';
 import { isWebviewMessage } from '../../webview/contract';
 import { isActive } from '../core/slurm';
 import type { SweepState } from '../runFolders/sweepFolder';
 import { pollMs, SchedulerWatch } from './schedulerWatch';
-import { readSettings } from './settings';
+import { readSettings, trainerEnv } from './settings';
 import type { TrainingController } from './training';
 import type { Translations } from './translations';
 import { exportRun, type ExportFormat } from '../trainer/export';
+import { probeInProcess } from '../trainer/process';
 import type { Translation } from '../runFolders/contract';
 
 export const PANEL_VIEW_TYPE = 'p2p.runsPanel';
@@ -41,6 +45,10 @@ export class RunsPanel implements vscode.Disposable {
   /** A run just started, to select once the panel lists it. */
   private follow: string | undefined;
   private watch: vscode.Disposable[] = [];
+  /** The run folders being probed: one probe of a run at a time. */
+  private readonly probing = new Set<string>();
+  /** Why the last probe of a run folder failed, until it is probed again. */
+  private readonly probeErrors = new Map<string, string>();
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -94,7 +102,8 @@ export class RunsPanel implements vscode.Disposable {
     return {
       enableScripts: true,
       retainContextWhenHidden: false,
-      // Only the panel's own script and the run folders: nothing else on disk can be loaded.
+      // Only the panel's own script, the run folders (probes/ beside a run is in them too) and the translations:
+      // nothing else on disk can be loaded.
       localResourceRoots: [
         vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview'),
         vscode.Uri.file(this.root),
@@ -134,7 +143,7 @@ export class RunsPanel implements vscode.Disposable {
   private watchRoot(): void {
     this.watch.forEach((s) => s.dispose());
     const watcher = vscode.workspace.createFileSystemWatcher(
-      new vscode.RelativePattern(vscode.Uri.file(this.root), '**/{events.jsonl,resolved.json}'),
+      new vscode.RelativePattern(vscode.Uri.file(this.root), '**/{events.jsonl,resolved.json,probe.json}'),
     );
     this.watch = [
       watcher,
@@ -183,6 +192,11 @@ export class RunsPanel implements vscode.Disposable {
         if (dir) exportFromPanel(dir, msg.payload.format, path.join(path.dirname(this.root), 'exports'));
         break;
       }
+      case 'probe': {
+        const dir = this.runDir(msg.payload.id);
+        if (dir) void this.probe(dir);
+        break;
+      }
       case 'cancelAblation':
         void this.training.cancelAblation(path.join(this.root, path.basename(msg.payload.id)));
         break;
@@ -209,6 +223,31 @@ export class RunsPanel implements vscode.Disposable {
       const message = (e as Error).message;
       void this.panel?.webview.postMessage({ type: 'translateFailed', payload: { message } } satisfies HostMessage);
       void vscode.window.showErrorMessage(`pix2pix: translation failed: ${message}`);
+    }
+  }
+
+  /**
+   * Probes a run's skips in a trainer process, one probe of a run at a time and none of a run training; the panel
+   * shows the probe when probe.json is written, and a failure in the run's details and a message.
+   */
+  private async probe(dir: string): Promise<void> {
+    if (this.probing.has(dir) || this.training.isLive(dir)) return;
+    this.probing.add(dir);
+    this.probeErrors.delete(dir);
+    this.post();
+    const trainerPath = path.join(this.extensionUri.fsPath, 'dist', 'trainer.js');
+    const title = `pix2pix: probing the skips of ${path.basename(dir)}`;
+    try {
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>
+        probeInProcess(trainerPath, { run: dir, backend: readSettings().backend }, trainerEnv()),
+      );
+    } catch (e) {
+      const message = (e as Error).message;
+      this.probeErrors.set(dir, message);
+      void vscode.window.showErrorMessage(`pix2pix: probing ${path.basename(dir)} failed: ${message}`);
+    } finally {
+      this.probing.delete(dir);
+      this.post();
     }
   }
 
@@ -273,7 +312,8 @@ export class RunsPanel implements vscode.Disposable {
     // Only the runs that changed since the last message go to the webview; it keeps the others.
     const changed = runs.filter((r) => {
       const liveStep = r.status === 'running' ? this.liveSteps.get(path.resolve(r.dir)) : undefined;
-      const key = `${this.cache.get(r.dir)?.key}|${r.status}|${liveStep}|${baseKey}|${r.name}|${r.sweep}`;
+      const probe = `${probeMtime(r.dir)}|${this.probing.has(r.dir)}|${this.probeErrors.get(r.dir)}`;
+      const key = `${this.cache.get(r.dir)?.key}|${r.status}|${liveStep}|${baseKey}|${r.name}|${r.sweep}|${probe}`;
       if (this.sent.get(r.id) === key) return false;
       this.sent.set(r.id, key);
       return true;
@@ -290,6 +330,8 @@ export class RunsPanel implements vscode.Disposable {
         diff:
           base?.config && config && base !== r ? configDiff(base.config, config).filter((c) => c.path !== 'name') : [],
         samples: this.sampleUris(r.dir, samples),
+        checkpointed: hasCheckpoint(r.dir),
+        ...this.probeOf(r.dir),
       };
     });
     const panelSweeps = sweeps.map((sw) => this.panelSweep(sw));
@@ -339,6 +381,26 @@ export class RunsPanel implements vscode.Disposable {
     }
     this.samplesShown.set(dir, kept);
     return [...kept.uris];
+  }
+
+  /** A run's probe (its figures as webview URIs, loaded again when rewritten), whether one runs, and its failure. */
+  private probeOf(dir: string): Pick<PanelRun, 'probe' | 'probing' | 'probeError'> {
+    const webview = this.panel!.webview;
+    const found = readProbe(dir);
+    const error = this.probeErrors.get(dir);
+    let probe: PanelProbe | undefined;
+    if (found) {
+      const { run: _run, figures, ...rest } = found;
+      const v = Math.round(probeMtime(dir) ?? 0);
+      const uri = (file: string) => `${webview.asWebviewUri(vscode.Uri.file(file)).toString()}?v=${v}`;
+      const alphaZero = figures.alphaZero.map((f) => ({ ...f, image: uri(f.image) }));
+      probe = { ...rest, figures: { unmodified: uri(figures.unmodified), alphaZero } };
+    }
+    return {
+      ...(probe ? { probe } : {}),
+      ...(this.probing.has(dir) ? { probing: true } : {}),
+      ...(error ? { probeError: error } : {}),
+    };
   }
 
   /** A sweep as the panel shows it; a SLURM sweep's rows carry their scheduler states. */

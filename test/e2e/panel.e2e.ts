@@ -164,6 +164,63 @@ describe('training from the editor and the runs panel (code-server)', () => {
     await wb.page.locator('.editor-group-container').first().locator('.monaco-editor .view-lines').first().click();
   });
 
+  it('probes the skips of a trained run: L1 against alpha per mode, a curve per level, the outputs without each', async () => {
+    await panel.locator('nav button', { hasText: 'Runs' }).click();
+    await runRow('all-skips').locator('td').nth(1).click();
+    await panel.locator('.run-title h2', { hasText: 'all-skips' }).waitFor({ timeout: 20_000 });
+    const section = panel.locator('section.probe');
+    await section.locator('button', { hasText: 'Probe skips' }).click();
+    const charts = section.locator('.probe-charts .chart');
+    await charts
+      .first()
+      .locator('.plot canvas')
+      .waitFor({ timeout: 300_000 })
+      .catch(async (e) => {
+        await shot('probe-failed');
+        throw e;
+      });
+    const titles = await charts.locator('.chart-title').allInnerTexts();
+    assert.deepEqual(titles, ['Skip scaled toward 0 (test L1)', 'Skip toward its per-channel mean (test L1)']);
+    // tiny.p2p.yaml: 5 levels, skips at decoder levels 1-4 from encoder levels 4-1.
+    const levels = ['level 1 (encoder 4)', 'level 2 (encoder 3)', 'level 3 (encoder 2)', 'level 4 (encoder 1)'];
+    for (const chartEl of await charts.all()) {
+      await chartEl.locator('.plot canvas').waitFor({ timeout: 10_000 });
+      const legend = await chartEl.locator('.u-legend .u-series .u-label').allInnerTexts();
+      assert.deepEqual(legend, ['alpha', ...levels, 'unmodified']);
+    }
+    const rows = section.locator('.probe-figures figure.probe-row');
+    assert.equal(await rows.count(), 1 + levels.length, 'the unmodified outputs and one row per skip');
+    const captions = await rows.locator('figcaption').allInnerTexts();
+    assert.match(captions[0], /^unmodified \(step 240\) \(test L1 0\.\d{3}\)$/);
+    for (const [i, caption] of captions.slice(1).entries())
+      assert.match(caption, new RegExp(`^level ${i + 1} without its skip \\(test L1 0\\.\\d{3}, [+−]0\\.\\d{3}\\)$`));
+    for (const img of await rows.locator('img').all())
+      await until(() => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0), 20_000);
+    await section.locator('button', { hasText: 'Probe again' }).waitFor();
+    const toTop = () => section.evaluate((el) => el.scrollIntoView({ block: 'start' }));
+    await toTop();
+    await shot('probe');
+    await section.locator('.probe-figures').evaluate((el) => el.scrollIntoView({ block: 'end' }));
+    await shot('probe-figures');
+    await section.locator('input[name="probe-split"][value="train"]').check();
+    await section.locator('.chart-title', { hasText: 'Skip scaled toward 0 (train L1)' }).waitFor();
+    await section.locator('input[name="probe-split"][value="test"]').check();
+    const width = (await wb.page.locator('iframe.webview').last().boundingBox())!.width;
+    await setTheme(wb.page, 'Dark Modern');
+    await section.locator('.plot canvas').first().waitFor();
+    await wb.page.waitForTimeout(500);
+    await toTop();
+    await shot('probe-dark');
+    await setTheme(wb.page, 'Light Modern');
+    await resizePanel(wb.page, 450);
+    await section.locator('.plot canvas').first().waitFor();
+    await wb.page.waitForTimeout(500);
+    await toTop();
+    await shot('probe-450px');
+    await resizePanel(wb.page, width);
+    await wb.page.locator('.editor-group-container').first().locator('.monaco-editor .view-lines').first().click();
+  });
+
   it('runs an ablation from its code lens and shows the table, then the variants side by side', async () => {
     await open('sweep.p2p.yaml');
     const lens = wb.page.locator('.editor-group-container.active .codelens-decoration a', {

@@ -351,6 +351,8 @@ describe('panel boundaries', () => {
     assert.equal(isWebviewMessage({ type: 'openReport', payload: {} }), false);
     assert.ok(isWebviewMessage({ type: 'tabShown', payload: { tab: 'ablations' } }));
     assert.equal(isWebviewMessage({ type: 'tabShown', payload: { tab: 'settings' } }), false);
+    assert.ok(isWebviewMessage({ type: 'probe', payload: { id: 'e2e-skips/skips-all' } }));
+    assert.equal(isWebviewMessage({ type: 'probe', payload: { id: 3 } }), false);
     for (const bad of [
       null,
       'ready',
