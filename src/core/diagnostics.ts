@@ -10,6 +10,9 @@ export interface Range {
   end: Position;
 }
 
+/** Offsets into the text: [start, end). */
+export type Span = readonly [number, number];
+
 export type Severity = 'error' | 'warning';
 
 export type Path = readonly (string | number)[];

@@ -12,12 +12,10 @@ import {
   type Path,
   type Range,
   type Severity,
+  type Span,
 } from './diagnostics';
 import { syntaxDiagnostic } from './yamlSyntax';
 import { childSchema, configSchema, gridPaths, type NumberSchema, type Schema } from './schema';
-
-/** Offsets into the text: [start, end). */
-export type Span = readonly [number, number];
 
 export interface Location {
   path: Path;

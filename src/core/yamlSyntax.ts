@@ -2,8 +2,7 @@
 // reported at the token that opened it (the parser notices only where it gave up), a duplicate key by name.
 
 import { isCollection, isMap, isScalar, visit, type Document, type Node, type YAMLError, type YAMLMap } from 'yaml';
-import type { Diagnostic, LineIndex } from './diagnostics';
-import type { Span } from './document';
+import type { Diagnostic, LineIndex, Span } from './diagnostics';
 
 export function syntaxDiagnostic(doc: Document.Parsed, err: YAMLError, lines: LineIndex): Diagnostic {
   const severity = err.name === 'YAMLWarning' ? 'warning' : 'error';

@@ -2,9 +2,8 @@
 // the editor and the trained model cannot drift apart. tfjs is passed in so the trainer can choose its backend.
 
 import type * as TF from '@tensorflow/tfjs';
-import type { ResolvedConfig } from '../core/config';
 import { dropoutMask, dropoutStream } from '../core/dropoutMask';
-import { discriminatorGraph, generatorGraph, type LayerOp, type ModelGraph } from '../core/graph';
+import type { LayerOp, ModelGraph } from '../core/graph';
 
 import type { Tf } from './tf';
 type SymbolicTensor = TF.SymbolicTensor;
@@ -244,12 +243,4 @@ export function buildModel(
   }
   if (!last) throw new Error(`graph ${graph.name} has no layers`);
   return tf.model({ inputs: doses ? [...inputs, doses] : inputs, outputs: last, name: graph.name });
-}
-
-export function buildGenerator(tf: Tf, config: ResolvedConfig): TF.LayersModel {
-  return buildModel(tf, generatorGraph(config));
-}
-
-export function buildDiscriminator(tf: Tf, config: ResolvedConfig): TF.LayersModel {
-  return buildModel(tf, discriminatorGraph(config));
 }

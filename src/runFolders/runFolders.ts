@@ -1,4 +1,5 @@
-// Run folders on disk for the panel: which exist, what they hold, and which sample files may be shown.
+// Run folders on disk, for the panel and the command line: which exist, what they hold, and which sample files may
+// be shown.
 
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';

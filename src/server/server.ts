@@ -30,6 +30,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { analyze, type Analysis } from '../core/analysis';
+import { configNameOf } from '../core/config';
 import type { Position, Range, Severity } from '../core/diagnostics';
 import { kerasSummary } from '../core/kerasSummary';
 import { SummaryRequest, type SummaryParams, type SummaryResult } from '../protocol/lsp';
@@ -287,7 +288,4 @@ if (require.main === module) {
 }
 
 /** `file:///x/seed.p2p.yaml` -> `seed`: a config's default name, as the trainer derives it. */
-function configName(uri: string): string {
-  const last = decodeURIComponent(uri.split(/[\\/]/).pop() ?? 'config');
-  return last.replace(/\.p2p\.ya?ml$/, '') || 'config';
-}
+const configName = (uri: string) => configNameOf(decodeURIComponent(uri));

@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { analyze } from '../core/analysis';
 import { describeErrors } from '../core/diagnostics';
-import type { Backend } from '../core/config';
+import { configNameOf, type Backend } from '../core/config';
 import { describeVariant, runsLabel, safeName, type Sweep } from '../core/sweep';
 import { diskFiles } from '../runFolders/diskFiles';
 import { writeAtomic } from '../runFolders/runDir';
@@ -39,7 +39,7 @@ export interface SweepOptions {
 
 export function loadSweep(file: string): { sweep: Sweep; name: string } {
   const text = readFileSync(file, 'utf8');
-  const name = path.basename(file).replace(/\.p2p\.ya?ml$/, '');
+  const name = configNameOf(file);
   const analysis = analyze(text, name);
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) {

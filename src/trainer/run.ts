@@ -3,9 +3,9 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { analyze } from '../core/analysis';
-import type { Backend, ResolvedConfig } from '../core/config';
+import { configNameOf, type Backend, type ResolvedConfig } from '../core/config';
 import { describeErrors } from '../core/diagnostics';
 import type { ModelGraph } from '../core/graph';
 import { kerasSummary } from '../core/kerasSummary';
@@ -130,7 +130,7 @@ function readSource(args: TrainerArgs): RunSource {
     resolvedFile && existsSync(resolvedFile)
       ? (JSON.parse(readFileSync(resolvedFile, 'utf8')).baseDir as string)
       : resolve(args.baseDir ?? dirname(configFile));
-  const name = config.name ?? basename(configFile).replace(/\.p2p\.ya?ml$/, '');
+  const name = config.name ?? configNameOf(configFile);
   const changes = resumeDir ? configChangesAtResume(resumeDir, text, config) : [];
   return { configFile, text, config, generator, discriminator, name, baseDir, resumeDir, changes };
 }

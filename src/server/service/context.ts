@@ -1,7 +1,8 @@
 // What the cursor is on: the deepest key or value of the parsed document that contains the offset.
 
 import type { Path } from '../../core/diagnostics';
-import type { Location, ParsedConfig, Span } from '../../core/document';
+import type { Span } from '../../core/diagnostics';
+import type { Location, ParsedConfig } from '../../core/document';
 
 export interface CursorContext {
   path: Path;

@@ -2,8 +2,8 @@
 
 import type { Analysis } from '../../core/analysis';
 import { derivedDefault, type ResolvedConfig } from '../../core/config';
-import { errorCount, formatPath, type Path } from '../../core/diagnostics';
-import { describeNumber, type Span } from '../../core/document';
+import { errorCount, formatPath, type Path, type Span } from '../../core/diagnostics';
+import { describeNumber } from '../../core/document';
 import { channelArithmetic, type LayerNode, type ModelGraph } from '../../core/graph';
 import { kerasShape, kerasSummary } from '../../core/kerasSummary';
 import { schemaAt, type Schema } from '../../core/schema';

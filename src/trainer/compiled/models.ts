@@ -73,13 +73,7 @@ export async function readBuffer(device: GPUDevice, buffer: GPUBuffer): Promise<
   return out;
 }
 
-async function uploadNetwork(
-  device: GPUDevice,
-  model: TF.LayersModel,
-  optimizer: TF.Optimizer,
-  params: Parameters,
-  iterations: number,
-) {
+async function uploadNetwork(device: GPUDevice, model: TF.LayersModel, optimizer: TF.Optimizer, params: Parameters) {
   const placed = placements(model, params);
   const arenas = { weights: new Float32Array(params.count), moving: new Float32Array(params.movingCount) };
   for (const p of placed) arenas[p.arena].set((await p.variable.read().data()) as Float32Array, p.range.offset);
@@ -101,13 +95,12 @@ async function uploadNetwork(
     device.queue.writeBuffer(params.second, 0, second);
   }
   state[0].tensor.dispose(); // the iteration count, a new scalar each call
-  void iterations;
 }
 
 /** Loads both networks (and their Adam moments, after a resume) from the tfjs models into the step's arenas. */
 export async function uploadNets(step: CompiledStep, nets: Nets, iterations: number): Promise<void> {
-  await uploadNetwork(step.device, nets.generator, nets.gOptimizer, step.g, iterations);
-  await uploadNetwork(step.device, nets.discriminator, nets.dOptimizer, step.d, iterations);
+  await uploadNetwork(step.device, nets.generator, nets.gOptimizer, step.g);
+  await uploadNetwork(step.device, nets.discriminator, nets.dOptimizer, step.d);
   const { beta1, beta2 } = step.graphs.config.train.optimizer;
   const products = {
     beta1Power: Math.fround(beta1 ** (iterations + 1)),
