@@ -231,9 +231,3 @@ export function encoderFilters(filters: number, maxMultiplier: number, levels: n
 export function defaultDecoderFilters(encoder: readonly number[], filters: number): number[] {
   return [...encoder.slice(0, Math.max(0, encoder.length - 2)).reverse(), filters];
 }
-
-/** A config's default name: its file's name without `.p2p.yaml` (`/x/seed.p2p.yaml` -> `seed`), else `config`. */
-export function configNameOf(file: string): string {
-  const last = file.split(/[\\/]/).pop() ?? '';
-  return last.replace(/\.p2p\.ya?ml$/, '') || 'config';
-}

@@ -4,6 +4,7 @@
 
 import { parse, stringify } from 'yaml';
 import type { ResolvedConfig } from './config';
+import type { ModelPlan } from './modelPlan';
 import { formatPath, type Diagnostic, type Path } from './diagnostics';
 import type { ParsedConfig } from './document';
 import { discriminatorGraph, generatorGraph, type ModelGraph } from './graph';
@@ -50,10 +51,7 @@ export interface Sweep {
   probeSkips: boolean;
 }
 
-export interface Base {
-  config: ResolvedConfig;
-  generator: ModelGraph;
-  discriminator: ModelGraph;
+export interface Base extends ModelPlan {
   /** The config's name (its `name`, else the file name); names the sweep folder by default. */
   name: string;
 }

@@ -30,7 +30,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { analyze, type Analysis } from '../core/analysis';
-import { configNameOf } from '../core/config';
+import { configNameOf } from '../core/modelPlan';
 import type { Position, Range, Severity } from '../core/diagnostics';
 import { kerasSummary } from '../core/kerasSummary';
 import { SummaryRequest, type SummaryParams, type SummaryResult } from '../protocol/lsp';

@@ -2,8 +2,8 @@
 // pairs, with an L1 term in the generator loss, trained by the loop of `train.loop` (core/trainingLoop.ts).
 
 import type * as TF from '@tensorflow/tfjs';
-import type { L1Reduction, ResolvedConfig, TrainConfig } from '../core/config';
-import type { ModelGraph } from '../core/graph';
+import type { L1Reduction, TrainConfig } from '../core/config';
+import type { ModelPlan } from '../core/modelPlan';
 import {
   GENERATED_TARGET,
   REAL_TARGET,
@@ -26,10 +26,7 @@ export interface Nets {
 }
 
 /** The two networks of a config's graphs and their Adam optimizers (`train.optimizer`), as the trainer and the benchmarks train them. */
-export function createNets(
-  tf: Tf,
-  graphs: { generator: ModelGraph; discriminator: ModelGraph; config: ResolvedConfig },
-): Nets {
+export function createNets(tf: Tf, graphs: ModelPlan): Nets {
   const { lr, beta1, beta2 } = graphs.config.train.optimizer;
   return {
     generator: buildModel(tf, graphs.generator),

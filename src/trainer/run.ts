@@ -5,9 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { analyze } from '../core/analysis';
-import { configNameOf, type Backend, type ResolvedConfig } from '../core/config';
+import type { Backend, ResolvedConfig } from '../core/config';
+import { configNameOf, type ModelPlan } from '../core/modelPlan';
 import { describeErrors } from '../core/diagnostics';
-import type { ModelGraph } from '../core/graph';
 import { kerasSummary } from '../core/kerasSummary';
 import { SeededRandom } from '../core/random';
 import { discriminatorSees, generatorBatch, type StepImages } from '../core/trainingLoop';
@@ -52,12 +52,9 @@ export function defaultBuiltinRoot(): string {
 const DATA_STREAM = 0x5bd1e995;
 
 /** The config a run trains: from its file, or the copy a resumed run keeps. */
-interface RunSource {
+interface RunSource extends ModelPlan {
   configFile: string;
   text: string;
-  config: ResolvedConfig;
-  generator: ModelGraph;
-  discriminator: ModelGraph;
   name: string;
   baseDir: string;
   resumeDir?: string;

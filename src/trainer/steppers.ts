@@ -3,9 +3,8 @@
 // anything reads them. The trainer and the benchmarks use the one interface.
 
 import type * as TF from '@tensorflow/tfjs';
-import type { ModelGraph } from '../core/graph';
 import type { StepImages } from '../core/trainingLoop';
-import type { ResolvedConfig } from '../core/config';
+import type { ModelPlan } from '../core/modelPlan';
 import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
 import type { ChosenBackend } from './backends';
@@ -27,13 +26,7 @@ export interface Stepper {
   dispose(): void;
 }
 
-export interface StepperGraphs {
-  generator: ModelGraph;
-  discriminator: ModelGraph;
-  config: ResolvedConfig;
-}
-
-function tfjsStepper(tf: Tf, nets: Nets, graphs: StepperGraphs, describe: string): Stepper {
+function tfjsStepper(tf: Tf, nets: Nets, graphs: ModelPlan, describe: string): Stepper {
   const { size, channels } = graphs.config.input;
   const out = graphs.config.output.channels;
   return {
@@ -61,7 +54,7 @@ function tfjsStepper(tf: Tf, nets: Nets, graphs: StepperGraphs, describe: string
   };
 }
 
-function compiledStepper(tf: Tf, nets: Nets, graphs: StepperGraphs, compiled: CompiledStep, batch: number): Stepper {
+function compiledStepper(tf: Tf, nets: Nets, graphs: ModelPlan, compiled: CompiledStep, batch: number): Stepper {
   const { l1: l1Weight, gan: ganWeight } = graphs.config.train.loss;
   return {
     describe: `compiled (${compiled.dispatches(batch)} dispatches per step at batch ${batch}, ${(compiled.bytes() / 2 ** 20).toFixed(1)} MiB)`,
@@ -86,7 +79,7 @@ function compiledStepper(tf: Tf, nets: Nets, graphs: StepperGraphs, compiled: Co
 export async function createStepper(
   backend: ChosenBackend,
   nets: Nets,
-  graphs: StepperGraphs,
+  graphs: ModelPlan,
   batch: number,
   step: number,
 ): Promise<Stepper> {

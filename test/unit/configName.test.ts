@@ -1,7 +1,7 @@
 // A config's default name, the one rule the language server (from a URI), the trainer and the sweep runner share.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { configNameOf } from '../../src/core/config';
+import { configNameOf } from '../../src/core/modelPlan';
 
 describe("a config's default name", () => {
   it('is the file name without .p2p.yaml, from a path or a URI, else config', () => {

@@ -9,7 +9,8 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analysis';
 import { setDropoutDraw } from '../../src/model/build';
-import { CompiledStep, type CompiledGraphs } from '../../src/trainer/compiled/step';
+import type { ModelPlan } from '../../src/core/modelPlan';
+import { CompiledStep } from '../../src/trainer/compiled/step';
 import { downloadNets, readBuffer, uploadNets, weightRanges } from '../../src/trainer/compiled/models';
 import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
 import { registerTrainingGradients } from '../../src/trainer/gradients';
@@ -48,7 +49,7 @@ discriminator: { type: patchgan, patch: 32, filters: 8, layers: 2 }
 train: { preset: paper, batchSize: 2, seed: 3, loss: { l1: 50, gan: 2, realLabel: zeros } }
 `;
 
-function graphsOf(text: string): CompiledGraphs {
+function graphsOf(text: string): ModelPlan {
   const { config, generator, discriminator, diagnostics } = analyze(text);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   assert.deepEqual(errors, [], 'the test config is valid');
@@ -58,7 +59,7 @@ function graphsOf(text: string): CompiledGraphs {
 const download = (buffer: GPUBuffer) => readBuffer(device, buffer);
 
 /** tfjs's step (pix2pix.ts trainStep) on the same images, keeping both networks' gradients. */
-async function reference(nets: Nets, graphs: CompiledGraphs, images: StepImages) {
+async function reference(nets: Nets, graphs: ModelPlan, images: StepImages) {
   const { config } = graphs;
   const shape = (b: number, c: number) =>
     [b, config.input.size, config.input.size, c] as [number, number, number, number];

@@ -12,8 +12,7 @@
 // The discriminator's BatchNorm moving statistics are updated by each of its passes in training mode, as
 // tfjs-layers updates them on each call.
 
-import type { ResolvedConfig } from '../../core/config';
-import type { ModelGraph } from '../../core/graph';
+import type { ModelPlan } from '../../core/modelPlan';
 import { FusedAdam } from './adam';
 import {
   GENERATED_TARGET,
@@ -27,12 +26,6 @@ import {
 import { OutputLoss, SoftmaxCrossEntropy } from './loss';
 import { Parameters } from './parameters';
 import { NetworkPass, recording, type PassOptions, type Recording } from './pass';
-
-export interface CompiledGraphs {
-  generator: ModelGraph;
-  discriminator: ModelGraph;
-  config: ResolvedConfig;
-}
 
 export interface KernelTime {
   kernel: string;
@@ -257,7 +250,7 @@ export class CompiledStep {
 
   constructor(
     readonly device: GPUDevice,
-    readonly graphs: CompiledGraphs,
+    readonly graphs: ModelPlan,
   ) {
     this.g = new Parameters(device, graphs.generator, 1);
     // The paper's discriminator update sums the gradients of two passes; the seed's makes one.
