@@ -7,13 +7,13 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../../model/tf';
 import type { Nets } from '../pix2pix';
-import { Parameters, type Range } from './parameters';
+import { Parameters, type ArenaSlice } from './parameters';
 import type { CompiledStep } from './step';
 
 interface Placement {
   variable: TF.LayerVariable;
   arena: 'weights' | 'moving';
-  range: Range;
+  range: ArenaSlice;
 }
 
 /** Where each variable of a model lives in its network's arenas. */
@@ -28,7 +28,7 @@ function placements(model: TF.LayersModel, params: Parameters): Placement[] {
         { variable: second, arena: 'weights', range: r.bias },
       );
     if (r.gb && r.moving) {
-      const half = (x: Range, k: number) => ({ offset: x.offset + k * (x.count / 2), count: x.count / 2 });
+      const half = (x: ArenaSlice, k: number) => ({ offset: x.offset + k * (x.count / 2), count: x.count / 2 });
       const [mean, variance] = layer.nonTrainableWeights;
       out.push(
         { variable: first, arena: 'weights', range: half(r.gb, 0) },
@@ -49,11 +49,11 @@ function placements(model: TF.LayersModel, params: Parameters): Placement[] {
 }
 
 /** The range of each trainable weight, in the model's (and its optimizer's) order. */
-export function weightRanges(model: TF.LayersModel, params: Parameters): Range[] {
+export function weightRanges(model: TF.LayersModel, params: Parameters): ArenaSlice[] {
   return trainableRanges(model, placements(model, params));
 }
 
-function trainableRanges(model: TF.LayersModel, placed: Placement[]): Range[] {
+function trainableRanges(model: TF.LayersModel, placed: Placement[]): ArenaSlice[] {
   return model.trainableWeights.map((w) => {
     const p = placed.find((q) => q.variable === w);
     if (!p) throw new Error(`compiled step: ${w.name} has no place in the arena`);
@@ -120,7 +120,7 @@ async function downloadNetwork(
 ) {
   const placed = placements(model, params);
   const arenas = { weights: await readBuffer(device, params.weights), moving: await readBuffer(device, params.moving) };
-  const slice = (arena: Float32Array, r: Range) => arena.slice(r.offset, r.offset + r.count);
+  const slice = (arena: Float32Array, r: ArenaSlice) => arena.slice(r.offset, r.offset + r.count);
   for (const p of placed) {
     const value = tf.tensor(slice(arenas[p.arena], p.range), p.variable.shape as number[]);
     p.variable.write(value);

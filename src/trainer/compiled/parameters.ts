@@ -7,7 +7,8 @@
 
 import type { LayerNode, ModelGraph } from '../../core/graph';
 
-export interface Range {
+/** A slice of a parameter arena (not an editor range: that is core/diagnostics.ts's Range). */
+export interface ArenaSlice {
   /** In floats. */
   offset: number;
   count: number;
@@ -15,10 +16,10 @@ export interface Range {
 
 /** A layer's ranges: a convolution's or a Dense's kernel and bias, a BatchNorm's gamma+beta and moving statistics. */
 export interface LayerRanges {
-  kernel?: Range;
-  bias?: Range;
-  gb?: Range;
-  moving?: Range;
+  kernel?: ArenaSlice;
+  bias?: ArenaSlice;
+  gb?: ArenaSlice;
+  moving?: ArenaSlice;
 }
 
 const arenaUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
@@ -46,7 +47,7 @@ export class Parameters {
     const align = device.limits.minStorageBufferOffsetAlignment / 4;
     let trainable = 0;
     let moving = 0;
-    const take = (count: number, moving_: boolean): Range => {
+    const take = (count: number, moving_: boolean): ArenaSlice => {
       const at = moving_ ? moving : trainable;
       const range = { offset: at, count };
       const next = Math.ceil((at + count) / align) * align;
@@ -82,7 +83,7 @@ export class Parameters {
     return r;
   }
 
-  static binding(buffer: GPUBuffer, range: Range): GPUBufferBinding {
+  static binding(buffer: GPUBuffer, range: ArenaSlice): GPUBufferBinding {
     return { buffer, offset: range.offset * 4, size: range.count * 4 };
   }
 
