@@ -72,6 +72,15 @@ export interface SweepExecutor {
   status(sweepDir: string, plan: SweepPlan): Promise<SweepStatus>;
   /** Stops what is queued or running; run folders keep their last checkpoint. Says what it did. */
   cancel(sweepDir: string, plan: SweepPlan): Promise<string>;
+  /** Asks what this process trains to checkpoint and stop, and starts no more; a scheduler's work goes on. */
+  stop(): void;
+  /**
+   * Ends what this process runs (its variants checkpoint and stop) within `ms`, then kills what is left; work a
+   * scheduler holds goes on (`cancel` ends that).
+   */
+  shutdown(ms?: number): Promise<void>;
+  /** The variants this process trains now. */
+  readonly runningVariants: string[];
 }
 
 export const now = () => new Date().toISOString();

@@ -73,6 +73,10 @@ export class LocalExecutor implements SweepExecutor {
     return { states };
   }
 
+  stop(): void {
+    void this.cancel();
+  }
+
   /** Asks every running variant to checkpoint and stop, and starts no more. */
   async cancel(): Promise<string> {
     this.stopping = true;

@@ -125,17 +125,17 @@ export class SweepRunner {
   /** Asks every running variant of the local queue to checkpoint and stop, and starts no more. */
   stop(): void {
     this.stopping = true;
-    if (this.executor instanceof LocalExecutor) void this.executor.cancel();
+    this.executor?.stop();
   }
 
-  /** Stop, wait up to `ms` for the checkpoints, then kill what is left (the local queue). */
+  /** Stop, wait up to `ms` for the checkpoints, then kill what is left (what this process trains). */
   async shutdown(ms?: number): Promise<void> {
     this.stopping = true;
-    if (this.executor instanceof LocalExecutor) await this.executor.shutdown(ms);
+    await this.executor?.shutdown(ms);
   }
 
   get runningVariants(): string[] {
-    return this.executor instanceof LocalExecutor ? this.executor.runningVariants : [];
+    return this.executor?.runningVariants ?? [];
   }
 
   async run(): Promise<SweepOutcome> {

@@ -147,6 +147,13 @@ export class SlurmExecutor implements SweepExecutor {
     return cancelSweep(sweepDir, plan);
   }
 
+  /** Nothing trains in this process: the array's tasks run on the cluster until they end or are cancelled. */
+  stop(): void {}
+
+  async shutdown(): Promise<void> {}
+
+  readonly runningVariants: string[] = [];
+
   /** Submits one array of the variants that are neither done nor still queued or running on the scheduler. */
   async submit(pass: SweepPass): Promise<void> {
     const { sweepDir, plan, outcome } = pass;
