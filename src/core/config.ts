@@ -162,6 +162,16 @@ export const DEFAULTS = {
   },
 };
 
+/** The defaults of `ablation:` (its `slurm:` section's are core/slurm.ts's SLURM_DEFAULTS). */
+export const ABLATION_DEFAULTS = {
+  parallel: 'auto' as const,
+  executor: 'local' as 'local' | 'slurm',
+  select: 'last' as 'last' | 'best',
+  base: true,
+  disjointHalves: false,
+  probeSkips: false,
+};
+
 /** Encoder levels by default: floor(log2(size)), as the seed's Keras code and the paper's unet_128 / unet_256. */
 export function defaultLevels(size: number): number {
   return Math.min(16, Math.max(2, Math.floor(Math.log2(Math.max(1, size)))));

@@ -15,12 +15,11 @@ import {
 } from './config';
 import { pathKey, replaceWith, type Diagnostic, type Fix, type Path, type Severity } from './diagnostics';
 import type { ParsedConfig } from './document';
+import { numberOr, stringOr } from './values';
 
 type Obj = Record<string, unknown>;
 
 const obj = (v: unknown): Obj => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
-const num = (v: unknown, d: number): number => (typeof v === 'number' ? v : d);
-const str = <T extends string>(v: unknown, d: T): T => (typeof v === 'string' ? (v as T) : d);
 
 export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0 && n <= 2 ** 30;
@@ -45,7 +44,7 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
   const root = parsed.value;
   const input = obj(root.input);
   const output = obj(root.output);
-  const size = num(input.size, DEFAULTS.input.size);
+  const size = numberOr(input.size, DEFAULTS.input.size);
   const sizeOk = isPowerOfTwo(size);
   if (!sizeOk) {
     const lower = 2 ** Math.floor(Math.log2(size));
@@ -79,10 +78,10 @@ export function resolveConfig(parsed: ParsedConfig): Resolution {
 
   const config: ResolvedConfig = {
     name: typeof root.name === 'string' ? root.name : undefined,
-    input: { size, channels: num(input.channels, DEFAULTS.input.channels) },
+    input: { size, channels: numberOr(input.channels, DEFAULTS.input.channels) },
     output: {
-      channels: num(output.channels, DEFAULTS.output.channels),
-      activation: str(output.activation, DEFAULTS.output.activation),
+      channels: numberOr(output.channels, DEFAULTS.output.channels),
+      activation: stringOr(output.activation, DEFAULTS.output.activation),
     },
     generator,
     discriminator,
@@ -144,15 +143,15 @@ function pathText(path: Path): string {
 
 function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report): GeneratorConfig {
   const d = DEFAULTS.generator;
-  const filters = num(g.filters, d.filters);
-  const maxMultiplier = num(g.maxMultiplier, d.maxMultiplier);
-  const levels = checkedLevels(num(g.levels, defaultLevels(size)), size, sizeOk, report);
+  const filters = numberOr(g.filters, d.filters);
+  const maxMultiplier = numberOr(g.maxMultiplier, d.maxMultiplier);
+  const levels = checkedLevels(numberOr(g.levels, defaultLevels(size)), size, sizeOk, report);
   const decoderCount = levels - 1;
   const encoder = encoderFilters(filters, maxMultiplier, levels);
   const defaultsPerLevel = defaultDecoderFilters(encoder, filters);
   const skipSet = levelSet(g.skips, decoderCount, ['generator', 'skips'], d.skips, report);
   const drop = obj(g.dropout);
-  const rate = num(drop.rate, d.dropout.rate);
+  const rate = numberOr(drop.rate, d.dropout.rate);
   const dropSet = levelSet(drop.levels, decoderCount, ['generator', 'dropout', 'levels'], d.dropout.levels, report);
   const decoder: DecoderLevel[] = Array.from({ length: decoderCount }, (_, i) => ({
     level: i + 1,
@@ -164,9 +163,9 @@ function resolveGenerator(g: Obj, size: number, sizeOk: boolean, report: Report)
   return {
     filters,
     maxMultiplier,
-    kernel: num(g.kernel, d.kernel),
+    kernel: numberOr(g.kernel, d.kernel),
     levels,
-    upsampling: str(g.upsampling, d.upsampling),
+    upsampling: stringOr(g.upsampling, d.upsampling),
     dropoutRate: rate,
     encoderFilters: encoder,
     decoder,
@@ -213,7 +212,7 @@ function applyDecoderEntries(g: Obj, decoder: DecoderLevel[], rate: number, repo
       target.skip = e.skip;
     }
     if (e.dropout !== undefined) {
-      const r = e.dropout === true ? rate : e.dropout === false ? 0 : num(e.dropout, 0);
+      const r = e.dropout === true ? rate : e.dropout === false ? 0 : numberOr(e.dropout, 0);
       if (obj(g.dropout).levels !== undefined && r > 0 !== target.dropout > 0) {
         const which = target.dropout > 0 ? 'includes' : 'excludes';
         const message =
@@ -249,15 +248,9 @@ function entryLevel(e: Obj, i: number, decoderCount: number, seen: Map<number, n
   return level;
 }
 
-function resolveDiscriminator(
-  dsc: Obj,
-  size: number,
-  sizeOk: boolean,
-  preset: (typeof PRESETS)[Preset],
-  report: Report,
-): DiscriminatorConfig {
-  const d = DEFAULTS.discriminator;
-  let patch = num(dsc.patch, Math.min(d.patch, size));
+/** `discriminator.patch`, or an error and the default where it does not tile the image. */
+function tilingPatch(dsc: Obj, size: number, sizeOk: boolean, report: Report): number {
+  let patch = numberOr(dsc.patch, Math.min(DEFAULTS.discriminator.patch, size));
   if (sizeOk && (!isPowerOfTwo(patch) || patch > size)) {
     const options = [];
     for (let p = 2; p <= size; p *= 2) options.push(p);
@@ -273,10 +266,22 @@ function resolveDiscriminator(
       'value',
       [replaceWith(nearest, 'the nearest that tiles the image')],
     );
-    patch = Math.min(d.patch, size);
+    patch = Math.min(DEFAULTS.discriminator.patch, size);
   }
+  return patch;
+}
+
+function resolveDiscriminator(
+  dsc: Obj,
+  size: number,
+  sizeOk: boolean,
+  preset: (typeof PRESETS)[Preset],
+  report: Report,
+): DiscriminatorConfig {
+  const d = DEFAULTS.discriminator;
+  const patch = tilingPatch(dsc, size, sizeOk, report);
   const deepest = Math.max(1, Math.floor(Math.log2(patch)));
-  let layers = num(dsc.layers, deepest);
+  let layers = numberOr(dsc.layers, deepest);
   if (layers > deepest) {
     report(
       'error',
@@ -292,7 +297,7 @@ function resolveDiscriminator(
     );
     layers = deepest;
   }
-  const type = str(dsc.type, preset.discriminator);
+  const type = stringOr(dsc.type, preset.discriminator);
   if (type === 'seed' && layers < 2) {
     report(
       'error',
@@ -307,7 +312,13 @@ function resolveDiscriminator(
     );
     layers = 2;
   }
-  return { type, patch, filters: num(dsc.filters, d.filters), layers, patchNorm: str(dsc.patchNorm, preset.patchNorm) };
+  return {
+    type,
+    patch,
+    filters: numberOr(dsc.filters, d.filters),
+    layers,
+    patchNorm: stringOr(dsc.patchNorm, preset.patchNorm),
+  };
 }
 
 function resolveTrain(t: Obj, report: Report): TrainConfig {
@@ -316,55 +327,59 @@ function resolveTrain(t: Obj, report: Report): TrainConfig {
   const edges = obj(data.canny);
   const opt = obj(t.optimizer);
   const loss = obj(t.loss);
-  const preset = str(t.preset, d.preset);
+  const preset = stringOr(t.preset, d.preset);
   const p = PRESETS[preset];
   return {
     preset,
-    loop: str(t.loop, p.loop),
-    evalMode: str(t.evalMode, p.evalMode),
+    loop: stringOr(t.loop, p.loop),
+    evalMode: stringOr(t.evalMode, p.evalMode),
     data: {
-      train: str(data.train, d.data.train),
+      train: stringOr(data.train, d.data.train),
       test: typeof data.test === 'string' ? data.test : undefined,
-      transform: str(data.transform, d.data.transform),
-      split: num(data.split, d.data.split),
+      transform: stringOr(data.transform, d.data.transform),
+      split: numberOr(data.split, d.data.split),
       splitSeed: typeof data.splitSeed === 'number' ? data.splitSeed : undefined,
       half: data.half === 1 || data.half === 2 ? data.half : undefined,
-      resize: str(data.resize, p.resize),
+      resize: stringOr(data.resize, p.resize),
       canny: resolveCanny(edges, report),
     },
-    epochs: num(t.epochs, d.epochs),
-    batchSize: num(t.batchSize, p.batchSize),
+    epochs: numberOr(t.epochs, d.epochs),
+    batchSize: numberOr(t.batchSize, p.batchSize),
     optimizer: {
-      lr: num(opt.lr, p.optimizer.lr),
-      beta1: num(opt.beta1, p.optimizer.beta1),
-      beta2: num(opt.beta2, p.optimizer.beta2),
+      lr: numberOr(opt.lr, p.optimizer.lr),
+      beta1: numberOr(opt.beta1, p.optimizer.beta1),
+      beta2: numberOr(opt.beta2, p.optimizer.beta2),
     },
     loss: {
-      l1: num(loss.l1, p.loss.l1),
-      gan: num(loss.gan, p.loss.gan),
-      l1Reduction: str(loss.l1Reduction, p.loss.l1Reduction),
-      realLabel: str(loss.realLabel, p.loss.realLabel),
+      l1: numberOr(loss.l1, p.loss.l1),
+      gan: numberOr(loss.gan, p.loss.gan),
+      l1Reduction: stringOr(loss.l1Reduction, p.loss.l1Reduction),
+      realLabel: stringOr(loss.realLabel, p.loss.realLabel),
     },
-    sampleEvery: num(t.sampleEvery, d.sampleEvery),
-    diversityDraws: num(t.diversityDraws, d.diversityDraws),
+    sampleEvery: numberOr(t.sampleEvery, d.sampleEvery),
+    diversityDraws: numberOr(t.diversityDraws, d.diversityDraws),
     checkpoint: resolveCheckpoint(obj(t.checkpoint)),
-    seed: num(t.seed, d.seed),
-    backend: str(t.backend, d.backend),
+    seed: numberOr(t.seed, d.seed),
+    backend: stringOr(t.backend, d.backend),
   };
 }
 
 function resolveCheckpoint(c: Obj): TrainConfig['checkpoint'] {
   const d = DEFAULTS.train.checkpoint;
   return {
-    minutes: num(c.minutes, d.minutes),
-    steps: c.steps === undefined ? undefined : num(c.steps, 1),
-    keep: num(c.keep, d.keep),
+    minutes: numberOr(c.minutes, d.minutes),
+    steps: c.steps === undefined ? undefined : numberOr(c.steps, 1),
+    keep: numberOr(c.keep, d.keep),
   };
 }
 
 function resolveCanny(edges: Obj, report: Report): TrainConfig['data']['canny'] {
   const d = DEFAULTS.train.data.canny;
-  const canny = { low: num(edges.low, d.low), high: num(edges.high, d.high), blur: num(edges.blur, d.blur) };
+  const canny = {
+    low: numberOr(edges.low, d.low),
+    high: numberOr(edges.high, d.high),
+    blur: numberOr(edges.blur, d.blur),
+  };
   if (canny.low > canny.high) {
     report(
       'error',

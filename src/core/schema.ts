@@ -1,12 +1,16 @@
 // The `.p2p.yaml` DSL described once: the validator, the JSON Schema, hovers and completion all read it.
 
+import { ABLATION_DEFAULTS, DEFAULTS } from './config';
+import { SLURM_DEFAULTS } from './slurm';
+
 export type Schema =
   ObjectSchema | NumberSchema | StringSchema | BooleanSchema | ArraySchema | UnionSchema | GridSchema;
 
 interface Base {
   doc: string;
   /**
-   * Shown in docs; resolution takes defaults from `DEFAULTS` and `PRESETS` in `config.ts`, which this mirrors.
+   * Shown in docs and the JSON Schema: always a reference to `DEFAULTS`, `ABLATION_DEFAULTS` (config.ts) or
+   * `SLURM_DEFAULTS` (slurm.ts), the one home of each default value (test/unit/defaults.test.ts checks it).
    * Defaults that follow other keys (`generator.levels` from `input.size`) are `derivedDefault`'s.
    */
   default?: unknown;
@@ -103,7 +107,7 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 2,
           maximum: MAX_SIZE,
-          default: 128,
+          default: DEFAULTS.input.size,
           doc: 'Width and height in pixels. A power of two: every encoder level halves it.',
         },
         channels: {
@@ -111,7 +115,7 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 1,
           maximum: 4,
-          default: 1,
+          default: DEFAULTS.input.channels,
           doc: 'Channels of the input image: 1 for grayscale or edge images, 3 for colour.',
         },
       },
@@ -125,7 +129,7 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 1,
           maximum: 4,
-          default: 3,
+          default: DEFAULTS.output.channels,
           doc: 'Channels of the generated image (3 for colour).',
         },
         activation: {
@@ -136,7 +140,7 @@ export const configSchema: ObjectSchema = {
             sigmoid: 'Outputs in [0, 1].',
             linear: 'No squashing.',
           },
-          default: 'tanh',
+          default: DEFAULTS.output.activation,
           doc: 'Activation of the last layer.',
         },
       },
@@ -149,13 +153,16 @@ export const configSchema: ObjectSchema = {
         'decoder level k (1 = deepest) is ReLU, upsampling, Conv2D, BatchNorm, optional Dropout ' +
         'and optional concatenation with the encoder output of the same size.',
       properties: {
-        filters: filtersSchema('Filters of encoder level 1; level i has `filters * min(maxMultiplier, 2^(i-1))`.', 64),
+        filters: filtersSchema(
+          'Filters of encoder level 1; level i has `filters * min(maxMultiplier, 2^(i-1))`.',
+          DEFAULTS.generator.filters,
+        ),
         maxMultiplier: {
           kind: 'number',
           integer: true,
           minimum: 1,
           maximum: 1024,
-          default: 8,
+          default: DEFAULTS.generator.maxMultiplier,
           doc: 'Cap on the filter multiplier of deeper levels (8 gives 64, 128, 256, 512, 512, ...).',
         },
         kernel: {
@@ -163,7 +170,7 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 1,
           maximum: 15,
-          default: 3,
+          default: DEFAULTS.generator.kernel,
           doc: 'Kernel size of every convolution (odd).',
         },
         levels: {
@@ -184,13 +191,13 @@ export const configSchema: ObjectSchema = {
             nearest: 'UpSampling2D (nearest neighbour) followed by a Conv2D, as `generator_unet_upsampling`.',
             transpose: 'A Conv2DTranspose with stride 2, as `generator_unet_deconv`.',
           },
-          default: 'nearest',
+          default: DEFAULTS.generator.upsampling,
           doc: 'How decoder levels double the resolution.',
         },
         skips: {
           kind: 'union',
           expected: '`all`, `none` or a list of decoder levels',
-          default: 'all',
+          default: DEFAULTS.generator.skips,
           doc: 'Which decoder levels concatenate the encoder output of the same size (the U-Net skip connections). `none` makes a plain encoder-decoder.',
           anyOf: [
             {
@@ -214,11 +221,11 @@ export const configSchema: ObjectSchema = {
           kind: 'object',
           doc: 'Dropout after the BatchNorm of some decoder levels (the seed: 0.5 on levels 1-3).',
           properties: {
-            rate: { ...dropoutRate, default: 0.5 },
+            rate: { ...dropoutRate, default: DEFAULTS.generator.dropout.rate },
             levels: {
               kind: 'union',
               expected: '`all`, `none` or a list of decoder levels',
-              default: [1, 2, 3],
+              default: DEFAULTS.generator.dropout.levels,
               doc: 'Decoder levels with dropout.',
               anyOf: [
                 {
@@ -289,10 +296,13 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 2,
           maximum: MAX_SIZE,
-          default: 64,
+          default: DEFAULTS.discriminator.patch,
           doc: 'Tile size in pixels; it must tile the image (divide `input.size`) and be a power of two. Defaults to min(64, `input.size`).',
         },
-        filters: filtersSchema('Filters of the first convolution; layer i has `filters * min(8, 2^(i-1))`.', 64),
+        filters: filtersSchema(
+          'Filters of the first convolution; layer i has `filters * min(8, 2^(i-1))`.',
+          DEFAULTS.discriminator.filters,
+        ),
         layers: {
           kind: 'number',
           integer: true,
@@ -328,7 +338,7 @@ export const configSchema: ObjectSchema = {
             seed: "The seed article's script: its loop, Adam 1e-3 / beta1 0.9, 10 * L1 (summed over channels) + 1 * GAN, batch 5.",
             paper: "The pix2pix paper's code: its loop, Adam 2e-4 / beta1 0.5, 100 * L1 + 1 * GAN, batch 1.",
           },
-          default: 'seed',
+          default: DEFAULTS.train.preset,
           doc:
             'Defaults for `loop`, `evalMode`, `optimizer`, `loss`, `batchSize`, `discriminator.type` and ' +
             '`discriminator.patchNorm`; keys written here win over the preset.',
@@ -364,7 +374,7 @@ export const configSchema: ObjectSchema = {
           properties: {
             train: {
               kind: 'string',
-              default: 'builtin:faces',
+              default: DEFAULTS.train.data.train,
               doc: 'A folder of images (relative to this file), or `builtin:faces` / `builtin:garments` for the embedded synthetic sets.',
             },
             test: {
@@ -379,14 +389,14 @@ export const configSchema: ObjectSchema = {
                 canny: 'The input is the Canny edge map of the target, black edges on white (the seed).',
                 paired: 'pix2pix A|B side-by-side images, or `A/` and `B/` folders matched by file name.',
               },
-              default: 'canny',
+              default: DEFAULTS.train.data.transform,
               doc: 'How input/target pairs are made.',
             },
             split: {
               kind: 'number',
               exclusiveMinimum: 0,
               maximum: 1,
-              default: 0.9,
+              default: DEFAULTS.train.data.split,
               doc: 'Fraction of `train` used for training when there is no `test` folder (seeded).',
             },
             splitSeed: {
@@ -425,21 +435,21 @@ export const configSchema: ObjectSchema = {
                   kind: 'number',
                   minimum: 0,
                   maximum: 8160,
-                  default: 128,
+                  default: DEFAULTS.train.data.canny.low,
                   doc: 'A pixel whose L1 Sobel magnitude |gx| + |gy| (0..2040 for 8-bit images) is above `low` is an edge when connected to a strong one.',
                 },
                 high: {
                   kind: 'number',
                   minimum: 0,
                   maximum: 8160,
-                  default: 128,
+                  default: DEFAULTS.train.data.canny.high,
                   doc: 'A pixel whose L1 Sobel magnitude is above `high` is an edge (a strong one).',
                 },
                 blur: {
                   kind: 'number',
                   minimum: 0,
                   maximum: 10,
-                  default: 0,
+                  default: DEFAULTS.train.data.canny.blur,
                   doc: 'Gaussian sigma of a 5x5 blur before the gradients; 0 for none (the seed).',
                 },
               },
@@ -451,17 +461,42 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 1,
           maximum: 1_000_000,
-          default: 40,
+          default: DEFAULTS.train.epochs,
           doc: 'Passes over the training set.',
         },
-        batchSize: { kind: 'number', integer: true, minimum: 1, maximum: 4096, default: 5, doc: 'Images per step.' },
+        batchSize: {
+          kind: 'number',
+          integer: true,
+          minimum: 1,
+          maximum: 4096,
+          default: DEFAULTS.train.batchSize,
+          doc: 'Images per step.',
+        },
         optimizer: {
           kind: 'object',
           doc: 'Adam, for both networks.',
           properties: {
-            lr: { kind: 'number', exclusiveMinimum: 0, maximum: 10, default: 1e-3, doc: 'Learning rate.' },
-            beta1: { kind: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.9, doc: 'Adam beta1.' },
-            beta2: { kind: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.999, doc: 'Adam beta2.' },
+            lr: {
+              kind: 'number',
+              exclusiveMinimum: 0,
+              maximum: 10,
+              default: DEFAULTS.train.optimizer.lr,
+              doc: 'Learning rate.',
+            },
+            beta1: {
+              kind: 'number',
+              minimum: 0,
+              exclusiveMaximum: 1,
+              default: DEFAULTS.train.optimizer.beta1,
+              doc: 'Adam beta1.',
+            },
+            beta2: {
+              kind: 'number',
+              minimum: 0,
+              exclusiveMaximum: 1,
+              default: DEFAULTS.train.optimizer.beta2,
+              doc: 'Adam beta2.',
+            },
           },
         },
         loss: {
@@ -474,10 +509,16 @@ export const configSchema: ObjectSchema = {
               kind: 'number',
               minimum: 0,
               maximum: 1e6,
-              default: 10,
+              default: DEFAULTS.train.loss.l1,
               doc: 'Weight of the L1 term (the paper: 100).',
             },
-            gan: { kind: 'number', minimum: 0, maximum: 1e6, default: 1, doc: 'Weight of the adversarial term.' },
+            gan: {
+              kind: 'number',
+              minimum: 0,
+              maximum: 1e6,
+              default: DEFAULTS.train.loss.gan,
+              doc: 'Weight of the adversarial term.',
+            },
             l1Reduction: {
               kind: 'string',
               enum: ['sum-channels', 'mean'],
@@ -487,7 +528,7 @@ export const configSchema: ObjectSchema = {
                   '(3x the per-element mean for RGB).',
                 mean: "The paper's: the mean over every element.",
               },
-              default: 'sum-channels',
+              default: DEFAULTS.train.loss.l1Reduction,
               doc: 'How the L1 term is reduced. Defaults to `sum-channels` with `train.preset: seed`, `mean` with `paper`.',
             },
             realLabel: {
@@ -499,7 +540,7 @@ export const configSchema: ObjectSchema = {
                   '"fake" against "not sure" (the softmax is pushed to [0.5, 0.5]).',
                 one: 'The corrected `[0, 1]`: "real", as the paper.',
               },
-              default: 'zeros',
+              default: DEFAULTS.train.loss.realLabel,
               doc:
                 "The discriminator's label of a real batch (fake is `[1, 0]`). Defaults to `zeros` with " +
                 '`train.preset: seed`, `one` with `paper`.',
@@ -514,7 +555,7 @@ export const configSchema: ObjectSchema = {
               kind: 'number',
               exclusiveMinimum: 0,
               maximum: 1e6,
-              default: 10,
+              default: DEFAULTS.train.checkpoint.minutes,
               doc: 'At most this many minutes of training unsaved: a checkpoint when this long has passed since the last.',
             },
             steps: {
@@ -529,7 +570,7 @@ export const configSchema: ObjectSchema = {
               integer: true,
               minimum: 1,
               maximum: 1000,
-              default: 3,
+              default: DEFAULTS.train.checkpoint.keep,
               doc: 'The newest checkpoints kept; the one of the best test L1 so far is kept as well.',
             },
           },
@@ -538,7 +579,7 @@ export const configSchema: ObjectSchema = {
           kind: 'number',
           exclusiveMinimum: 0,
           maximum: 1e6,
-          default: 0.5,
+          default: DEFAULTS.train.sampleEvery,
           doc: 'Epochs between Train/Test sample figures (0.5: twice an epoch, as the seed).',
         },
         diversityDraws: {
@@ -546,7 +587,7 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 0,
           maximum: 64,
-          default: 8,
+          default: DEFAULTS.train.diversityDraws,
           doc:
             'Output diversity at each evaluation: this many outputs with dropout on, each with its own masks, for the first ' +
             '4 test inputs; their mean pairwise distance and per-pixel spread. 0 measures none.',
@@ -556,7 +597,7 @@ export const configSchema: ObjectSchema = {
           integer: true,
           minimum: 0,
           maximum: 2 ** 31 - 1,
-          default: 0,
+          default: DEFAULTS.train.seed,
           doc: 'Seed for weights, data order and splits.',
         },
         backend: {
@@ -575,7 +616,7 @@ export const configSchema: ObjectSchema = {
             wasm: 'WebAssembly (XNNPACK) on the CPU.',
             cpu: 'Pure JavaScript; the slow reference.',
           },
-          default: 'auto',
+          default: DEFAULTS.train.backend,
           doc: 'TensorFlow.js backend for training.',
         },
       },
@@ -625,7 +666,7 @@ configSchema.properties.ablation = {
     select: {
       kind: 'string',
       enum: ['last', 'best'],
-      default: 'last',
+      default: ABLATION_DEFAULTS.select,
       enumDocs: {
         last: "Each variant's last evaluation.",
         best:
@@ -636,14 +677,14 @@ configSchema.properties.ablation = {
     },
     probeSkips: {
       kind: 'boolean',
-      default: false,
+      default: ABLATION_DEFAULTS.probeSkips,
       doc:
         "At the end of the sweep, probe each completed variant's skips (`p2p probe`: each skip dosed from 0 to 1 at " +
         'inference, no retraining); the report gets what each skip does.',
     },
     disjointHalves: {
       kind: 'boolean',
-      default: false,
+      default: ABLATION_DEFAULTS.disjointHalves,
       doc:
         'Also train each variant on the two disjoint halves of the training set (`<variant>-half1`, `-half2`, at the ' +
         "base's seed and split; Kadkhodaie et al. 2024). The report compares the two models' outputs on the same test " +
@@ -670,7 +711,7 @@ configSchema.properties.ablation = {
     parallel: {
       kind: 'union',
       expected: '`auto` or a number of variants',
-      default: 'auto',
+      default: ABLATION_DEFAULTS.parallel,
       doc: 'Variants trained at once. `auto`: one on a GPU; on a CPU backend, as many as there are cores to spare and memory for.',
       anyOf: [
         {
@@ -685,7 +726,7 @@ configSchema.properties.ablation = {
     executor: {
       kind: 'string',
       enum: ['local', 'slurm'],
-      default: 'local',
+      default: ABLATION_DEFAULTS.executor,
       enumDocs: {
         local: 'A queue on this machine: `parallel` variants at a time, each in a child process.',
         slurm:
@@ -700,7 +741,7 @@ configSchema.properties.ablation = {
         partition: { kind: 'string', doc: "The partition (`--partition`); the cluster's default when absent." },
         gres: {
           kind: 'string',
-          default: 'gpu:1',
+          default: SLURM_DEFAULTS.gres,
           doc: 'Generic resources of one task (`--gres`): `gpu:1`, `gpu:a100:1`. Empty for CPU-only tasks.',
         },
         time: {
@@ -721,7 +762,7 @@ configSchema.properties.ablation = {
           integer: true,
           minimum: 10,
           maximum: 86_400,
-          default: 300,
+          default: SLURM_DEFAULTS.signal,
           doc: 'Seconds before the time limit at which a task is told (SIGUSR2) to checkpoint and requeue itself. SLURM may send it up to 60 s early.',
         },
         requeues: {
@@ -729,7 +770,7 @@ configSchema.properties.ablation = {
           integer: true,
           minimum: 0,
           maximum: 1000,
-          default: 10,
+          default: SLURM_DEFAULTS.requeues,
           doc: 'How many times a task may requeue itself at its time limit (only after it made progress).',
         },
         sbatch: {
@@ -742,7 +783,7 @@ configSchema.properties.ablation = {
     },
     base: {
       kind: 'boolean',
-      default: true,
+      default: ABLATION_DEFAULTS.base,
       doc: 'Train the base config itself as variant `base` (left out when a generated variant is the same model).',
     },
     progressiveSkips: {

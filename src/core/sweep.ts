@@ -3,7 +3,8 @@
 // them; variants that train the same model as another are reported and left out.
 
 import { parse, stringify } from 'yaml';
-import type { ResolvedConfig } from './config';
+import { ABLATION_DEFAULTS, type ResolvedConfig } from './config';
+import { numberOr, stringOr } from './values';
 import type { ModelPlan } from './modelPlan';
 import { formatPath, type Diagnostic, type Path } from './diagnostics';
 import type { ParsedConfig } from './document';
@@ -129,10 +130,14 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
     ...gridCandidates(ab.grid, parsed, diagnostics),
     ...namedCandidates(ab.variants),
   ];
-  const models = new SweepBuilder(parsed, base, diagnostics).build(candidates, ab.base !== false);
+  const models = new SweepBuilder(parsed, base, diagnostics).build(
+    candidates,
+    typeof ab.base === 'boolean' ? ab.base : ABLATION_DEFAULTS.base,
+  );
   const seeds = replicateSeeds(ab.seeds, base.config.train.seed);
   const runs = seeds.length ? models.flatMap((v) => replicates(v, seeds, base)) : models;
-  const variants = ab.disjointHalves === true ? [...runs, ...models.flatMap((v) => halves(v, base))] : runs;
+  const halved = typeof ab.disjointHalves === 'boolean' ? ab.disjointHalves : ABLATION_DEFAULTS.disjointHalves;
+  const variants = halved ? [...runs, ...models.flatMap((v) => halves(v, base))] : runs;
   if (models.length === 0) {
     diagnostics.push({
       severity: 'warning',
@@ -143,11 +148,11 @@ export function expandSweep(parsed: ParsedConfig, base: Base): { sweep: Sweep; d
   }
   const name = typeof ab.name === 'string' && ab.name.trim() ? ab.name.trim() : `${base.name}-ablation`;
   const steps = typeof ab.steps === 'number' ? ab.steps : undefined;
-  const parallel = typeof ab.parallel === 'number' ? ab.parallel : 'auto';
-  const executor = ab.executor === 'slurm' ? 'slurm' : 'local';
+  const parallel = typeof ab.parallel === 'number' ? ab.parallel : ABLATION_DEFAULTS.parallel;
+  const executor = ab.executor === 'slurm' || ab.executor === 'local' ? ab.executor : ABLATION_DEFAULTS.executor;
   const slurm = slurmSettings(ab, parsed, diagnostics);
-  const select = ab.select === 'best' ? 'best' : 'last';
-  const probeSkips = ab.probeSkips === true;
+  const select = ab.select === 'best' || ab.select === 'last' ? ab.select : ABLATION_DEFAULTS.select;
+  const probeSkips = typeof ab.probeSkips === 'boolean' ? ab.probeSkips : ABLATION_DEFAULTS.probeSkips;
   return { sweep: { name, steps, parallel, executor, slurm, variants, seeds, select, probeSkips }, diagnostics };
 }
 
@@ -200,15 +205,13 @@ function halves(variant: SweepVariant, base: Base): SweepVariant[] {
 /** `ablation.slurm` with its defaults; a time limit SLURM would refuse, or one shorter than the signal, is an error. */
 function slurmSettings(ab: Obj, parsed: ParsedConfig, diagnostics: Diagnostic[]): SlurmSettings {
   const given = isObj(ab.slurm) ? ab.slurm : {};
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
   const settings: SlurmSettings = {
-    partition: str(given.partition),
-    gres: str(given.gres) ?? SLURM_DEFAULTS.gres,
-    time: str(given.time),
-    parallel: num(given.parallel) ?? num(ab.parallel),
-    signal: num(given.signal) ?? SLURM_DEFAULTS.signal,
-    requeues: num(given.requeues) ?? SLURM_DEFAULTS.requeues,
+    partition: stringOr(given.partition),
+    gres: stringOr(given.gres, SLURM_DEFAULTS.gres),
+    time: stringOr(given.time),
+    parallel: numberOr(given.parallel) ?? numberOr(ab.parallel),
+    signal: numberOr(given.signal, SLURM_DEFAULTS.signal),
+    requeues: numberOr(given.requeues, SLURM_DEFAULTS.requeues),
     sbatch: Array.isArray(given.sbatch) ? given.sbatch.filter((l): l is string => typeof l === 'string') : [],
   };
   if (settings.time === undefined) return settings;
