@@ -172,6 +172,12 @@ export const ABLATION_DEFAULTS = {
   probeSkips: false,
 };
 
+/** The discriminator's patch by default: min(64, the image size). */
+export const defaultPatch = (size: number) => Math.min(DEFAULTS.discriminator.patch, size);
+
+/** The discriminator's stride-2 convolutions by default, and the most a patch allows: log2(patch). */
+export const defaultDiscriminatorLayers = (patch: number) => Math.max(1, Math.floor(Math.log2(patch)));
+
 /** Encoder levels by default: floor(log2(size)), as the seed's Keras code and the paper's unet_128 / unet_256. */
 export function defaultLevels(size: number): number {
   return Math.min(16, Math.max(2, Math.floor(Math.log2(Math.max(1, size)))));
@@ -195,12 +201,12 @@ export function derivedDefault(path: string, c: ResolvedConfig): DerivedDefault 
       };
     case 'discriminator.patch':
       return {
-        value: Math.min(DEFAULTS.discriminator.patch, c.input.size),
+        value: defaultPatch(c.input.size),
         from: `min(64, \`input.size\`) with \`input.size\` ${c.input.size}`,
       };
     case 'discriminator.layers':
       return {
-        value: Math.max(1, Math.floor(Math.log2(c.discriminator.patch))),
+        value: defaultDiscriminatorLayers(c.discriminator.patch),
         from: `log2(\`discriminator.patch\`) with \`patch\` ${c.discriminator.patch}`,
       };
     case 'discriminator.type':

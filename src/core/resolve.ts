@@ -4,7 +4,9 @@ import {
   DEFAULTS,
   PRESETS,
   defaultDecoderFilters,
+  defaultDiscriminatorLayers,
   defaultLevels,
+  defaultPatch,
   encoderFilters,
   type DecoderLevel,
   type DiscriminatorConfig,
@@ -250,7 +252,7 @@ function entryLevel(e: Obj, i: number, decoderCount: number, seen: Map<number, n
 
 /** `discriminator.patch`, or an error and the default where it does not tile the image. */
 function tilingPatch(dsc: Obj, size: number, sizeOk: boolean, report: Report): number {
-  let patch = numberOr(dsc.patch, Math.min(DEFAULTS.discriminator.patch, size));
+  let patch = numberOr(dsc.patch, defaultPatch(size));
   if (sizeOk && (!isPowerOfTwo(patch) || patch > size)) {
     const options = [];
     for (let p = 2; p <= size; p *= 2) options.push(p);
@@ -266,7 +268,7 @@ function tilingPatch(dsc: Obj, size: number, sizeOk: boolean, report: Report): n
       'value',
       [replaceWith(nearest, 'the nearest that tiles the image')],
     );
-    patch = Math.min(DEFAULTS.discriminator.patch, size);
+    patch = defaultPatch(size);
   }
   return patch;
 }
@@ -280,7 +282,7 @@ function resolveDiscriminator(
 ): DiscriminatorConfig {
   const d = DEFAULTS.discriminator;
   const patch = tilingPatch(dsc, size, sizeOk, report);
-  const deepest = Math.max(1, Math.floor(Math.log2(patch)));
+  const deepest = defaultDiscriminatorLayers(patch);
   let layers = numberOr(dsc.layers, deepest);
   if (layers > deepest) {
     report(
