@@ -7,11 +7,11 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Backend } from '../core/config';
-import { registerCpuTrainingKernels } from './cpuKernels';
+import { registerCpuTrainingKernels } from './kernels/cpuKernels';
 import { missingOnThisMachine } from './cudaLibraries';
-import { registerTrainingGradients } from './gradients';
+import { registerTrainingGradients } from './kernels/gradients';
 import { describeAdapter, type AdapterReport } from '../runFolders/contract';
-import { registerWasmTrainingKernels } from './wasmKernels';
+import { registerWasmTrainingKernels } from './kernels/wasmKernels';
 import {
   describePackage,
   locateTensorflow,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { registerTrainingGradients } from '../../src/trainer/gradients';
+import { registerTrainingGradients } from '../../src/trainer/kernels/gradients';
 import { rng } from '../support/marked';
 
 tf.env().set('PROD', true);

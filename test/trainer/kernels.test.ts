@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
-import { registerWasmTrainingKernels, wasmKernelOptions } from '../../src/trainer/wasmKernels';
+import { registerCpuTrainingKernels } from '../../src/trainer/kernels/cpuKernels';
+import { registerWasmTrainingKernels, wasmKernelOptions } from '../../src/trainer/kernels/wasmKernels';
 import { rng } from '../support/marked';
 
 tf.env().set('PROD', true);

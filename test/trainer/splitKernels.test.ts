@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerSplitKernel } from '../../src/trainer/splitKernels';
+import { registerSplitKernel } from '../../src/trainer/kernels/splitKernels';
 import { rng } from '../support/marked';
 
 tf.env().set('PROD', true);

@@ -24,7 +24,7 @@ import {
   denseWeightGradient,
   type DenseShape,
 } from '../../src/trainer/compiled/dense';
-import { registerCpuTrainingKernels } from '../../src/trainer/cpuKernels';
+import { registerCpuTrainingKernels } from '../../src/trainer/kernels/cpuKernels';
 import type { Activation } from '../../src/trainer/compiled/activation';
 import { FusedBatchNorm } from '../../src/trainer/compiled/batchNorm';
 import { kept } from '../../src/core/dropoutMask';

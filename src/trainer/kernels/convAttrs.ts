@@ -2,7 +2,7 @@
 // them: shared by this project's cpu and wasm kernels.
 
 import type * as TF from '@tensorflow/tfjs';
-import type { Tf } from '../model/tf';
+import type { Tf } from '../../model/tf';
 
 export interface ConvAttrs {
   strides: number | [number, number];

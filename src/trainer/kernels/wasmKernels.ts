@@ -14,7 +14,7 @@
 
 import type * as TF from '@tensorflow/tfjs';
 
-import type { Tf } from '../model/tf';
+import type { Tf } from '../../model/tf';
 import { filterGradientInfo, type ConvAttrs, type FilterGradientAttrs } from './convAttrs';
 import { registerSplitKernel } from './splitKernels';
 

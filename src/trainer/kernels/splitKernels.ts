@@ -6,7 +6,7 @@
 
 import type * as TF from '@tensorflow/tfjs';
 
-import type { Tf } from '../model/tf';
+import type { Tf } from '../../model/tf';
 
 type Values = Float32Array | Int32Array | Uint8Array;
 

@@ -4,7 +4,7 @@
 
 import type * as TF from '@tensorflow/tfjs';
 
-import type { Tf } from '../model/tf';
+import type { Tf } from '../../model/tf';
 
 let registered = false;
 
