@@ -9,9 +9,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Backend, ResolvedConfig } from '../core/config';
 import type { ModelGraph } from '../core/graph';
-import { SeededRandom, withRandom } from '../core/random';
 import type { ImagePair } from '../data/dataset';
-import { buildModel, setDropoutDraw, type SkipDoseMode } from '../model/build';
+import { buildModel, type SkipDoseMode } from '../model/build';
 import type { Tf } from '../model/tf';
 import { checkpointAt } from '../runFolders/checkpoints';
 import type { Probe, ProbeDose, Quality, TrainerEvent } from '../runFolders/contract';
@@ -19,7 +18,7 @@ import { PROBE_FILE, probesDir } from '../runFolders/probes';
 import { writeAtomic } from '../runFolders/runDir';
 import { chooseBackend } from './backends';
 import { loadModelWeights } from './checkpoint';
-import { EVAL_STREAM, EVAL_TEST_IMAGES, EVAL_TRAIN_IMAGES, SAMPLE_COLUMNS } from './evaluation';
+import { atEvaluationStreams, EVAL_TEST_IMAGES, EVAL_TRAIN_IMAGES, SAMPLE_COLUMNS } from './evaluation';
 import { runSetup } from './evaluateRun';
 import { quality } from './metrics';
 import { generate, targetsOf } from './pix2pix';
@@ -49,8 +48,7 @@ interface Measuring {
 async function measure(m: Measuring, g: import('@tensorflow/tfjs').LayersModel, doses?: number[]) {
   const { tf, config, step, sets, shapes, batchSize } = m;
   const mode = config.train.evalMode;
-  setDropoutDraw(config.train.seed ^ EVAL_STREAM, step);
-  return withRandom(new SeededRandom(config.train.seed ^ EVAL_STREAM ^ step).next, async () => {
+  return atEvaluationStreams(config.train.seed, step, async () => {
     const of = async (pairs: ImagePair[]) => {
       const generated = await generate(tf, g, pairs, shapes, batchSize, mode, doses);
       const q: Quality = quality(generated, targetsOf(pairs, shapes), pairs.length, shapes.size, shapes.outChannels);

@@ -7,9 +7,8 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { analyze } from '../core/analysis';
 import type { Backend, ResolvedConfig } from '../core/config';
-import { SeededRandom, withRandom } from '../core/random';
-import { DataError, inputOfImage, listImages, loadDataset, type ImagePair } from '../data/dataset';
-import { buildModel, setDropoutDraw } from '../model/build';
+import { DataError, inputOfImage, listImages, type ImagePair } from '../data/dataset';
+import { buildModel } from '../model/build';
 import type { Tf } from '../model/tf';
 import type { TrainerEvent, Translation } from '../runFolders/contract';
 import { chooseBackend } from './backends';
@@ -17,7 +16,8 @@ import { loadModelWeights } from './checkpoint';
 import { checkpointAt } from '../runFolders/checkpoints';
 import { generate, targetsOf } from './pix2pix';
 import { defaultBuiltinRoot } from './run';
-import { EVAL_STREAM } from './evaluation';
+import { atEvaluationStreams } from './evaluation';
+import { runSetup } from './evaluateRun';
 import { imagesOf, NEIGHBOUR_TARGETS } from './memorise';
 import { nearestNeighbours } from '../core/memorisation';
 
@@ -118,11 +118,7 @@ async function nearestTargets(
   count: number,
   builtinRoot = defaultBuiltinRoot(),
 ) {
-  const resolvedFile = join(run, 'resolved.json');
-  const baseDir = existsSync(resolvedFile) ? (JSON.parse(readFileSync(resolvedFile, 'utf8')).baseDir as string) : run;
-  const { seed, data } = config.train;
-  const rng = new SeededRandom(data.splitSeed ?? seed);
-  const train = (await loadDataset(config, { baseDir, builtinRoot, rng })).train.slice(0, NEIGHBOUR_TARGETS);
+  const train = (await runSetup(run, builtinRoot)).data.train.slice(0, NEIGHBOUR_TARGETS);
   const shapes = { size: config.input.size, inChannels: config.input.channels, outChannels: config.output.channels };
   const targets = imagesOf(targetsOf(train, shapes), train.length);
   return nearestNeighbours(imagesOf(generated, count), targets).map((n) => ({
@@ -142,9 +138,8 @@ async function generateAt(
 ) {
   const shapes = { size: config.input.size, inChannels: config.input.channels, outChannels: config.output.channels };
   const pairs = images.map((p) => ({ input: p.input, target: new Uint8Array(0) }) as ImagePair);
-  setDropoutDraw(config.train.seed ^ EVAL_STREAM, step);
-  const random = new SeededRandom(config.train.seed ^ EVAL_STREAM ^ step).next;
-  return withRandom(random, () => generate(tf, g, pairs, shapes, config.train.batchSize, config.train.evalMode));
+  const generateAll = () => generate(tf, g, pairs, shapes, config.train.batchSize, config.train.evalMode);
+  return atEvaluationStreams(config.train.seed, step, generateAll);
 }
 
 const imageStem = (file: string, i: number) =>
