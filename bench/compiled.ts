@@ -5,7 +5,7 @@
 // On lavapipe (CI's software adapter) it measures the host side and the kernels' relative cost; on a GPU, speed.
 
 import { spawnSync } from 'node:child_process';
-import { describeAdapter } from '../src/runFolders/contract';
+import { describeAdapter } from '../src/protocol/trainer';
 import { EXAMPLE, msPerStep, profileLines, steppers } from './steppers';
 
 interface Options {

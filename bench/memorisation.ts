@@ -13,7 +13,8 @@ import { SeededRandom } from '../src/core/random';
 import { loadDataset } from '../src/data/dataset';
 import { chooseBackend } from '../src/trainer/backends';
 import { DIVERSITY_INPUTS, diversityOf, imagesOf, measureTest, referenceOf } from '../src/trainer/memorise';
-import { createNets, evaluate, targetsOf } from '../src/trainer/pix2pix';
+import { evaluate, targetsOf } from '../src/trainer/pix2pix';
+import { createNets } from '../src/model/nets';
 import { defaultBuiltinRoot } from '../src/trainer/run';
 
 async function seconds<T>(fn: () => Promise<T> | T): Promise<[number, T]> {

@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TrainerEvent } from '../src/runFolders/contract';
+import type { TrainerEvent } from '../src/protocol/trainer';
 import { diskFiles } from '../src/runFolders/diskFiles';
 import { readRun } from '../src/runFolders/runState';
 import { RunTail } from '../src/runFolders/runTail';

@@ -7,7 +7,8 @@ import type { Backend, ResolvedConfig } from '../src/core/config';
 import type { ModelGraph } from '../src/core/graph';
 import type { Tf } from '../src/model/tf';
 import { chooseBackend, type BackendOptions, type ChosenBackend } from '../src/trainer/backends';
-import { createNets, stepOnBatch, type Nets } from '../src/trainer/pix2pix';
+import { stepOnBatch } from '../src/trainer/pix2pix';
+import { createNets, type Nets } from '../src/model/nets';
 import { SeededRandom } from '../src/core/random';
 
 export interface StepSetup {

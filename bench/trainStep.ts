@@ -2,7 +2,7 @@
 // Usage: node --import tsx bench/trainStep.ts CONFIG BACKEND STEPS -> one JSON line on stdout.
 import type { Backend } from '../src/core/config';
 import { stepOnBatch } from '../src/trainer/pix2pix';
-import { describeAdapter } from '../src/runFolders/contract';
+import { describeAdapter } from '../src/protocol/trainer';
 import { stepSetup } from './setup';
 
 async function main() {

@@ -2,9 +2,9 @@
 // per variant a curve that is the mean over its seeds with a band for their spread (min to max, as W&B draws
 // grouped runs) and, on demand, each seed's own curve. Pure: the panel renders it, the unit tests check it.
 
-import type { EvalPayload } from '../src/runFolders/contract';
+import type { EvalPayload } from '../src/protocol/trainer';
 import type { Series } from './charts';
-import type { PanelSweep } from './contract';
+import type { PanelSweep } from '../src/protocol/panel';
 
 /** A row's variant and seed: a replicate's model and seed, or the row itself at the sweep's seed. */
 const variantOf = (sw: PanelSweep, i: number) => sw.rows[i].replicate?.of ?? sw.rows[i].variant;

@@ -4,14 +4,14 @@
 // and runFolders/replicateStats.ts (pure); this module writes the HTML.
 
 import { escapeHtml as esc } from '../src/core/html';
-import type { EvalPayload } from '../src/runFolders/contract';
+import type { EvalPayload } from '../src/protocol/trainer';
 import { forestSvg } from '../src/runFolders/forestPlot';
 import { summarizeReplicates, summaryTable, type SweepSummary } from '../src/runFolders/replicateStats';
-import type { SweepRow } from '../src/runFolders/sweepFolder';
+import type { SweepRow } from '../src/protocol/runs';
 import { rowCells, statusWord, TABLE_HEADER } from '../src/runFolders/sweepTable';
 import { runsAtSeed, seedCurves, shownSeed, sweepSeeds, type EvalValue } from './ablationModel';
 import { chart, chartControls, type ChartSettings } from './charts';
-import type { PanelRun, PanelSweep, PanelViewState } from './contract';
+import type { PanelRun, PanelSweep, PanelViewState } from '../src/protocol/panel';
 
 export interface AblationsInput {
   sweeps: readonly PanelSweep[];

@@ -1,9 +1,9 @@
 // The runs panel in the webview: runs list, live curves, Train/Test samples with a step slider, a run's skip probe,
 // and a side-by-side comparison. All state it needs to come back after being hidden lives in vscode.setState.
 
-import { adapterWithFeatures, describeAdapter } from '../src/runFolders/contract';
+import { adapterWithFeatures, describeAdapter } from '../src/protocol/trainer';
 import { chart, chartControls, mountCharts, type Series } from './charts';
-import type { AbState, HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from './contract';
+import type { AbState, HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from '../src/protocol/panel';
 import { differences, dropZone, mountAb, readDropped, translationView } from './translations';
 import { morphInto } from './morph';
 import { ablationsTab } from './ablations';

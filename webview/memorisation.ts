@@ -4,9 +4,9 @@
 // r_t and r_v). HTML strings, pure (unit-tested).
 
 import { escapeHtml as esc } from '../src/core/html';
-import type { NeighbourRecord } from '../src/runFolders/contract';
+import type { NeighbourRecord } from '../src/protocol/trainer';
 import { chart } from './charts';
-import type { PanelRun } from './contract';
+import type { PanelRun } from '../src/protocol/panel';
 
 const fmt = (n: number | undefined, digits = 3) => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(digits));
 

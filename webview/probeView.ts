@@ -5,7 +5,7 @@
 
 import { escapeHtml as esc } from '../src/core/html';
 import { chart, type Series } from './charts';
-import type { PanelProbe, PanelRun } from './contract';
+import type { PanelProbe, PanelRun } from '../src/protocol/panel';
 
 type Mode = PanelProbe['doses'][number]['mode'];
 type Split = 'train' | 'test';

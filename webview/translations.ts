@@ -2,7 +2,7 @@
 // then per image the original and each run's transformed input and output side by side, and an A/B view of two
 // outputs: B over A split by a slider, a flicker between them, or their absolute difference (made by the host).
 
-import type { AbState, PanelTranslation } from './contract';
+import type { AbState, PanelTranslation } from '../src/protocol/panel';
 import { escapeHtml as esc } from '../src/core/html';
 
 /** Absolute-difference images the host made, by `image:a:b`. */

@@ -7,9 +7,10 @@
 import { dirname, join } from 'node:path';
 import type { Backend } from '../core/config';
 import { count, positiveInteger } from '../core/units';
-import type { TrainerEvent } from '../runFolders/contract';
+import type { TrainerEvent } from '../protocol/trainer';
 import { TABLE_HEADER, rowCells } from '../runFolders/sweepTable';
-import { readSweep, type SweepRow, type SweepState } from '../runFolders/sweepFolder';
+import type { SweepRow } from '../protocol/runs';
+import { readSweep, type SweepState } from '../runFolders/sweepFolder';
 import { summarizeReplicates, summaryTable } from '../runFolders/replicateStats';
 import { HALVES_HEADER, HALVES_NOTE, halvesCells, halvesOf } from '../runFolders/disjointHalves';
 import { safeName } from '../core/sweep';

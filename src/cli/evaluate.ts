@@ -4,8 +4,8 @@
 
 import { join } from 'node:path';
 import type { Backend } from '../core/config';
-import type { EvalPayload } from '../runFolders/contract';
-import { evaluateInProcess } from '../trainer/process';
+import type { EvalPayload } from '../protocol/trainer';
+import { evaluateInProcess } from '../host/trainerProcess';
 import { textTable } from './ablate';
 
 const USAGE = 'usage: p2p evaluate RUN [--all | --step N] [--backend B]\n';

@@ -1,7 +1,7 @@
 // `p2p export RUN [--step N] --format onnx|tfjs [--out DIR]`: the run's generator at a checkpoint, as ONNX or as a
 // tfjs layers model, with its input transform (`transform.json`) beside it.
 
-import { exportRun, type ExportFormat } from '../trainer/export';
+import { exportRun, type ExportFormat } from '../host/export';
 
 const USAGE = 'usage: p2p export RUN [--step N] --format onnx|tfjs [--out DIR]\n';
 

@@ -5,8 +5,8 @@
 
 import { join } from 'node:path';
 import type { Backend } from '../core/config';
-import type { Probe } from '../runFolders/contract';
-import { probeInProcess } from '../trainer/process';
+import type { Probe } from '../protocol/trainer';
+import { probeInProcess } from '../host/trainerProcess';
 import { textTable } from './ablate';
 
 const USAGE = 'usage: p2p probe RUN [--step N] [--skips] [--backend B]\n';

@@ -1,11 +1,11 @@
 // `p2p train FILE [--backend B] [--steps N] [--out DIR]` and `p2p train --resume RUN`: runs the trainer
-// (src/trainer/process.ts), draws a progress line from its events, and turns Ctrl+C, SIGTERM and SIGHUP into a
+// (src/host/trainerProcess.ts), draws a progress line from its events, and turns Ctrl+C, SIGTERM and SIGHUP into a
 // stop (checkpoint, then exit).
 
 import { join } from 'node:path';
 import { clock } from '../core/units';
-import { adapterWithFeatures, EXIT_STOPPED, type StartedPayload, type TrainerEvent } from '../runFolders/contract';
-import { TrainerProcess, type Progress } from '../trainer/process';
+import { adapterWithFeatures, EXIT_STOPPED, type StartedPayload, type TrainerEvent } from '../protocol/trainer';
+import { TrainerProcess, type Progress } from '../host/trainerProcess';
 import { positiveInteger } from '../core/units';
 
 const USAGE =

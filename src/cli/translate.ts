@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Backend } from '../core/config';
 import { runName } from '../runFolders/runDir';
-import { translateInProcess } from '../trainer/process';
+import { translateInProcess } from '../host/trainerProcess';
 
 const USAGE =
   'usage: p2p translate RUN... --image FILE|DIR [--image ...] [--step N] [--out DIR] [--backend B] [--neighbours]\n';

@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { TrainerEvent } from '../runFolders/contract';
+import type { TrainerEvent } from '../protocol/trainer';
 import type { SweepEvent, SweepOutcome } from '../sweep/runner';
 import { PROGRESS_MS, Ticker } from './ticker';
 

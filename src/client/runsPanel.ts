@@ -7,20 +7,21 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { analyze } from '../core/analysis';
 import { readRunsAndSweeps, sampleInside, type RunCache } from '../runFolders/runFolders';
-import { configDiff, type SampleRef } from '../runFolders/runState';
+import type { SampleRef } from '../protocol/runs';
+import { configDiff } from '../runFolders/runState';
 import { probeMtime, readProbe } from '../runFolders/probes';
 import { hasCheckpoint } from '../runFolders/checkpoints';
-import type { HostMessage, PanelProbe, PanelRun, PanelSweep, WebviewMessage } from '../../webview/contract';
-import { isWebviewMessage } from '../../webview/contract';
+import type { HostMessage, PanelProbe, PanelRun, PanelSweep, WebviewMessage } from '../protocol/panel';
+import { isWebviewMessage } from '../protocol/panel';
 import { isActive } from '../core/slurm';
 import type { SweepState } from '../runFolders/sweepFolder';
 import { pollMs, SchedulerWatch } from './schedulerWatch';
 import { readSettings, trainerEnv } from './settings';
 import type { TrainingController } from './training';
 import type { Translations } from './translations';
-import { exportRun, type ExportFormat } from '../trainer/export';
-import { probeInProcess } from '../trainer/process';
-import type { Translation } from '../runFolders/contract';
+import { exportRun, type ExportFormat } from '../host/export';
+import { probeInProcess } from '../host/trainerProcess';
+import type { Translation } from '../protocol/trainer';
 
 export const PANEL_VIEW_TYPE = 'p2p.runsPanel';
 

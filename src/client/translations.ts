@@ -5,10 +5,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Translation } from '../runFolders/contract';
+import type { Translation } from '../protocol/trainer';
 import { runName } from '../runFolders/runDir';
 import { readRunsAndSweeps } from '../runFolders/runFolders';
-import { translateInProcess } from '../trainer/process';
+import { translateInProcess } from '../host/trainerProcess';
 import { trainerEnv } from './settings';
 import { hasCheckpoint } from '../runFolders/checkpoints';
 

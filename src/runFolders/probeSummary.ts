@@ -3,7 +3,7 @@
 // unmodified model), mean and 95% interval over the variant's seeds. Pure over the probes read back.
 
 import { meanInterval, type Estimate } from '../core/statistics';
-import type { Probe } from './contract';
+import type { Probe } from '../protocol/trainer';
 import { signed } from './sweepTable';
 
 export interface SkipEffectRow {

@@ -3,7 +3,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Probe } from './contract';
+import type { Probe } from '../protocol/trainer';
 
 export const PROBE_FILE = 'probe.json';
 

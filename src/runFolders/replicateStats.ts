@@ -11,7 +11,7 @@ import {
   type DifferenceFromReference,
   type Estimate,
 } from '../core/statistics';
-import type { SweepRow } from './sweepFolder';
+import type { SweepRow } from '../protocol/runs';
 import { signed } from './sweepTable';
 
 export const SUMMARY_METRICS = [

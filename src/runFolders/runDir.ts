@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointName, CHECKPOINTS, keptCheckpoints, manifestOf, MANIFEST, readManifest } from './checkpoints';
-import type { EvalPayload, NeighbourRecord, Quality, TrainerEvent } from './contract';
+import type { EvalPayload, NeighbourRecord, Quality, TrainerEvent } from '../protocol/trainer';
 import { RunLock } from './runLock';
 
 /** Writes `file` whole or not at all: to a temporary name, then renamed; a failed write leaves no temporary. */

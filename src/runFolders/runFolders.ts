@@ -5,7 +5,8 @@ import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { readSweep, SWEEP_FILE, type SweepState } from './sweepFolder';
 import { diskFiles } from './diskFiles';
-import { readRun, type RunState } from './runState';
+import type { RunState } from '../protocol/runs';
+import { readRun } from './runState';
 import { RunTail } from './runTail';
 
 /** The run folder a sample path belongs to, or undefined when the path leaves it (never served). */

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKPOINTS } from './checkpoints';
-import type { EvalPayload } from './contract';
+import type { EvalPayload } from '../protocol/trainer';
 import { parseJsonLines } from './jsonl';
 import { METRICS_FILE, METRICS_HEADER, metricsRow, writeAtomic } from './runDir';
 

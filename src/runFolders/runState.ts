@@ -3,63 +3,9 @@
 // written or deleted while read gives what could be read, never a throw.
 
 import type { ResolvedConfig } from '../core/config';
-import type {
-  AdapterReport,
-  EvalPayload,
-  NeighbourRecord,
-  SampleSplit,
-  StartedPayload,
-  StepPayload,
-  TrainerEvent,
-} from './contract';
+import type { ConfigChange, RunState } from '../protocol/runs';
+import type { StartedPayload, TrainerEvent } from '../protocol/trainer';
 import { parseJsonLines } from './jsonl';
-
-export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'interrupted';
-
-export interface SampleRef {
-  step: number;
-  split: SampleSplit;
-  /** Path of the PNG inside the run folder. */
-  path: string;
-  neighbours?: NeighbourRecord[];
-}
-
-export interface RunState {
-  id: string;
-  dir: string;
-  name: string;
-  /** The sweep this run is a variant of. */
-  sweep?: string;
-  status: RunStatus;
-  /** The backend of the newest session; a run resumed elsewhere lists the earlier ones in `backends`. */
-  backend?: string;
-  /** Every backend the run trained on, in order, each once per change (`['webgpu', 'wasm']`). */
-  backends: string[];
-  /** The GPU adapter of the newest session, on webgpu. */
-  adapter?: AdapterReport;
-  /** The tfjs-node package of the newest session and where it came from, on tensorflow(-gpu). */
-  tensorflow?: string;
-  params?: { generator: number; discriminator: number };
-  step: number;
-  totalSteps?: number;
-  /** Step curves, thinned to at most MAX_POINTS points. */
-  steps: Pick<StepPayload, 'step' | 'gL1' | 'gGan' | 'dLoss' | 'imgPerSec'>[];
-  evals: EvalPayload[];
-  samples: SampleRef[];
-  bestTestL1?: number;
-  /** The step of the evaluation with the lowest test L1 (the earliest of equals). */
-  bestStep?: number;
-  lastEval?: EvalPayload;
-  medianImgPerSec?: number;
-  /** Seconds spent training, summed over the sessions of a resumed run. */
-  seconds: number;
-  error?: string;
-  /** The newest warnings (a config changed at a resume, a checkpoint skipped, a repair), oldest first. */
-  warnings: string[];
-  /** The error was the GPU device's: the run can go on from its checkpoint on another backend. */
-  deviceError?: boolean;
-  config?: ResolvedConfig;
-}
 
 export interface RunFiles {
   readText(path: string): string | undefined;
@@ -212,12 +158,6 @@ function resolvedConfig(text: string | undefined): ResolvedConfig | undefined {
   } catch {
     return undefined; // half written: shown without its config
   }
-}
-
-export interface ConfigChange {
-  path: string;
-  base: unknown;
-  other: unknown;
 }
 
 /** Leaf-by-leaf differences between two resolved configs (`generator.decoder[2].skip: true -> false`). */

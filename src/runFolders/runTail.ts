@@ -4,7 +4,8 @@
 
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseEvents, RunReplay, type RunFiles, type RunState } from './runState';
+import type { RunState } from '../protocol/runs';
+import { parseEvents, RunReplay, type RunFiles } from './runState';
 
 export class RunTail {
   private replay: RunReplay;

@@ -4,12 +4,12 @@
 
 import { appendFileSync } from 'node:fs';
 import * as path from 'node:path';
-import type { SchedulerState } from '../core/slurm';
 import type { VariantOrigin } from '../core/sweep';
 import { parseJsonLines } from './jsonl';
 import { diskFiles } from './diskFiles';
 import { TEST_IMAGES_FILE } from './runDir';
-import { readRun, type RunFiles, type RunState } from './runState';
+import type { RunState, SweepRow } from '../protocol/runs';
+import { readRun, type RunFiles } from './runState';
 
 export const SWEEP_FILE = 'sweep.json';
 export const SWEEP_LOG = 'sweep.jsonl';
@@ -63,41 +63,6 @@ export type SweepLogEntry =
   | { type: 'submit'; job: string; variants: string[]; array: string; time: string }
   | { type: 'requeue'; variant: string; job: string; step: number; time: string }
   | { type: 'cancel'; jobs: string[]; variants: string[]; time: string };
-
-export interface SweepRow {
-  variant: string;
-  origin: VariantOrigin;
-  skips: string;
-  dropout: string;
-  params: number;
-  macs: number;
-  status: RunState['status'] | 'pending';
-  step: number;
-  totalSteps?: number;
-  trainL1?: number;
-  trainSsim?: number;
-  testL1?: number;
-  testSsim?: number;
-  /** test L1 - train L1 at the last evaluation. */
-  gap?: number;
-  /** The last evaluation's copy rate and C_T (core/memorisation.ts); absent in runs recorded before them. */
-  copyRate?: number;
-  copyingCt?: number;
-  /** The last evaluation's mean pairwise distance of dropout draws. */
-  diversity?: number;
-  /** The last evaluation's critic heuristics (core/critic.ts). */
-  criticRt?: number;
-  criticRv?: number;
-  imgPerSec?: number;
-  seconds: number;
-  error?: string;
-  /** The scheduler's state of the variant's task, on SLURM. */
-  scheduler?: SchedulerState;
-  replicate?: { of: string; seed: number };
-  half?: { of: string; half: 1 | 2 };
-  /** Each test image's L1 at the last evaluation, in the test set's order (test-images.csv). */
-  testImageL1?: number[];
-}
 
 export interface SweepState {
   dir: string;

@@ -2,7 +2,7 @@
 // runs in the webview too).
 
 import { clock, count, si } from '../core/units';
-import type { SweepRow } from './sweepFolder';
+import type { SweepRow } from '../protocol/runs';
 
 const fixed = (v: number | undefined, digits: number) =>
   v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(digits);

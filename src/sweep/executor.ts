@@ -2,7 +2,7 @@
 // processes of this one; SLURM takes them as one job array. Both read and write the same sweep folder.
 
 import type { SchedulerState } from '../core/slurm';
-import type { TrainerEvent } from '../runFolders/contract';
+import type { TrainerEvent } from '../protocol/trainer';
 import type { SweepPlan } from '../runFolders/sweepFolder';
 import type { Job, TrainerOptions } from './jobs';
 

@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import type { SchedulerState } from '../core/slurm';
 import type { SweepVariant } from '../core/sweep';
 import { appendLog, readSweep } from '../runFolders/sweepFolder';
-import { STOP_GRACE_MS, TrainerProcess, type TrainerExit } from '../trainer/process';
+import { STOP_GRACE_MS, TrainerProcess, type TrainerExit } from '../host/trainerProcess';
 import { now, type SweepEvent, type SweepExecutor, type SweepPass, type SweepStatus } from './executor';
 import { trainerArgs, type Job } from './jobs';
 import { writeReport } from './report';

@@ -16,7 +16,7 @@ import type { SweepEvent, SweepExecutor, SweepOutcome, SweepPass } from './execu
 import { jobMode, variantConfigFile, type Job } from './jobs';
 import { LocalExecutor } from './localExecutor';
 import { writeReport } from './report';
-import { probeInProcess } from '../trainer/process';
+import { probeInProcess } from '../host/trainerProcess';
 import { SlurmExecutor } from './slurm';
 
 export type { SweepEvent, SweepOutcome } from './executor';

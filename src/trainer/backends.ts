@@ -10,7 +10,7 @@ import type { Backend } from '../core/config';
 import { registerCpuTrainingKernels } from './kernels/cpuKernels';
 import { missingOnThisMachine } from './cudaLibraries';
 import { registerTrainingGradients } from './kernels/gradients';
-import { describeAdapter, type AdapterReport } from '../runFolders/contract';
+import { describeAdapter, type AdapterReport } from '../protocol/trainer';
 import { registerWasmTrainingKernels } from './kernels/wasmKernels';
 import {
   describePackage,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../model/tf';
-import type { Nets } from './pix2pix';
+import type { Nets } from '../model/nets';
 import { writeAtomic } from '../runFolders/runDir';
 
 export interface LoopState {

@@ -7,26 +7,16 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { analyze } from '../core/analysis';
-import type { Backend } from '../core/config';
 import { SeededRandom } from '../core/random';
 import { loadDataset } from '../data/dataset';
 import { checkpointAt, keptCheckpoints } from '../runFolders/checkpoints';
-import type { EvalPayload, TrainerEvent } from '../runFolders/contract';
+import type { EvalPayload, EvaluateRequest, TrainerEvent } from '../protocol/trainer';
 import { METRICS_HEADER, metricsRow, writeAtomic } from '../runFolders/runDir';
 import { chooseBackend } from './backends';
 import { loadModelWeights } from './checkpoint';
 import { evaluateAt, type Evaluator } from './evaluation';
-import { createNets, disposeNets } from './pix2pix';
+import { createNets, disposeNets } from '../model/nets';
 import { defaultBuiltinRoot } from './run';
-
-export interface EvaluateRequest {
-  run: string;
-  /** Every kept checkpoint; else the one of `step`, else the newest. */
-  all?: boolean;
-  step?: number;
-  backend?: Backend;
-  builtinRoot?: string;
-}
 
 export const EVALUATIONS_FILE = 'evaluations.csv';
 

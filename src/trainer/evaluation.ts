@@ -9,7 +9,7 @@ import type { MemorisationReference } from '../core/memorisation';
 import { SeededRandom, withRandom } from '../core/random';
 import type { Dataset } from '../data/dataset';
 import { setDropoutDraw } from '../model/build';
-import type { EvalMemorisation, EvalPayload, Quality } from '../runFolders/contract';
+import type { EvalMemorisation, EvalPayload, Quality } from '../protocol/trainer';
 import { criticScores } from './critic';
 import { DIVERSITY_INPUTS, diversityOf, measureTest, referenceOf } from './memorise';
 import { evaluate, type Shapes } from './pix2pix';

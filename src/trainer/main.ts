@@ -1,4 +1,4 @@
-// The training process (dist/trainer.js), forked by src/trainer/process.ts for the editor, the sweep queue and
+// The training process (dist/trainer.js), forked by src/host/trainerProcess.ts for the editor, the sweep queue and
 // `p2p train`:
 //   node dist/trainer.js --config FILE [--out DIR | --run-dir DIR] [--base-dir DIR] [--backend B] [--steps N]
 //                        [--builtin-root DIR]
@@ -12,7 +12,7 @@
 
 import type { Backend } from '../core/config';
 import { positiveInteger } from '../core/units';
-import type { TrainerCommand, TrainerEvent } from '../runFolders/contract';
+import type { TrainerCommand, TrainerEvent } from '../protocol/trainer';
 import { runTrainer, type TrainerArgs } from './run';
 import { runEvaluate } from './evaluateRun';
 import { runProbe } from './probe';

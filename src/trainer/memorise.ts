@@ -16,7 +16,7 @@ import {
 import { lowbias32 } from '../core/dropoutMask';
 import type { ImagePair } from '../data/dataset';
 import { setDropoutDraw } from '../model/build';
-import type { NeighbourRecord } from '../runFolders/contract';
+import type { NeighbourRecord } from '../protocol/trainer';
 import { imageSsim } from './metrics';
 import { generate, targetsOf, type Shapes } from './pix2pix';
 

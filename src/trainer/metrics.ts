@@ -1,7 +1,7 @@
 // Image quality metrics on images scaled to [-1, 1] (NHWC, flattened): L1 on that scale as the loss sees it,
 // PSNR and SSIM (Gaussian 11x11, sigma 1.5, per channel, Wang et al. 2004) on [0, 1].
 
-import type { Quality } from '../runFolders/contract';
+import type { Quality } from '../protocol/trainer';
 
 function gaussian11(): Float32Array {
   const k = new Float32Array(11);

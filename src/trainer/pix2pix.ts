@@ -3,7 +3,6 @@
 
 import type * as TF from '@tensorflow/tfjs';
 import type { L1Reduction, TrainConfig } from '../core/config';
-import type { ModelPlan } from '../core/modelPlan';
 import {
   GENERATED_TARGET,
   REAL_TARGET,
@@ -13,36 +12,10 @@ import {
   type Target,
 } from '../core/trainingLoop';
 import type { ImagePair } from '../data/dataset';
-import { buildModel } from '../model/build';
 import type { Tf } from '../model/tf';
-import type { Quality } from '../runFolders/contract';
+import type { Nets } from '../model/nets';
+import type { Quality } from '../protocol/trainer';
 import { imageL1s, quality } from './metrics';
-
-export interface Nets {
-  generator: TF.LayersModel;
-  discriminator: TF.LayersModel;
-  gOptimizer: TF.Optimizer;
-  dOptimizer: TF.Optimizer;
-}
-
-/** The two networks of a config's graphs and their Adam optimizers (`train.optimizer`), as the trainer and the benchmarks train them. */
-export function createNets(tf: Tf, graphs: ModelPlan): Nets {
-  const { lr, beta1, beta2 } = graphs.config.train.optimizer;
-  return {
-    generator: buildModel(tf, graphs.generator),
-    discriminator: buildModel(tf, graphs.discriminator),
-    gOptimizer: tf.train.adam(lr, beta1, beta2, 1e-8),
-    dOptimizer: tf.train.adam(lr, beta1, beta2, 1e-8),
-  };
-}
-
-export function disposeNets(tf: Tf, nets: Nets): void {
-  nets.generator.dispose();
-  nets.discriminator.dispose();
-  nets.gOptimizer.dispose();
-  nets.dOptimizer.dispose();
-  tf.disposeVariables();
-}
 
 export interface StepLosses {
   gL1: number;

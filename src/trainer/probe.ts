@@ -7,13 +7,13 @@
 
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Backend, ResolvedConfig } from '../core/config';
+import type { ResolvedConfig } from '../core/config';
 import type { ModelGraph } from '../core/graph';
 import type { ImagePair } from '../data/dataset';
 import { buildModel, type SkipDoseMode } from '../model/build';
 import type { Tf } from '../model/tf';
 import { checkpointAt } from '../runFolders/checkpoints';
-import type { Probe, ProbeDose, Quality, TrainerEvent } from '../runFolders/contract';
+import type { Probe, ProbeDose, ProbeRequest, Quality, TrainerEvent } from '../protocol/trainer';
 import { PROBE_FILE, probesDir } from '../runFolders/probes';
 import { writeAtomic } from '../runFolders/runDir';
 import { chooseBackend } from './backends';
@@ -24,13 +24,6 @@ import { quality } from './metrics';
 import { generate, targetsOf } from './pix2pix';
 import { gridPng, unitTiles } from './samples';
 import { defaultBuiltinRoot } from './run';
-
-export interface ProbeRequest {
-  run: string;
-  step?: number;
-  backend?: Backend;
-  builtinRoot?: string;
-}
 
 export const ALPHAS = [0, 0.25, 0.5, 0.75, 1];
 const MODES: SkipDoseMode[] = ['scale', 'mean'];

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import type { ResolvedConfig } from '../core/config';
 import type { Tf } from '../model/tf';
 import { checkpointProblem, keptCheckpoints } from '../runFolders/checkpoints';
-import { configDiff, type ConfigChange } from '../runFolders/runState';
+import type { ConfigChange } from '../protocol/runs';
+import { configDiff } from '../runFolders/runState';
 import { loadCheckpoint, type LoopState } from './checkpoint';
-import type { Nets } from './pix2pix';
+import type { Nets } from '../model/nets';
 
 /** Config keys a run may change between a stop and its resume: how long it trains, how often it reports and saves. */
 const SAFE_MID_RUN = [

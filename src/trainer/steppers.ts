@@ -12,7 +12,8 @@ import { setParallelism } from './compiled/gemm';
 import { downloadNets, uploadNets } from './compiled/models';
 import { UnsupportedGraph } from './compiled/pass';
 import { CompiledStep, type KernelTime } from './compiled/step';
-import { trainStep, type Nets, type StepLosses } from './pix2pix';
+import { trainStep, type StepLosses } from './pix2pix';
+import { type Nets } from '../model/nets';
 
 export interface Stepper {
   /** "compiled (262 dispatches per step)", "tfjs". */

@@ -6,11 +6,11 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { analyze } from '../core/analysis';
-import type { Backend, ResolvedConfig } from '../core/config';
+import type { ResolvedConfig } from '../core/config';
 import { DataError, inputOfImage, listImages, type ImagePair } from '../data/dataset';
 import { buildModel } from '../model/build';
 import type { Tf } from '../model/tf';
-import type { TrainerEvent, Translation } from '../runFolders/contract';
+import type { TrainerEvent, TranslateRequest, Translation } from '../protocol/trainer';
 import { chooseBackend } from './backends';
 import { loadModelWeights } from './checkpoint';
 import { checkpointAt } from '../runFolders/checkpoints';
@@ -20,20 +20,6 @@ import { atEvaluationStreams } from './evaluation';
 import { runSetup } from './evaluateRun';
 import { imagesOf, NEIGHBOUR_TARGETS } from './memorise';
 import { nearestNeighbours } from '../core/memorisation';
-
-export interface TranslateRequest {
-  runs: string[];
-  /** Image files or folders of them. */
-  images: string[];
-  /** A kept checkpoint step of every run; each run's newest by default. */
-  step?: number;
-  out: string;
-  backend?: Backend;
-  /** Also find each output's nearest training target in the run's own training set (its split and half). */
-  neighbours?: boolean;
-  /** Where builtin sets are cached (the trainer's default). */
-  builtinRoot?: string;
-}
 
 type Output = Translation['images'][number]['outputs'][number];
 

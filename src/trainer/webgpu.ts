@@ -4,7 +4,7 @@
 // over) and the device watched: a lost device or an error the GPU reports ends the run with what happened,
 // instead of training on garbage.
 
-import { describeAdapter, type AdapterReport } from '../runFolders/contract';
+import { describeAdapter, type AdapterReport } from '../protocol/trainer';
 
 import type { Tf } from '../model/tf';
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import sharp from 'sharp';
-import type { Translation } from '../../src/runFolders/contract';
+import type { Translation } from '../../src/protocol/trainer';
 import { root, runCommand, runsPanel, startWorkbench, type Workbench } from './codeServer';
 import { hostTarget, vsixPath } from '../../scripts/package';
 

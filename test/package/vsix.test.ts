@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { hostTarget, TARGETS, vsixPath, type Target } from '../../scripts/package';
-import type { TrainerEvent } from '../../src/runFolders/contract';
+import type { TrainerEvent } from '../../src/protocol/trainer';
 import { installTfjsNode } from '../support/tfjsNode';
 import { readZip } from '../support/zip';
 

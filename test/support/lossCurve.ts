@@ -9,7 +9,8 @@ import { oneBatch } from '../../src/core/trainingLoop';
 import type { Backend } from '../../src/core/config';
 import { loadDataset } from '../../src/data/dataset';
 import { chooseBackend } from '../../src/trainer/backends';
-import { batchFloats, createNets } from '../../src/trainer/pix2pix';
+import { batchFloats } from '../../src/trainer/pix2pix';
+import { createNets } from '../../src/model/nets';
 import { createStepper } from '../../src/trainer/steppers';
 import { SeededRandom } from '../../src/core/random';
 

@@ -1,9 +1,9 @@
-// The real trainer process driven as the editor, the sweep queue and the CLI drive it (src/trainer/process.ts),
+// The real trainer process driven as the editor, the sweep queue and the CLI drive it (src/host/trainerProcess.ts),
 // for the tests that start, stop, kill and resume it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TrainerEvent } from '../../src/runFolders/contract';
-import { TrainerProcess } from '../../src/trainer/process';
+import type { TrainerEvent } from '../../src/protocol/trainer';
+import { TrainerProcess } from '../../src/host/trainerProcess';
 
 export interface Run {
   trainer: TrainerProcess;

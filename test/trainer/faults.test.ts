@@ -20,7 +20,7 @@ import { after, describe, it } from 'node:test';
 import { checkpointProblem, keptCheckpoints } from '../../src/runFolders/checkpoints';
 import { RunDir } from '../../src/runFolders/runDir';
 import { parseJsonLines } from '../../src/runFolders/jsonl';
-import type { TrainerEvent } from '../../src/runFolders/contract';
+import type { TrainerEvent } from '../../src/protocol/trainer';
 import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';
 import { ofType, startTrainer } from '../support/trainerRun';

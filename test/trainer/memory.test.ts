@@ -6,7 +6,8 @@ import type * as TF from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analysis';
 import { stepMemory } from '../../src/core/memory';
 import { chooseBackend } from '../../src/trainer/backends';
-import { createNets, disposeNets, stepOnBatch } from '../../src/trainer/pix2pix';
+import { stepOnBatch } from '../../src/trainer/pix2pix';
+import { createNets, disposeNets } from '../../src/model/nets';
 
 describe('the memory of a training step', () => {
   it("is estimated within 25% of tfjs's peak for the seed model at 32 px", async () => {

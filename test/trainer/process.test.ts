@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { registerLayers } from '../../src/model/build';
-import { EXIT_STOPPED, type TrainerEvent } from '../../src/runFolders/contract';
+import { EXIT_STOPPED, type TrainerEvent } from '../../src/protocol/trainer';
 import { analyze } from '../../src/core/analysis';
 import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';

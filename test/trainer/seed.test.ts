@@ -5,7 +5,8 @@ import type * as TF from '@tensorflow/tfjs';
 import { analyze } from '../../src/core/analysis';
 import { buildModel } from '../../src/model/build';
 import { chooseBackend } from '../../src/trainer/backends';
-import { stepOnBatch, type Nets } from '../../src/trainer/pix2pix';
+import { stepOnBatch } from '../../src/trainer/pix2pix';
+import { type Nets } from '../../src/model/nets';
 
 describe('the seed model', () => {
   it("builds the seed discriminator with the graph's parameters and trains it one step, both streams learning", async () => {

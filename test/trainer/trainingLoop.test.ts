@@ -18,7 +18,8 @@ import type { DiscriminatorSees } from '../../src/core/trainingLoop';
 import { SeededRandom } from '../../src/core/random';
 import type { Tf } from '../../src/model/tf';
 import { chooseBackend } from '../../src/trainer/backends';
-import { createNets, trainStep, type Nets } from '../../src/trainer/pix2pix';
+import { trainStep } from '../../src/trainer/pix2pix';
+import { createNets, type Nets } from '../../src/model/nets';
 
 const SIZE = 8;
 const PATCH = 4;

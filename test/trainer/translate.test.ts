@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import type { Translation } from '../../src/runFolders/contract';
+import type { Translation } from '../../src/protocol/trainer';
 import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';
 

@@ -2,10 +2,10 @@
 // the curves as the mean over seeds with a min-max band.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EvalPayload } from '../../src/runFolders/contract';
-import type { SweepRow } from '../../src/runFolders/sweepFolder';
+import type { EvalPayload } from '../../src/protocol/trainer';
+import type { SweepRow } from '../../src/protocol/runs';
 import { runsAtSeed, seedCurves, shownSeed, sweepSeeds } from '../../webview/ablationModel';
-import type { PanelSweep } from '../../webview/contract';
+import type { PanelSweep } from '../../src/protocol/panel';
 
 const row = (variant: string, replicate?: { of: string; seed: number }): SweepRow => ({
   variant,

@@ -7,20 +7,20 @@ import { describe, it } from 'node:test';
 
 const root = join(__dirname, '..', '..');
 
-/** Lower numbers are lower layers. The webview's message contract is shared by the host and the page. */
+/** Lower numbers are lower layers. The contracts between processes (LSP, trainer, panel) are types under all of them. */
 const LAYERS: [prefix: string, layer: string, rank: number][] = [
   ['src/core/', 'core', 0],
-  ['src/runFolders/', 'runs', 1],
-  ['src/data/', 'data', 1],
-  ['src/model/', 'model', 1],
-  ['src/trainer/', 'trainer', 2],
-  ['src/protocol/', 'protocol', 2],
-  ['webview/contract.ts', 'protocol', 2],
-  ['src/sweep/', 'sweep', 3],
-  ['src/cli/', 'cli', 4],
-  ['src/server/', 'server', 4],
-  ['src/client/', 'client', 4],
-  ['webview/', 'webview', 4],
+  ['src/protocol/', 'protocol', 1],
+  ['src/runFolders/', 'runs', 2],
+  ['src/data/', 'data', 2],
+  ['src/model/', 'model', 2],
+  ['src/trainer/', 'trainer', 3],
+  ['src/host/', 'host', 3],
+  ['src/sweep/', 'sweep', 4],
+  ['src/cli/', 'cli', 5],
+  ['src/server/', 'server', 5],
+  ['src/client/', 'client', 5],
+  ['webview/', 'webview', 5],
 ];
 
 function layerOf(file: string): { layer: string; rank: number } {
@@ -55,19 +55,65 @@ function layerViolations(imports: Record<string, string[]>): string[] {
   });
 }
 
+/** The first cycle in a directed graph as its nodes in order, back to where it started, or undefined. */
+function firstCycle(edges: Record<string, string[]>): string[] | undefined {
+  const done = new Set<string>();
+  const walk = (node: string, path: string[]): string[] | undefined => {
+    const at = path.indexOf(node);
+    if (at >= 0) return [...path.slice(at), node];
+    if (done.has(node)) return undefined;
+    for (const next of edges[node] ?? []) {
+      const cycle = walk(next, [...path, node]);
+      if (cycle) return cycle;
+    }
+    done.add(node);
+    return undefined;
+  };
+  for (const node of Object.keys(edges)) {
+    const cycle = walk(node, []);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+/** Imports between folders: one edge per pair of distinct folders that a file import joins. */
+function folderImports(imports: Record<string, string[]>): Record<string, string[]> {
+  const edges: Record<string, Set<string>> = {};
+  for (const [file, targets] of Object.entries(imports)) {
+    for (const target of targets) {
+      if (dirname(target) !== dirname(file)) (edges[dirname(file)] ??= new Set()).add(dirname(target));
+    }
+  }
+  return Object.fromEntries(Object.entries(edges).map(([k, v]) => [k, [...v]]));
+}
+
+const allImports = () => Object.fromEntries([...sources('src'), ...sources('webview')].map((f) => [f, importsOf(f)]));
+
 describe('layers', () => {
   it('every import goes to its own layer or a lower one', () => {
-    const files = [...sources('src'), ...sources('webview')];
-    assert.deepEqual(layerViolations(Object.fromEntries(files.map((f) => [f, importsOf(f)]))), []);
+    assert.deepEqual(layerViolations(allImports()), []);
+  });
+
+  it('no file imports itself through others, and no folder does', () => {
+    const imports = allImports();
+    assert.equal(firstCycle(imports)?.join(' -> '), undefined);
+    assert.equal(firstCycle(folderImports(imports))?.join(' -> '), undefined);
+  });
+
+  it('finds a file cycle and the folder cycle it makes', () => {
+    const imports = { 'a/x.ts': ['b/y.ts'], 'b/y.ts': ['b/z.ts'], 'b/z.ts': ['a/x.ts'], 'c/w.ts': ['a/x.ts'] };
+    assert.deepEqual(firstCycle(imports), ['a/x.ts', 'b/y.ts', 'b/z.ts', 'a/x.ts']);
+    assert.deepEqual(firstCycle(folderImports(imports)), ['a', 'b', 'a']);
+    assert.equal(firstCycle({ 'a/x.ts': ['b/y.ts'], 'c/w.ts': ['a/x.ts'] }), undefined);
   });
 
   it('names an import up a layer and one sideways, and allows one down', () => {
     const imports = {
-      'src/runFolders/runState.ts': ['src/trainer/process.ts', 'src/core/config.ts'],
-      'src/client/training.ts': ['src/server/server.ts', 'src/sweep/runner.ts', 'webview/contract.ts'],
+      'src/runFolders/runState.ts': ['src/host/trainerProcess.ts', 'src/core/config.ts'],
+      'src/client/training.ts': ['src/server/server.ts', 'src/sweep/runner.ts', 'src/protocol/panel.ts'],
     };
     assert.deepEqual(layerViolations(imports), [
-      'src/runFolders/runState.ts (runs) -> src/trainer/process.ts (trainer)',
+      'src/runFolders/runState.ts (runs) -> src/host/trainerProcess.ts (host)',
       'src/client/training.ts (client) -> src/server/server.ts (server)',
     ]);
   });

@@ -3,7 +3,7 @@
 // before them, and the curves only where evaluations measured memorisation.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PanelRun } from '../../webview/contract';
+import type { PanelRun } from '../../src/protocol/panel';
 import {
   copyingLine,
   criticCharts,

@@ -11,14 +11,14 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isWebviewMessage } from '../../webview/contract';
+import { isWebviewMessage } from '../../src/protocol/panel';
 import { analyze } from '../../src/core/analysis';
 import { readRuns, readRunsAndSweeps, sampleInside } from '../../src/runFolders/runFolders';
 import type { SweepPlan } from '../../src/runFolders/sweepFolder';
 import { rowCells } from '../../src/runFolders/sweepTable';
 import { configDiff, parseEvents, readRun } from '../../src/runFolders/runState';
 import { RunTail } from '../../src/runFolders/runTail';
-import type { TrainerEvent } from '../../src/runFolders/contract';
+import type { TrainerEvent } from '../../src/protocol/trainer';
 import { tempDir } from '../support/tempDir';
 
 const scratch = tempDir('p2p-panel-');

@@ -2,7 +2,7 @@
 // 0.12 and 0.14 to train L1 over three seeds has a mean change of +0.12 ± t(0.975, 2) x 0.02 / sqrt(3).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Probe } from '../../src/runFolders/contract';
+import type { Probe } from '../../src/protocol/trainer';
 import { skipEffectCells, skipEffects } from '../../src/runFolders/probeSummary';
 
 const q = (l1: number) => ({ l1, psnr: 20, ssim: 0.5 });

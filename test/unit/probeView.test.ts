@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Probe, ProbeDose } from '../../src/runFolders/contract';
+import type { Probe, ProbeDose } from '../../src/protocol/trainer';
 import { probeMtime, probesDir, readProbe } from '../../src/runFolders/probes';
-import type { PanelRun } from '../../webview/contract';
+import type { PanelRun } from '../../src/protocol/panel';
 import { doseSeries, probeButton, probeFigures, probeSection } from '../../webview/probeView';
 import { tempDir } from '../support/tempDir';
 

@@ -11,7 +11,7 @@ import {
   summaryTitle,
 } from '../../src/runFolders/replicateStats';
 import { forestSvg } from '../../src/runFolders/forestPlot';
-import type { SweepRow } from '../../src/runFolders/sweepFolder';
+import type { SweepRow } from '../../src/protocol/runs';
 
 const row = (of: string, seed: number, testL1: number, status: SweepRow['status'] = 'completed'): SweepRow => ({
   variant: `${of}-seed${seed}`,

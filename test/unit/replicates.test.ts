@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { analyze } from '../../src/core/analysis';
 import { modelVariants, runsLabel } from '../../src/core/sweep';
-import type { RunState } from '../../src/runFolders/runState';
+import type { RunState } from '../../src/protocol/runs';
 import { selectedEval } from '../../src/runFolders/sweepFolder';
 import { hover } from '../../src/server/service/hover';
 import { codeLenses } from '../../src/server/service/outline';

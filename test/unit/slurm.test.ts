@@ -13,7 +13,7 @@ import {
   slurmTimeSeconds,
   submitProblem,
 } from '../../src/core/slurm';
-import type { SweepRow } from '../../src/runFolders/sweepFolder';
+import type { SweepRow } from '../../src/protocol/runs';
 import { statusCell, statusWord } from '../../src/runFolders/sweepTable';
 
 const tiny = readFileSync(join(__dirname, '../../examples/tiny.p2p.yaml'), 'utf8');

@@ -11,7 +11,8 @@ import { realTarget } from '../../src/core/trainingLoop';
 import { buildModel } from '../../src/model/build';
 import type { Tf } from '../../src/model/tf';
 import { chooseBackend } from '../../src/trainer/backends';
-import { bce, crossEntropy, l1Loss, stepOnBatch, type Nets } from '../../src/trainer/pix2pix';
+import { bce, crossEntropy, l1Loss, stepOnBatch } from '../../src/trainer/pix2pix';
+import { type Nets } from '../../src/model/nets';
 import { int, pick, rng } from '../support/marked';
 
 const TINY = readFileSync(join(__dirname, '../../examples/tiny.p2p.yaml'), 'utf8');

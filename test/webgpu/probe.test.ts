@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { Probe } from '../../src/runFolders/contract';
+import type { Probe } from '../../src/protocol/trainer';
 import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';
 

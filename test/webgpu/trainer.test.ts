@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import type { TrainerEvent } from '../../src/runFolders/contract';
+import type { TrainerEvent } from '../../src/protocol/trainer';
 import { runTrainer } from '../../src/trainer/run';
 
 const root = join(__dirname, '..', '..');

@@ -6,7 +6,7 @@
 
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../../model/tf';
-import type { Nets } from '../pix2pix';
+import type { Nets } from '../../model/nets';
 import { Parameters, type ArenaSlice } from './parameters';
 import type { CompiledStep } from './step';
 

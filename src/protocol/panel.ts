@@ -1,8 +1,7 @@
 // Webview <-> extension host messages of the runs panel, as discriminated unions.
 
-import type { ConfigChange, RunState } from '../src/runFolders/runState';
-import type { NeighbourRecord, Probe, SampleSplit } from '../src/runFolders/contract';
-import type { SweepRow } from '../src/runFolders/sweepFolder';
+import type { ConfigChange, RunState, SweepRow } from './runs';
+import type { NeighbourRecord, Probe, SampleSplit } from './trainer';
 
 /** An ablation sweep: its table rows, and the panel id of each variant's run (absent until it starts). */
 export interface PanelSweep {

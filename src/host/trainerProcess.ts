@@ -3,19 +3,19 @@
 // grace period. The trainer runs in a process group of its own, so a host that dies (killed, a closed terminal)
 // does not take it down mid-step: it sees the host go, checkpoints and stops (src/trainer/main.ts).
 
-import type { EvaluateRequest } from './evaluateRun';
-import type { ProbeRequest } from './probe';
-import type { TranslateRequest } from './translate';
 import { fork, type ChildProcess } from 'node:child_process';
 import type {
   Evaluated,
+  EvaluateRequest,
   FinishedPayload,
   Probe,
+  ProbeRequest,
   StartedPayload,
   StepPayload,
   TrainerEvent,
+  TranslateRequest,
   Translation,
-} from '../runFolders/contract';
+} from '../protocol/trainer';
 
 export interface TrainerProcessOptions {
   trainerPath: string;

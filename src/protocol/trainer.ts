@@ -1,6 +1,7 @@
 // Trainer <-> host messages. The trainer (dist/trainer.js, a child process) sends TrainerEvents over IPC and
 // appends each to the run's events.jsonl; the host sends TrainerCommands.
 
+import type { Backend } from '../core/config';
 import type { CriticScores } from '../core/critic';
 
 /** Image quality of generated against target images: L1 on [-1, 1], PSNR and SSIM on [0, 1]. */
@@ -212,3 +213,36 @@ export interface Translation {
 }
 
 export type TrainerCommand = { type: 'stop' };
+
+// The one-shot requests (`--evaluate`, `--probe`, `--translate` with a JSON request) that the host asks of a
+// trainer process instead of a training run.
+
+export interface EvaluateRequest {
+  run: string;
+  /** Every kept checkpoint; else the one of `step`, else the newest. */
+  all?: boolean;
+  step?: number;
+  backend?: Backend;
+  builtinRoot?: string;
+}
+
+export interface ProbeRequest {
+  run: string;
+  step?: number;
+  backend?: Backend;
+  builtinRoot?: string;
+}
+
+export interface TranslateRequest {
+  runs: string[];
+  /** Image files or folders of them. */
+  images: string[];
+  /** A kept checkpoint step of every run; each run's newest by default. */
+  step?: number;
+  out: string;
+  backend?: Backend;
+  /** Also find each output's nearest training target in the run's own training set (its split and half). */
+  neighbours?: boolean;
+  /** Where builtin sets are cached (the trainer's default). */
+  builtinRoot?: string;
+}
