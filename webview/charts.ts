@@ -92,7 +92,7 @@ export function chartControls(s: ChartSettings): string {
  * TensorBoard's smoothing: an exponential moving average, debiased so the first points are not pulled toward 0.
  * Non-finite values are passed through and do not enter the average.
  */
-export function smooth(values: readonly number[], weight: number): number[] {
+function smooth(values: readonly number[], weight: number): number[] {
   if (weight <= 0) return [...values];
   let last = 0;
   let debias = 0;
@@ -105,7 +105,7 @@ export function smooth(values: readonly number[], weight: number): number[] {
 }
 
 /** Series on one x axis (the union of their steps), null where a series has no value. */
-export function aligned(series: readonly Pick<Series, 'points'>[], weight: number): uPlot.AlignedData {
+function aligned(series: readonly Pick<Series, 'points'>[], weight: number): uPlot.AlignedData {
   const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p[0])))].sort((a, b) => a - b);
   const at = new Map(xs.map((x, i) => [x, i]));
   const ys = series.map((s) => {

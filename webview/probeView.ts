@@ -19,7 +19,7 @@ const fmt = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ?
 const signed = (n: number) => `${n < 0 ? '−' : '+'}${Math.abs(n).toFixed(3)}`;
 
 /** A skip as the charts' legends name it: its decoder level and the encoder level it reads. */
-export const levelName = (s: PanelProbe['skips'][number]) => `level ${s.level} (encoder ${s.encoderLevel})`;
+const levelName = (s: PanelProbe['skips'][number]) => `level ${s.level} (encoder ${s.encoderLevel})`;
 
 /** One curve per skip, L1 on `split` at each alpha of `mode`, then the unmodified model's L1 as a dashed level. */
 export function doseSeries(p: PanelProbe, mode: Mode, split: Split): Series[] {

@@ -16,7 +16,7 @@ import { HALVES_HEADER, HALVES_NOTE, halvesCells, halvesOf } from '../runFolders
 import { safeName } from '../core/sweep';
 import type { Submission } from '../sweep/executor';
 import { loadSweep, SweepRunner, type SweepEvent, type SweepOutcome } from '../sweep/runner';
-import { cancelSweep, schedulerStatus } from '../sweep/slurm';
+import { executorOfPlan } from '../sweep/executors';
 import { STOP_SIGNALS } from './train';
 
 const USAGE =
@@ -174,7 +174,7 @@ export async function runAblate(argv: readonly string[], trainerPath = join(__di
     process.stderr.write(`p2p ablate: ${args}\n${USAGE}`);
     return 2;
   }
-  if (args.action) return sweepAction(args, args.action);
+  if (args.action) return sweepAction(args, args.action, trainerPath);
   const printer = new AblationPrinter();
   const runner = new SweepRunner({ ...args, trainerPath }, (e) => printer.event(e));
   let stopping = false;
@@ -196,17 +196,18 @@ export async function runAblate(argv: readonly string[], trainerPath = join(__di
 }
 
 /** `--status`: the table with each variant's scheduler state; `--cancel`: scancel of the sweep's array. */
-async function sweepAction(args: AblateArgs, action: 'status' | 'cancel'): Promise<number> {
+async function sweepAction(args: AblateArgs, action: 'status' | 'cancel', trainerPath: string): Promise<number> {
   try {
     const { sweep } = loadSweep(args.file);
     const dir = join(args.out, safeName(sweep.name));
     const state = readSweep(dir);
     if (!state) throw new Error(`${dir} holds no sweep yet: run \`p2p ablate ${args.file}\` first`);
+    const executor = executorOfPlan(state.plan, { trainerPath });
     if (action === 'cancel') {
-      process.stderr.write(`${await cancelSweep(dir, state.plan)}\n`);
+      process.stderr.write(`${await executor.cancel(dir, state.plan)}\n`);
       return 0;
     }
-    const { states, error } = await schedulerStatus(dir, state.plan);
+    const { states, error } = await executor.status(dir, state.plan);
     if (error) process.stderr.write(`scheduler: ${error}\n`);
     const rows = state.rows.map((r) => ({ ...r, scheduler: states.get(r.variant) }));
     process.stdout.write(textTable(TABLE_HEADER, rows.map(rowCells)) + summaryText(state, rows));

@@ -13,7 +13,7 @@ const USAGE = 'usage: p2p evaluate RUN [--all | --step N] [--backend B]\n';
 const fixed = (v: number | undefined, digits: number) => (v === undefined ? '—' : v.toFixed(digits));
 
 /** One row per checkpoint; the best test L1 marked. */
-export function evaluationsTable(evals: readonly EvalPayload[]): string {
+function evaluationsTable(evals: readonly EvalPayload[]): string {
   const best = evals.reduce<EvalPayload | undefined>(
     (b, e) => (e.test && (!b?.test || e.test.l1 < b.test.l1) ? e : b),
     undefined,

@@ -12,7 +12,7 @@ import { textTable } from './ablate';
 const USAGE = 'usage: p2p probe RUN [--step N] [--skips] [--backend B]\n';
 
 /** One row per skip and mode: L1 at each alpha, test then train at alpha 0, and the unmodified model's. */
-export function probeTable(p: Probe): string {
+function probeTable(p: Probe): string {
   const header = ['Level', 'Mode', ...p.alphas.map((a) => `test L1 @${a}`), 'train L1 @0'];
   const rows = p.skips.flatMap((s) =>
     (['scale', 'mean'] as const).map((mode) => {

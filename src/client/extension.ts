@@ -141,7 +141,7 @@ class SummaryDocuments implements vscode.TextDocumentContentProvider, vscode.Dis
   }
 }
 
-export function renderSummary(r: SummaryResult, source: vscode.Uri): string {
+function renderSummary(r: SummaryResult, source: vscode.Uri): string {
   const name = path.basename(source.fsPath);
   if (r.failure) return `${name}: the language server could not read it: ${r.failure}\n`;
   if (!r.keras || !r.generator || !r.discriminator) {

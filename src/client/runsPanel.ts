@@ -23,7 +23,7 @@ import { exportRun, type ExportFormat } from '../host/export';
 import { probeInProcess } from '../host/trainerProcess';
 import type { Translation } from '../protocol/trainer';
 
-export const PANEL_VIEW_TYPE = 'p2p.runsPanel';
+const PANEL_VIEW_TYPE = 'p2p.runsPanel';
 
 export class RunsPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
@@ -38,7 +38,7 @@ export class RunsPanel implements vscode.Disposable {
   private readonly samplesShown = new Map<string, { generation: number; paths: string[]; uris: PanelRun['samples'] }>();
   /** Generator MACs per run folder: a run's config never changes. */
   private readonly macs = new Map<string, number | undefined>();
-  readonly scheduler = new SchedulerWatch(() => this.refreshSoon(50));
+  readonly scheduler: SchedulerWatch;
   /** Polls while a SLURM sweep has tasks queued or running: its runs write on other nodes, unseen by watchers. */
   private poll: NodeJS.Timeout | undefined;
   /** The step of each live run as the training notification shows it, so the table reads the same. */
@@ -56,6 +56,8 @@ export class RunsPanel implements vscode.Disposable {
     private readonly training: TrainingController,
     private readonly translations: Translations,
   ) {
+    const trainerPath = path.join(extensionUri.fsPath, 'dist', 'trainer.js');
+    this.scheduler = new SchedulerWatch({ trainerPath }, () => this.refreshSoon(50));
     this.disposables.push(
       training.listen({
         onEvent: (runDir, e) => {

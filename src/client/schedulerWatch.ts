@@ -3,8 +3,8 @@
 // filesystem are read by polling too (file sizes and times): fs.watch misses changes made on other nodes over NFS.
 
 import type { SweepPlan } from '../runFolders/sweepFolder';
-import type { SweepStatus } from '../sweep/executor';
-import { schedulerStatus } from '../sweep/slurm';
+import type { ExecutorOptions, SweepStatus } from '../sweep/executor';
+import { executorOfPlan } from '../sweep/executors';
 import { readSettings } from './settings';
 
 /** How often squeue is read, and the panel refreshed, while a SLURM sweep has tasks queued or running. */
@@ -14,7 +14,10 @@ export class SchedulerWatch {
   private readonly last = new Map<string, { at: number; status: SweepStatus }>();
   private readonly reading = new Set<string>();
 
-  constructor(private readonly onChange: () => void) {}
+  constructor(
+    private readonly executorOptions: ExecutorOptions,
+    private readonly onChange: () => void,
+  ) {}
 
   /** The states last read for a sweep folder (undefined before the first read); reads again when they are stale. */
   status(sweepDir: string, plan: SweepPlan): SweepStatus | undefined {
@@ -30,7 +33,8 @@ export class SchedulerWatch {
 
   private read(sweepDir: string, plan: SweepPlan): void {
     this.reading.add(sweepDir);
-    void schedulerStatus(sweepDir, plan)
+    void executorOfPlan(plan, this.executorOptions)
+      .status(sweepDir, plan)
       .catch((e: Error) => ({ states: new Map(), error: e.message }))
       .then((status) => {
         this.last.set(sweepDir, { at: Date.now(), status });

@@ -13,8 +13,9 @@ import type { ErrorPayload, StepPayload, TrainerEvent } from '../protocol/traine
 import { TrainerProcess } from '../host/trainerProcess';
 import { readRunsAndSweeps } from '../runFolders/runFolders';
 import { SweepRunner } from '../sweep/runner';
-import { cancelSweep, readSubmissions } from '../sweep/slurm';
-import { readSweep } from '../runFolders/sweepFolder';
+import { executorOfPlan } from '../sweep/executors';
+import { readSweep, type SweepPlan } from '../runFolders/sweepFolder';
+import type { SweepExecutor } from '../sweep/executor';
 import { AblationView, showAblationOutcome, showSubmitted } from './ablationView';
 import { readSettings, runsRootFor, trainerEnv } from './settings';
 import { PROGRESS_MS, Ticker } from './ticker';
@@ -213,7 +214,7 @@ export class TrainingController implements vscode.Disposable {
     const state = readSweep(dir);
     if (!state) return void vscode.window.showWarningMessage(`pix2pix: ${dir} holds no sweep.`);
     try {
-      const said = await cancelSweep(dir, state.plan);
+      const said = await this.executorOf(state.plan).cancel(dir, state.plan);
       this.output.info(`ablation ${state.plan.name}: ${said}`);
       void vscode.window.showInformationMessage(`pix2pix: ablation ${state.plan.name}: ${said}.`);
     } catch (e) {
@@ -225,7 +226,7 @@ export class TrainingController implements vscode.Disposable {
   /** Sweeps under the runs folder that were submitted to SLURM, newest first; asks for one when there are several. */
   private async pickSubmittedSweep(): Promise<string | undefined> {
     const { sweeps } = readRunsAndSweeps(this.runsRoot(), () => false);
-    const submitted = sweeps.filter((sw) => readSubmissions(sw.dir).length);
+    const submitted = sweeps.filter((sw) => this.executorOf(sw.plan).submissions(sw.dir).length);
     if (!submitted.length) {
       void vscode.window.showInformationMessage('pix2pix: no ablation is running here or submitted to SLURM.');
       return undefined;
@@ -233,6 +234,14 @@ export class TrainingController implements vscode.Disposable {
     if (submitted.length === 1) return submitted[0].dir;
     const items = submitted.map((sw) => ({ label: sw.plan.name, description: sw.dir, dir: sw.dir }));
     return (await vscode.window.showQuickPick(items, { placeHolder: 'Ablation to cancel' }))?.dir;
+  }
+
+  /** The executor a sweep folder's plan went to, to read and cancel what it handed over. */
+  private executorOf(plan: SweepPlan): SweepExecutor {
+    return executorOfPlan(plan, {
+      trainerPath: path.join(this.extensionPath, 'dist', 'trainer.js'),
+      env: trainerEnv(),
+    });
   }
 
   private schedulerChanged(): void {

@@ -12,7 +12,7 @@ import { translateInProcess } from '../host/trainerProcess';
 import { trainerEnv } from './settings';
 import { hasCheckpoint } from '../runFolders/checkpoints';
 
-export const IMAGE_FILTERS = { Images: ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] };
+const IMAGE_FILTERS = { Images: ['png', 'jpg', 'jpeg', 'webp', 'gif', 'tif', 'tiff', 'avif'] };
 
 export class Translations {
   /** The last translation, which the panel's A/B view refers to by index. */

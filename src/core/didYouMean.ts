@@ -1,5 +1,5 @@
 /** Optimal string alignment distance (Levenshtein with adjacent transpositions), case-insensitive. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   a = a.toLowerCase();
   b = b.toLowerCase();
   const rows = a.length + 1;

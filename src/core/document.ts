@@ -38,7 +38,7 @@ export interface ParsedConfig {
 }
 
 /** Documents above this size get one diagnostic instead of an analysis. */
-export const MAX_DOCUMENT_CHARS = 1_000_000;
+const MAX_DOCUMENT_CHARS = 1_000_000;
 /** Bound on nodes visited, so alias expansion ("billion laughs") cannot blow up. */
 const MAX_NODES = 20_000;
 
@@ -379,7 +379,7 @@ function numberProblem(v: unknown, s: NumberSchema): string | undefined {
 }
 
 /** The allowed number closest to `v`, when the bounds are inclusive (an exclusive bound has no closest). */
-export function nearestValid(v: number, s: NumberSchema): number | undefined {
+function nearestValid(v: number, s: NumberSchema): number | undefined {
   if (!Number.isFinite(v) || s.exclusiveMinimum !== undefined || s.exclusiveMaximum !== undefined) return undefined;
   let n = s.integer ? Math.round(v) : v;
   if (s.minimum !== undefined) n = Math.max(n, s.minimum);

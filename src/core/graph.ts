@@ -127,7 +127,7 @@ interface Computed {
 const product = (s: Shape) => s.reduce((a, b) => a * b, 1);
 
 /** Output shape, weights and MACs of one op on its input shapes, as Keras computes them ('same' padding). */
-export function computeLayer(op: LayerOp, inputs: readonly Shape[]): Computed {
+function computeLayer(op: LayerOp, inputs: readonly Shape[]): Computed {
   const x = inputs[0] ?? [];
   const c = x[x.length - 1] ?? 0;
   switch (op.op) {

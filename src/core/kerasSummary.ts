@@ -21,7 +21,7 @@ export function kerasShape(shape: Shape): string {
   return `(${['None', ...shape.map(String)].join(', ')})`;
 }
 
-export function withCommas(n: number): string {
+function withCommas(n: number): string {
   return n.toLocaleString('en-US');
 }
 

@@ -86,7 +86,7 @@ export function mannWhitney(a: readonly number[], b: readonly number[]): { u: nu
 }
 
 /** Lloyd's k-means with k-means++ seeding from `seed` (at most `rounds`, fewer once no point changes cell). */
-export function kMeans(points: readonly Float32Array[], k: number, seed = 0, rounds = 20) {
+function kMeans(points: readonly Float32Array[], k: number, seed = 0, rounds = 20) {
   const rng = new SeededRandom(seed);
   const centres: Float32Array[] = [Float32Array.from(points[Math.floor(rng.next() * points.length)])];
   while (centres.length < Math.min(k, points.length)) {
@@ -156,7 +156,7 @@ export function memorisationReference(
  * 1-NN distances against the held-out samples', weighted by the cell's share of held-out samples. Negative:
  * generated samples are closer to the training set than new real ones (copying). Undefined when no cell has enough.
  */
-export function dataCopyingOf(
+function dataCopyingOf(
   ref: MemorisationReference,
   generated: readonly Float32Array[],
   neighbours: readonly Neighbour[] = nearestNeighbours(generated, ref.train),

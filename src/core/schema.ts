@@ -71,8 +71,8 @@ const levelNumber = (what: string): NumberSchema => ({
   doc: `A decoder level: 1 is the deepest (Keras \`unet_upconv2D_1\`), ${what}.`,
 });
 
-export const MAX_SIZE = 4096;
-export const MAX_FILTERS = 4096;
+const MAX_SIZE = 4096;
+const MAX_FILTERS = 4096;
 
 const filtersSchema = (doc: string, dflt?: number): NumberSchema => ({
   kind: 'number',

@@ -60,14 +60,14 @@ export interface Base extends ModelPlan {
 const isObj = (v: unknown): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** Mappings merge key by key; lists and values replace. */
-export function deepMerge(base: Obj, over: Obj): Obj {
+function deepMerge(base: Obj, over: Obj): Obj {
   const out: Obj = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = isObj(v) && isObj(out[k]) ? deepMerge(out[k] as Obj, v) : v;
   return out;
 }
 
 /** `all`, `none`, `1-2-3` */
-export function levelsLabel(levels: readonly number[], of: number): string {
+function levelsLabel(levels: readonly number[], of: number): string {
   if (levels.length === 0) return 'none';
   if (levels.length === of && of > 0) return 'all';
   return [...levels].sort((a, b) => a - b).join('-');
@@ -105,7 +105,7 @@ function setPath(target: Obj, dotted: string, value: unknown): Obj {
 }
 
 /** The variant's config file: the base with the overrides merged, without `ablation`. */
-export function variantText(value: Obj, name: string, baseName: string, overrides: Obj): string {
+function variantText(value: Obj, name: string, baseName: string, overrides: Obj): string {
   const header = `# Variant \`${name}\` of the ablation of ${baseName}: the base config with ${JSON.stringify(overrides)}\n`;
   return header + stringify({ ...value, name }, { lineWidth: 0 });
 }

@@ -13,7 +13,7 @@ export interface CannyOptions {
 }
 
 /** The seed's `cv2.Canny(gray, 128, 128)`. */
-export const CANNY_DEFAULTS: Required<CannyOptions> = { sigma: 0, low: 128, high: 128 };
+const CANNY_DEFAULTS: Required<CannyOptions> = { sigma: 0, low: 128, high: 128 };
 
 function gaussianKernel(sigma: number): Float32Array {
   const k = new Float32Array(5);
@@ -29,7 +29,7 @@ function gaussianKernel(sigma: number): Float32Array {
 const clampIndex = (i: number, n: number) => (i < 0 ? 0 : i >= n ? n - 1 : i);
 
 /** Separable 5x5 Gaussian with replicated borders. */
-export function gaussianBlur(src: ArrayLike<number>, width: number, height: number, sigma: number): Float32Array {
+function gaussianBlur(src: ArrayLike<number>, width: number, height: number, sigma: number): Float32Array {
   const k = gaussianKernel(sigma);
   const tmp = new Float32Array(width * height);
   const out = new Float32Array(width * height);

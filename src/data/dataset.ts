@@ -32,7 +32,7 @@ export class DataError extends Error {}
 
 const IMAGE_EXT = /\.(png|jpe?g|webp|gif|tiff?|avif)$/i;
 /** A folder with more images than this is taken for the wrong one (`../../..`) rather than walked to its end. */
-export const MAX_IMAGES = 1_000_000;
+const MAX_IMAGES = 1_000_000;
 /** The system's special file systems, never entered by a walk. */
 const SPECIAL = /^\/(proc|sys|dev|run)(\/|$)/;
 
@@ -186,7 +186,7 @@ function fromRgb(rgb: Uint8Array, pixels: number, channels: number): Uint8Array 
 }
 
 /** The network input derived from a colour target: its gray, or its Canny edges drawn black on white. */
-export function deriveInput(
+function deriveInput(
   rgb: Uint8Array,
   size: number,
   transform: 'gray' | 'canny',

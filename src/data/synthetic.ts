@@ -114,7 +114,7 @@ function garment(r: Rand): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${SIZE}" height="${SIZE}" viewBox="0 0 128 128"><rect width="128" height="128" fill="${bg}"/>${pattern}${shape}${buttons}</svg>`;
 }
 
-export function svgFor(set: BuiltinSet, index: number): string {
+function svgFor(set: BuiltinSet, index: number): string {
   const r = mulberry32((set === 'faces' ? 0x0f00 : 0x6a00) + index * 7919);
   return set === 'faces' ? face(r) : garment(r);
 }

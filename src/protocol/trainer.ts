@@ -86,8 +86,6 @@ export interface EvalPayload {
   critic?: CriticScores;
 }
 
-export type { CriticScores };
-
 /**
  * An evaluation's memorisation measures (core/memorisation.ts): the test outputs' nearest training targets, and
  * the spread of K dropout draws for a few fixed test inputs.

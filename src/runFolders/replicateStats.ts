@@ -14,7 +14,7 @@ import {
 import type { SweepRow } from '../protocol/runs';
 import { signed } from './sweepTable';
 
-export const SUMMARY_METRICS = [
+const SUMMARY_METRICS = [
   'trainL1',
   'testL1',
   'gap',

@@ -75,7 +75,7 @@ export function metricsRow(e: EvalPayload): string {
  * the output's RMS distance to its own target: `nn_rms / own_rms` below 1 is an output nearer a training target.
  */
 export const TEST_IMAGES_FILE = 'test-images.csv';
-export const TEST_IMAGES_HEADER = 'step,image,l1,nn,nn_rms,own_rms';
+const TEST_IMAGES_HEADER = 'step,image,l1,nn,nn_rms,own_rms';
 
 /** Keeps a CSV file's header and the rows of steps up to `step` (the first column); rewrites it only if needed. */
 function dropRowsAfter(file: string, step: number): void {

@@ -8,9 +8,9 @@ import { closeSync, openSync, readFileSync, renameSync, rmSync, statSync, utimes
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
-export const LOCK_FILE = 'run.lock';
+const LOCK_FILE = 'run.lock';
 /** A lock on another host untouched this long is its owner's no more (the owner touches it every TOUCH_MS). */
-export const STALE_MS = 10 * 60_000;
+const STALE_MS = 10 * 60_000;
 const TOUCH_MS = 30_000;
 
 export interface LockOwner {
@@ -21,7 +21,7 @@ export interface LockOwner {
   job?: string;
 }
 
-export class RunLockedError extends Error {}
+class RunLockedError extends Error {}
 
 function me(): LockOwner {
   const job = process.env.SLURM_JOB_ID;

@@ -12,7 +12,7 @@ import type { RunState, SweepRow } from '../protocol/runs';
 import { readRun, type RunFiles } from './runState';
 
 export const SWEEP_FILE = 'sweep.json';
-export const SWEEP_LOG = 'sweep.jsonl';
+const SWEEP_LOG = 'sweep.jsonl';
 
 export interface PlannedVariant {
   name: string;

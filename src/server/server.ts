@@ -49,7 +49,7 @@ const SYMBOL_KIND: Record<OutlineSymbol['kind'], SymbolKind> = {
 };
 
 /** One short handler per request, wired by `registerHandlers` (as yaml-language-server does). */
-export class P2pServer {
+class P2pServer {
   private readonly documents = new TextDocuments(TextDocument);
   private readonly cache = new Map<string, { version: number; analysis: Analysis }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
@@ -274,7 +274,7 @@ function toSymbol(s: OutlineSymbol): DocumentSymbol {
   };
 }
 
-export function startServer(connection: Connection): void {
+function startServer(connection: Connection): void {
   const server = new P2pServer(connection);
   server.registerHandlers();
   server.listen();

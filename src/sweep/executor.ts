@@ -2,6 +2,7 @@
 // processes of this one; SLURM takes them as one job array. Both read and write the same sweep folder.
 
 import type { SchedulerState } from '../core/slurm';
+import type { Sweep } from '../core/sweep';
 import type { TrainerEvent } from '../protocol/trainer';
 import type { SweepPlan } from '../runFolders/sweepFolder';
 import type { Job, TrainerOptions } from './jobs';
@@ -51,7 +52,11 @@ export interface SweepOutcome {
 /** One `run()` of a sweep, as an executor receives it. */
 export interface SweepPass {
   sweepDir: string;
+  /** The sweep as loaded from its config: the first variant's graphs (memory estimates), `slurm` settings. */
+  sweep: Sweep;
   plan: SweepPlan;
+  /** Variants at once, and what set it (`--parallel`, `ablation.parallel`); else the local queue works it out. */
+  parallel?: { count: number; from: string };
   /** Every variant, in plan order, with what it needs. */
   jobs: Job[];
   trainer: TrainerOptions;
@@ -62,6 +67,14 @@ export interface SweepPass {
 export interface SweepStatus {
   states: Map<string, SchedulerState>;
   error?: string;
+}
+
+/** What every executor is made with: the trainer it runs and the environment the host gives it. */
+export interface ExecutorOptions {
+  /** dist/trainer.js; dist/cli.js beside it runs SLURM's array tasks. */
+  trainerPath: string;
+  /** The trainers' environment as the host sets it (a SLURM batch script takes its tfjs-node folder). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface SweepExecutor {
@@ -81,6 +94,8 @@ export interface SweepExecutor {
   shutdown(ms?: number): Promise<void>;
   /** The variants this process trains now. */
   readonly runningVariants: string[];
+  /** What was handed to a scheduler for the sweep, oldest first (none for the local queue). */
+  submissions(sweepDir: string): Submission[];
 }
 
 export const now = () => new Date().toISOString();

@@ -9,7 +9,15 @@ import type { SchedulerState } from '../core/slurm';
 import type { SweepVariant } from '../core/sweep';
 import { appendLog, readSweep } from '../runFolders/sweepFolder';
 import { STOP_GRACE_MS, TrainerProcess, type TrainerExit } from '../host/trainerProcess';
-import { now, type SweepEvent, type SweepExecutor, type SweepPass, type SweepStatus } from './executor';
+import {
+  now,
+  type ExecutorOptions,
+  type Submission,
+  type SweepEvent,
+  type SweepExecutor,
+  type SweepPass,
+  type SweepStatus,
+} from './executor';
 import { trainerArgs, type Job } from './jobs';
 import { writeReport } from './report';
 
@@ -17,19 +25,10 @@ import { writeReport } from './report';
 const ONE_THREAD = new Set(['wasm', 'cpu']);
 
 /** Rough peak bytes of one training process: weights, gradients and two Adam moments, plus activations kept for backprop. */
-export function estimateBytes(v: SweepVariant): number {
+function estimateBytes(v: SweepVariant): number {
   const params = v.generator.totals.params + v.discriminator.totals.params;
   const acts = (v.generator.totals.activationBytes + v.discriminator.totals.activationBytes) * v.config.train.batchSize;
   return params * 4 * 4 + acts * 4 + 300 * 2 ** 20; // + the Node and tfjs baseline
-}
-
-export interface LocalOptions {
-  trainerPath: string;
-  /** Variants at once, and what set it (`--parallel`); else worked out from the first variant's backend. */
-  parallel?: { count: number; from: string };
-  /** The first variant's graphs, for the memory estimate. */
-  first: SweepVariant;
-  env?: NodeJS.ProcessEnv;
 }
 
 /** The state of one submit: the queue, how many variants may train at once, and whether that is settled. */
@@ -47,7 +46,7 @@ export class LocalExecutor implements SweepExecutor {
   private stopping = false;
 
   constructor(
-    private readonly options: LocalOptions,
+    private readonly options: ExecutorOptions,
     private readonly onEvent: (e: SweepEvent) => void,
   ) {}
 
@@ -57,7 +56,7 @@ export class LocalExecutor implements SweepExecutor {
 
   async submit(pass: SweepPass): Promise<void> {
     const waiting = pass.jobs.filter((j) => j.mode !== 'done');
-    const given = this.options.parallel;
+    const given = pass.parallel;
     await new Promise<void>((drained) => {
       const queue: Queue = { pass, waiting, capacity: given?.count ?? 1, capacityKnown: !!given, drained };
       if (given) this.capacity(pass.sweepDir, given.count, given.from);
@@ -75,6 +74,10 @@ export class LocalExecutor implements SweepExecutor {
 
   stop(): void {
     void this.cancel();
+  }
+
+  submissions(): Submission[] {
+    return [];
   }
 
   /** Asks every running variant to checkpoint and stop, and starts no more. */
@@ -129,7 +132,7 @@ export class LocalExecutor implements SweepExecutor {
 
   private settleCapacity(q: Queue, backend: string): void {
     q.capacityKnown = true;
-    const auto = autoCapacity(backend, this.options.first, q.waiting.length + this.trainers.size);
+    const auto = autoCapacity(backend, q.pass.sweep.variants[0], q.waiting.length + this.trainers.size);
     q.capacity = auto.parallel;
     this.capacity(q.pass.sweepDir, q.capacity, auto.why);
     this.fill(q);

@@ -28,12 +28,12 @@ const PALETTE = [
   '#7f7f7f',
   '#bcbd22',
 ];
-export const colourOf = (i: number): string => PALETTE[i % PALETTE.length];
+const colourOf = (i: number): string => PALETTE[i % PALETTE.length];
 
 const escapeMd = (s: string) => s.replace(/\|/g, '\\|');
 
 /** Horizontal bars per variant: train L1 and test L1 at the last evaluation, the gap written beside them. */
-export function gapSvg(rows: readonly SweepRow[]): string {
+function gapSvg(rows: readonly SweepRow[]): string {
   const rowH = 34;
   const left = 150;
   const width = 640;
@@ -75,7 +75,7 @@ export function gapSvg(rows: readonly SweepRow[]): string {
 }
 
 /** Test L1 (solid) and train L1 (dashed) against the step, one colour per variant. */
-export function curvesSvg(state: SweepState): string {
+function curvesSvg(state: SweepState): string {
   const width = 640;
   const height = 320;
   const pad = { l: 50, r: 150, t: 24, b: 36 };
@@ -146,7 +146,7 @@ export function commonSampleStep(state: SweepState): number | undefined {
 }
 
 /** Samples per variant at the common step, as paths relative to the sweep folder. */
-export function sampleFiles(
+function sampleFiles(
   state: SweepState,
   step: number | undefined,
 ): { variant: string; train?: string; test?: string }[] {
@@ -265,7 +265,7 @@ function halvesHtml(state: SweepState): string {
 }
 
 /** The report's Markdown; `summary` is the table over seeds (computed here when not given). */
-export function reportMarkdown(state: SweepState, summary = summarizeReplicates(state.rows, state.plan.seed)): string {
+function reportMarkdown(state: SweepState, summary = summarizeReplicates(state.rows, state.plan.seed)): string {
   const step = commonSampleStep(state);
   const lines = [
     `# Ablation \`${state.plan.name}\``,
@@ -314,7 +314,7 @@ const REPORT_CSS = [
     'img{image-rendering:pixelated;width:320px;border:1px solid #ddd}',
 ].join('\n');
 
-export function reportHtml(state: SweepState, summary = summarizeReplicates(state.rows, state.plan.seed)): string {
+function reportHtml(state: SweepState, summary = summarizeReplicates(state.rows, state.plan.seed)): string {
   const step = commonSampleStep(state);
   const head = TABLE_HEADER.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body = state.rows

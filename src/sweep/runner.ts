@@ -13,11 +13,10 @@ import { diskFiles } from '../runFolders/diskFiles';
 import { writeAtomic } from '../runFolders/runDir';
 import { readSweep, SWEEP_FILE, type SweepPlan } from '../runFolders/sweepFolder';
 import type { SweepEvent, SweepExecutor, SweepOutcome, SweepPass } from './executor';
+import { createExecutor } from './executors';
 import { jobMode, variantConfigFile, type Job } from './jobs';
-import { LocalExecutor } from './localExecutor';
 import { writeReport } from './report';
 import { probeInProcess } from '../host/trainerProcess';
-import { SlurmExecutor } from './slurm';
 
 export type { SweepEvent, SweepOutcome } from './executor';
 
@@ -55,7 +54,7 @@ export function loadSweep(file: string): { sweep: Sweep; name: string } {
 }
 
 /** What each variant needs; refuses variants whose config changed since they ran, then writes the plan and configs. */
-export function planSweep(sweep: Sweep, file: string, sweepDir: string, steps: number | undefined): Job[] {
+function planSweep(sweep: Sweep, file: string, sweepDir: string, steps: number | undefined): Job[] {
   mkdirSync(path.join(sweepDir, 'configs'), { recursive: true });
   const jobs = sweep.variants.map((v, index) => {
     const dir = safeName(v.name);
@@ -140,7 +139,9 @@ export class SweepRunner {
 
   async run(): Promise<SweepOutcome> {
     const file = path.resolve(this.options.file);
-    const { sweep } = loadSweep(file);
+    const loaded = loadSweep(file).sweep;
+    // `--executor` wins over `ablation.executor`, and the plan records the one used (the panel and --status read it).
+    const sweep = { ...loaded, executor: this.options.executor ?? loaded.executor };
     const steps = this.options.steps ?? sweep.steps;
     const sweepDir = path.resolve(this.options.out, safeName(sweep.name));
     const jobs = planSweep(sweep, file, sweepDir, steps);
@@ -151,8 +152,9 @@ export class SweepRunner {
     outcome.completed.push(...jobs.filter((j) => j.mode === 'done').map((j) => j.name));
     const { backend, builtinRoot } = this.options;
     const trainer = { baseDir: path.dirname(file), steps, backend, builtinRoot };
-    const pass: SweepPass = { sweepDir, plan, jobs, trainer, outcome };
-    this.executor = this.createExecutor(sweep);
+    const pass: SweepPass = { sweepDir, sweep, plan, parallel: this.parallel(sweep), jobs, trainer, outcome };
+    const { trainerPath, env } = this.options;
+    this.executor = createExecutor(sweep.executor, { trainerPath, env }, this.onEvent);
     if (!this.stopping) await this.executor.submit(pass);
     if (sweep.probeSkips && !this.stopping) await this.probeVariants(sweepDir);
     const state = readSweep(sweepDir);
@@ -181,17 +183,10 @@ export class SweepRunner {
     }
   }
 
-  private createExecutor(sweep: Sweep): SweepExecutor {
-    const kind = this.options.executor ?? sweep.executor;
-    if (kind === 'slurm')
-      return new SlurmExecutor(
-        { settings: sweep.slurm, trainerPath: this.options.trainerPath, env: this.options.env },
-        this.onEvent,
-      );
+  /** Variants at once as `--parallel` or `ablation.parallel` set it; absent: the executor works it out. */
+  private parallel(sweep: Sweep): SweepPass['parallel'] {
     const given = this.options.parallel ?? (typeof sweep.parallel === 'number' ? sweep.parallel : undefined);
     const from = this.options.parallel ? '--parallel' : '`ablation.parallel`';
-    const parallel = given ? { count: given, from } : undefined;
-    const { trainerPath, env } = this.options;
-    return new LocalExecutor({ trainerPath, env, parallel, first: sweep.variants[0] }, this.onEvent);
+    return given ? { count: given, from } : undefined;
   }
 }

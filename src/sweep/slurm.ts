@@ -21,6 +21,7 @@ import { appendLog, readSweepLog, type SweepPlan } from '../runFolders/sweepFold
 import { TENSORFLOW_PATH_VARIABLE } from '../trainer/tensorflowPackage';
 import {
   now,
+  type ExecutorOptions,
   type Submission,
   type SweepEvent,
   type SweepExecutor,
@@ -30,8 +31,8 @@ import {
 
 const run = promisify(execFile);
 
-export const SUBMISSIONS_FILE = path.join('slurm', 'submission.json');
-export const SCRIPT_FILE = path.join('slurm', 'array.sbatch');
+const SUBMISSIONS_FILE = path.join('slurm', 'submission.json');
+const SCRIPT_FILE = path.join('slurm', 'array.sbatch');
 
 /** Every `sbatch` of a sweep folder, oldest first. */
 export function readSubmissions(sweepDir: string): Submission[] {
@@ -93,7 +94,7 @@ export async function schedulerStatus(sweepDir: string, plan: SweepPlan): Promis
 }
 
 /** Cancels the sweep's tasks that are still queued or running; their run folders keep the last checkpoint. */
-export async function cancelSweep(sweepDir: string, plan: SweepPlan): Promise<string> {
+async function cancelSweep(sweepDir: string, plan: SweepPlan): Promise<string> {
   const { states, error } = await schedulerStatus(sweepDir, plan);
   if (error) throw new Error(error);
   const active = plan.variants
@@ -123,19 +124,11 @@ async function clusterFacts(settings: SlurmSettings, sweepDir: string): Promise<
   return { nodes: Number(row.split(' ')[1]) || 1, filesystem };
 }
 
-export interface SlurmOptions {
-  settings: SlurmSettings;
-  /** dist/trainer.js; dist/cli.js beside it runs the tasks. */
-  trainerPath: string;
-  /** The trainers' environment as the host sets it: its tfjs-node folder goes into the batch script. */
-  env?: NodeJS.ProcessEnv;
-}
-
 export class SlurmExecutor implements SweepExecutor {
   readonly kind = 'slurm';
 
   constructor(
-    private readonly options: SlurmOptions,
+    private readonly options: ExecutorOptions,
     private readonly onEvent: (e: SweepEvent) => void,
   ) {}
 
@@ -154,10 +147,14 @@ export class SlurmExecutor implements SweepExecutor {
 
   readonly runningVariants: string[] = [];
 
+  submissions(sweepDir: string): Submission[] {
+    return readSubmissions(sweepDir);
+  }
+
   /** Submits one array of the variants that are neither done nor still queued or running on the scheduler. */
   async submit(pass: SweepPass): Promise<void> {
     const { sweepDir, plan, outcome } = pass;
-    const { settings } = this.options;
+    const settings = pass.sweep.slurm;
     const sbatch = await slurmCommand('sbatch', ['--version']).then(
       () => true,
       () => false,
@@ -182,7 +179,8 @@ export class SlurmExecutor implements SweepExecutor {
 
   private async sbatch(pass: SweepPass, indices: number[]): Promise<Submission> {
     const { sweepDir, plan, trainer } = pass;
-    const { settings, trainerPath } = this.options;
+    const settings = pass.sweep.slurm;
+    const { trainerPath } = this.options;
     mkdirSync(path.join(sweepDir, 'slurm'), { recursive: true });
     const cli = path.join(path.dirname(trainerPath), 'cli.js');
     const command = [process.execPath, cli, 'sweep-task', sweepDir, '--requeues', String(settings.requeues)];

@@ -11,7 +11,7 @@ import { batchTensor, saveStatistics, targetsOf, type Shapes } from './pix2pix';
 type Tf = typeof TF;
 
 /** The discriminator's per-patch softmax (`disc_dense`), sharing its weights. */
-export function patchDecisions(tf: Tf, d: TF.LayersModel): TF.LayersModel {
+function patchDecisions(tf: Tf, d: TF.LayersModel): TF.LayersModel {
   return tf.model({ inputs: d.inputs, outputs: d.getLayer('disc_dense').output as TF.SymbolicTensor });
 }
 

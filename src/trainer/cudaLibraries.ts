@@ -44,7 +44,7 @@ export function findCudaLibraries(search: LibrarySearch): CudaLibrary[] {
 }
 
 /** The search on this machine. */
-export function thisMachine(env: NodeJS.ProcessEnv = process.env): LibrarySearch {
+function thisMachine(env: NodeJS.ProcessEnv = process.env): LibrarySearch {
   const listed = (variable: string | undefined) => (variable ?? '').split(delimiter).filter(Boolean);
   let linkerCache = '';
   if (process.platform === 'linux')

@@ -18,10 +18,10 @@ import { evaluateAt, type Evaluator } from './evaluation';
 import { createNets, disposeNets } from '../model/nets';
 import { defaultBuiltinRoot } from './run';
 
-export const EVALUATIONS_FILE = 'evaluations.csv';
+const EVALUATIONS_FILE = 'evaluations.csv';
 
 /** `evaluations/<run>/` in the folder that holds the run. */
-export const evaluationsDir = (run: string) => join(dirname(run), 'evaluations', basename(run));
+const evaluationsDir = (run: string) => join(dirname(run), 'evaluations', basename(run));
 
 /** The run's config, graphs and data as it trained on them. */
 export async function runSetup(run: string, builtinRoot: string) {

@@ -21,7 +21,7 @@ export const EVAL_TEST_IMAGES = 100;
 /** Columns of the sample figures (and of the nearest-neighbour rows under them). */
 export const SAMPLE_COLUMNS = 5;
 /** The random stream of evaluations (and of translations, which draw as an evaluation at the same step does). */
-export const EVAL_STREAM = 0x2545f491;
+const EVAL_STREAM = 0x2545f491;
 
 /** What an evaluation needs; `ref` (the training targets' reference) is built at the first evaluation. */
 export interface Evaluator {

@@ -33,7 +33,7 @@ const FLAGS: Record<string, keyof TrainerArgs> = {
   '--base-dir': 'baseDir',
 };
 
-export function parseTrainerArgs(argv: readonly string[]): TrainerArgs {
+function parseTrainerArgs(argv: readonly string[]): TrainerArgs {
   const args: TrainerArgs = {};
   for (let i = 0; i < argv.length; i += 2) {
     const key = FLAGS[argv[i]];

@@ -25,7 +25,7 @@ import { generate, targetsOf } from './pix2pix';
 import { gridPng, unitTiles } from './samples';
 import { defaultBuiltinRoot } from './run';
 
-export const ALPHAS = [0, 0.25, 0.5, 0.75, 1];
+const ALPHAS = [0, 0.25, 0.5, 0.75, 1];
 const MODES: SkipDoseMode[] = ['scale', 'mean'];
 
 interface Measuring {

@@ -17,7 +17,7 @@ export interface Tile {
 /** Bytes as they are (a dataset's images). */
 export const asBytes = (v: number) => v;
 /** A generated image on [-1, 1]. */
-export const fromUnit = (v: number) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
+const fromUnit = (v: number) => Math.max(0, Math.min(255, Math.round((v + 1) * 127.5)));
 /** A per-pixel standard deviation on [-1, 1]: black for none, white for 0.5 and more. */
 export const fromSpread = (v: number) => Math.max(0, Math.min(255, Math.round(v * 510)));
 

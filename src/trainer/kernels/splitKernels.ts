@@ -50,7 +50,7 @@ const SHORT_RUN = 64;
  * Copies the part of `x` that spans `offset .. offset + size` along `axis` into `out`: `outer` runs (the product
  * of the dimensions before the axis) of `size * inner` contiguous elements each.
  */
-export function copyAlongAxis(x: Values, shape: number[], axis: number, offset: number, out: Values): void {
+function copyAlongAxis(x: Values, shape: number[], axis: number, offset: number, out: Values): void {
   const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
   const outer = shape.slice(0, axis).reduce((a, b) => a * b, 1);
   const run = out.length / outer;
