@@ -190,49 +190,50 @@ export interface DerivedDefault {
   from: string;
 }
 
+/** The keys a preset sets (`train.preset`), by path, each to the preset's value. */
+const PRESET_KEYS: Record<string, (p: (typeof PRESETS)[Preset]) => unknown> = {
+  'discriminator.type': (p) => p.discriminator,
+  'discriminator.patchNorm': (p) => p.patchNorm,
+  'train.loop': (p) => p.loop,
+  'train.evalMode': (p) => p.evalMode,
+  'train.data.resize': (p) => p.resize,
+  'train.batchSize': (p) => p.batchSize,
+  'train.optimizer.lr': (p) => p.optimizer.lr,
+  'train.optimizer.beta1': (p) => p.optimizer.beta1,
+  'train.optimizer.beta2': (p) => p.optimizer.beta2,
+  'train.loss.l1': (p) => p.loss.l1,
+  'train.loss.gan': (p) => p.loss.gan,
+  'train.loss.l1Reduction': (p) => p.loss.l1Reduction,
+  'train.loss.realLabel': (p) => p.loss.realLabel,
+};
+
+/** The defaults that follow other keys, by path: the rule the resolver applies, and what hovers and completion say. */
+const DERIVED_DEFAULTS: Record<string, (c: ResolvedConfig) => DerivedDefault> = {
+  'generator.levels': (c) => ({
+    value: defaultLevels(c.input.size),
+    from: `floor(log2(\`input.size\`)) with \`input.size\` ${c.input.size}`,
+  }),
+  'discriminator.patch': (c) => ({
+    value: defaultPatch(c.input.size),
+    from: `min(64, \`input.size\`) with \`input.size\` ${c.input.size}`,
+  }),
+  'discriminator.layers': (c) => ({
+    value: defaultDiscriminatorLayers(c.discriminator.patch),
+    from: `log2(\`discriminator.patch\`) with \`patch\` ${c.discriminator.patch}`,
+  }),
+  ...Object.fromEntries(
+    Object.entries(PRESET_KEYS).map(([path, of]) => [
+      path,
+      (c: ResolvedConfig) => ({ value: of(PRESETS[c.train.preset]), from: `\`train.preset: ${c.train.preset}\`` }),
+    ]),
+  ),
+};
+
+/** Every path whose default follows other keys (test/unit/defaults.test.ts checks each against the resolver). */
+export const DERIVED_PATHS = Object.keys(DERIVED_DEFAULTS);
+
 export function derivedDefault(path: string, c: ResolvedConfig): DerivedDefault | undefined {
-  const preset = (value: unknown) => ({ value, from: `\`train.preset: ${c.train.preset}\`` });
-  const p = PRESETS[c.train.preset];
-  switch (path) {
-    case 'generator.levels':
-      return {
-        value: defaultLevels(c.input.size),
-        from: `floor(log2(\`input.size\`)) with \`input.size\` ${c.input.size}`,
-      };
-    case 'discriminator.patch':
-      return {
-        value: defaultPatch(c.input.size),
-        from: `min(64, \`input.size\`) with \`input.size\` ${c.input.size}`,
-      };
-    case 'discriminator.layers':
-      return {
-        value: defaultDiscriminatorLayers(c.discriminator.patch),
-        from: `log2(\`discriminator.patch\`) with \`patch\` ${c.discriminator.patch}`,
-      };
-    case 'discriminator.type':
-      return preset(p.discriminator);
-    case 'discriminator.patchNorm':
-      return preset(p.patchNorm);
-    case 'train.loop':
-      return preset(p.loop);
-    case 'train.evalMode':
-      return preset(p.evalMode);
-    case 'train.data.resize':
-      return preset(p.resize);
-    case 'train.batchSize':
-      return preset(p.batchSize);
-    case 'train.optimizer.lr':
-    case 'train.optimizer.beta1':
-    case 'train.optimizer.beta2':
-      return preset(p.optimizer[path.split('.')[2] as 'lr']);
-    case 'train.loss.l1':
-    case 'train.loss.gan':
-    case 'train.loss.l1Reduction':
-    case 'train.loss.realLabel':
-      return preset(p.loss[path.split('.')[2] as keyof LossConfig]);
-    default:
-      return undefined;
-  }
+  return DERIVED_DEFAULTS[path]?.(c);
 }
 
 /** Encoder level i (1-based) has `filters * min(maxMultiplier, 2^(i-1))` filters. */

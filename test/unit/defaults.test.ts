@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { analyze } from '../../src/core/analysis';
+import { DERIVED_PATHS, derivedDefault } from '../../src/core/config';
 import { configSchema, type Schema } from '../../src/core/schema';
 
 const schemaSource = readFileSync(join(__dirname, '..', '..', 'src', 'core', 'schema.ts'), 'utf8');
@@ -45,6 +46,29 @@ describe('defaults', () => {
       levels.filter((d) => d.dropout === 0.5).map((d) => d.level),
       [1, 2, 3],
     );
+  });
+
+  it('that follow other keys are what the resolver gives, for each preset, size and patch', () => {
+    const configs = ['seed', 'paper'].flatMap((preset) =>
+      [16, 64, 128, 256].flatMap((size) =>
+        ['', `\ndiscriminator: { patch: ${Math.min(size, 16)} }`].map(
+          (patch) => `input: { size: ${size} }\ntrain: { preset: ${preset} }${patch}`,
+        ),
+      ),
+    );
+    assert.ok(DERIVED_PATHS.length >= 16, DERIVED_PATHS.join(', '));
+    for (const text of configs) {
+      const { config, diagnostics } = analyze(text);
+      assert.deepEqual(
+        diagnostics.filter((d) => d.severity === 'error'),
+        [],
+        text,
+      );
+      for (const path of DERIVED_PATHS) {
+        if (path === 'discriminator.patch' && text.includes('patch')) continue; // given, not derived
+        assert.deepEqual(at(config, path), derivedDefault(path, config)?.value, `${path} in ${JSON.stringify(text)}`);
+      }
+    }
   });
 
   it('of ablation: and its slurm: are what a sweep gets when it says nothing', () => {
