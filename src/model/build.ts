@@ -128,13 +128,25 @@ function perPatchBatchNorm(tf: Tf, bn: BatchNormVariables, x5: TF.Tensor): TF.Te
   return tf.reshape(normed, x5.shape);
 }
 
-/** Which masks the dropout layers draw: the run's seed (with each layer's name) and the step. */
-const dropoutDraw = { seed: 0, step: 0 };
+/** Which masks a dropout layer draws: the run's seed (with the layer's name) and the step. */
+interface DropoutDraw {
+  seed: number;
+  step: number;
+}
 
-/** Sets the masks the next training-mode calls of any model's dropout layers draw (core/dropoutMask.ts). */
-export function setDropoutDraw(seed: number, step: number): void {
-  dropoutDraw.seed = seed;
-  dropoutDraw.step = step;
+/** The draw a HashDropout layer holds, set through its model by setDropoutDraw. */
+const DRAW = Symbol('dropoutDraw');
+
+/** Sets the masks the next training-mode calls of `model`'s dropout layers draw (core/dropoutMask.ts). */
+export function setDropoutDraw(model: TF.LayersModel, seed: number, step: number): void {
+  const visit = (layers: readonly Layer[]) => {
+    for (const layer of layers) {
+      if (DRAW in layer) (layer as Layer & { [DRAW]: DropoutDraw })[DRAW] = { seed, step };
+      const inner = (layer as Partial<TF.LayersModel>).layers;
+      if (inner) visit(inner);
+    }
+  };
+  visit(model.layers);
 }
 
 const hashDropout = new WeakMap<Tf, new (args: { rate: number; name: string }) => Layer>();
@@ -153,11 +165,13 @@ function dropoutClass(tf: Tf): new (args: { rate: number; name: string }) => Lay
   }) => Layer & { rate: number };
   class HashDropout extends Base {
     static className = 'Dropout';
+    [DRAW]: DropoutDraw = { seed: 0, step: 0 };
     call(inputs: TF.Tensor | TF.Tensor[], kwargs: Record<string, unknown>): TF.Tensor {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       if (!kwargs.training || !(this.rate > 0 && this.rate < 1)) return x;
-      const stream = dropoutStream(dropoutDraw.seed, this.name);
-      return tf.tidy(() => tf.mul(x, tf.tensor(dropoutMask(stream, dropoutDraw.step, x.size, this.rate), x.shape)));
+      const { seed, step } = this[DRAW];
+      const stream = dropoutStream(seed, this.name);
+      return tf.tidy(() => tf.mul(x, tf.tensor(dropoutMask(stream, step, x.size, this.rate), x.shape)));
     }
   }
   hashDropout.set(tf, HashDropout);

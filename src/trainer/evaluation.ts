@@ -39,8 +39,13 @@ export interface Evaluator {
  * `fn` with the evaluation's random streams of `step`: the dropout masks of its own stream and anything else random
  * seeded by the step (the trainer's evaluation, `p2p evaluate`, `p2p probe` and translations draw alike).
  */
-export function atEvaluationStreams<T>(seed: number, step: number, fn: () => Promise<T>): Promise<T> {
-  setDropoutDraw(seed ^ EVAL_STREAM, step);
+export function atEvaluationStreams<T>(
+  g: TF.LayersModel,
+  seed: number,
+  step: number,
+  fn: () => Promise<T>,
+): Promise<T> {
+  setDropoutDraw(g, seed ^ EVAL_STREAM, step);
   return withRandom(new SeededRandom(seed ^ EVAL_STREAM ^ step).next, fn);
 }
 
@@ -57,7 +62,7 @@ export async function evaluateAt(e: Evaluator, step: number) {
   // Evaluation's dropout draws masks of its own stream (and anything else random from a stream seeded by the
   // step): training's draws do not depend on when evaluations happen, so a run stopped and resumed (on any
   // backend) trains as an uninterrupted one.
-  const { train, test } = await atEvaluationStreams(config.train.seed, step, async () => ({
+  const { train, test } = await atEvaluationStreams(nets.generator, config.train.seed, step, async () => ({
     train: await evaluate(tf, nets.generator, evalTrain, shapes, batchSize, mode),
     test: evalTest.length ? await evaluate(tf, nets.generator, evalTest, shapes, batchSize, mode) : undefined,
   }));

@@ -103,7 +103,7 @@ export async function diversityOf(
   const outputs: Float32Array[][] = pairs.map(() => []);
   let first: Float32Array = new Float32Array(0);
   for (let k = 0; k < draws; k++) {
-    setDropoutDraw((seed ^ DIVERSITY_STREAM ^ lowbias32(k + 1)) >>> 0, step);
+    setDropoutDraw(g, (seed ^ DIVERSITY_STREAM ^ lowbias32(k + 1)) >>> 0, step);
     const generated = await generate(tf, g, pairs, shapes, pairs.length, 'training');
     if (k === 0) first = generated;
     imagesOf(generated, pairs.length).forEach((o, i) => outputs[i].push(o));

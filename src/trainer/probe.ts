@@ -41,7 +41,7 @@ interface Measuring {
 async function measure(m: Measuring, g: import('@tensorflow/tfjs').LayersModel, doses?: number[]) {
   const { tf, config, step, sets, shapes, batchSize } = m;
   const mode = config.train.evalMode;
-  return atEvaluationStreams(config.train.seed, step, async () => {
+  return atEvaluationStreams(g, config.train.seed, step, async () => {
     const of = async (pairs: ImagePair[]) => {
       const generated = await generate(tf, g, pairs, shapes, batchSize, mode, doses);
       const q: Quality = quality(generated, targetsOf(pairs, shapes), pairs.length, shapes.size, shapes.outChannels);

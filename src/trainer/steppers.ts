@@ -33,7 +33,8 @@ function tfjsStepper(tf: Tf, nets: Nets, graphs: ModelPlan, describe: string): S
   return {
     describe,
     async step(images, step) {
-      setDropoutDraw(graphs.config.train.seed, step);
+      setDropoutDraw(nets.generator, graphs.config.train.seed, step);
+      setDropoutDraw(nets.discriminator, graphs.config.train.seed, step);
       const own: TF.Tensor[] = [];
       const tensor = (data: Float32Array<ArrayBuffer>, batch: number, c: number) => {
         const t = tf.tensor4d(data, [batch, size, size, c]);

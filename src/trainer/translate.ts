@@ -125,7 +125,7 @@ async function generateAt(
   const shapes = { size: config.input.size, inChannels: config.input.channels, outChannels: config.output.channels };
   const pairs = images.map((p) => ({ input: p.input, target: new Uint8Array(0) }) as ImagePair);
   const generateAll = () => generate(tf, g, pairs, shapes, config.train.batchSize, config.train.evalMode);
-  return atEvaluationStreams(config.train.seed, step, generateAll);
+  return atEvaluationStreams(g, config.train.seed, step, generateAll);
 }
 
 const imageStem = (file: string, i: number) =>

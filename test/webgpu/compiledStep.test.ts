@@ -105,7 +105,7 @@ async function compareStep(text: string, steps: number): Promise<void> {
     const sees = discriminatorSees(config.train.loop, step);
     const stepImages: StepImages = { x, y, batch, gx, gy, gBatch: batch, sees };
     const got = await compiled.step(stepImages, step);
-    setDropoutDraw(config.train.seed, step);
+    setDropoutDraw(nets.generator, config.train.seed, step);
     const want = await reference(nets, graphs, stepImages);
     const dLoss = { both: (got.dFake + got.dReal) / 2, generated: got.dFake, real: got.dReal }[sees];
     const pairs = [
