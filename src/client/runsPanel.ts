@@ -1,21 +1,15 @@
-// The runs panel: a webview fed with the run folders under runs/. It reads them again when they change
-// (debounced), loads images only from inside those folders, and restores itself through a serializer. It probes a
-// run's skips on request, in a trainer process (`p2p probe`), and shows the probe beside the run.
+// The runs panel's webview host: it opens (or restores, through a serializer) the webview, dispatches its messages
+// and posts it the runs. What a run looks like in the panel is panelModel.ts's (a pure function of the folders, read
+// by panelReader.ts); when to read them again is runsWatcher.ts's. It probes a run's skips on request, in a trainer
+// process (`p2p probe`), and shows the probe beside the run.
 
-import { readFileSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { analyze } from '../core/analysis';
-import { readRunsAndSweeps, sampleInside, type RunCache } from '../runFolders/runFolders';
-import type { SampleRef } from '../protocol/runs';
-import { configDiff } from '../runFolders/runState';
-import { probeMtime, readProbe } from '../runFolders/probes';
-import { hasCheckpoint } from '../runFolders/checkpoints';
-import type { HostMessage, PanelProbe, PanelRun, PanelSweep, WebviewMessage } from '../protocol/panel';
+import type { HostMessage, WebviewMessage } from '../protocol/panel';
 import { isWebviewMessage } from '../protocol/panel';
-import { isActive } from '../core/slurm';
-import type { SweepState } from '../runFolders/sweepFolder';
-import { pollMs, SchedulerWatch } from './schedulerWatch';
+import { panelUpdate, type RunFacts } from './panelModel';
+import { PanelReader } from './panelReader';
+import { RunsWatcher } from './runsWatcher';
 import { readSettings, trainerEnv } from './settings';
 import type { TrainingController } from './training';
 import type { Translations } from './translations';
@@ -29,23 +23,15 @@ export class RunsPanel implements vscode.Disposable {
   private panel: vscode.WebviewPanel | undefined;
   private ready = false;
   private base: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly cache: RunCache = new Map();
-  /** What the webview was last sent of each run (by id): a run whose key is unchanged is not sent again. */
-  private readonly sent = new Map<string, string>();
-  /** Each run's samples as last shown: their paths and URIs (sampleUris). */
-  private readonly samplesShown = new Map<string, { generation: number; paths: string[]; uris: PanelRun['samples'] }>();
-  /** Generator MACs per run folder: a run's config never changes. */
-  private readonly macs = new Map<string, number | undefined>();
-  readonly scheduler: SchedulerWatch;
-  /** Polls while a SLURM sweep has tasks queued or running: its runs write on other nodes, unseen by watchers. */
-  private poll: NodeJS.Timeout | undefined;
+  private readonly reader = new PanelReader();
+  private readonly watcher: RunsWatcher;
+  /** The view key of each run (by id) the webview was last sent: a run whose key is unchanged is not sent again. */
+  private sent = new Map<string, string>();
   /** The step of each live run as the training notification shows it, so the table reads the same. */
   private readonly liveSteps = new Map<string, number>();
   /** A run just started, to select once the panel lists it. */
   private follow: string | undefined;
-  private watch: vscode.Disposable[] = [];
   /** The run folders being probed: one probe of a run at a time. */
   private readonly probing = new Set<string>();
   /** Why the last probe of a run folder failed, until it is probed again. */
@@ -57,8 +43,13 @@ export class RunsPanel implements vscode.Disposable {
     private readonly translations: Translations,
   ) {
     const trainerPath = path.join(extensionUri.fsPath, 'dist', 'trainer.js');
-    this.scheduler = new SchedulerWatch({ trainerPath }, () => this.refreshSoon(50));
+    this.watcher = new RunsWatcher(
+      () => this.root,
+      trainerPath,
+      () => this.post(),
+    );
     this.disposables.push(
+      this.watcher,
       training.listen({
         onEvent: (runDir, e) => {
           if (e.type === 'finished' && runDir) this.liveSteps.delete(path.resolve(runDir));
@@ -70,7 +61,7 @@ export class RunsPanel implements vscode.Disposable {
         },
         onStarted: (started) => this.onStarted(started),
         onSchedulerChange: () => {
-          this.scheduler.invalidate();
+          this.watcher.scheduler.invalidate();
           this.refreshSoon(50);
         },
       }),
@@ -80,7 +71,7 @@ export class RunsPanel implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!e.affectsConfiguration('p2p.runs.folder') || !this.panel) return;
         this.panel.webview.options = this.options();
-        this.watchRoot();
+        this.watcher.watchRoot();
         this.post();
       }),
     );
@@ -130,30 +121,13 @@ export class RunsPanel implements vscode.Disposable {
     this.ready = false;
     panel.webview.options = this.options();
     panel.webview.html = this.html(panel.webview);
-    this.watchRoot();
+    this.watcher.watchRoot();
     const subs = [panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m))];
     panel.onDidDispose(() => {
       subs.forEach((s) => s.dispose());
-      this.watch.forEach((s) => s.dispose());
-      this.watch = [];
+      this.watcher.unwatch();
       this.panel = undefined;
-      clearInterval(this.poll);
-      this.poll = undefined;
     });
-  }
-
-  /** Watches the runs folder (again, after `p2p.runs.folder` changed). */
-  private watchRoot(): void {
-    this.watch.forEach((s) => s.dispose());
-    const watcher = vscode.workspace.createFileSystemWatcher(
-      new vscode.RelativePattern(vscode.Uri.file(this.root), '**/{events.jsonl,resolved.json,probe.json}'),
-    );
-    this.watch = [
-      watcher,
-      watcher.onDidChange(() => this.refreshSoon(500)),
-      watcher.onDidCreate(() => this.refreshSoon(500)),
-      watcher.onDidDelete(() => this.refreshSoon(100)),
-    ];
   }
 
   private onMessage(m: unknown): void {
@@ -162,7 +136,7 @@ export class RunsPanel implements vscode.Disposable {
     switch (msg.type) {
       case 'ready':
         this.ready = true;
-        this.sent.clear(); // a new webview knows no run yet
+        this.sent = new Map(); // a new webview knows no run yet
         this.post();
         break;
       case 'tabShown':
@@ -302,144 +276,31 @@ export class RunsPanel implements vscode.Disposable {
   private pendingTab: 'runs' | 'compare' | 'ablations' | undefined;
 
   refreshSoon(delay: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.post(), delay);
+    this.watcher.refreshSoon(delay);
   }
 
+  /** Reads the run folders and sends the webview the runs whose view changed (all of them to a new webview). */
   private post(): void {
     if (!this.panel || !this.ready) return;
     const webview = this.panel.webview;
-    const { runs, sweeps } = readRunsAndSweeps(this.root, (dir) => this.training.isLive(dir), this.cache);
-    const base = runs.find((r) => r.id === this.base) ?? runs[runs.length - 1];
-    const baseKey = `${base?.id}@${base ? this.cache.get(base.dir)?.key : ''}`;
-    // Only the runs that changed since the last message go to the webview; it keeps the others.
-    const changed = runs.filter((r) => {
-      const liveStep = r.status === 'running' ? this.liveSteps.get(path.resolve(r.dir)) : undefined;
-      const probe = `${probeMtime(r.dir)}|${this.probing.has(r.dir)}|${this.probeErrors.get(r.dir)}`;
-      const key = `${this.cache.get(r.dir)?.key}|${r.status}|${liveStep}|${baseKey}|${r.name}|${r.sweep}|${probe}`;
-      if (this.sent.get(r.id) === key) return false;
-      this.sent.set(r.id, key);
-      return true;
-    });
-    const panelRuns: PanelRun[] = changed.map((r) => {
-      const { config, samples, ...rest } = r;
-      if (!this.macs.has(r.dir)) this.macs.set(r.dir, macsOf(r.dir));
-      const macs = this.macs.get(r.dir);
-      const liveStep = r.status === 'running' ? this.liveSteps.get(path.resolve(r.dir)) : undefined;
-      return {
-        ...rest,
-        ...(liveStep !== undefined ? { step: liveStep } : {}),
-        macs,
-        diff:
-          base?.config && config && base !== r ? configDiff(base.config, config).filter((c) => c.path !== 'name') : [],
-        samples: this.sampleUris(r.dir, samples),
-        checkpointed: hasCheckpoint(r.dir),
-        ...this.probeOf(r.dir),
-      };
-    });
-    const panelSweeps = sweeps.map((sw) => this.panelSweep(sw));
-    const follow = this.follow && panelRuns.some((r) => r.id === this.follow) ? this.follow : undefined;
-    if (follow) this.follow = undefined;
-    this.pollWhile(panelSweeps.some((sw) => !!sw.scheduler?.active));
-    const message: HostMessage = {
-      type: 'runs',
-      payload: {
-        runs: panelRuns,
-        order: runs.map((r) => r.id),
-        sweeps: panelSweeps,
-        root: this.root,
-        ...(this.pendingTab ? { tab: this.pendingTab } : {}),
-        ...(follow ? { select: follow } : {}),
-      },
-    };
-    void webview.postMessage(message);
+    const { runs, sweeps } = this.reader.read(this.root, (dir) => this.training.isLive(dir));
+    const input = { runs, sweeps, root: this.root, base: this.base, tab: this.pendingTab, follow: this.follow };
+    const update = panelUpdate(input, this.facts(webview), this.sent);
+    this.sent = update.sent;
+    if (update.followed) this.follow = undefined;
+    this.watcher.pollWhile(update.schedulerActive);
+    void webview.postMessage({ type: 'runs', payload: update.payload } satisfies HostMessage);
   }
 
-  /**
-   * A run's samples as webview URIs (with the file's mtime, so a sample rewritten after a resume is loaded again).
-   * Only samples appended since the last refresh are looked at (all again after events.jsonl was rewritten by a
-   * resume): a long run's refresh does not stat every figure.
-   */
-  private sampleUris(dir: string, samples: readonly SampleRef[]): PanelRun['samples'] {
-    const webview = this.panel!.webview;
-    const known = this.samplesShown.get(dir);
-    const generation = this.cache.get(dir)?.tail.generation ?? -1;
-    const extends_ =
-      known?.generation === generation &&
-      known.paths.length <= samples.length &&
-      known.paths.at(-1) === samples[known.paths.length - 1]?.path;
-    const kept = extends_ ? known : { generation, paths: [] as string[], uris: [] as PanelRun['samples'] };
-    for (const s of samples.slice(kept.paths.length)) {
-      kept.paths.push(s.path);
-      const file = sampleInside(dir, s.path);
-      if (!file) continue;
-      let mtime = 0;
-      try {
-        mtime = statSync(file).mtimeMs;
-      } catch {
-        continue; // deleted while shown
-      }
-      const uri = `${webview.asWebviewUri(vscode.Uri.file(file)).toString()}?v=${Math.round(mtime)}`;
-      kept.uris.push({ step: s.step, split: s.split, uri, ...(s.neighbours ? { neighbours: s.neighbours } : {}) });
-    }
-    this.samplesShown.set(dir, kept);
-    return [...kept.uris];
-  }
-
-  /** A run's probe (its figures as webview URIs, loaded again when rewritten), whether one runs, and its failure. */
-  private probeOf(dir: string): Pick<PanelRun, 'probe' | 'probing' | 'probeError'> {
-    const webview = this.panel!.webview;
-    const found = readProbe(dir);
-    const error = this.probeErrors.get(dir);
-    let probe: PanelProbe | undefined;
-    if (found) {
-      const { run: _run, figures, ...rest } = found;
-      const v = Math.round(probeMtime(dir) ?? 0);
-      const uri = (file: string) => `${webview.asWebviewUri(vscode.Uri.file(file)).toString()}?v=${v}`;
-      const alphaZero = figures.alphaZero.map((f) => ({ ...f, image: uri(f.image) }));
-      probe = { ...rest, figures: { unmodified: uri(figures.unmodified), alphaZero } };
-    }
+  /** What the view model asks of a run folder: what was read of it, and the host's own state of it. */
+  private facts(webview: vscode.Webview): RunFacts {
     return {
-      ...(probe ? { probe } : {}),
-      ...(this.probing.has(dir) ? { probing: true } : {}),
-      ...(error ? { probeError: error } : {}),
+      ...this.reader.facts((file) => webview.asWebviewUri(vscode.Uri.file(file)).toString()),
+      liveStep: (dir) => this.liveSteps.get(path.resolve(dir)),
+      probing: (dir) => this.probing.has(dir),
+      probeError: (dir) => this.probeErrors.get(dir),
+      schedulerStatus: (sw) => this.watcher.scheduler.status(sw.dir, sw.plan),
     };
-  }
-
-  /** A sweep as the panel shows it; a SLURM sweep's rows carry their scheduler states. */
-  private panelSweep(sw: SweepState): PanelSweep {
-    const id = path.basename(sw.dir);
-    const slurm = sw.plan.executor === 'slurm';
-    const status = slurm ? this.scheduler.status(sw.dir, sw.plan) : undefined;
-    const rows = status ? sw.rows.map((r) => ({ ...r, scheduler: status.states.get(r.variant) })) : sw.rows;
-    const jobs = [...new Set(rows.flatMap((r) => (r.scheduler?.job ? [r.scheduler.job.split('_')[0]] : [])))];
-    return {
-      id,
-      name: sw.plan.name,
-      rows,
-      runIds: sw.plan.variants.map((v) => (sw.runs.has(v.name) ? `${id}/${v.dir}` : undefined)),
-      steps: sw.plan.steps,
-      data: sw.plan.data,
-      seed: sw.plan.seed,
-      executor: slurm ? 'slurm' : 'local',
-      ...(slurm
-        ? {
-            scheduler: {
-              jobs,
-              active: rows.filter((r) => isActive(r.scheduler)).length,
-              ...(status?.error ? { error: status.error } : {}),
-            },
-          }
-        : {}),
-    };
-  }
-
-  private pollWhile(active: boolean): void {
-    if (active && !this.poll) this.poll = setInterval(() => this.post(), pollMs());
-    else if (!active && this.poll) {
-      clearInterval(this.poll);
-      this.poll = undefined;
-    }
   }
 
   private html(webview: vscode.Webview): string {
@@ -456,8 +317,6 @@ export class RunsPanel implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.timer);
-    clearInterval(this.poll);
     this.panel?.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
@@ -475,14 +334,5 @@ function exportFromPanel(runDir: string, format: ExportFormat, root: string): vo
       });
   } catch (e) {
     void vscode.window.showErrorMessage(`pix2pix: export failed: ${(e as Error).message}`);
-  }
-}
-
-function macsOf(dir: string): number | undefined {
-  try {
-    const text = readFileSync(path.join(dir, 'config.p2p.yaml'), 'utf8');
-    return analyze(text).generator?.totals.macs;
-  } catch {
-    return undefined;
   }
 }
