@@ -22,6 +22,8 @@ const vscode = acquireVsCodeApi();
 let runs: PanelRun[] = [];
 /** Every run the host has sent, by id: it sends only those that changed. */
 const known = new Map<string, PanelRun>();
+/** Every run's id in the order the host lists them (it sends the order only when it changes). */
+let order: string[] = [];
 let sweeps: PanelSweep[] = [];
 const view: PanelViewState = vscode.getState() ?? { selected: [], split: 'test', tab: 'runs' };
 
@@ -40,10 +42,13 @@ window.addEventListener('message', (e: MessageEvent<HostMessage>) => {
   const m = e.data;
   if (m.type === 'runs') {
     for (const r of m.payload.runs) known.set(r.id, r);
-    runs = m.payload.order.flatMap((id) => known.get(id) ?? []);
-    const shown = new Set(m.payload.order);
-    for (const id of [...known.keys()]) if (!shown.has(id)) known.delete(id);
-    sweeps = m.payload.sweeps ?? [];
+    if (m.payload.order) {
+      order = m.payload.order;
+      const shown = new Set(order);
+      for (const id of [...known.keys()]) if (!shown.has(id)) known.delete(id);
+    }
+    runs = order.flatMap((id) => known.get(id) ?? []);
+    if (m.payload.sweeps) sweeps = m.payload.sweeps;
     if (m.payload.tab) {
       view.tab = m.payload.tab;
       send({ type: 'tabShown', payload: { tab: m.payload.tab } });

@@ -55,10 +55,22 @@ export interface RunsDelta {
   removed: string[];
 }
 
+/** What the webview was last sent: each run's view key (by id), the order and the sweeps as one key each. */
+export interface Sent {
+  runs: ReadonlyMap<string, string>;
+  order?: string;
+  sweeps?: string;
+}
+
+/** What a new webview was sent: nothing. */
+export const NOTHING_SENT: Sent = { runs: new Map() };
+
 export interface PanelUpdate {
   payload: RunsPayload;
-  /** Every listed run's view key: the `sent` of the next update. */
-  sent: Map<string, string>;
+  /** The `sent` of the next update. */
+  sent: Sent;
+  /** The payload says nothing the webview does not show already: the host need not post it. */
+  empty: boolean;
   delta: RunsDelta;
   /** The followed run was selected: follow it no more. */
   followed: boolean;
@@ -67,26 +79,31 @@ export interface PanelUpdate {
 }
 
 /** The `runs` message for this reading, given the view keys last sent (an empty map for a new webview). */
-export function panelUpdate(input: PanelInput, facts: RunFacts, sent: ReadonlyMap<string, string>): PanelUpdate {
+export function panelUpdate(input: PanelInput, facts: RunFacts, sent: Sent): PanelUpdate {
   const base = input.runs.find((r) => r.id === input.base) ?? input.runs[input.runs.length - 1];
   const keys = runViewKeys(input.runs, base, facts);
-  const delta = runsDelta(sent, keys);
+  const delta = runsDelta(sent.runs, keys);
   const changed = new Set(delta.changed);
   const runs = input.runs.filter((r) => changed.has(r.id)).map((r) => panelRun(r, base, facts));
   const sweeps = input.sweeps.map((sw) =>
     panelSweep(sw, sw.plan.executor === 'slurm' ? facts.schedulerStatus(sw) : undefined),
   );
   const select = input.follow && changed.has(input.follow) ? input.follow : undefined;
+  const order = input.runs.map((r) => r.id);
+  const [orderKey, sweepsKey] = [order.join('\n'), JSON.stringify(sweeps)];
+  const newOrder = orderKey !== sent.order;
+  const newSweeps = sweepsKey !== sent.sweeps;
   return {
     payload: {
       runs,
-      order: input.runs.map((r) => r.id),
-      sweeps,
+      ...(newOrder ? { order } : {}),
+      ...(newSweeps ? { sweeps } : {}),
       root: input.root,
       ...(input.tab ? { tab: input.tab } : {}),
       ...(select ? { select } : {}),
     },
-    sent: keys,
+    sent: { runs: keys, order: orderKey, sweeps: sweepsKey },
+    empty: !runs.length && !newOrder && !newSweeps && !input.tab && !select,
     delta,
     followed: !!select,
     schedulerActive: sweeps.some((sw) => !!sw.scheduler?.active),

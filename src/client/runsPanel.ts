@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { HostMessage, WebviewMessage } from '../protocol/panel';
 import { isWebviewMessage } from '../protocol/panel';
-import { panelUpdate, type RunFacts } from './panelModel';
+import { NOTHING_SENT, panelUpdate, type RunFacts, type Sent } from './panelModel';
 import { PanelReader } from './panelReader';
 import { RunsWatcher } from './runsWatcher';
 import { readSettings, trainerEnv } from './settings';
@@ -27,7 +27,7 @@ export class RunsPanel implements vscode.Disposable {
   private readonly reader = new PanelReader();
   private readonly watcher: RunsWatcher;
   /** The view key of each run (by id) the webview was last sent: a run whose key is unchanged is not sent again. */
-  private sent = new Map<string, string>();
+  private sent: Sent = NOTHING_SENT;
   /** The step of each live run as the training notification shows it, so the table reads the same. */
   private readonly liveSteps = new Map<string, number>();
   /** A run just started, to select once the panel lists it. */
@@ -136,7 +136,7 @@ export class RunsPanel implements vscode.Disposable {
     switch (msg.type) {
       case 'ready':
         this.ready = true;
-        this.sent = new Map(); // a new webview knows no run yet
+        this.sent = NOTHING_SENT; // a new webview knows no run yet
         this.post();
         break;
       case 'tabShown':
@@ -289,7 +289,7 @@ export class RunsPanel implements vscode.Disposable {
     this.sent = update.sent;
     if (update.followed) this.follow = undefined;
     this.watcher.pollWhile(update.schedulerActive);
-    void webview.postMessage({ type: 'runs', payload: update.payload } satisfies HostMessage);
+    if (!update.empty) void webview.postMessage({ type: 'runs', payload: update.payload } satisfies HostMessage);
   }
 
   /** What the view model asks of a run folder: what was read of it, and the host's own state of it. */

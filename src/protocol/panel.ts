@@ -84,9 +84,10 @@ export type HostMessage =
       payload: {
         /** The runs that changed since the last message (all of them in the first). */
         runs: PanelRun[];
-        /** Every run's id, in the order shown: the webview keeps the runs it was sent before. */
-        order: string[];
-        sweeps: PanelSweep[];
+        /** Every run's id, in the order shown, when it changed: the webview keeps the runs it was sent before. */
+        order?: string[];
+        /** Every sweep, when any changed since the last message (in the first always). */
+        sweeps?: PanelSweep[];
         root: string;
         /** A tab the host asks to show. */ tab?: PanelViewState['tab'];
         /** A run that just started: selected, its newest samples shown. */ select?: string;

@@ -11,7 +11,7 @@ import type { RunState, SweepRow } from '../../src/protocol/runs';
 import type { Probe } from '../../src/protocol/trainer';
 import type { SweepState } from '../../src/runFolders/sweepFolder';
 import type { SweepStatus } from '../../src/sweep/executor';
-import { panelUpdate, runsDelta, type PanelInput, type RunFacts } from '../../src/client/panelModel';
+import { NOTHING_SENT, panelUpdate, runsDelta, type PanelInput, type RunFacts } from '../../src/client/panelModel';
 import { PanelReader } from '../../src/client/panelReader';
 import type { TrainerEvent } from '../../src/protocol/trainer';
 import { tempDir } from '../support/tempDir';
@@ -89,7 +89,7 @@ describe('runs panel view model', () => {
     w.probes.set('/runs/a', { probe: probe('/runs/a'), mtime: 1234.6 });
     w.probeErrors.set('/runs/b', 'no checkpoint');
     w.probing.add('/runs/b');
-    const u = panelUpdate({ runs, sweeps: [], root: '/runs' }, facts, new Map());
+    const u = panelUpdate({ runs, sweeps: [], root: '/runs' }, facts, NOTHING_SENT);
     assert.deepEqual(u.payload.order, ['b', 'a']);
     assert.equal(u.payload.root, '/runs');
     assert.deepEqual(ids(u), ['b', 'a']);
@@ -114,17 +114,20 @@ describe('runs panel view model', () => {
   it('sends again only the runs whose view changed: a progress tick sends the live run alone', () => {
     const { w, facts } = world();
     const input: PanelInput = { runs: [run('c'), run('b', { status: 'running' }), run('a')], sweeps: [], root: '/r' };
-    let u = panelUpdate(input, facts, new Map());
+    let u = panelUpdate(input, facts, NOTHING_SENT);
     w.asked.length = 0;
     u = panelUpdate(input, facts, u.sent);
     assert.deepEqual(ids(u), [], 'nothing changed: no run is sent');
-    assert.deepEqual(u.payload.order, ['c', 'b', 'a'], 'the order lists every run, so the webview keeps them');
+    assert.equal(u.payload.order, undefined, 'an unchanged order is not sent: the webview keeps its runs');
+    assert.equal(u.payload.sweeps, undefined, 'unchanged sweeps are not sent');
+    assert.equal(u.empty, true, 'nothing to post');
     assert.deepEqual(w.asked, [], 'no file of an unchanged run is read');
 
     w.liveSteps.set('/runs/b', 11);
     u = panelUpdate(input, facts, u.sent);
     assert.deepEqual(u.delta, { changed: ['b'], removed: [] });
     assert.equal(u.payload.runs[0].step, 11);
+    assert.deepEqual([u.payload.order, u.payload.sweeps, u.empty], [undefined, undefined, false], 'the tick: one run');
     assert.deepEqual(w.asked, ['macs /runs/b', 'samples /runs/b', 'probe /runs/b']);
     u = panelUpdate(input, facts, u.sent);
     assert.deepEqual(ids(u), [], 'the same step is not sent twice');
@@ -150,7 +153,7 @@ describe('runs panel view model', () => {
   it('sends every run again when the base changes, or when the base run changed', () => {
     const { w, facts } = world();
     const input: PanelInput = { runs: [run('b'), run('a')], sweeps: [], root: '/r' };
-    let u = panelUpdate(input, facts, new Map());
+    let u = panelUpdate(input, facts, NOTHING_SENT);
     u = panelUpdate({ ...input, base: 'b' }, facts, u.sent);
     assert.deepEqual(ids(u), ['b', 'a']);
     u = panelUpdate({ ...input, base: 'gone' }, facts, u.sent);
@@ -162,11 +165,11 @@ describe('runs panel view model', () => {
 
   it('tells removed runs, and sends a run that comes back', () => {
     const { facts } = world();
-    let u = panelUpdate({ runs: [run('b'), run('a')], sweeps: [], root: '/r', base: 'a' }, facts, new Map());
+    let u = panelUpdate({ runs: [run('b'), run('a')], sweeps: [], root: '/r', base: 'a' }, facts, NOTHING_SENT);
     u = panelUpdate({ runs: [run('a')], sweeps: [], root: '/r', base: 'a' }, facts, u.sent);
     assert.deepEqual(u.delta, { changed: [], removed: ['b'] });
     assert.deepEqual(u.payload.order, ['a']);
-    assert.deepEqual([...u.sent.keys()], ['a'], 'a removed run is forgotten');
+    assert.deepEqual([...u.sent.runs.keys()], ['a'], 'a removed run is forgotten');
     u = panelUpdate({ runs: [run('b'), run('a')], sweeps: [], root: '/r', base: 'a' }, facts, u.sent);
     assert.deepEqual(ids(u), ['b'], 'the webview dropped it: it is sent again');
     assert.deepEqual(runsDelta(new Map([['x', 'k']]), new Map([['x', 'k']])), { changed: [], removed: [] });
@@ -175,7 +178,7 @@ describe('runs panel view model', () => {
   it('selects a followed run once it is sent, and asks for a tab on every message', () => {
     const { w, facts } = world();
     const input: PanelInput = { runs: [run('a')], sweeps: [], root: '/r', tab: 'runs', follow: 'new' };
-    let u = panelUpdate(input, facts, new Map());
+    let u = panelUpdate(input, facts, NOTHING_SENT);
     assert.deepEqual([u.payload.select, u.followed, u.payload.tab], [undefined, false, 'runs']);
     const listed = { ...input, runs: [run('new', { status: 'running' }), run('a')] };
     u = panelUpdate(listed, facts, u.sent);
@@ -231,9 +234,9 @@ describe('runs panel view model', () => {
       sweeps: [sweep('/r/local', 'local'), sweep('/r/array', 'slurm')],
       root: '/r',
     };
-    let u = panelUpdate(input, facts, new Map());
+    let u = panelUpdate(input, facts, NOTHING_SENT);
     assert.deepEqual(w.asked, ['squeue /r/array'], 'squeue is asked of SLURM sweeps only');
-    const [local, array] = u.payload.sweeps;
+    const [local, array] = u.payload.sweeps ?? [];
     assert.deepEqual(
       [local.id, local.executor, local.runIds, local.steps],
       ['local', 'local', ['local/v1-dir', undefined], 30],
@@ -246,10 +249,12 @@ describe('runs panel view model', () => {
       ['v1', { state: 'running', job: '123_0' }],
       ['v2', { state: 'pending', job: '123_1', reason: 'Resources' }],
     ]);
+    u = panelUpdate(input, facts, u.sent);
+    assert.equal(u.payload.sweeps, undefined, 'no new states: the sweeps are not sent again');
     w.scheduler.set('/r/array', { states, error: 'squeue: timed out' });
     u = panelUpdate(input, facts, u.sent);
-    assert.deepEqual(u.payload.sweeps[1].scheduler, { jobs: ['123'], active: 2, error: 'squeue: timed out' });
-    assert.deepEqual(u.payload.sweeps[1].rows[1].scheduler, { state: 'pending', job: '123_1', reason: 'Resources' });
+    assert.deepEqual(u.payload.sweeps?.[1].scheduler, { jobs: ['123'], active: 2, error: 'squeue: timed out' });
+    assert.deepEqual(u.payload.sweeps?.[1].rows[1].scheduler, { state: 'pending', job: '123_1', reason: 'Resources' });
     assert.equal(u.schedulerActive, true);
   });
 });
