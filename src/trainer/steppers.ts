@@ -8,7 +8,6 @@ import type { ModelPlan } from '../core/modelPlan';
 import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
 import type { ChosenBackend } from './backends';
-import { setParallelism } from './compiled/gemm';
 import { downloadNets, uploadNets } from './compiled/models';
 import { UnsupportedGraph } from './compiled/pass';
 import { CompiledStep, type KernelTime } from './compiled/step';
@@ -90,10 +89,10 @@ export async function createStepper(
   if (!backend.compiledStep) return tfjsStepper(tf, nets, graphs, 'tfjs (train.backend: webgpu-tfjs)');
   // A GPU runs a few hundred workgroups at once (products with fewer tiles are split along K); lavapipe runs one
   // per CPU thread, where a split only adds work.
-  setParallelism(backend.device, backend.adapter?.software ? 1 : 512);
+  const parallelism = backend.adapter?.software ? 1 : 512;
   let compiled: CompiledStep | undefined;
   try {
-    compiled = new CompiledStep(backend.device, graphs);
+    compiled = new CompiledStep(backend.device, graphs, { parallelism });
     compiled.plan(batch);
   } catch (e) {
     compiled?.destroy();

@@ -10,11 +10,12 @@ import {
   conv2dInputGradient,
   convGeometry,
   samePadding,
+  sourceBindings,
   type Conv2dShape,
   type ConvGeometry,
 } from '../../src/trainer/compiled/conv2d';
 import { FusedAdam } from '../../src/trainer/compiled/adam';
-import { setParallelism, type Kernel } from '../../src/trainer/compiled/gemm';
+import { UNSPLIT, type GemmOptions, type Kernel } from '../../src/trainer/compiled/gemm';
 import { OutputLoss, SoftmaxCrossEntropy } from '../../src/trainer/compiled/loss';
 import { crossEntropy, l1Loss } from '../../src/trainer/pix2pix';
 import { GENERATED_TARGET, REAL_TARGET, l1ChannelSum, realTarget } from '../../src/core/trainingLoop';
@@ -125,29 +126,25 @@ describe('compiled step kernels against cpu', () => {
 
   it('conv2d split along K (the partial products summed by a second dispatch), as a GPU with many cores runs small grids', async () => {
     const next = rng(16);
-    setParallelism(device, 4096);
-    try {
-      const shapes: Conv2dShape[] = [
-        { batch: 5, height: 32, width: 32, inChannels: 1, outChannels: 16, kernel: 4, stride: 2 },
-        { batch: 4, height: 15, width: 17, inChannels: 8, outChannels: 65, kernel: 3, stride: 1 },
-        {
-          batch: 2,
-          height: 16,
-          width: 16,
-          inChannels: 24,
-          outChannels: 3,
-          kernel: 3,
-          stride: 1,
-          input: { split: 16, upsample: 2, activation: { kind: 'relu' } },
-        },
-      ];
-      for (const shape of shapes) {
-        const g = convGeometry(shape);
-        assert.ok(conv2dFilterGradient(device, g).split.splits > 1, 'the filter gradient is split');
-        await checkConv(shape, next);
-      }
-    } finally {
-      setParallelism(device, 1);
+    const options = { parallelism: 4096 };
+    const shapes: Conv2dShape[] = [
+      { batch: 5, height: 32, width: 32, inChannels: 1, outChannels: 16, kernel: 4, stride: 2 },
+      { batch: 4, height: 15, width: 17, inChannels: 8, outChannels: 65, kernel: 3, stride: 1 },
+      {
+        batch: 2,
+        height: 16,
+        width: 16,
+        inChannels: 24,
+        outChannels: 3,
+        kernel: 3,
+        stride: 1,
+        input: { split: 16, upsample: 2, activation: { kind: 'relu' } },
+      },
+    ];
+    for (const shape of shapes) {
+      const g = convGeometry(shape);
+      assert.ok(conv2dFilterGradient(device, g, options).split.splits > 1, 'the filter gradient is split');
+      await checkConv(shape, next, options);
     }
   });
 
@@ -446,9 +443,9 @@ describe('compiled step kernels against cpu', () => {
       const [xb, wb, bb, dyb] = [x, w, bias, dy].map(upload);
       const [y, dx, dw, db] = outputs;
       const kernels = [
-        [denseForward(device, d), [xb, wb, bb, y]],
-        [denseInputGradient(device, d), [dyb, wb, dx]],
-        [denseWeightGradient(device, d), [xb, dyb, dw, db]],
+        [denseForward(device, d), { x: xb, w: wb, bias: bb, y }],
+        [denseInputGradient(device, d), { dy: dyb, w: wb, dx }],
+        [denseWeightGradient(device, d), { x: xb, dy: dyb, dw, db }],
       ] as const;
       const got = await runOnce(kernels, outputs, sizes);
       ['y', 'dx', 'dw', 'db'].forEach((name, i) => {
@@ -533,7 +530,7 @@ describe('compiled step kernels against cpu', () => {
 });
 
 /** The convolution's four kernels against tfjs cpu, the input built as the graph's layers build it. */
-async function checkConv(shape: Conv2dShape, next: () => number): Promise<void> {
+async function checkConv(shape: Conv2dShape, next: () => number, options: GemmOptions = UNSPLIT): Promise<void> {
   const g = convGeometry(shape);
   const { batch, height, width, outChannels: o, kernel: k, inChannels: c, stride } = shape;
   const up = g.upsample;
@@ -573,7 +570,7 @@ async function checkConv(shape: Conv2dShape, next: () => number): Promise<void> 
     const grads = tf.grads(conv)(inputs, tf.tensor(dy, y.shape));
     return [y, ...grads].map((t) => t.dataSync() as Float32Array);
   });
-  const got = await runConv(g, sources, { w, bias, dy });
+  const got = await runConv(g, sources, { w, bias, dy }, options);
   const names = ['y', ...sources.map((_, i) => `dx${i}`), 'dw', 'db'];
   names.forEach((name, i) => {
     assert.equal(got[i].length, want[i].length, `${name} of ${JSON.stringify(shape)}`);
@@ -583,7 +580,12 @@ async function checkConv(shape: Conv2dShape, next: () => number): Promise<void> 
 }
 
 /** The four kernels of one convolution, recorded into one pass and submitted once, as a step does. */
-async function runConv(g: ConvGeometry, sources: Float32Array[], data: Record<'w' | 'bias' | 'dy', Float32Array>) {
+async function runConv(
+  g: ConvGeometry,
+  sources: Float32Array[],
+  data: Record<'w' | 'bias' | 'dy', Float32Array>,
+  options: GemmOptions,
+) {
   const xs = sources.map(upload);
   const [w, bias, dy] = [data.w, data.bias, data.dy].map(upload);
   const output = (floats: number) =>
@@ -592,24 +594,25 @@ async function runConv(g: ConvGeometry, sources: Float32Array[], data: Record<'w
   const outputs = sizes.map(output);
   const [y, dw, db] = [outputs[0], outputs.at(-2)!, outputs.at(-1)!];
   const dxs = outputs.slice(1, -2);
+  const x = sourceBindings('x', xs);
   const kernels = [
-    [conv2dForward(device, g), [...xs, w, bias, y]],
-    [conv2dInputGradient(device, g), [...xs, dy, w, ...dxs]],
-    [conv2dFilterGradient(device, g), [...xs, dy, dw, db]],
+    [conv2dForward(device, g, options), { ...x, w, bias, y }],
+    [conv2dInputGradient(device, g, options), { ...x, dy, w, ...sourceBindings('dx', dxs) }],
+    [conv2dFilterGradient(device, g, options), { ...x, dy, dw, db }],
   ] as const;
   return runOnce(kernels, outputs, sizes);
 }
 
 /** Binds and records kernels into one pass, submits it once (as a step does), and reads the outputs back. */
 async function runOnce(
-  kernels: readonly (readonly [Kernel, readonly GPUBuffer[]])[],
+  kernels: readonly (readonly [Kernel, Readonly<Record<string, GPUBuffer>>])[],
   outputs: GPUBuffer[],
   sizes: number[],
 ) {
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   for (const [kernel, bound] of kernels) {
-    kernel.bind([...bound]);
+    kernel.bind(bound);
     kernel.record(pass);
   }
   pass.end();

@@ -8,36 +8,48 @@
 // with the bias corrections 1 - beta^t that tfjs keeps as running products. They change every step, so they sit
 // in a small buffer the host writes before it submits the step (`setStep`); everything else is bound once.
 
-import { bindGroup, elementGroups, program, type Binding, type Program } from './layout';
+import { elementGroups, KernelInstance, type Binding, type KernelSpec, type UniformValues } from './layout';
 
 const WORKGROUP = 256;
 
-const wgsl = (twoGradients: boolean) => /* wgsl */ `
-struct Params {
-  lr: f32, beta1: f32, beta2: f32, epsilon: f32,
-  oneMinusBeta1: f32, oneMinusBeta2: f32, correction1: f32, correction2: f32,
-  count: u32,
-}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> w: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
-// A second gradient of the same weights, added to the first (the discriminator's update: fake and real pairs).
-@group(0) @binding(5) var<storage, read> g2: array<f32>;
+const UNIFORMS = {
+  lr: 'f32',
+  beta1: 'f32',
+  beta2: 'f32',
+  epsilon: 'f32',
+  oneMinusBeta1: 'f32',
+  oneMinusBeta2: 'f32',
+  correction1: 'f32',
+  correction2: 'f32',
+  count: 'u32',
+} as const;
 
+type AdamUniform = keyof typeof UNIFORMS;
+
+const ONE_GRADIENT = { weights: 'write', gradients: 'read', first: 'write', second: 'write' } as const;
+
+function spec(twoGradients: boolean): KernelSpec<string, AdamUniform> {
+  return {
+    label: 'adam',
+    uniforms: UNIFORMS,
+    // A second gradient of the same weights, added to the first (the discriminator's update: fake and real pairs).
+    storage: twoGradients ? { ...ONE_GRADIENT, gradients2: 'read' } : ONE_GRADIENT,
+    entryPoints: ['main'],
+    code: /* wgsl */ `
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = id.x + id.y * groups.x * ${WORKGROUP}u;
-  if (i >= p.count) { return; }
-  let grad = ${twoGradients ? 'g[i] + g2[i]' : 'g[i]'};
-  let first = m[i] * p.beta1 + grad * p.oneMinusBeta1;
-  let second = v[i] * p.beta2 + grad * grad * p.oneMinusBeta2;
-  m[i] = first;
-  v[i] = second;
-  w[i] = (first / p.correction1) / (sqrt(second / p.correction2) + p.epsilon) * -p.lr + w[i];
+  if (i >= s.count) { return; }
+  let grad = ${twoGradients ? 'gradients[i] + gradients2[i]' : 'gradients[i]'};
+  let m = first[i] * s.beta1 + grad * s.oneMinusBeta1;
+  let v = second[i] * s.beta2 + grad * grad * s.oneMinusBeta2;
+  first[i] = m;
+  second[i] = v;
+  weights[i] = (m / s.correction1) / (sqrt(v / s.correction2) + s.epsilon) * -s.lr + weights[i];
 }
-`;
+`,
+  };
+}
 
 export interface AdamSettings {
   lr: number;
@@ -56,9 +68,7 @@ export interface AdamArenas {
 }
 
 export class FusedAdam {
-  private readonly program: Program;
-  private readonly params: GPUBuffer;
-  private bindGroup: GPUBindGroup | undefined;
+  private readonly kernel: KernelInstance<string, AdamUniform>;
   /** tfjs's running products beta^t, in float32 as tfjs keeps them. */
   private readonly products = new Float32Array(2);
 
@@ -66,39 +76,25 @@ export class FusedAdam {
     private readonly device: GPUDevice,
     private readonly settings: AdamSettings,
     readonly count: number,
-    private readonly twoGradients = false,
+    twoGradients = false,
   ) {
-    this.params = device.createBuffer({ size: 48, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    this.program = program(device, {
-      label: 'adam',
-      code: wgsl(twoGradients),
-      entryPoints: ['main'],
-      uniform: [0],
-      read: twoGradients ? [2, 5] : [2],
-      write: [1, 3, 4],
-    });
     this.products.set([settings.beta1, settings.beta2]);
+    this.kernel = new KernelInstance(device, spec(twoGradients), this.uniforms());
   }
 
-  /** Binds the network's arenas: weights, gradients, first and second moments (zeros at the start of a run). */
-  bind(arenas: AdamArenas): void {
-    const buffers = [this.params, arenas.weights, arenas.gradients, arenas.first, arenas.second];
-    if (this.twoGradients) {
-      if (!arenas.gradients2) throw new Error('adam: a second gradient arena is needed');
-      buffers.push(arenas.gradients2);
-    }
-    this.bindGroup = bindGroup(this.device, this.program.layout, buffers);
+  /**
+   * Binds the network's arenas: weights, gradients (and the second arena of a kernel built for two), first and
+   * second moments (zeros at the start of a run).
+   */
+  bind({ gradients2, ...arenas }: AdamArenas): void {
+    this.kernel.bind(gradients2 ? { ...arenas, gradients2 } : arenas);
   }
 
   /** Writes this step's bias corrections (before the step's submit), then advances tfjs's running products. */
   setStep(): void {
-    const { lr, beta1, beta2, epsilon } = this.settings;
-    const [c1, c2] = [1 - this.products[0], 1 - this.products[1]];
-    const floats = new Float32Array([lr, beta1, beta2, epsilon, 1 - beta1, 1 - beta2, c1, c2, 0, 0, 0, 0]);
-    new Uint32Array(floats.buffer)[8] = this.count;
-    this.device.queue.writeBuffer(this.params, 0, floats);
-    this.products[0] *= beta1;
-    this.products[1] *= beta2;
+    this.kernel.uniforms.write(this.uniforms());
+    this.products[0] *= this.settings.beta1;
+    this.products[1] *= this.settings.beta2;
   }
 
   /** Resumes tfjs's running products (after a checkpoint's `iterations` updates: beta^(iterations + 1)). */
@@ -107,9 +103,14 @@ export class FusedAdam {
   }
 
   record(pass: GPUComputePassEncoder): void {
-    if (!this.bindGroup) throw new Error('adam: bind() its arenas before recording');
-    pass.setPipeline(this.program.pipelines.main);
-    pass.setBindGroup(0, this.bindGroup);
-    pass.dispatchWorkgroups(...elementGroups(this.device, this.count, WORKGROUP));
+    this.kernel.dispatch(pass, 'main', ...elementGroups(this.device, this.count, WORKGROUP));
+  }
+
+  /** The uniforms of the next step: the settings, and the bias corrections 1 - beta^t of tfjs's running products. */
+  private uniforms(): UniformValues<AdamUniform> {
+    const { lr, beta1, beta2, epsilon } = this.settings;
+    const [correction1, correction2] = [1 - this.products[0], 1 - this.products[1]];
+    const [oneMinusBeta1, oneMinusBeta2] = [1 - beta1, 1 - beta2];
+    return { lr, beta1, beta2, epsilon, oneMinusBeta1, oneMinusBeta2, correction1, correction2, count: this.count };
   }
 }

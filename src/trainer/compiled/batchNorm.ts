@@ -14,12 +14,13 @@
 //   gradient    dx = gamma * invStd / P * (P * dz - dbeta - xhat * dgamma), P positions per statistic
 // `kept` is the decoder's dropout mask (0 or 1 / keep probability), recomputed from its counters (dropout.ts).
 // gamma and beta sit end to end in one binding (as a layer's variables do in the arena), and so do their gradients
-// and the moving mean and variance. act' is read from y: for ReLU and LeakyReLU (alpha > 0) the sign of y is the sign of its input, so the
-// normalised values need not be kept for the backward pass; x is (the convolution's output, kept anyway).
+// and the moving mean and variance. act' is read from y: for ReLU and LeakyReLU (alpha > 0) the sign of y is the
+// sign of its input, so the normalised values need not be kept for the backward pass; x is (the convolution's
+// output, kept anyway).
 
 import { activationWgsl, type Activation } from './activation';
 import { dropoutWgsl } from './dropout';
-import { bindGroup, elementGroups, program, uniformBlock, type Binding, type Program } from './layout';
+import { elementGroups, KernelInstance, type BufferSet } from './layout';
 
 const REDUCE_THREADS = 256;
 const ELEMENT_THREADS = 256;
@@ -40,25 +41,42 @@ export interface BatchNormShape {
   dropout?: { rate: number; seed: number };
 }
 
-/** Bindings, the activation and its slope, and the workgroup reduction every reducing kernel uses. */
+const UNIFORMS = {
+  positions: 'u32',
+  channels: 'u32',
+  epsilon: 'f32',
+  /** The step whose dropout masks the next recorded passes draw, and the layer's stream. */
+  step: 'u32',
+  seed: 'u32',
+  /** 1 - momentum. */
+  decay: 'f32',
+  patches: 'u32',
+  pixels: 'u32',
+} as const;
+
+const STORAGE = {
+  x: 'read',
+  /** gamma[c] at c, beta[c] at channels + c. */
+  gb: 'read',
+  /**
+   * Per patch and channel (patch * channels + c): mean, invStd, then (backward) dbeta, dgamma; between the forward
+   * pass and the backward pass of per-patch statistics, the third holds the variance for the moving statistics.
+   */
+  stats: 'write',
+  y: 'write',
+  dy: 'read',
+  dx: 'write',
+  /** dgamma[c] at c, dbeta[c] at channels + c. */
+  dgb: 'write',
+  /** The moving mean[c] at c, the moving variance[c] at channels + c. */
+  moving: 'write',
+} as const;
+
+export type BatchNormBuffers = BufferSet<keyof typeof STORAGE>;
+
+/** The activation and its slope, and the workgroup reduction every reducing kernel uses. */
 function header(shape: BatchNormShape): string {
   return /* wgsl */ `
-struct Shape { positions: u32, channels: u32, epsilon: f32, step: u32, seed: u32, decay: f32, patches: u32, pixels: u32 }
-@group(0) @binding(0) var<uniform> s: Shape;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-// gamma[c] at c, beta[c] at channels + c.
-@group(0) @binding(2) var<storage, read> gb: array<f32>;
-// Per patch and channel (patch * channels + c): mean, invStd, then (backward) dbeta, dgamma; between the forward
-// pass and the backward pass of per-patch statistics, the third holds the variance for the moving statistics.
-@group(0) @binding(3) var<storage, read_write> stats: array<f32>;
-@group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<storage, read> dy: array<f32>;
-@group(0) @binding(6) var<storage, read_write> dx: array<f32>;
-// dgamma[c] at c, dbeta[c] at channels + c.
-@group(0) @binding(7) var<storage, read_write> dgb: array<f32>;
-// moving mean[c] at c, moving variance[c] at channels + c.
-@group(0) @binding(8) var<storage, read_write> moving: array<f32>;
-
 ${activationWgsl(shape.activation)}
 ${shape.dropout ? dropoutWgsl(shape.dropout.rate) : 'fn kept(i: u32) -> f32 { return 1.0; }'}
 
@@ -222,21 +240,6 @@ fn gradient(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) g
 
 const wgsl = (shape: BatchNormShape) => header(shape) + FORWARD + BACKWARD;
 
-export interface BatchNormBuffers {
-  x: Binding;
-  /** gamma then beta, `channels` floats each. */
-  gb: Binding;
-  /** 4 floats per channel (per patch and channel): mean, invStd, dbeta, dgamma. */
-  stats: Binding;
-  y: Binding;
-  dy: Binding;
-  dx: Binding;
-  /** The gradients of gamma then beta. */
-  dgb: Binding;
-  /** The moving mean then the moving variance. */
-  moving: Binding;
-}
-
 const KERNELS = [
   'statistics',
   'movingPerPatch',
@@ -249,36 +252,34 @@ const KERNELS = [
 type Kernel = (typeof KERNELS)[number];
 
 export class FusedBatchNorm {
-  private readonly program: Program;
-  private readonly uniforms: GPUBuffer;
-  private bindGroup: GPUBindGroup | undefined;
+  private readonly kernel: KernelInstance<keyof typeof STORAGE, keyof typeof UNIFORMS>;
 
   constructor(
     private readonly device: GPUDevice,
     readonly shape: BatchNormShape,
   ) {
     const patches = shape.patches ?? { count: 1, pixels: shape.positions };
-    const words = [shape.positions, shape.channels, 0, 0, shape.dropout?.seed ?? 0, 0, patches.count, patches.pixels];
-    // tfjs-layers computes 1 - momentum in double precision, then uses it as a float32.
-    this.uniforms = uniformBlock(device, words, { 2: shape.epsilon, 5: 1 - shape.momentum });
-    this.program = program(device, {
-      label: 'batch norm',
-      code: wgsl(shape),
-      entryPoints: [...KERNELS],
-      uniform: [0],
-      read: [1, 2, 5],
-      write: [3, 4, 6, 7, 8],
+    const spec = { label: 'batch norm', uniforms: UNIFORMS, storage: STORAGE, code: wgsl(shape), entryPoints: KERNELS };
+    this.kernel = new KernelInstance(device, spec, {
+      positions: shape.positions,
+      channels: shape.channels,
+      epsilon: shape.epsilon,
+      step: 0,
+      seed: shape.dropout?.seed ?? 0,
+      // tfjs-layers computes 1 - momentum in double precision, then uses it as a float32.
+      decay: 1 - shape.momentum,
+      patches: patches.count,
+      pixels: patches.pixels,
     });
   }
 
-  bind(b: BatchNormBuffers): void {
-    const buffers = [this.uniforms, b.x, b.gb, b.stats, b.y, b.dy, b.dx, b.dgb, b.moving];
-    this.bindGroup = bindGroup(this.device, this.program.layout, buffers);
+  bind(buffers: BatchNormBuffers): void {
+    this.kernel.bind(buffers);
   }
 
   /** The step whose dropout masks the next recorded passes draw (written before the step's submit). */
   setStep(step: number): void {
-    if (this.shape.dropout) this.device.queue.writeBuffer(this.uniforms, 12, new Uint32Array([step]));
+    if (this.shape.dropout) this.kernel.uniforms.write({ step });
   }
 
   /** The forward pass: statistics (and the moving statistics) or, in inference, the moving ones; then normalise, activate and drop. */
@@ -310,9 +311,6 @@ export class FusedBatchNorm {
   }
 
   private dispatch(pass: GPUComputePassEncoder, kernel: Kernel, [x, y]: [number, number]): void {
-    if (!this.bindGroup) throw new Error('batch norm: bind() its buffers before recording');
-    pass.setPipeline(this.program.pipelines[kernel]);
-    pass.setBindGroup(0, this.bindGroup);
-    pass.dispatchWorkgroups(x, y);
+    this.kernel.dispatch(pass, kernel, x, y);
   }
 }

@@ -12,7 +12,8 @@
 // each source pixel's upsampled block and multiplies by the activation's slope, so it writes da and db directly.
 
 import { activationWgsl, type Activation } from './activation';
-import { Gemm, GemmGroup, type GemmSource, type Kernel } from './gemm';
+import { Gemm, GemmGroup, UNSPLIT, type GemmOptions, type GemmSource, type Kernel } from './gemm';
+import type { Access, Binding, BufferSet, StorageLayout } from './layout';
 
 /** What the convolution reads: one tensor, a decoder level's upsampled, activated concatenation of two, or patches. */
 export interface ConvInput {
@@ -51,14 +52,25 @@ export function samePadding(size: number, kernel: number, stride: number): { out
   return { out, before: Math.floor(total / 2) };
 }
 
-/** The uniforms every convolution kernel reads, in the order of `ConvGeometry.uniforms`. */
-const GEOMETRY = ['batch', 'height', 'width', 'inChannels', 'outHeight', 'outWidth', 'outChannels', 'kernel'];
-GEOMETRY.push('stride', 'padTop', 'padLeft');
+/** What every convolution kernel reads as its uniforms (`s.<field>` in WGSL, in this order). */
+export type ConvUniforms = {
+  batch: number;
+  height: number;
+  width: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  /** The 'same' padding before the first row and column. */
+  padTop: number;
+  padLeft: number;
+};
 
 export interface ConvGeometry {
   shape: Conv2dShape;
-  outHeight: number;
-  outWidth: number;
+  uniforms: ConvUniforms;
   /** Pixels of the output, over the batch. */
   pixels: number;
   /** Kernel taps times input channels: the reduction of the forward product. */
@@ -66,7 +78,6 @@ export interface ConvGeometry {
   upsample: number;
   /** Channels of each source. */
   sources: number[];
-  uniforms: number[];
 }
 
 export function convGeometry(shape: Conv2dShape): ConvGeometry {
@@ -78,11 +89,22 @@ export function convGeometry(shape: Conv2dShape): ConvGeometry {
     throw new Error(`conv2d: ${height}x${width} is not upsampled ${upsample}x`);
   const split = shape.input?.split;
   const sources = split === undefined ? [inChannels] : [split, inChannels - split];
-  const uniforms = [batch, height, width, inChannels, rows.out, cols.out, outChannels, kernel];
-  uniforms.push(stride, rows.before, cols.before);
+  const uniforms: ConvUniforms = {
+    batch,
+    height,
+    width,
+    inChannels,
+    outHeight: rows.out,
+    outWidth: cols.out,
+    outChannels,
+    kernel,
+    stride,
+    padTop: rows.before,
+    padLeft: cols.before,
+  };
   const pixels = batch * rows.out * cols.out;
   const taps = kernel * kernel * inChannels;
-  return { shape, outHeight: rows.out, outWidth: cols.out, pixels, taps, upsample, sources, uniforms };
+  return { shape, uniforms, pixels, taps, upsample, sources };
 }
 
 /**
@@ -154,15 +176,33 @@ fn patchAt(p: Pixel, t: Tap) -> f32 {
 }
 `;
 
-const sourceNames = (g: ConvGeometry, prefix: string) => g.sources.map((_, i) => `${prefix}${i}`);
+/** The binding names of a convolution's sources (`x0`, `x1`) or of their gradients (`dx0`, `dx1`). */
+type SourceName<P extends 'x' | 'dx'> = `${P}${number}`;
+
+const sourceName = <P extends 'x' | 'dx'>(prefix: P, i: number): SourceName<P> => `${prefix}${i}`;
+
+const sourceNames = <P extends 'x' | 'dx'>(g: ConvGeometry, prefix: P) =>
+  g.sources.map((_, i) => sourceName(prefix, i));
+
+/** The sources' (or their gradients') buffers, by their binding names. */
+export function sourceBindings<P extends 'x' | 'dx'>(prefix: P, buffers: readonly Binding[]): BufferSet<SourceName<P>> {
+  return Object.fromEntries(buffers.map((b, i) => [sourceName(prefix, i), b])) as BufferSet<SourceName<P>>;
+}
+
+function sourceLayout<P extends 'x' | 'dx'>(g: ConvGeometry, prefix: P, access: Access): StorageLayout<SourceName<P>> {
+  return Object.fromEntries(sourceNames(g, prefix).map((name) => [name, access])) as StorageLayout<SourceName<P>>;
+}
+
+export type ConvForwardBinding = SourceName<'x'> | 'w' | 'bias' | 'y';
+export type ConvInputGradientBinding = SourceName<'x'> | 'dy' | 'w' | SourceName<'dx'>;
+export type ConvFilterGradientBinding = SourceName<'x'> | 'dy' | 'dw' | 'db';
 
 /** Bindings: the sources (1 or 2), w, bias, y. */
-export function conv2dForward(device: GPUDevice, g: ConvGeometry): Gemm {
+export function conv2dForward(device: GPUDevice, g: ConvGeometry, options = UNSPLIT): Gemm<ConvForwardBinding> {
   const names = sourceNames(g, 'x');
-  const source: GemmSource = {
+  const source: GemmSource<ConvForwardBinding> = {
     label: 'conv2d forward',
-    fields: [...GEOMETRY, 'taps'],
-    bindings: [...names.map((name) => ({ name })), { name: 'w' }, { name: 'bias' }, { name: 'y', write: true }],
+    storage: { ...sourceLayout(g, 'x', 'read'), w: 'read', bias: 'read', y: 'write' },
     functions: /* wgsl */ `
 ${sourceWgsl(g, names)}
 ${PATCH}
@@ -177,7 +217,8 @@ fn b(t: Tap, n: u32) -> f32 { return w[t.t * s.outChannels + n]; }
 fn store(m: u32, n: u32, v: f32) { y[m * s.outChannels + n] = v + bias[n]; }
 `,
   };
-  return new Gemm(device, source, { m: g.pixels, n: g.shape.outChannels, k: g.taps }, [...g.uniforms, g.taps]);
+  const dims = { m: g.pixels, n: g.shape.outChannels, k: g.taps };
+  return new Gemm(device, source, dims, { ...g.uniforms, taps: g.taps }, options);
 }
 
 /** WGSL writing the input gradient of (source pixel m, channel c) to the source that channel came from. */
@@ -201,18 +242,29 @@ fn store(m: u32, c: u32, v: f32) {
 }
 
 /** Bindings: the sources (read for the activation's slope), dy, w, then the sources' gradients. */
-export function conv2dInputGradient(device: GPUDevice, g: ConvGeometry): Kernel {
-  return g.shape.stride > 1 && g.upsample === 1 ? stridedInputGradient(device, g) : fullInputGradient(device, g);
+export function conv2dInputGradient(
+  device: GPUDevice,
+  g: ConvGeometry,
+  options = UNSPLIT,
+): Kernel<ConvInputGradientBinding> {
+  const strided = g.shape.stride > 1 && g.upsample === 1;
+  return strided ? stridedInputGradient(device, g, options) : fullInputGradient(device, g, options);
 }
 
+const inputGradientLayout = (g: ConvGeometry): StorageLayout<ConvInputGradientBinding> => ({
+  ...sourceLayout(g, 'x', 'read'),
+  dy: 'read',
+  w: 'read',
+  ...sourceLayout(g, 'dx', 'write'),
+});
+
 /** The input gradient over every (block offset, tap, output channel): stride 1, or upsampled sources. */
-function fullInputGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+function fullInputGradient(device: GPUDevice, g: ConvGeometry, options: GemmOptions): Gemm<ConvInputGradientBinding> {
   const names = sourceNames(g, 'x');
   const gradients = sourceNames(g, 'dx');
-  const source: GemmSource = {
+  const source: GemmSource<ConvInputGradientBinding> = {
     label: 'conv2d input gradient',
-    fields: GEOMETRY,
-    bindings: [...names, 'dy', 'w'].map((name) => ({ name })).concat(gradients.map((name) => ({ name, write: true }))),
+    storage: inputGradientLayout(g),
     functions: /* wgsl */ `
 ${sourceWgsl(g, names)}
 // Row m: source pixel (sy, sx) of image n. Reduction index r: (block offset, kernel tap, output channel); the
@@ -251,7 +303,7 @@ ${storeGradientWgsl(g, gradients)}
   const { batch, height, width, inChannels, outChannels, kernel } = g.shape;
   const up = g.upsample;
   const dims = { m: (batch * height * width) / (up * up), n: inChannels, k: up * up * kernel * kernel * outChannels };
-  return new Gemm(device, source, dims, g.uniforms);
+  return new Gemm(device, source, dims, g.uniforms, options);
 }
 
 /**
@@ -260,15 +312,35 @@ ${storeGradientWgsl(g, gradients)}
  * class (iy mod stride, ix mod stride) is a product of its own over exactly its taps: at kernel 4 and stride 2 a
  * quarter of the dense reduction, at kernel 3 (the seed's) 9/64 of it.
  */
-function stridedInputGradient(device: GPUDevice, g: ConvGeometry): GemmGroup {
-  const { batch, height, width, inChannels, outChannels, kernel, stride } = g.shape;
-  const pad = [g.uniforms[9], g.uniforms[10]];
+function stridedInputGradient(
+  device: GPUDevice,
+  g: ConvGeometry,
+  options: GemmOptions,
+): GemmGroup<ConvInputGradientBinding> {
+  const source = stridedSource(g);
+  const { batch, height, width, inChannels, outChannels, kernel, stride, padTop, padLeft } = g.uniforms;
+  const parts: Gemm<ConvInputGradientBinding>[] = [];
+  for (let py = 0; py < stride; py++) {
+    for (let px = 0; px < stride; px++) {
+      const [hc, wc] = [Math.ceil((height - py) / stride), Math.ceil((width - px) / stride)];
+      const [ry, rx] = [(py + padTop) % stride, (px + padLeft) % stride];
+      const [jy, jx] = [Math.max(0, Math.ceil((kernel - ry) / stride)), Math.max(0, Math.ceil((kernel - rx) / stride))];
+      if (hc <= 0 || wc <= 0) continue;
+      const dims = { m: batch * hc * wc, n: inChannels, k: jy * jx * outChannels };
+      const uniforms = { ...g.uniforms, py, px, hc, wc, ry, rx, jx: Math.max(jx, 1) };
+      parts.push(new Gemm(device, source, dims, uniforms, options));
+    }
+  }
+  return new GemmGroup(parts);
+}
+
+/** The gathers of one pixel class's product; the class (py, px) and its taps are uniforms. */
+function stridedSource(g: ConvGeometry): GemmSource<ConvInputGradientBinding> {
   const names = sourceNames(g, 'x');
   const gradients = sourceNames(g, 'dx');
-  const source: GemmSource = {
+  return {
     label: 'conv2d strided input gradient',
-    fields: [...GEOMETRY, 'py', 'px', 'hc', 'wc', 'ry', 'rx', 'jx'],
-    bindings: [...names, 'dy', 'w'].map((name) => ({ name })).concat(gradients.map((name) => ({ name, write: true }))),
+    storage: inputGradientLayout(g),
     functions: /* wgsl */ `
 ${sourceWgsl(g, names)}
 // Row m of this class's product: pixel (iy, ix) of image n.
@@ -299,18 +371,6 @@ fn b(t: Red, c: u32) -> f32 { return w[t.weight + c * s.outChannels]; }
 ${storeStridedWgsl(g, gradients)}
 `,
   };
-  const parts: Gemm[] = [];
-  for (let py = 0; py < stride; py++) {
-    for (let px = 0; px < stride; px++) {
-      const [hc, wc] = [Math.ceil((height - py) / stride), Math.ceil((width - px) / stride)];
-      const [ry, rx] = [(py + pad[0]) % stride, (px + pad[1]) % stride];
-      const [jy, jx] = [Math.max(0, Math.ceil((kernel - ry) / stride)), Math.max(0, Math.ceil((kernel - rx) / stride))];
-      if (hc <= 0 || wc <= 0) continue;
-      const dims = { m: batch * hc * wc, n: inChannels, k: jy * jx * outChannels };
-      parts.push(new Gemm(device, source, dims, [...g.uniforms, py, px, hc, wc, ry, rx, Math.max(jx, 1)]));
-    }
-  }
-  return new GemmGroup(parts);
 }
 
 /** WGSL writing the gradient of row m (a pixel of the class) and channel c to its source. */
@@ -334,17 +394,15 @@ fn store(m: u32, c: u32, v: f32) {
  * Bindings: the sources (1 or 2), dy, dw, db. The bias gradient is one more row of the same product (a row of
  * ones times dy), so the filter and the bias come from one dispatch.
  */
-export function conv2dFilterGradient(device: GPUDevice, g: ConvGeometry): Gemm {
+export function conv2dFilterGradient(
+  device: GPUDevice,
+  g: ConvGeometry,
+  options = UNSPLIT,
+): Gemm<ConvFilterGradientBinding> {
   const names = sourceNames(g, 'x');
-  const source: GemmSource = {
+  const source: GemmSource<ConvFilterGradientBinding> = {
     label: 'conv2d filter gradient',
-    fields: [...GEOMETRY, 'taps'],
-    bindings: [
-      ...names.map((name) => ({ name })),
-      { name: 'dy' },
-      { name: 'dw', write: true },
-      { name: 'db', write: true },
-    ],
+    storage: { ...sourceLayout(g, 'x', 'read'), dy: 'read', dw: 'write', db: 'write' },
     functions: /* wgsl */ `
 ${sourceWgsl(g, names)}
 ${PATCH}
@@ -361,5 +419,6 @@ fn store(t: u32, n: u32, v: f32) {
 }
 `,
   };
-  return new Gemm(device, source, { m: g.taps + 1, n: g.shape.outChannels, k: g.pixels }, [...g.uniforms, g.taps]);
+  const dims = { m: g.taps + 1, n: g.shape.outChannels, k: g.pixels };
+  return new Gemm(device, source, dims, { ...g.uniforms, taps: g.taps }, options);
 }

@@ -8,7 +8,14 @@
 // Shapes never change during a run: the pipeline, the uniform block and the bind group are made once and a step
 // only records the dispatch.
 
-import { bindGroup, elementGroups, program, uniformBlock, type Binding, type Program } from './layout';
+import {
+  elementGroups,
+  KernelInstance,
+  type BufferSet,
+  type KernelSpec,
+  type StorageLayout,
+  type UniformValues,
+} from './layout';
 
 /**
  * A workgroup's share of the product: wm x wn threads, each computing rm x rn outputs in registers, so a tile of
@@ -41,7 +48,7 @@ const TILES: TileShape[] = [
  * The tile with the least work for a product: the padded output area, weighted by the loads per multiply-add of a
  * thread's block (a 4x4 block loads 8 values for 16 of them, a 1x4 block 5 for 4).
  */
-export function chooseTile(dims: { m: number; n: number }): TileShape {
+function chooseTile(dims: { m: number; n: number }): TileShape {
   const cost = (t: TileShape) => {
     const [tm, tn] = [t.wm * t.rm, t.wn * t.rn];
     const area = Math.ceil(dims.m / tm) * tm * Math.ceil(dims.n / tn) * tn;
@@ -62,13 +69,11 @@ function withDepth(t: TileShape, bytes: number): Tile {
   return { ...t, tk };
 }
 
-/** A product's gathers: WGSL that reads the uniforms `s` (of `fields`) and the bindings from 1 on. */
-export interface GemmSource {
+/** A product's gathers: WGSL that reads the uniforms `s` and the storage bindings by name. */
+export interface GemmSource<N extends string = string> {
   label: string;
-  /** u32 uniforms, in order; `m`, `n` and `k` (the product's dimensions) are added first. */
-  fields: string[];
-  /** Storage bindings from 1 on: `name` and whether the kernel writes it. */
-  bindings: { name: string; write?: boolean }[];
+  /** The storage the gathers read and `store` writes. */
+  storage: StorageLayout<N>;
   /**
    * The gathers, split by what each part depends on, so that index arithmetic (divisions, mostly) runs once per
    * row, column or reduction index instead of once per element:
@@ -87,23 +92,13 @@ interface SplitK {
   chunk: number;
 }
 
+/** The WGSL after the declarations: the gathers, the product's loop and, split along K, the sum of the splits. */
 function wgsl(src: GemmSource, t: Tile, split: SplitK): string {
-  const fields = ['m', 'n', 'k', ...src.fields].map((f) => `${f}: u32,`).join(' ');
-  const bindings = src.bindings
-    .map(
-      (b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.write ? 'read_write' : 'read'}> ${b.name}: array<f32>;`,
-    )
-    .join('\n');
   const [tm, tn] = [t.wm * t.rm, t.wn * t.rn];
   const threads = t.wm * t.wn;
   if (threads % tm || threads % tn) throw new Error(`gemm: a ${tm}x${tn} tile needs ${threads} threads to divide both`);
-  const partial = `@group(0) @binding(${src.bindings.length + 1}) var<storage, read_write> partial: array<f32>;`;
   const output = split.splits === 1 ? 'store(m, n, acc[i][j]);' : 'partial[(group.z * s.m + m) * s.n + n] = acc[i][j];';
   return /* wgsl */ `
-struct Shape { ${fields} }
-@group(0) @binding(0) var<uniform> s: Shape;
-${bindings}
-${split.splits > 1 ? partial : ''}
 ${src.functions}
 
 ${mainWgsl(t, split, output)}
@@ -184,22 +179,23 @@ fn reduce(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) gro
 `;
 }
 
-const parallelism = new WeakMap<GPUDevice, number>();
-
-/**
- * The workgroups a device runs at once, roughly (a GPU's compute units times a few; 1 for a software adapter,
- * whose threads are the CPU's cores): a product whose grid has fewer tiles is split along K to fill the device.
- */
-export function setParallelism(device: GPUDevice, workgroups: number): void {
-  parallelism.set(device, workgroups);
+/** How a product fills the device. */
+export interface GemmOptions {
+  /**
+   * The workgroups the device runs at once, roughly (a GPU's compute units times a few; 1 for a software adapter,
+   * whose threads are the CPU's cores): a product whose grid has fewer tiles is split along K to fill the device.
+   */
+  parallelism: number;
 }
+
+/** Never split along K. */
+export const UNSPLIT: GemmOptions = { parallelism: 1 };
 
 const MIN_CHUNK = 256;
 
-function splitK(device: GPUDevice, dims: { m: number; n: number; k: number }, t: Tile): SplitK {
+function splitK(dims: { m: number; n: number; k: number }, t: Tile, parallelism: number): SplitK {
   const groups = Math.ceil(dims.m / (t.wm * t.rm)) * Math.ceil(dims.n / (t.wn * t.rn));
-  const target = parallelism.get(device) ?? 1;
-  const splits = Math.max(1, Math.min(Math.ceil(target / groups), Math.floor(dims.k / MIN_CHUNK), 64));
+  const splits = Math.max(1, Math.min(Math.ceil(parallelism / groups), Math.floor(dims.k / MIN_CHUNK), 64));
   if (splits === 1) return { splits, chunk: Math.max(dims.k, 1) };
   const chunk = Math.ceil(dims.k / splits / t.tk) * t.tk;
   return { splits: Math.ceil(dims.k / chunk), chunk };
@@ -210,21 +206,24 @@ function splitK(device: GPUDevice, dims: { m: number; n: number; k: number }, t:
  * the compiler then turns the gathers' divisions by them into multiplications and shifts. The uniform block stays
  * bound (and tells a reader the values), but the code no longer reads it.
  */
-function baked(code: string, fields: string[], values: number[]): string {
-  return fields.reduce((c, f, i) => c.replace(new RegExp(`\\bs\\.${f}\\b`, 'g'), `${values[i] >>> 0}u`), code);
+function baked(code: string, values: UniformValues): string {
+  return Object.entries(values).reduce(
+    (c, [f, v]) => c.replace(new RegExp(`\\bs\\.${f}\\b`, 'g'), `${v >>> 0}u`),
+    code,
+  );
 }
 
-/** What the step records: bound once, recorded every step. */
-export interface Kernel {
-  bind(buffers: Binding[]): void;
+/** What the step records: bound once, by name, recorded every step. */
+export interface Kernel<N extends string = string> {
+  bind(buffers: BufferSet<N>): void;
   record(pass: GPUComputePassEncoder): void;
 }
 
 /** Several products over the same bindings, recorded one after the other. */
-export class GemmGroup implements Kernel {
-  constructor(readonly parts: Gemm[]) {}
+export class GemmGroup<N extends string = string> implements Kernel<N> {
+  constructor(readonly parts: Gemm<N>[]) {}
 
-  bind(buffers: Binding[]): void {
+  bind(buffers: BufferSet<N>): void {
     for (const p of this.parts) p.bind(buffers);
   }
 
@@ -233,62 +232,51 @@ export class GemmGroup implements Kernel {
   }
 }
 
-export class Gemm implements Kernel {
-  private readonly program: Program;
-  private readonly uniforms: GPUBuffer;
-  private bindGroup: GPUBindGroup | undefined;
+/**
+ * One product of `source`'s gathers at `dims`, its uniforms `m`, `n`, `k` and then `uniforms` (u32 fields the
+ * gathers read as `s.<name>`, in the order given). Split along K it binds a scratch buffer of its own, `partial`.
+ */
+export class Gemm<N extends string = string> implements Kernel<N> {
+  private readonly kernel: KernelInstance;
   readonly tile: Tile;
   readonly split: SplitK;
   private readonly partial: GPUBuffer | undefined;
 
   constructor(
     private readonly device: GPUDevice,
-    private readonly source: GemmSource,
+    source: GemmSource<N>,
     readonly dims: { m: number; n: number; k: number },
-    values: number[],
+    uniforms: UniformValues,
+    options: GemmOptions = UNSPLIT,
   ) {
-    if (values.length !== source.fields.length) throw new Error(`${source.label}: ${source.fields.length} uniforms`);
-    this.uniforms = uniformBlock(device, [dims.m, dims.n, dims.k, ...values]);
     this.tile = withDepth(chooseTile(dims), device.limits.maxComputeWorkgroupStorageSize);
-    this.split = splitK(device, dims, this.tile);
-    const numbered = source.bindings.map((b, i) => ({ ...b, binding: i + 1 }));
-    if (this.split.splits > 1) {
-      numbered.push({ name: 'partial', write: true, binding: numbered.length + 1 });
+    this.split = splitK(dims, this.tile, options.parallelism);
+    const values: UniformValues = { m: dims.m, n: dims.n, k: dims.k, ...uniforms };
+    const split = this.split.splits > 1;
+    if (split) {
       const size = this.split.splits * dims.m * dims.n * 4;
       this.partial = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE });
     }
-    this.program = program(device, {
+    const spec: KernelSpec = {
       label: source.label,
-      code: baked(
-        wgsl(source, this.tile, this.split),
-        ['m', 'n', 'k', ...source.fields],
-        [dims.m, dims.n, dims.k, ...values],
-      ),
-      entryPoints: this.split.splits > 1 ? ['main', 'reduce'] : ['main'],
-      uniform: [0],
-      read: numbered.filter((b) => !b.write).map((b) => b.binding),
-      write: numbered.filter((b) => b.write).map((b) => b.binding),
-    });
+      uniforms: Object.fromEntries(Object.keys(values).map((f) => [f, 'u32'])),
+      storage: split ? { ...source.storage, partial: 'write' } : source.storage,
+      code: baked(wgsl(source, this.tile, this.split), values),
+      entryPoints: split ? ['main', 'reduce'] : ['main'],
+    };
+    this.kernel = new KernelInstance(device, spec, values);
   }
 
-  /** Binds the run's buffers (or ranges of them), in the order of the source's bindings, once. */
-  bind(buffers: Binding[]): void {
-    if (buffers.length !== this.source.bindings.length) throw new Error(`${this.source.label}: wrong buffer count`);
-    const all = [this.uniforms, ...buffers, ...(this.partial ? [this.partial] : [])];
-    this.bindGroup = bindGroup(this.device, this.program.layout, all);
+  /** Binds the run's buffers (or ranges of them) to the source's storage bindings, by name, once. */
+  bind(buffers: BufferSet<N>): void {
+    this.kernel.bind(this.partial ? { ...buffers, partial: this.partial } : buffers);
   }
 
-  /** Records the dispatch into a pass of the step's command encoder. */
+  /** Records the dispatch (and the sum of the splits) into a pass of the step's command encoder. */
   record(pass: GPUComputePassEncoder): void {
-    if (!this.bindGroup) throw new Error(`${this.source.label}: bind() its buffers before recording`);
-    pass.setPipeline(this.program.pipelines.main);
-    pass.setBindGroup(0, this.bindGroup);
     const { wm, wn, rm, rn } = this.tile;
     const { splits } = this.split;
-    pass.dispatchWorkgroups(Math.ceil(this.dims.m / (wm * rm)), Math.ceil(this.dims.n / (wn * rn)), splits);
-    if (splits > 1) {
-      pass.setPipeline(this.program.pipelines.reduce);
-      pass.dispatchWorkgroups(...elementGroups(this.device, this.dims.m * this.dims.n, 256));
-    }
+    this.kernel.dispatch(pass, 'main', Math.ceil(this.dims.m / (wm * rm)), Math.ceil(this.dims.n / (wn * rn)), splits);
+    if (splits > 1) this.kernel.dispatch(pass, 'reduce', ...elementGroups(this.device, this.dims.m * this.dims.n, 256));
   }
 }

@@ -1,42 +1,69 @@
 /// <reference types="@webgpu/types" />
-// Pipelines and bind groups of the compiled step. A kernel's program (its WGSL, entry points and bindings) is
-// compiled once per device and shared: the discriminator runs three times in a step (on the generator's output
-// for the generator's update, then on the fake and the real pair for its own), each with bind groups of its own
-// over the same pipelines. Layouts are explicit, so every entry point of a module shares one bind group even when
-// it uses only some of the bindings. A binding is a whole buffer or a range of one (a variable in an arena).
+// The kernels of the compiled step, each declared once (`KernelSpec`): its uniform block (a struct of named u32 and
+// f32 fields, bound as `s` at binding 0) and its storage bindings (`array<f32>` by name, from binding 1 on, in the
+// order declared). The WGSL declarations, the bind group layout, the bytes of the uniform block and the check of the
+// buffers bound all come from that one declaration. A program (the WGSL, its entry points and its layout) is
+// compiled once per device and shared: the discriminator runs three times in a step (on the generator's output for
+// the generator's update, then on the fake and the real pair for its own), each with bind groups of its own over
+// the same pipelines. Layouts are explicit, so every entry point of a module shares one bind group even when it uses
+// only some of the bindings. A binding is a whole buffer or a range of one (a variable in an arena).
 
 export type Binding = GPUBuffer | GPUBufferBinding;
 
-export interface ProgramSpec {
+/** How a kernel uses a storage binding. */
+export type Access = 'read' | 'write';
+
+/** A kernel's storage bindings by name, numbered from 1 in the order they are declared. */
+export type StorageLayout<N extends string = string> = Readonly<Record<N, Access>>;
+
+/** The buffers for a kernel's storage bindings, by the same names. */
+export type BufferSet<N extends string = string> = Readonly<Record<N, Binding>>;
+
+/** A uniform block's fields in order, each a u32 or an f32. */
+export type UniformLayout<F extends string = string> = Readonly<Record<F, 'u32' | 'f32'>>;
+
+export type UniformValues<F extends string = string> = Readonly<Record<F, number>>;
+
+export interface KernelSpec<N extends string = string, F extends string = string> {
   label: string;
+  /** The struct `Shape` of the uniform block `s`. */
+  uniforms: UniformLayout<F>;
+  storage: StorageLayout<N>;
+  /** The WGSL after the declarations: it reads `s.<field>` and the storage bindings by name. */
   code: string;
-  entryPoints: string[];
-  /** Binding numbers: uniform blocks, read-only storage, read-write storage. */
-  uniform: number[];
-  read: number[];
-  write: number[];
+  entryPoints: readonly string[];
 }
 
-export interface Program {
+interface Program {
   layout: GPUBindGroupLayout;
   pipelines: Record<string, GPUComputePipeline>;
 }
 
 const programs = new WeakMap<GPUDevice, Map<string, Program>>();
 
-function compile(device: GPUDevice, spec: ProgramSpec): Program {
+/** The WGSL declarations of a spec's uniform block and storage bindings. */
+function declarations(spec: KernelSpec): string {
+  const fields = Object.entries(spec.uniforms).map(([field, type]) => `${field}: ${type}`);
+  const storage = Object.entries(spec.storage).map(
+    ([name, access], i) =>
+      `@group(0) @binding(${i + 1}) var<storage, ${access === 'write' ? 'read_write' : 'read'}> ${name}: array<f32>;`,
+  );
+  return [`struct Shape { ${fields.join(', ')} }`, '@group(0) @binding(0) var<uniform> s: Shape;', ...storage].join(
+    '\n',
+  );
+}
+
+function compile(device: GPUDevice, spec: KernelSpec, code: string): Program {
   const entry = (binding: number, type: GPUBufferBindingType): GPUBindGroupLayoutEntry => ({
     binding,
     visibility: GPUShaderStage.COMPUTE,
     buffer: { type },
   });
-  const entries = [
-    ...spec.uniform.map((b) => entry(b, 'uniform')),
-    ...spec.read.map((b) => entry(b, 'read-only-storage')),
-    ...spec.write.map((b) => entry(b, 'storage')),
-  ];
-  const layout = device.createBindGroupLayout({ entries, label: spec.label });
-  const module = device.createShaderModule({ code: spec.code, label: spec.label });
+  const storage = Object.values(spec.storage).map((access, i) =>
+    entry(i + 1, access === 'write' ? 'storage' : 'read-only-storage'),
+  );
+  const layout = device.createBindGroupLayout({ entries: [entry(0, 'uniform'), ...storage], label: spec.label });
+  const module = device.createShaderModule({ code, label: spec.label });
   const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
   const pipelines: Record<string, GPUComputePipeline> = {};
   for (const entryPoint of spec.entryPoints) {
@@ -50,19 +77,110 @@ function compile(device: GPUDevice, spec: ProgramSpec): Program {
 }
 
 /** The program of `spec` on `device`, compiled the first time it is asked for. */
-export function program(device: GPUDevice, spec: ProgramSpec): Program {
+function program(device: GPUDevice, spec: KernelSpec): Program {
   let known = programs.get(device);
   if (!known) programs.set(device, (known = new Map()));
-  const key = `${spec.entryPoints.join(',')}|${spec.uniform}|${spec.read}|${spec.write}|${spec.code}`;
+  const code = `${declarations(spec)}\n${spec.code}`;
+  const key = `${spec.entryPoints.join(',')}|${code}`;
   let found = known.get(key);
-  if (!found) known.set(key, (found = compile(device, spec)));
+  if (!found) known.set(key, (found = compile(device, spec, code)));
   return found;
 }
 
-/** A bind group of `program` over `bindings`, numbered from 0. */
-export function bindGroup(device: GPUDevice, layout: GPUBindGroupLayout, bindings: Binding[]): GPUBindGroup {
-  const entries = bindings.map((b, binding) => ({ binding, resource: 'buffer' in b ? b : { buffer: b } }));
-  return device.createBindGroup({ layout, entries });
+/**
+ * Throws unless `given` has a buffer for each of the `declared` bindings and for nothing else (a binding given as
+ * undefined is not given).
+ */
+function checkBindings(label: string, declared: string[], given: Readonly<Record<string, Binding | undefined>>): void {
+  const names = Object.keys(given).filter((name) => given[name] !== undefined);
+  const missing = declared.filter((name) => !names.includes(name));
+  const extra = names.filter((name) => !declared.includes(name));
+  const expected = `it binds ${declared.join(', ')}`;
+  if (missing.length) throw new Error(`${label}: no buffer for its binding ${missing.join(', ')} (${expected})`);
+  if (extra.length) throw new Error(`${label}: a buffer for ${extra.join(', ')}, which it does not bind (${expected})`);
+}
+
+/** A kernel's uniform block: the bytes of its struct, each field written by name. */
+class UniformBlock<F extends string = string> {
+  readonly buffer: GPUBuffer;
+  private readonly fields: F[];
+  /** The block as the host last wrote it, so that a write of some fields is one copy, as u32 and f32 words. */
+  private readonly words: ArrayBuffer;
+  private readonly u32: Uint32Array;
+  private readonly f32: Float32Array;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly layout: UniformLayout<F>,
+    values: UniformValues<F>,
+  ) {
+    this.fields = Object.keys(layout) as F[];
+    this.words = new ArrayBuffer(Math.max(16, Math.ceil((this.fields.length * 4) / 16) * 16));
+    [this.u32, this.f32] = [new Uint32Array(this.words), new Float32Array(this.words)];
+    this.set(values);
+    const usage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
+    this.buffer = device.createBuffer({ size: this.words.byteLength, usage, mappedAtCreation: true });
+    new Uint8Array(this.buffer.getMappedRange()).set(new Uint8Array(this.words));
+    this.buffer.unmap();
+  }
+
+  /** Writes some fields (the span from the first to the last, in one copy) before the submit that reads them. */
+  write(values: Partial<UniformValues<F>>): void {
+    const [first, last] = this.set(values);
+    if (first <= last)
+      this.device.queue.writeBuffer(this.buffer, first * 4, this.words, first * 4, (last - first + 1) * 4);
+  }
+
+  /** Sets the fields given in the host's copy; the first and the last position set. */
+  private set(values: Partial<UniformValues<F>>): [number, number] {
+    let [first, last] = [this.fields.length, -1];
+    this.fields.forEach((field, i) => {
+      const value = values[field];
+      if (value === undefined) return;
+      (this.layout[field] === 'f32' ? this.f32 : this.u32)[i] = value;
+      [first, last] = [Math.min(first, i), i];
+    });
+    return [first, last];
+  }
+}
+
+/**
+ * One use of a kernel: its program, its uniform block and, once `bind` has had a buffer for every storage binding
+ * the kernel declares, its bind group. Recording a dispatch before that throws.
+ */
+export class KernelInstance<N extends string = string, F extends string = string> {
+  readonly uniforms: UniformBlock<F>;
+  private readonly program: Program;
+  private group: GPUBindGroup | undefined;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly spec: KernelSpec<N, F>,
+    uniforms: UniformValues<F>,
+  ) {
+    this.uniforms = new UniformBlock(device, spec.uniforms, uniforms);
+    this.program = program(device, spec);
+  }
+
+  /** Binds the buffers, one for each storage binding the kernel declares and no other, once. */
+  bind(buffers: BufferSet<N>): void {
+    const names = Object.keys(this.spec.storage) as N[];
+    checkBindings(this.spec.label, names, buffers);
+    const resource = (b: Binding) => ('buffer' in b ? b : { buffer: b });
+    const entries = [
+      { binding: 0, resource: { buffer: this.uniforms.buffer } },
+      ...names.map((name, i) => ({ binding: i + 1, resource: resource(buffers[name]) })),
+    ];
+    this.group = this.device.createBindGroup({ layout: this.program.layout, entries, label: this.spec.label });
+  }
+
+  /** Records one dispatch of an entry point into a pass of the step's command encoder. */
+  dispatch(pass: GPUComputePassEncoder, entryPoint: string, x: number, y = 1, z = 1): void {
+    if (!this.group) throw new Error(`${this.spec.label}: a dispatch recorded before bind() gave it its buffers`);
+    pass.setPipeline(this.program.pipelines[entryPoint]);
+    pass.setBindGroup(0, this.group);
+    pass.dispatchWorkgroups(x, y, z);
+  }
 }
 
 /** Workgroups for one thread per element, on as few rows as the device's limit per dimension allows. */
@@ -70,16 +188,4 @@ export function elementGroups(device: GPUDevice, elements: number, threads: numb
   const groups = Math.ceil(elements / threads);
   const limit = device.limits.maxComputeWorkgroupsPerDimension;
   return [Math.min(groups, limit), Math.ceil(groups / limit)];
-}
-
-/** A uniform block of u32 words with floats at some positions, written once. */
-export function uniformBlock(device: GPUDevice, words: number[], floats: Record<number, number> = {}): GPUBuffer {
-  const size = Math.max(16, Math.ceil((words.length * 4) / 16) * 16);
-  const usage = GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST;
-  const buffer = device.createBuffer({ size, usage, mappedAtCreation: true });
-  const mapped = buffer.getMappedRange();
-  new Uint32Array(mapped).set(words);
-  for (const [at, value] of Object.entries(floats)) new Float32Array(mapped)[Number(at)] = value;
-  buffer.unmap();
-  return buffer;
 }

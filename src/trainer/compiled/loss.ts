@@ -10,7 +10,7 @@
 //           (a term's share is zero where its clip holds, as tfjs's clipByValue passes no gradient there)
 // Each sums its loss in one workgroup and writes it to its slot of a small losses buffer, read once per step.
 
-import { bindGroup, elementGroups, program, uniformBlock, type Binding, type Program } from './layout';
+import { elementGroups, KernelInstance, type BufferSet, type KernelSpec } from './layout';
 
 const THREADS = 256;
 
@@ -29,6 +29,22 @@ fn total(t: u32, v: f32) -> f32 {
 }
 `;
 
+type OutputBinding = 'pre' | 'truth' | 'dOut' | 'out' | 'dPre' | 'losses';
+
+export type OutputBuffers = BufferSet<OutputBinding>;
+
+function outputSpec(
+  activation: OutputActivation,
+): KernelSpec<OutputBinding, 'count' | 'slot' | 'weight' | 'channelSum'> {
+  return {
+    label: 'output loss',
+    uniforms: { count: 'u32', slot: 'u32', weight: 'f32', channelSum: 'f32' },
+    storage: { pre: 'read', truth: 'read', dOut: 'read', out: 'write', dPre: 'write', losses: 'write' },
+    code: outputWgsl(activation),
+    entryPoints: ['activation', 'l1'],
+  };
+}
+
 function outputWgsl(activation: OutputActivation): string {
   const act = {
     tanh: ['tanh(z)', '1.0 - y * y'],
@@ -36,14 +52,6 @@ function outputWgsl(activation: OutputActivation): string {
     linear: ['z', '1.0'],
   }[activation];
   return /* wgsl */ `
-struct Shape { count: u32, slot: u32, weight: f32, channelSum: f32 }
-@group(0) @binding(0) var<uniform> s: Shape;
-@group(0) @binding(1) var<storage, read> pre: array<f32>;
-@group(0) @binding(2) var<storage, read> truth: array<f32>;
-@group(0) @binding(3) var<storage, read> dOut: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dPre: array<f32>;
-@group(0) @binding(6) var<storage, read_write> losses: array<f32>;
 ${REDUCE}
 fn activate(z: f32) -> f32 { return ${act[0]}; }
 fn slope(y: f32) -> f32 { return ${act[1]}; }
@@ -70,13 +78,14 @@ fn l1(@builtin(local_invocation_index) t: u32) {
 `;
 }
 
-const SOFTMAX_WGSL = /* wgsl */ `
-struct Shape { rows: u32, slot: u32, weight: f32, target0: f32, target1: f32 }
-@group(0) @binding(0) var<uniform> s: Shape;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read_write> p: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dLogits: array<f32>;
-@group(0) @binding(4) var<storage, read_write> losses: array<f32>;
+type CrossEntropyBinding = 'logits' | 'p' | 'dLogits' | 'losses';
+
+const CROSS_ENTROPY: KernelSpec<CrossEntropyBinding, 'rows' | 'slot' | 'weight' | 'target0' | 'target1'> = {
+  label: 'softmax cross-entropy',
+  uniforms: { rows: 'u32', slot: 'u32', weight: 'f32', target0: 'f32', target1: 'f32' },
+  storage: { logits: 'read', p: 'write', dLogits: 'write', losses: 'write' },
+  entryPoints: ['main'],
+  code: /* wgsl */ `
 ${REDUCE}
 
 // The loss is -sum_k t_k log(clip(q_k)); its gradient by z_j is sum_k t_k g_k (q_j - [j == k]), where g_k is 1
@@ -102,22 +111,12 @@ fn main(@builtin(local_invocation_index) t: u32) {
   let loss = total(t, sum);
   if (t == 0u) { losses[s.slot] = loss / f32(s.rows); }
 }
-`;
-
-export interface OutputBuffers {
-  pre: Binding;
-  truth: Binding;
-  dOut: Binding;
-  out: Binding;
-  dPre: Binding;
-  losses: Binding;
-}
+`,
+};
 
 /** The generator's output activation, its L1 term (loss slot `slot`) and the gradient its backward pass starts from. */
 export class OutputLoss {
-  private readonly program: Program;
-  private readonly uniforms: GPUBuffer;
-  private group: GPUBindGroup | undefined;
+  private readonly kernel: KernelInstance<OutputBinding>;
 
   constructor(
     private readonly device: GPUDevice,
@@ -130,42 +129,23 @@ export class OutputLoss {
       channelSum?: number;
     },
   ) {
-    this.uniforms = uniformBlock(device, [shape.count, shape.slot, 0, 0], {
-      2: shape.weight,
-      3: shape.channelSum ?? 1,
-    });
-    this.program = program(device, {
-      label: 'output loss',
-      code: outputWgsl(shape.activation),
-      entryPoints: ['activation', 'l1'],
-      uniform: [0],
-      read: [1, 2, 3],
-      write: [4, 5, 6],
-    });
+    const { count, slot, weight } = shape;
+    const uniforms = { count, slot, weight, channelSum: shape.channelSum ?? 1 };
+    this.kernel = new KernelInstance(device, outputSpec(shape.activation), uniforms);
   }
 
-  bind(b: OutputBuffers): void {
-    const buffers = [this.uniforms, b.pre, b.truth, b.dOut, b.out, b.dPre, b.losses];
-    this.group = bindGroup(this.device, this.program.layout, buffers);
+  bind(buffers: OutputBuffers): void {
+    this.kernel.bind(buffers);
   }
 
   /** The output image, from the last convolution's pre-activation. */
   recordForward(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.program.pipelines.activation);
-    pass.setBindGroup(0, this.bound());
-    pass.dispatchWorkgroups(...elementGroups(this.device, this.shape.count, THREADS));
+    this.kernel.dispatch(pass, 'activation', ...elementGroups(this.device, this.shape.count, THREADS));
   }
 
   /** The L1 term and the pre-activation's gradient, once dOut holds the GAN term's share. */
   recordBackward(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.program.pipelines.l1);
-    pass.setBindGroup(0, this.bound());
-    pass.dispatchWorkgroups(1);
-  }
-
-  private bound(): GPUBindGroup {
-    if (!this.group) throw new Error('output loss: bind() its buffers before recording');
-    return this.group;
+    this.kernel.dispatch(pass, 'l1', 1);
   }
 }
 
@@ -174,34 +154,22 @@ export class OutputLoss {
  * `[0.5, 0.5]` the seed's `[0, 0]` label: core/trainingLoop.ts), weighted, in loss slot `slot`.
  */
 export class SoftmaxCrossEntropy {
-  private readonly program: Program;
-  private readonly uniforms: GPUBuffer;
-  private group: GPUBindGroup | undefined;
+  private readonly kernel: KernelInstance<CrossEntropyBinding>;
 
   constructor(
-    private readonly device: GPUDevice,
+    device: GPUDevice,
     readonly shape: { rows: number; target: readonly [number, number]; weight: number; slot: number },
   ) {
-    const [t0, t1] = shape.target;
-    this.uniforms = uniformBlock(device, [shape.rows, shape.slot, 0, 0, 0], { 2: shape.weight, 3: t0, 4: t1 });
-    this.program = program(device, {
-      label: 'softmax cross-entropy',
-      code: SOFTMAX_WGSL,
-      entryPoints: ['main'],
-      uniform: [0],
-      read: [1],
-      write: [2, 3, 4],
-    });
+    const [target0, target1] = shape.target;
+    const { rows, slot, weight } = shape;
+    this.kernel = new KernelInstance(device, CROSS_ENTROPY, { rows, slot, weight, target0, target1 });
   }
 
-  bind(b: { logits: Binding; p: Binding; dLogits: Binding; losses: Binding }): void {
-    this.group = bindGroup(this.device, this.program.layout, [this.uniforms, b.logits, b.p, b.dLogits, b.losses]);
+  bind(buffers: BufferSet<CrossEntropyBinding>): void {
+    this.kernel.bind(buffers);
   }
 
   record(pass: GPUComputePassEncoder): void {
-    if (!this.group) throw new Error('softmax cross-entropy: bind() its buffers before recording');
-    pass.setPipeline(this.program.pipelines.main);
-    pass.setBindGroup(0, this.group);
-    pass.dispatchWorkgroups(1);
+    this.kernel.dispatch(pass, 'main', 1);
   }
 }

@@ -22,12 +22,12 @@ function placements(model: TF.LayersModel, params: Parameters): Placement[] {
   for (const [name, r] of params.layers) {
     const layer = model.getLayer(name);
     const [first, second] = layer.trainableWeights;
-    if (r.kernel && r.bias)
+    if (r.kind === 'kernel')
       out.push(
         { variable: first, arena: 'weights', range: r.kernel },
         { variable: second, arena: 'weights', range: r.bias },
       );
-    if (r.gb && r.moving) {
+    else {
       const half = (x: ArenaSlice, k: number) => ({ offset: x.offset + k * (x.count / 2), count: x.count / 2 });
       const [mean, variance] = layer.nonTrainableWeights;
       out.push(

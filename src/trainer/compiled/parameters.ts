@@ -14,13 +14,22 @@ export interface ArenaSlice {
   count: number;
 }
 
-/** A layer's ranges: a convolution's or a Dense's kernel and bias, a BatchNorm's gamma+beta and moving statistics. */
-export interface LayerRanges {
-  kernel?: ArenaSlice;
-  bias?: ArenaSlice;
-  gb?: ArenaSlice;
-  moving?: ArenaSlice;
+/** A Conv2D's or a Dense's variables: its kernel and its bias, in the trainable arenas. */
+export interface KernelRanges {
+  kind: 'kernel';
+  kernel: ArenaSlice;
+  bias: ArenaSlice;
 }
+
+/** A BatchNormalization's: gamma then beta in the trainable arenas, the moving mean then variance in their own. */
+export interface NormRanges {
+  kind: 'batchNorm';
+  gb: ArenaSlice;
+  moving: ArenaSlice;
+}
+
+/** A layer's ranges, by the kind of layer. */
+export type LayerRanges = KernelRanges | NormRanges;
 
 const arenaUsage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -59,9 +68,11 @@ export class Parameters {
       const op = innerOp(node);
       if (op.op === 'conv2d' || op.op === 'dense') {
         const units = op.op === 'conv2d' ? op.filters : op.units;
-        this.layers.set(node.name, { kernel: take(node.trainableParams - units, false), bias: take(units, false) });
+        const kernel = take(node.trainableParams - units, false);
+        this.layers.set(node.name, { kind: 'kernel', kernel, bias: take(units, false) });
       } else if (op.op === 'batchNorm') {
         this.layers.set(node.name, {
+          kind: 'batchNorm',
           gb: take(node.trainableParams, false),
           moving: take(node.nonTrainableParams, true),
         });
@@ -77,10 +88,12 @@ export class Parameters {
     this.gradients = Array.from({ length: gradientArenas }, () => arena(this.count));
   }
 
-  ranges(layer: string): LayerRanges {
+  /** The ranges of a layer of the given kind. */
+  ranges<K extends LayerRanges['kind']>(layer: string, kind: K): Extract<LayerRanges, { kind: K }> {
     const r = this.layers.get(layer);
     if (!r) throw new Error(`compiled step: layer ${layer} has no variables`);
-    return r;
+    if (r.kind !== kind) throw new Error(`compiled step: layer ${layer} has ${r.kind} variables, not ${kind} ones`);
+    return r as Extract<LayerRanges, { kind: K }>;
   }
 
   static binding(buffer: GPUBuffer, range: ArenaSlice): GPUBufferBinding {

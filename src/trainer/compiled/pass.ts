@@ -18,9 +18,17 @@ import { dropoutStream } from '../../core/dropoutMask';
 import type { LayerNode, LayerOp, ModelGraph } from '../../core/graph';
 import type { Activation } from './activation';
 import { FusedBatchNorm } from './batchNorm';
-import { conv2dFilterGradient, conv2dForward, conv2dInputGradient, convGeometry } from './conv2d';
-import { denseForward, denseInputGradient, denseWeightGradient } from './dense';
-import { Parameters } from './parameters';
+import {
+  conv2dFilterGradient,
+  conv2dForward,
+  conv2dInputGradient,
+  convGeometry,
+  sourceBindings,
+  type ConvGeometry,
+} from './conv2d';
+import { denseForward, denseInputGradient, denseWeightGradient, type DenseShape } from './dense';
+import type { GemmOptions } from './gemm';
+import { Parameters, type KernelRanges } from './parameters';
 import { AddInto, RowSoftmax } from './rows';
 
 export interface Tensor {
@@ -54,7 +62,7 @@ export const recording = (kernel: string, layer: string, record: Recording['reco
   record,
 });
 
-export interface PassOptions {
+export interface PassOptions extends GemmOptions {
   batch: number;
   params: Parameters;
   /** The network's inputs by layer name: their buffers, and whether a gradient is wanted for them. */
@@ -76,23 +84,30 @@ export class UnsupportedGraph extends Error {}
 const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const product = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
+/**
+ * A network's pass, built in two steps: the constructor walks the graph (the forward kernels bound, the backward
+ * ones waiting for their gradients), the step binds the gradient of the head (its loss, through `gradientOf`),
+ * and `finishBackward()` then binds the backward kernels and the forward ones that share their bind groups. The
+ * recordings and the inputs' gradients can be read only after that.
+ */
 export class NetworkPass {
-  readonly forward: Recording[] = [];
+  private readonly forwardList: Recording[] = [];
   private readonly backwardBuilders: (() => Recording[])[] = [];
   private backwardList: Recording[] | undefined;
   private readonly values = new Map<string, View>();
   private readonly consumers = new Map<string, LayerNode[]>();
   private readonly fused = new Set<string>();
-  /** The head: the last layer's output before its activation. */
-  head!: Tensor;
-  readonly batchNorms: FusedBatchNorm[] = [];
+  private headTensor: Tensor | undefined;
+  private readonly batchNorms: FusedBatchNorm[] = [];
   private readonly buffers: GPUBuffer[] = [];
+  private readonly gemm: GemmOptions;
 
   constructor(
     private readonly device: GPUDevice,
     readonly graph: ModelGraph,
     private readonly options: PassOptions,
   ) {
+    this.gemm = { parallelism: options.parallelism };
     for (const node of graph.layers) {
       for (const from of node.inbound) this.consumers.set(from, [...(this.consumers.get(from) ?? []), node]);
     }
@@ -100,30 +115,57 @@ export class NetworkPass {
     for (const node of graph.layers) if (!this.fused.has(node.name)) this.layer(node, node === last);
   }
 
-  /** A new gradient buffer of `t` for one consumer to write. */
+  /** The head: the last layer's output before its activation, where the step puts the loss. */
+  get head(): Tensor {
+    if (!this.headTensor) throw new UnsupportedGraph(`${this.graph.name} ends in neither an activation nor a Dense`);
+    return this.headTensor;
+  }
+
+  /** A new gradient buffer of `t` for one consumer to write; only before `finishBackward()`, which sums them. */
   gradientOf(t: Tensor): GPUBuffer {
+    if (this.backwardList)
+      throw new Error(`compiled step: a gradient of ${t.name} bound after ${this.graph.name}'s finishBackward()`);
     const g = this.allocate(t.floats);
     t.grads.push(g);
     return g;
   }
 
+  /**
+   * Binds the backward pass, from the head's gradient (which the loss must have bound) to the inputs', and the
+   * forward kernels that share their bind groups with it. Once, after the last `gradientOf`.
+   */
+  finishBackward(): void {
+    if (this.backwardList) throw new Error(`compiled step: ${this.graph.name}'s finishBackward() called twice`);
+    const list: Recording[] = [];
+    for (let i = this.backwardBuilders.length - 1; i >= 0; i--) list.push(...this.backwardBuilders[i]());
+    for (const [name, spec] of Object.entries(this.options.inputs)) {
+      if (spec.needsGrad) list.push(...this.summed(this.plain(name)));
+    }
+    this.backwardList = list;
+  }
+
+  /** The forward pass's recordings, once `finishBackward()` has bound them all. */
+  get forward(): Recording[] {
+    this.finished('forward');
+    return this.forwardList;
+  }
+
+  /** The backward pass's recordings, from the head's gradient to the inputs'. */
+  get backward(): Recording[] {
+    return this.finished('backward');
+  }
+
   /** The gradient of a network input, complete after the backward pass. */
   inputGradient(name: string): GPUBuffer {
+    this.finished(`the gradient of ${name}`);
     const t = this.plain(name);
     if (!t.grads.length) throw new Error(`compiled step: nothing sends a gradient to ${name}`);
     return t.grads[0];
   }
 
-  /** The backward pass, from the head's gradient (which the loss has bound by now) to the inputs'. */
-  get backward(): Recording[] {
-    if (!this.backwardList) {
-      this.backwardList = [];
-      for (let i = this.backwardBuilders.length - 1; i >= 0; i--) this.backwardList.push(...this.backwardBuilders[i]());
-      for (const [name, spec] of Object.entries(this.options.inputs)) {
-        if (spec.needsGrad) this.backwardList.push(...this.summed(this.plain(name)));
-      }
-    }
-    return this.backwardList;
+  /** The step whose dropout masks the next recorded passes draw (written before the step's submit). */
+  setDropoutStep(step: number): void {
+    for (const norm of this.batchNorms) norm.setStep(step);
   }
 
   /** Bytes of the buffers this pass allocated (activations, gradients, scratch). */
@@ -133,6 +175,11 @@ export class NetworkPass {
 
   destroy(): void {
     for (const b of this.buffers) b.destroy();
+  }
+
+  private finished(what: string): Recording[] {
+    if (!this.backwardList) throw new Error(`compiled step: ${this.graph.name}'s ${what} read before finishBackward()`);
+    return this.backwardList;
   }
 
   private allocate(floats: number): GPUBuffer {
@@ -149,7 +196,7 @@ export class NetworkPass {
   private summed(t: Tensor): Recording[] {
     if (!t.grads.length) throw new Error(`compiled step: no gradient reaches ${t.name}`);
     return t.grads.slice(1).map((g) => {
-      const add = new AddInto(this.device, t.floats, t.grads[0], g);
+      const add = new AddInto(this.device, t.floats, { a: t.grads[0], b: g });
       return recording('add gradients', t.name, (pass) => add.record(pass));
     });
   }
@@ -190,7 +237,7 @@ export class NetworkPass {
       case 'activation':
         if (op.fn === 'relu') return this.activation(node, { kind: 'relu' });
         if (!last) throw new UnsupportedGraph(`${node.name}: a ${op.fn} activation inside the network`);
-        this.head = this.plain(node.inbound[0]);
+        this.headTensor = this.plain(node.inbound[0]);
         return;
       case 'upSampling': {
         const v = this.view(node.inbound[0]);
@@ -268,45 +315,65 @@ export class NetworkPass {
         activation: v.activation,
       },
     });
-    if (geometry.outHeight !== height || geometry.outWidth !== width)
-      throw new Error(`compiled step: ${node.name} computes ${geometry.outHeight}x${geometry.outWidth}`);
+    const { outHeight, outWidth } = geometry.uniforms;
+    if (outHeight !== height || outWidth !== width)
+      throw new Error(`compiled step: ${node.name} computes ${outHeight}x${outWidth}`);
     const y = this.tensor(node.name, geometry.pixels * op.filters);
     this.values.set(node.name, { sources: [y], upsample: 1 });
-    const { kernel, bias } = this.options.params.ranges(node.name);
+    const ranges = this.options.params.ranges(node.name, 'kernel');
     const weights = this.options.params.weights;
-    const forward = conv2dForward(this.device, geometry);
-    forward.bind([
-      ...v.sources.map((s) => s.buffer),
-      Parameters.binding(weights, kernel!),
-      Parameters.binding(weights, bias!),
-      y.buffer,
-    ]);
-    this.forward.push(recording('conv2d forward', node.name, (pass) => forward.record(pass)));
+    const forward = conv2dForward(this.device, geometry, this.gemm);
+    forward.bind({
+      ...sourceBindings(
+        'x',
+        v.sources.map((s) => s.buffer),
+      ),
+      w: Parameters.binding(weights, ranges.kernel),
+      bias: Parameters.binding(weights, ranges.bias),
+      y: y.buffer,
+    });
+    this.forwardList.push(recording('conv2d forward', node.name, (pass) => forward.record(pass)));
     const dxs = v.sources.some((s) => s.needsGrad)
       ? v.sources.map((s) => (s.needsGrad ? this.gradientOf(s) : this.allocate(s.floats)))
       : [];
-    this.backwardBuilders.push(() => {
-      const list = this.summed(y);
-      const dy = y.grads[0];
-      if (dxs.length) {
-        const inputGradient = conv2dInputGradient(this.device, geometry);
-        inputGradient.bind([...v.sources.map((s) => s.buffer), dy, Parameters.binding(weights, kernel!), ...dxs]);
-        list.push(recording('conv2d input gradient', node.name, (pass) => inputGradient.record(pass)));
-      }
-      const arena = this.options.gradients;
-      if (arena) {
-        const filter = conv2dFilterGradient(this.device, geometry);
-        const gradients = [Parameters.binding(arena, kernel!), Parameters.binding(arena, bias!)];
-        filter.bind([...v.sources.map((s) => s.buffer), dy, ...gradients]);
-        list.push(recording('conv2d filter and bias gradient', node.name, (pass) => filter.record(pass)));
-      }
-      return list;
-    });
+    this.backwardBuilders.push(() => this.convBackward(node.name, geometry, v.sources, y, dxs, ranges));
+  }
+
+  /** The convolution's input gradient into `dxs` (none: no source wants one) and its weights' into the arena. */
+  private convBackward(
+    name: string,
+    geometry: ConvGeometry,
+    sources: Tensor[],
+    y: Tensor,
+    dxs: GPUBuffer[],
+    ranges: KernelRanges,
+  ): Recording[] {
+    const list = this.summed(y);
+    const dy = y.grads[0];
+    const xs = sourceBindings(
+      'x',
+      sources.map((s) => s.buffer),
+    );
+    if (dxs.length) {
+      const inputGradient = conv2dInputGradient(this.device, geometry, this.gemm);
+      const w = Parameters.binding(this.options.params.weights, ranges.kernel);
+      inputGradient.bind({ ...xs, dy, w, ...sourceBindings('dx', dxs) });
+      list.push(recording('conv2d input gradient', name, (pass) => inputGradient.record(pass)));
+    }
+    const arena = this.options.gradients;
+    if (arena) {
+      const filter = conv2dFilterGradient(this.device, geometry, this.gemm);
+      const [dw, db] = [Parameters.binding(arena, ranges.kernel), Parameters.binding(arena, ranges.bias)];
+      filter.bind({ ...xs, dy, dw, db });
+      list.push(recording('conv2d filter and bias gradient', name, (pass) => filter.record(pass)));
+    }
+    return list;
   }
 
   /** The per-image shape a layer reads (inside TimeDistributed, without the patch dimension). */
   private inputShape(node: LayerNode): readonly number[] {
-    const from = this.graph.layers.find((l) => l.name === node.inbound[0])!;
+    const from = this.graph.layers.find((l) => l.name === node.inbound[0]);
+    if (!from) throw new Error(`compiled step: ${node.name} reads ${node.inbound[0]}, which is not in the graph`);
     return node.op.op === 'timeDistributed' ? from.outputShape.slice(1) : from.outputShape;
   }
 
@@ -371,29 +438,28 @@ export class NetworkPass {
       mode: mode === 'inference' ? 'inference' : 'training',
     });
     this.batchNorms.push(norm);
-    this.forward.push(recording('batch norm forward', node.name, (pass) => norm.recordForward(pass)));
-    const { gb, moving } = this.options.params.ranges(node.name);
+    this.forwardList.push(recording('batch norm forward', node.name, (pass) => norm.recordForward(pass)));
+    const { gb, moving } = this.options.params.ranges(node.name, 'batchNorm');
     const params = this.options.params;
     const dx = this.gradientOf(x);
     const stats = this.allocate(channels * 4 * (patches?.count ?? 1));
+    // The forward kernels share one bind group with the backward ones, which needs dy: bound by finishBackward().
     this.backwardBuilders.push(() => {
       const list = this.summed(y);
-      const dgb = this.options.gradients ? Parameters.binding(this.options.gradients, gb!) : this.allocate(gb!.count);
+      const dgb = this.options.gradients ? Parameters.binding(this.options.gradients, gb) : this.allocate(gb.count);
       norm.bind({
         x: x.buffer,
-        gb: Parameters.binding(params.weights, gb!),
+        gb: Parameters.binding(params.weights, gb),
         stats,
         y: y.buffer,
         dy: y.grads[0],
         dx,
         dgb,
-        moving: Parameters.binding(params.moving, moving!),
+        moving: Parameters.binding(params.moving, moving),
       });
       list.push(recording('batch norm backward', node.name, (pass) => norm.recordBackward(pass)));
       return list;
     });
-    // The forward kernels are bound with the backward ones (one bind group); the pass is complete only once
-    // `backward` has been read.
   }
 
   private dense(node: LayerNode, op: Extract<LayerOp, { op: 'dense' }>, last: boolean): void {
@@ -401,18 +467,19 @@ export class NetworkPass {
     const rows = this.images(node);
     const shape = { rows, inputs: x.floats / rows, units: op.units };
     const z = this.tensor(node.name, rows * op.units);
-    const { kernel, bias } = this.options.params.ranges(node.name);
+    const ranges = this.options.params.ranges(node.name, 'kernel');
     const weights = this.options.params.weights;
-    const forward = denseForward(this.device, shape);
-    forward.bind([x.buffer, Parameters.binding(weights, kernel!), Parameters.binding(weights, bias!), z.buffer]);
-    this.forward.push(recording('dense forward', node.name, (pass) => forward.record(pass)));
+    const forward = denseForward(this.device, shape, this.gemm);
+    const [w, bias] = [Parameters.binding(weights, ranges.kernel), Parameters.binding(weights, ranges.bias)];
+    forward.bind({ x: x.buffer, w, bias, y: z.buffer });
+    this.forwardList.push(recording('dense forward', node.name, (pass) => forward.record(pass)));
     const dx = x.needsGrad ? this.gradientOf(x) : undefined;
-    this.backwardBuilders.push(() => this.denseBackward(shape, x, z, dx, node.name));
+    this.backwardBuilders.push(() => this.denseBackward(node.name, shape, { x, z, dx }, ranges));
     let out = z;
     if (op.activation === 'softmax' && !last) {
       const q = this.tensor(`${node.name}:softmax`, z.floats);
       const softmax = new RowSoftmax(this.device, { rows, units: op.units });
-      this.forward.push(recording('softmax forward', node.name, (pass) => softmax.recordForward(pass)));
+      this.forwardList.push(recording('softmax forward', node.name, (pass) => softmax.recordForward(pass)));
       const dz = this.gradientOf(z);
       this.backwardBuilders.push(() => {
         softmax.bind({ z: z.buffer, q: q.buffer, dq: q.grads[0], dz });
@@ -420,33 +487,32 @@ export class NetworkPass {
       });
       out = q;
     } else if (last) {
-      this.head = z;
+      this.headTensor = z;
     } else if (op.activation !== 'linear') {
       throw new UnsupportedGraph(`${node.name}: a Dense with a ${op.activation} activation`);
     }
     this.values.set(node.name, { sources: [out], upsample: 1 });
   }
 
+  /** The Dense's input gradient into `dx` (absent: none wanted) and its weights' into the arena. */
   private denseBackward(
-    shape: { rows: number; inputs: number; units: number },
-    x: Tensor,
-    z: Tensor,
-    dx: GPUBuffer | undefined,
     name: string,
+    shape: DenseShape,
+    { x, z, dx }: { x: Tensor; z: Tensor; dx: GPUBuffer | undefined },
+    ranges: KernelRanges,
   ): Recording[] {
     const list = this.summed(z);
     const dz = z.grads[0];
-    const { kernel, bias } = this.options.params.ranges(name);
-    const weights = this.options.params.weights;
     if (dx) {
-      const inputGradient = denseInputGradient(this.device, shape);
-      inputGradient.bind([dz, Parameters.binding(weights, kernel!), dx]);
+      const inputGradient = denseInputGradient(this.device, shape, this.gemm);
+      inputGradient.bind({ dy: dz, w: Parameters.binding(this.options.params.weights, ranges.kernel), dx });
       list.push(recording('dense input gradient', name, (pass) => inputGradient.record(pass)));
     }
     const arena = this.options.gradients;
     if (arena) {
-      const weightGradient = denseWeightGradient(this.device, shape);
-      weightGradient.bind([x.buffer, dz, Parameters.binding(arena, kernel!), Parameters.binding(arena, bias!)]);
+      const weightGradient = denseWeightGradient(this.device, shape, this.gemm);
+      const [dw, db] = [Parameters.binding(arena, ranges.kernel), Parameters.binding(arena, ranges.bias)];
+      weightGradient.bind({ x: x.buffer, dy: dz, dw, db });
       list.push(recording('dense weight and bias gradient', name, (pass) => weightGradient.record(pass)));
     }
     return list;

@@ -6,18 +6,18 @@
 //   softmax backward  dz = q * (dq - sum(dq * q))                         one thread per row
 //   add               a += b                                              one thread per element
 
-import { bindGroup, elementGroups, program, uniformBlock, type Binding, type Program } from './layout';
+import { elementGroups, KernelInstance, type BufferSet, type KernelSpec } from './layout';
 
 const THREADS = 256;
 
-const SOFTMAX_WGSL = /* wgsl */ `
-struct Shape { rows: u32, units: u32 }
-@group(0) @binding(0) var<uniform> s: Shape;
-@group(0) @binding(1) var<storage, read> z: array<f32>;
-@group(0) @binding(2) var<storage, read_write> q: array<f32>;
-@group(0) @binding(3) var<storage, read> dq: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dz: array<f32>;
+type SoftmaxBinding = 'z' | 'q' | 'dq' | 'dz';
 
+const SOFTMAX: KernelSpec<SoftmaxBinding, 'rows' | 'units'> = {
+  label: 'row softmax',
+  uniforms: { rows: 'u32', units: 'u32' },
+  storage: { z: 'read', q: 'write', dq: 'read', dz: 'write' },
+  entryPoints: ['forward', 'backward'],
+  code: /* wgsl */ `
 fn row(id: vec3u, groups: vec3u) -> u32 { return id.x + id.y * groups.x * ${THREADS}u; }
 
 @compute @workgroup_size(${THREADS})
@@ -41,25 +41,22 @@ fn backward(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) g
   for (var u = 0u; u < s.units; u++) { dot += dq[base + u] * q[base + u]; }
   for (var u = 0u; u < s.units; u++) { dz[base + u] = q[base + u] * (dq[base + u] - dot); }
 }
-`;
+`,
+};
 
 /** Softmax over rows of `units`. Bindings: z (logits), q (probabilities), dq, dz. */
 export class RowSoftmax {
-  private readonly program: Program;
-  private readonly uniforms: GPUBuffer;
-  private group: GPUBindGroup | undefined;
+  private readonly kernel: KernelInstance<SoftmaxBinding>;
 
   constructor(
     private readonly device: GPUDevice,
     readonly shape: { rows: number; units: number },
   ) {
-    this.uniforms = uniformBlock(device, [shape.rows, shape.units]);
-    const spec = { label: 'row softmax', code: SOFTMAX_WGSL, entryPoints: ['forward', 'backward'] };
-    this.program = program(device, { ...spec, uniform: [0], read: [1, 3], write: [2, 4] });
+    this.kernel = new KernelInstance(device, SOFTMAX, { rows: shape.rows, units: shape.units });
   }
 
-  bind(b: { z: Binding; q: Binding; dq: Binding; dz: Binding }): void {
-    this.group = bindGroup(this.device, this.program.layout, [this.uniforms, b.z, b.q, b.dq, b.dz]);
+  bind(buffers: BufferSet<SoftmaxBinding>): void {
+    this.kernel.bind(buffers);
   }
 
   recordForward(pass: GPUComputePassEncoder): void {
@@ -71,52 +68,38 @@ export class RowSoftmax {
   }
 
   private dispatch(pass: GPUComputePassEncoder, entry: 'forward' | 'backward'): void {
-    if (!this.group) throw new Error('row softmax: bind() its buffers before recording');
-    pass.setPipeline(this.program.pipelines[entry]);
-    pass.setBindGroup(0, this.group);
-    pass.dispatchWorkgroups(...elementGroups(this.device, this.shape.rows, THREADS));
+    this.kernel.dispatch(pass, entry, ...elementGroups(this.device, this.shape.rows, THREADS));
   }
 }
 
-const ADD_WGSL = /* wgsl */ `
-struct Shape { count: u32 }
-@group(0) @binding(0) var<uniform> s: Shape;
-@group(0) @binding(1) var<storage, read_write> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-
+const ADD: KernelSpec<'a' | 'b', 'count'> = {
+  label: 'add',
+  uniforms: { count: 'u32' },
+  storage: { a: 'write', b: 'read' },
+  entryPoints: ['main'],
+  code: /* wgsl */ `
 @compute @workgroup_size(${THREADS})
 fn main(@builtin(global_invocation_id) id: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let i = id.x + id.y * groups.x * ${THREADS}u;
   if (i < s.count) { a[i] = a[i] + b[i]; }
 }
-`;
+`,
+};
 
 /** a += b over `count` floats. */
 export class AddInto {
-  private readonly group: GPUBindGroup;
-  private readonly pipeline: GPUComputePipeline;
+  private readonly kernel: KernelInstance<'a' | 'b'>;
 
   constructor(
     private readonly device: GPUDevice,
     readonly count: number,
-    a: Binding,
-    b: Binding,
+    buffers: BufferSet<'a' | 'b'>,
   ) {
-    const p = program(device, {
-      label: 'add',
-      code: ADD_WGSL,
-      entryPoints: ['main'],
-      uniform: [0],
-      read: [2],
-      write: [1],
-    });
-    this.pipeline = p.pipelines.main;
-    this.group = bindGroup(device, p.layout, [uniformBlock(device, [count]), a, b]);
+    this.kernel = new KernelInstance(device, ADD, { count });
+    this.kernel.bind(buffers);
   }
 
   record(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, this.group);
-    pass.dispatchWorkgroups(...elementGroups(this.device, this.count, THREADS));
+    this.kernel.dispatch(pass, 'main', ...elementGroups(this.device, this.count, THREADS));
   }
 }

@@ -42,6 +42,23 @@ export interface RawLosses {
 
 const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 
+export interface StepOptions {
+  /**
+   * The workgroups the device runs at once, roughly (gemm.ts `GemmOptions`): a few hundred on a GPU, 1 on a
+   * software adapter (one workgroup per CPU thread, where splitting a product along K only adds work). Absent: 1.
+   */
+  parallelism?: number;
+}
+
+/** A network's pass at a batch size: the generator on `input`, or the discriminator on (`image`, `input`). */
+type PassSpec = {
+  batch: number;
+  /** The arena of its weights' gradients; without one it computes input gradients only (the discriminator's image). */
+  gradients?: GPUBuffer;
+  batchNorm?: PassOptions['batchNorm'];
+  input: GPUBuffer;
+} & ({ net: 'generator' } | { net: 'discriminator'; image: GPUBuffer });
+
 /** Everything one pair of batch sizes needs: the inputs, the passes, the losses and each kind of step's recordings. */
 class Plan {
   readonly x: GPUBuffer;
@@ -51,7 +68,7 @@ class Plan {
   /** The generator's output in its update. */
   readonly fake: GPUBuffer;
   readonly passes: NetworkPass[] = [];
-  /** The generator's training pass, whose dropout masks each step sets. */
+  /** The generator's training pass, whose dropout masks each step draws. */
   readonly generator: NetworkPass;
   readonly recordings: Partial<Record<DiscriminatorSees, Recording[]>> = {};
   private readonly own: GPUBuffer[] = [];
@@ -70,7 +87,7 @@ class Plan {
     this.gx = paper ? this.x : this.buffer(floats(gBatch, config.input.channels));
     this.gy = paper ? this.y : this.buffer(floats(gBatch, config.output.channels));
     this.fake = this.buffer(floats(gBatch, config.output.channels));
-    this.generator = this.pass('generator', { input: this.gx, batch: gBatch, gradients: step.g.gradients[0] });
+    this.generator = this.pass({ net: 'generator', input: this.gx, batch: gBatch, gradients: step.g.gradients[0] });
     const update = this.generatorUpdate();
     if (paper) {
       this.recordings.both = this.paperStep(update);
@@ -97,35 +114,24 @@ class Plan {
     return b;
   }
 
-  /**
-   * A network's pass at a batch size: the generator on `input`, or the discriminator on (`image`, `input`).
-   * With a gradient arena it computes its weights' gradients there; without one, the gradient of its image.
-   */
-  private pass(
-    net: 'generator' | 'discriminator',
-    spec: {
-      input: GPUBuffer;
-      image?: GPUBuffer;
-      batch: number;
-      gradients?: GPUBuffer;
-      batchNorm?: PassOptions['batchNorm'];
-    },
-  ): NetworkPass {
+  /** A network's pass; the step binds its head's gradient (the loss) and then calls its `finishBackward()`. */
+  private pass(spec: PassSpec): NetworkPass {
     const { generator, discriminator, config } = this.step.graphs;
     const inputs: PassOptions['inputs'] =
-      net === 'generator'
+      spec.net === 'generator'
         ? { unet_input: { buffer: spec.input, needsGrad: false } }
         : {
-            disc_input: { buffer: spec.image!, needsGrad: !spec.gradients },
+            disc_input: { buffer: spec.image, needsGrad: !spec.gradients },
             disc_raw_input: { buffer: spec.input, needsGrad: false },
           };
-    const pass = new NetworkPass(this.device, net === 'generator' ? generator : discriminator, {
+    const pass = new NetworkPass(this.device, spec.net === 'generator' ? generator : discriminator, {
       batch: spec.batch,
-      params: net === 'generator' ? this.step.g : this.step.d,
+      params: spec.net === 'generator' ? this.step.g : this.step.d,
       inputs,
       gradients: spec.gradients,
       seed: config.train.seed,
       batchNorm: spec.batchNorm,
+      parallelism: this.step.parallelism,
     });
     this.passes.push(pass);
     return pass;
@@ -140,16 +146,24 @@ class Plan {
     const { config, generator } = this.step.graphs;
     const g = this.generator;
     const batchNorm = config.train.loop === 'seed' ? 'frozen' : 'training';
-    const dOnFake = this.pass('discriminator', { input: this.gx, image: this.fake, batch: this.gBatch, batchNorm });
+    const dOnFake = this.pass({
+      net: 'discriminator',
+      input: this.gx,
+      image: this.fake,
+      batch: this.gBatch,
+      batchNorm,
+    });
     const ganLoss = this.crossEntropy(dOnFake, this.gBatch, REAL_TARGET, config.train.loss.gan, 1);
-    const dOnFakeBackward = dOnFake.backward; // complete before the fake's gradient is bound below
+    dOnFake.finishBackward();
+    // The GAN term's gradient of the fake joins the L1 term's, which starts the generator's backward pass.
     const output = this.outputLoss(g, this.gy, this.fake, dOnFake.inputGradient('disc_input'));
+    g.finishBackward();
     return {
       forward: [...g.forward, recording('output activation', 'last_conv', (p) => output.recordForward(p))],
       rest: [
         ...dOnFake.forward,
         ganLoss,
-        ...dOnFakeBackward,
+        ...dOnFake.backward,
         recording('output L1 and gradient', 'last_conv', (p) => output.recordBackward(p)),
         ...g.backward,
         recording('adam', generator.name, (p) => this.step.adamG.record(p)),
@@ -161,10 +175,13 @@ class Plan {
   private paperStep({ forward, rest }: { forward: Recording[]; rest: Recording[] }): Recording[] {
     const { config, discriminator } = this.step.graphs;
     const [d0, d1] = this.step.d.gradients;
-    const dFake = this.pass('discriminator', { input: this.x, image: this.fake, batch: this.batch, gradients: d0 });
-    const dReal = this.pass('discriminator', { input: this.x, image: this.y, batch: this.batch, gradients: d1 });
+    const on = (image: GPUBuffer, gradients: GPUBuffer) =>
+      this.pass({ net: 'discriminator', input: this.x, image, batch: this.batch, gradients });
+    const [dFake, dReal] = [on(this.fake, d0), on(this.y, d1)];
     const fakeLoss = this.crossEntropy(dFake, this.batch, GENERATED_TARGET, 0.5, 2);
     const realLoss = this.crossEntropy(dReal, this.batch, realTarget(config.train.loss.realLabel), 0.5, 3);
+    dFake.finishBackward();
+    dReal.finishBackward();
     return [
       ...forward,
       ...dFake.forward,
@@ -181,7 +198,8 @@ class Plan {
   /** The seed's discriminator update on one batch, real (`y`) or generated, with its loss in slot 3 or 2. */
   private discriminatorUpdate(image: GPUBuffer, sees: 'real' | 'generated'): Recording[] {
     const { config, discriminator } = this.step.graphs;
-    const d = this.pass('discriminator', {
+    const d = this.pass({
+      net: 'discriminator',
       input: this.x,
       image,
       batch: this.batch,
@@ -191,6 +209,7 @@ class Plan {
       sees === 'real'
         ? this.crossEntropy(d, this.batch, realTarget(config.train.loss.realLabel), 1, 3)
         : this.crossEntropy(d, this.batch, GENERATED_TARGET, 1, 2);
+    d.finishBackward();
     return [...d.forward, loss, ...d.backward, recording('adam', discriminator.name, (p) => this.step.adamD.record(p))];
   }
 
@@ -198,9 +217,9 @@ class Plan {
   private predicted(): { out: GPUBuffer; recordings: Recording[] } {
     const { config } = this.step.graphs;
     const out = this.buffer(this.batch * config.input.size ** 2 * config.output.channels);
-    const g = this.pass('generator', { input: this.x, batch: this.batch, batchNorm: 'inference' });
+    const g = this.pass({ net: 'generator', input: this.x, batch: this.batch, batchNorm: 'inference' });
     const output = this.outputLoss(g, this.y, out, this.buffer(out.size / 4));
-    void g.backward; // binds the forward kernels (they share their bind groups with the backward ones)
+    g.finishBackward(); // its backward is never recorded, but its BatchNorms' forward shares their bind groups
     return {
       out,
       recordings: [...g.forward, recording('output activation', 'last_conv', (p) => output.recordForward(p))],
@@ -245,13 +264,17 @@ export class CompiledStep {
   readonly adamG: FusedAdam;
   readonly adamD: FusedAdam;
   readonly losses: GPUBuffer;
+  /** How the GEMMs of every plan fill the device (`StepOptions`). */
+  readonly parallelism: number;
   private readonly readback: GPUBuffer;
   private readonly plans = new Map<string, Plan>();
 
   constructor(
     readonly device: GPUDevice,
     readonly graphs: ModelPlan,
+    options: StepOptions = {},
   ) {
+    this.parallelism = options.parallelism ?? 1;
     this.g = new Parameters(device, graphs.generator, 1);
     // The paper's discriminator update sums the gradients of two passes; the seed's makes one.
     const paper = graphs.config.train.loop === 'paper';
@@ -374,7 +397,7 @@ export class CompiledStep {
     queue.writeBuffer(plan.y, 0, images.y);
     if (plan.gx !== plan.x) queue.writeBuffer(plan.gx, 0, images.gx);
     if (plan.gy !== plan.y) queue.writeBuffer(plan.gy, 0, images.gy);
-    for (const norm of plan.generator.batchNorms) norm.setStep(step);
+    plan.generator.setDropoutStep(step);
     this.adamG.setStep();
     this.adamD.setStep();
     return recordings;
