@@ -13,6 +13,7 @@ import { describeErrors } from '../core/diagnostics';
 import { count } from '../core/units';
 import { SummaryRequest, type SummaryResult } from '../protocol/lsp';
 import { RunsPanel } from './runsPanel';
+import { trainerPathOf } from './settings';
 import { TrainingController } from './training';
 import { Translations } from './translations';
 import { installCudaBackend } from './tensorflowInstall';
@@ -29,9 +30,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const lsp = client;
   const trainer = new TrainingController(context.extensionPath, lsp, output);
   training = trainer;
-  const translations = new Translations(path.join(context.extensionPath, 'dist', 'trainer.js'), () =>
-    trainer.runsRoot(),
-  );
+  const translations = new Translations(trainerPathOf(context.extensionPath), () => trainer.runsRoot());
   const panel = new RunsPanel(context.extensionUri, trainer, translations);
   const summaries = new SummaryDocuments(lsp);
   context.subscriptions.push(

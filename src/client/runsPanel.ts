@@ -10,7 +10,7 @@ import { isWebviewMessage } from '../protocol/panel';
 import { NOTHING_SENT, panelUpdate, type RunFacts, type Sent } from './panelModel';
 import { PanelReader } from './panelReader';
 import { RunsWatcher } from './runsWatcher';
-import { readSettings, trainerEnv } from './settings';
+import { readSettings, trainerEnv, trainerPathOf } from './settings';
 import type { TrainingController } from './training';
 import type { Translations } from './translations';
 import { exportRun, type ExportFormat } from '../host/export';
@@ -42,7 +42,7 @@ export class RunsPanel implements vscode.Disposable {
     private readonly training: TrainingController,
     private readonly translations: Translations,
   ) {
-    const trainerPath = path.join(extensionUri.fsPath, 'dist', 'trainer.js');
+    const trainerPath = trainerPathOf(extensionUri.fsPath);
     this.watcher = new RunsWatcher(
       () => this.root,
       trainerPath,
@@ -212,7 +212,7 @@ export class RunsPanel implements vscode.Disposable {
     this.probing.add(dir);
     this.probeErrors.delete(dir);
     this.post();
-    const trainerPath = path.join(this.extensionUri.fsPath, 'dist', 'trainer.js');
+    const trainerPath = trainerPathOf(this.extensionUri.fsPath);
     const title = `pix2pix: probing the skips of ${path.basename(dir)}`;
     try {
       await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, () =>

@@ -35,6 +35,9 @@ export function readSettings(scope?: vscode.Uri): Settings {
 }
 
 /** The environment of a trainer started from the editor: the host's, with `p2p.tensorflow.path` for it to read. */
+/** The bundled trainer (dist/trainer.js) of the extension installed at `extensionPath`. */
+export const trainerPathOf = (extensionPath: string): string => path.join(extensionPath, 'dist', 'trainer.js');
+
 export function trainerEnv(): NodeJS.ProcessEnv {
   const folder = readSettings().tensorflowPath;
   return { ...process.env, ...(folder ? { [TENSORFLOW_PATH_VARIABLE]: folder } : {}) };

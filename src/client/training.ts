@@ -8,7 +8,7 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import type { Backend } from '../core/config';
 import { errorCount } from '../core/diagnostics';
 import { SummaryRequest } from '../protocol/lsp';
-import { runsRootFor } from './settings';
+import { runsRootFor, trainerPathOf } from './settings';
 import { SingleRun } from './singleRun';
 import { SweepRun } from './sweepRun';
 import type { TrainingHost, TrainingListener } from './trainingHost';
@@ -29,7 +29,7 @@ export class TrainingController implements vscode.Disposable {
     const each = (f: (l: TrainingListener) => void) => this.listeners.forEach(f);
     const host: TrainingHost = {
       extensionPath,
-      trainerPath: path.join(extensionPath, 'dist', 'trainer.js'),
+      trainerPath: trainerPathOf(extensionPath),
       output,
       status: this.status,
       tell: {
