@@ -14,6 +14,13 @@ import {
   type Conv2dShape,
   type ConvGeometry,
 } from '../../src/trainer/compiled/conv2d';
+import {
+  conv2dTransposeFilterGradient,
+  conv2dTransposeForward,
+  conv2dTransposeInputGradient,
+  transposeGeometry,
+  type TransposeGeometry,
+} from '../../src/trainer/compiled/conv2dTranspose';
 import { FusedAdam } from '../../src/trainer/compiled/adam';
 import { UNSPLIT, type GemmOptions, type Kernel } from '../../src/trainer/compiled/gemm';
 import { OutputLoss, SoftmaxCrossEntropy } from '../../src/trainer/compiled/loss';
@@ -216,6 +223,41 @@ describe('compiled step kernels against cpu', () => {
       },
     ];
     for (const shape of shapes) await checkConv(shape, next);
+  });
+
+  it("conv2d transpose forward and its input, filter and bias gradients: kernels 2 to 4, odd sizes, a level's ReLU(Concatenate), split K", async () => {
+    const next = rng(17);
+    const shapes: Conv2dShape[] = [
+      { batch: 2, height: 4, width: 4, inChannels: 8, outChannels: 6, kernel: 4, stride: 2 },
+      { batch: 3, height: 5, width: 3, inChannels: 7, outChannels: 5, kernel: 3, stride: 2 },
+      {
+        batch: 2,
+        height: 4,
+        width: 6,
+        inChannels: 12,
+        outChannels: 3,
+        kernel: 3,
+        stride: 2,
+        input: { split: 5, activation: { kind: 'relu' } },
+      },
+      {
+        batch: 1,
+        height: 1,
+        width: 1,
+        inChannels: 64,
+        outChannels: 65,
+        kernel: 4,
+        stride: 2,
+        input: { activation: { kind: 'relu' } },
+      },
+      { batch: 2, height: 3, width: 3, inChannels: 4, outChannels: 9, kernel: 2, stride: 2 },
+      { batch: 2, height: 5, width: 4, inChannels: 6, outChannels: 4, kernel: 3, stride: 1, input: { split: 2 } },
+    ];
+    for (const shape of shapes) await checkTranspose(shape, next);
+    const split = { parallelism: 4096 };
+    const wide: Conv2dShape = { ...shapes[2], batch: 4, height: 8, width: 8 };
+    assert.ok(conv2dTransposeFilterGradient(device, transposeGeometry(wide), split).parts[1].split.splits > 1);
+    await checkTranspose(wide, next, split);
   });
 
   it('Adam over a flat arena, three steps, as tfjs updates three variables', async () => {
@@ -618,4 +660,61 @@ async function runOnce(
   pass.end();
   device.queue.submit([encoder.finish()]);
   return Promise.all(outputs.map((b, i) => download(b, sizes[i])));
+}
+
+/** The transposed convolution's four kernels against tfjs cpu's conv2dTranspose and its gradients. */
+async function checkTranspose(shape: Conv2dShape, next: () => number, options: GemmOptions = UNSPLIT): Promise<void> {
+  const g = transposeGeometry(shape);
+  const { batch, height, width, outChannels: o, kernel: k, inChannels: c, stride } = shape;
+  const sources = g.view.sources.map((channels) => random(batch * height * width * channels, next));
+  const w = random(k * k * o * c, next);
+  const bias = random(o, next);
+  const dy = random(g.pixels * o, next);
+  const outShape: [number, number, number, number] = [batch, height * stride, width * stride, o];
+  const want = tf.tidy(() => {
+    const deconv = (...args: tf.Tensor[]) => {
+      const [wi, bi] = args.slice(-2);
+      const parts = args.slice(0, -2);
+      let v = parts.length > 1 ? tf.concat(parts, 3) : parts[0];
+      if (shape.input?.activation?.kind === 'relu') v = tf.relu(v);
+      return tf.add(tf.conv2dTranspose(v as tf.Tensor4D, wi as tf.Tensor4D, outShape, stride, 'same'), bi);
+    };
+    const inputs = [
+      ...sources.map((x, i) => tf.tensor(x, [batch, height, width, g.view.sources[i]])),
+      tf.tensor4d(w, [k, k, o, c]),
+      tf.tensor1d(bias),
+    ];
+    const y = deconv(...inputs);
+    const grads = tf.grads(deconv)(inputs, tf.tensor(dy, y.shape));
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+  const got = await runTranspose(g, sources, { w, bias, dy }, options);
+  const names = ['y', ...sources.map((_, i) => `dx${i}`), 'dw', 'db'];
+  names.forEach((name, i) => {
+    assert.equal(got[i].length, want[i].length, `${name} of ${JSON.stringify(shape)}`);
+    const error = relativeError(got[i], want[i]);
+    assert.ok(error < 1e-4, `${name} of ${JSON.stringify(shape)}: relative error ${error}`);
+  });
+}
+
+async function runTranspose(
+  g: TransposeGeometry,
+  sources: Float32Array[],
+  data: Record<'w' | 'bias' | 'dy', Float32Array>,
+  options: GemmOptions,
+) {
+  const xs = sources.map(upload);
+  const [w, bias, dy] = [data.w, data.bias, data.dy].map(upload);
+  const output = (floats: number) =>
+    device.createBuffer({ size: floats * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+  const sizes = [g.pixels * g.shape.outChannels, ...sources.map((x) => x.length), data.w.length, g.shape.outChannels];
+  const outputs = sizes.map(output);
+  const [y, dw, db] = [outputs[0], outputs.at(-2)!, outputs.at(-1)!];
+  const x = sourceBindings('x', xs);
+  const kernels = [
+    [conv2dTransposeForward(device, g, options), { ...x, w, bias, y }],
+    [conv2dTransposeInputGradient(device, g, options), { ...x, dy, w, ...sourceBindings('dx', outputs.slice(1, -2)) }],
+    [conv2dTransposeFilterGradient(device, g, options), { ...x, dy, dw, db }],
+  ] as const;
+  return runOnce(kernels, outputs, sizes);
 }

@@ -1,8 +1,8 @@
 // The compiled WebGPU step against tfjs `cpu` (pix2pix.ts trainStep), one whole training step at a time, in both
 // loops: the losses, every gradient of both networks (the same dropout masks on both sides: core/dropoutMask.ts),
 // the BatchNorm moving statistics and the weights after Adam, for tiny (the seed's two-stream discriminator) in the
-// seed's loop (a real and a generated step) and the paper's, and a 64x64 config with the PatchGAN, some skips off
-// and a level of each size. On the machine's adapter (lavapipe in CI).
+// seed's loop (a real and a generated step) and the paper's, tiny with `upsampling: transpose`, and a 64x64 config
+// with the PatchGAN, some skips off and a level of each size. On the machine's adapter (lavapipe in CI).
 /// <reference types="@webgpu/types" />
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -49,6 +49,12 @@ generator: { filters: 8, maxMultiplier: 8, levels: 6, skips: [1, 3, 4], dropout:
 discriminator: { type: patchgan, patch: 32, filters: 8, layers: 2 }
 train: { preset: paper, batchSize: 2, seed: 3, loss: { l1: 50, gan: 2, realLabel: zeros } }
 `;
+
+/** tiny with transposed convolutions in the decoder, two skips off and dropout on a level without a skip. */
+const TINY_TRANSPOSE = TINY.replace(
+  'skips: all, dropout: { rate: 0.5, levels: [1, 2] } }',
+  'upsampling: transpose, skips: [2, 4], dropout: { rate: 0.5, levels: [1] } }',
+);
 
 function graphsOf(text: string): ModelPlan {
   const { config, generator, discriminator, diagnostics } = analyze(text);
@@ -191,6 +197,10 @@ describe('the compiled step against tfjs cpu', () => {
 
   it("tiny in the paper's loop with shared BatchNorm: losses, gradients, moving statistics and weights after the update", async () => {
     await compareStep(TINY_PAPER_LOOP, 1);
+  });
+
+  it('tiny with upsampling: transpose (Conv2DTranspose in every decoder level), skips 1 and 3 off: a real and a generated step', async () => {
+    await compareStep(TINY_TRANSPOSE, 2);
   });
 
   it("64x64 with a PatchGAN and skips 1, 3, 4 off, in the paper's preset: the same", async () => {

@@ -13,7 +13,7 @@
 
 import { activationWgsl, type Activation } from './activation';
 import { Gemm, GemmGroup, UNSPLIT, type GemmOptions, type GemmSource, type Kernel } from './gemm';
-import type { Access, Binding, BufferSet, StorageLayout } from './layout';
+import type { Access, Binding, BufferSet, StorageLayout, UniformValues } from './layout';
 
 /** What the convolution reads: one tensor, a decoder level's upsampled, activated concatenation of two, or patches. */
 export interface ConvInput {
@@ -112,7 +112,7 @@ export function convGeometry(shape: Conv2dShape): ConvGeometry {
  * batch, in the sources' layout) and channel c; `imageBase(n)` and `PITCH` locate (image n, row sy, column sx) at
  * imageBase(n) + sy * PITCH + sx, and `source(n, sy, sx, c)` reads it.
  */
-function sourceWgsl(g: ConvGeometry, names: string[]): string {
+export function sourceWgsl(g: ConvGeometry, names: string[]): string {
   const [first, second] = g.sources;
   const read =
     second === undefined
@@ -181,7 +181,7 @@ type SourceName<P extends 'x' | 'dx'> = `${P}${number}`;
 
 const sourceName = <P extends 'x' | 'dx'>(prefix: P, i: number): SourceName<P> => `${prefix}${i}`;
 
-const sourceNames = <P extends 'x' | 'dx'>(g: ConvGeometry, prefix: P) =>
+export const sourceNames = <P extends 'x' | 'dx'>(g: ConvGeometry, prefix: P) =>
   g.sources.map((_, i) => sourceName(prefix, i));
 
 /** The sources' (or their gradients') buffers, by their binding names. */
@@ -189,7 +189,11 @@ export function sourceBindings<P extends 'x' | 'dx'>(prefix: P, buffers: readonl
   return Object.fromEntries(buffers.map((b, i) => [sourceName(prefix, i), b])) as BufferSet<SourceName<P>>;
 }
 
-function sourceLayout<P extends 'x' | 'dx'>(g: ConvGeometry, prefix: P, access: Access): StorageLayout<SourceName<P>> {
+export function sourceLayout<P extends 'x' | 'dx'>(
+  g: ConvGeometry,
+  prefix: P,
+  access: Access,
+): StorageLayout<SourceName<P>> {
   return Object.fromEntries(sourceNames(g, prefix).map((name) => [name, access])) as StorageLayout<SourceName<P>>;
 }
 
@@ -317,32 +321,53 @@ function stridedInputGradient(
   g: ConvGeometry,
   options: GemmOptions,
 ): GemmGroup<ConvInputGradientBinding> {
-  const source = stridedSource(g);
-  const { batch, height, width, inChannels, outChannels, kernel, stride, padTop, padLeft } = g.uniforms;
-  const parts: Gemm<ConvInputGradientBinding>[] = [];
+  const source: GemmSource<ConvInputGradientBinding> = {
+    label: 'conv2d strided input gradient',
+    storage: inputGradientLayout(g),
+    functions: /* wgsl */ `
+${sourceWgsl(g, sourceNames(g, 'x'))}
+fn outputAt(n: u32, oy: u32, ox: u32, co: u32) -> f32 {
+  return dy[((n * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + co];
+}
+${PIXEL_CLASS}
+${storeStridedWgsl(g, sourceNames(g, 'dx'))}
+`,
+  };
+  const { inChannels, outChannels } = g.uniforms;
+  const parts = pixelClasses(g.uniforms).map(
+    ({ pixels, taps, uniforms }) =>
+      new Gemm(device, source, { m: pixels, n: inChannels, k: taps * outChannels }, uniforms, options),
+  );
+  return new GemmGroup(parts);
+}
+
+/**
+ * The pixel classes (py, px) of a convolution's input under its stride: the class's pixels over the batch, its
+ * taps, and the uniforms `PIXEL_CLASS` reads (the geometry's, with the class and its first taps).
+ */
+export function pixelClasses(u: ConvUniforms): { pixels: number; taps: number; uniforms: UniformValues }[] {
+  const { batch, height, width, kernel, stride, padTop, padLeft } = u;
+  const classes: { pixels: number; taps: number; uniforms: UniformValues }[] = [];
   for (let py = 0; py < stride; py++) {
     for (let px = 0; px < stride; px++) {
       const [hc, wc] = [Math.ceil((height - py) / stride), Math.ceil((width - px) / stride)];
       const [ry, rx] = [(py + padTop) % stride, (px + padLeft) % stride];
       const [jy, jx] = [Math.max(0, Math.ceil((kernel - ry) / stride)), Math.max(0, Math.ceil((kernel - rx) / stride))];
       if (hc <= 0 || wc <= 0) continue;
-      const dims = { m: batch * hc * wc, n: inChannels, k: jy * jx * outChannels };
-      const uniforms = { ...g.uniforms, py, px, hc, wc, ry, rx, jx: Math.max(jx, 1) };
-      parts.push(new Gemm(device, source, dims, uniforms, options));
+      const uniforms = { ...u, py, px, hc, wc, ry, rx, jx: Math.max(jx, 1) };
+      classes.push({ pixels: batch * hc * wc, taps: jy * jx, uniforms });
     }
   }
-  return new GemmGroup(parts);
+  return classes;
 }
 
-/** The gathers of one pixel class's product; the class (py, px) and its taps are uniforms. */
-function stridedSource(g: ConvGeometry): GemmSource<ConvInputGradientBinding> {
-  const names = sourceNames(g, 'x');
-  const gradients = sourceNames(g, 'dx');
-  return {
-    label: 'conv2d strided input gradient',
-    storage: inputGradientLayout(g),
-    functions: /* wgsl */ `
-${sourceWgsl(g, names)}
+/**
+ * The gathers of one pixel class's product (the class (py, px) and its taps are uniforms), over the output side
+ * the WGSL before it reads as `outputAt(n, oy, ox, co)`: row m is pixel (iy, ix) of image n on the input side, a
+ * reduction index is one of the class's taps (ky, kx) and an output channel, a column is an input channel; B is the
+ * kernel. A convolution's input gradient reads dy there; a transposed convolution's forward pass, its input.
+ */
+export const PIXEL_CLASS = /* wgsl */ `
 // Row m of this class's product: pixel (iy, ix) of image n.
 fn pixelOf(m: u32) -> vec3u {
   return vec3u(m / (s.hc * s.wc), ((m / s.wc) % s.hc) * s.stride + s.py, (m % s.wc) * s.stride + s.px);
@@ -365,13 +390,10 @@ fn a(p: vec3u, t: Red) -> f32 {
   let oy = (p.y + s.padTop - t.ky) / s.stride;
   let ox = (p.z + s.padLeft - t.kx) / s.stride;
   if (oy >= s.outHeight || ox >= s.outWidth) { return 0.0; }
-  return dy[((p.x * s.outHeight + oy) * s.outWidth + ox) * s.outChannels + t.co];
+  return outputAt(p.x, oy, ox, t.co);
 }
 fn b(t: Red, c: u32) -> f32 { return w[t.weight + c * s.outChannels]; }
-${storeStridedWgsl(g, gradients)}
-`,
-  };
-}
+`;
 
 /** WGSL writing the gradient of row m (a pixel of the class) and channel c to its source. */
 function storeStridedWgsl(g: ConvGeometry, names: string[]): string {

@@ -2,6 +2,7 @@
 // One network's forward and backward pass, compiled from its layer graph (the graph the hovers show) for one batch
 // size. Walking the graph, each layer becomes kernels or nothing:
 //   Conv2D (also inside TimeDistributed)     an implicit GEMM forward; input, filter and bias gradients
+//   Conv2DTranspose                          the same three, as its adjoint Conv2D's (conv2dTranspose.ts)
 //   BatchNormalization                       the fused kernel, taking in the activation and the dropout after it
 //                                            when they are its only consumer; per patch position where the graph
 //                                            says so, frozen or in inference where the pass says so
@@ -24,10 +25,19 @@ import {
   conv2dInputGradient,
   convGeometry,
   sourceBindings,
-  type ConvGeometry,
+  type Conv2dShape,
+  type ConvFilterGradientBinding,
+  type ConvForwardBinding,
+  type ConvInputGradientBinding,
 } from './conv2d';
+import {
+  conv2dTransposeFilterGradient,
+  conv2dTransposeForward,
+  conv2dTransposeInputGradient,
+  transposeGeometry,
+} from './conv2dTranspose';
 import { denseForward, denseInputGradient, denseWeightGradient, type DenseShape } from './dense';
-import type { GemmOptions } from './gemm';
+import type { GemmOptions, Kernel } from './gemm';
 import { Parameters, type KernelRanges } from './parameters';
 import { AddInto, RowSoftmax } from './rows';
 
@@ -228,7 +238,6 @@ export class NetworkPass {
       case 'input':
         return this.input(node);
       case 'conv2d':
-        if (op.transpose) throw new UnsupportedGraph(`${node.name} is a Conv2DTranspose (upsampling: transpose)`);
         return this.conv(node, op);
       case 'batchNorm':
         return this.batchNorm(node);
@@ -300,29 +309,33 @@ export class NetworkPass {
     const td = node.op.op === 'timeDistributed';
     const [height, width] = td ? node.outputShape.slice(1) : node.outputShape;
     const input = this.inputShape(node);
-    const geometry = convGeometry({
-      batch: this.images(node),
-      height: input[0],
-      width: input[1],
-      inChannels: input[2],
-      outChannels: op.filters,
-      kernel: op.kernel,
-      stride: op.strides,
-      input: {
-        split: v.sources.length === 2 ? this.channels(v.sources[0]) : undefined,
-        upsample: v.upsample,
-        tiles: v.tiles ? { across: v.tiles } : undefined,
-        activation: v.activation,
+    const conv = convolution(
+      this.device,
+      {
+        batch: this.images(node),
+        height: input[0],
+        width: input[1],
+        inChannels: input[2],
+        outChannels: op.filters,
+        kernel: op.kernel,
+        stride: op.strides,
+        input: {
+          split: v.sources.length === 2 ? this.channels(v.sources[0]) : undefined,
+          upsample: v.upsample,
+          tiles: v.tiles ? { across: v.tiles } : undefined,
+          activation: v.activation,
+        },
       },
-    });
-    const { outHeight, outWidth } = geometry.uniforms;
-    if (outHeight !== height || outWidth !== width)
-      throw new Error(`compiled step: ${node.name} computes ${outHeight}x${outWidth}`);
-    const y = this.tensor(node.name, geometry.pixels * op.filters);
+      op.transpose,
+      this.gemm,
+    );
+    if (conv.outHeight !== height || conv.outWidth !== width)
+      throw new Error(`compiled step: ${node.name} computes ${conv.outHeight}x${conv.outWidth}`);
+    const y = this.tensor(node.name, conv.pixels * op.filters);
     this.values.set(node.name, { sources: [y], upsample: 1 });
     const ranges = this.options.params.ranges(node.name, 'kernel');
     const weights = this.options.params.weights;
-    const forward = conv2dForward(this.device, geometry, this.gemm);
+    const forward = conv.forward();
     forward.bind({
       ...sourceBindings(
         'x',
@@ -332,17 +345,17 @@ export class NetworkPass {
       bias: Parameters.binding(weights, ranges.bias),
       y: y.buffer,
     });
-    this.forwardList.push(recording('conv2d forward', node.name, (pass) => forward.record(pass)));
+    this.forwardList.push(recording(`${conv.kind} forward`, node.name, (pass) => forward.record(pass)));
     const dxs = v.sources.some((s) => s.needsGrad)
       ? v.sources.map((s) => (s.needsGrad ? this.gradientOf(s) : this.allocate(s.floats)))
       : [];
-    this.backwardBuilders.push(() => this.convBackward(node.name, geometry, v.sources, y, dxs, ranges));
+    this.backwardBuilders.push(() => this.convBackward(node.name, conv, v.sources, y, dxs, ranges));
   }
 
   /** The convolution's input gradient into `dxs` (none: no source wants one) and its weights' into the arena. */
   private convBackward(
     name: string,
-    geometry: ConvGeometry,
+    conv: Convolution,
     sources: Tensor[],
     y: Tensor,
     dxs: GPUBuffer[],
@@ -355,17 +368,17 @@ export class NetworkPass {
       sources.map((s) => s.buffer),
     );
     if (dxs.length) {
-      const inputGradient = conv2dInputGradient(this.device, geometry, this.gemm);
+      const inputGradient = conv.inputGradient();
       const w = Parameters.binding(this.options.params.weights, ranges.kernel);
       inputGradient.bind({ ...xs, dy, w, ...sourceBindings('dx', dxs) });
-      list.push(recording('conv2d input gradient', name, (pass) => inputGradient.record(pass)));
+      list.push(recording(`${conv.kind} input gradient`, name, (pass) => inputGradient.record(pass)));
     }
     const arena = this.options.gradients;
     if (arena) {
-      const filter = conv2dFilterGradient(this.device, geometry, this.gemm);
+      const filter = conv.filterGradient();
       const [dw, db] = [Parameters.binding(arena, ranges.kernel), Parameters.binding(arena, ranges.bias)];
       filter.bind({ ...xs, dy, dw, db });
-      list.push(recording('conv2d filter and bias gradient', name, (pass) => filter.record(pass)));
+      list.push(recording(`${conv.kind} filter and bias gradient`, name, (pass) => filter.record(pass)));
     }
     return list;
   }
@@ -517,4 +530,41 @@ export class NetworkPass {
     }
     return list;
   }
+}
+
+/** A Conv2D's or a Conv2DTranspose's output size and kernels, made when the pass binds them. */
+interface Convolution {
+  kind: 'conv2d' | 'conv2d transpose';
+  outHeight: number;
+  outWidth: number;
+  /** Output pixels over the batch. */
+  pixels: number;
+  forward(): Kernel<ConvForwardBinding>;
+  inputGradient(): Kernel<ConvInputGradientBinding>;
+  filterGradient(): Kernel<ConvFilterGradientBinding>;
+}
+
+function convolution(device: GPUDevice, shape: Conv2dShape, transpose: boolean, gemm: GemmOptions): Convolution {
+  if (transpose) {
+    const g = transposeGeometry(shape);
+    return {
+      kind: 'conv2d transpose',
+      outHeight: shape.height * shape.stride,
+      outWidth: shape.width * shape.stride,
+      pixels: g.pixels,
+      forward: () => conv2dTransposeForward(device, g, gemm),
+      inputGradient: () => conv2dTransposeInputGradient(device, g, gemm),
+      filterGradient: () => conv2dTransposeFilterGradient(device, g, gemm),
+    };
+  }
+  const g = convGeometry(shape);
+  return {
+    kind: 'conv2d',
+    outHeight: g.uniforms.outHeight,
+    outWidth: g.uniforms.outWidth,
+    pixels: g.pixels,
+    forward: () => conv2dForward(device, g, gemm),
+    inputGradient: () => conv2dInputGradient(device, g, gemm),
+    filterGradient: () => conv2dFilterGradient(device, g, gemm),
+  };
 }
