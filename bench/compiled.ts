@@ -1,11 +1,14 @@
 // The compiled WebGPU step against tfjs-webgpu's op-by-op step, in one process on one device, per config: img/s
 // and their ratio, dispatches per step, GPU memory of the plan, GPU time per kernel (timestamp queries), and the
 // host's own work per step on Dawn's null backend (which executes nothing; a child process each).
-//   npm run bench:compiled [-- --configs tiny,seed] [--steps N] [--profile] [--compiled-only]
+//   npm run bench:compiled [-- --configs tiny,seed] [--steps N] [--profile] [--compiled-only] [--memory]
+// --memory: only the plans' GPU memory at batch 5 and 32, by part, against a buffer of its own for every tensor.
 // On lavapipe (CI's software adapter) it measures the host side and the kernels' relative cost; on a GPU, speed.
 
 import { spawnSync } from 'node:child_process';
 import { describeAdapter } from '../src/protocol/trainer';
+import { CompiledStep } from '../src/trainer/compiled/step';
+import { stepSetup } from './setup';
 import { EXAMPLE, msPerStep, profileLines, steppers } from './steppers';
 
 interface Options {
@@ -15,6 +18,8 @@ interface Options {
   batch?: number;
   /** Time the compiled step alone (exploring a kernel change; the ratio needs both). */
   compiledOnly: boolean;
+  /** Only the plans' memory (nothing is timed). */
+  memory: boolean;
   /** Child mode: host work per step of both steppers on Dawn's null backend, one JSON line. */
   hostOnly: boolean;
 }
@@ -28,6 +33,7 @@ function parseOptions(argv: string[]): Options {
     batch: argv.includes('--batch') ? Number(value('--batch')) : undefined,
     hostOnly: argv.includes('--host-only'),
     compiledOnly: argv.includes('--compiled-only'),
+    memory: argv.includes('--memory'),
   };
 }
 
@@ -87,9 +93,33 @@ async function benchConfig(name: string, o: Options, first: boolean): Promise<vo
   s.compiled.dispose();
 }
 
+const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/** A config's compiled plan at batch 5 and 32, built on the adapter (nothing runs): its GPU memory by part. */
+async function memoryReport(name: string, first: boolean): Promise<void> {
+  const setup = await stepSetup(EXAMPLE(name), 'webgpu');
+  if (first) console.log(`adapter ${describeAdapter(setup.chosen.adapter!)}`);
+  const graphs = { ...setup.graphs, config: setup.config };
+  for (const batch of [5, 32]) {
+    const step = new CompiledStep(setup.chosen.device!, graphs);
+    step.plan(batch);
+    const m = step.memory();
+    const saved = (1 - m.total / m.unshared) * 100;
+    console.log(
+      `${name} at batch ${batch}: ${MiB(m.total)} (a buffer per tensor: ${MiB(m.unshared)}, ${saved.toFixed(0)}% less): ` +
+        `arenas ${MiB(m.arenas)}, generator passes ${MiB(m.generatorPasses)}, discriminator passes ${MiB(m.discriminatorPasses)}, inputs and losses ${MiB(m.plans)}`,
+    );
+    step.destroy();
+  }
+}
+
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
   if (o.hostOnly) return hostOnly(o);
+  if (o.memory) {
+    for (const [i, name] of o.configs.entries()) await memoryReport(name, i === 0);
+    return;
+  }
   console.log(`node ${process.version}; ${o.steps} timed steps per stepper`);
   for (const [i, name] of o.configs.entries()) await benchConfig(name, o, i === 0);
 }

@@ -39,6 +39,7 @@ import {
 import { denseForward, denseInputGradient, denseWeightGradient, type DenseShape } from './dense';
 import type { GemmOptions, Kernel } from './gemm';
 import { Parameters, type KernelRanges } from './parameters';
+import type { Allocator } from './pool';
 import { AddInto, RowSoftmax } from './rows';
 
 export interface Tensor {
@@ -79,6 +80,8 @@ export interface PassOptions extends GemmOptions {
   inputs: Record<string, { buffer: GPUBuffer; needsGrad: boolean }>;
   /** The arena that receives the weight gradients; without it the pass computes input gradients only. */
   gradients?: GPUBuffer;
+  /** Where its buffers come from: a pool shared with the network's other passes, which never overlap it. */
+  allocate: Allocator;
   /** The seed of the dropout masks (train.seed; each layer's stream adds its name: core/dropoutMask.ts). */
   seed: number;
   /**
@@ -91,7 +94,6 @@ export interface PassOptions extends GemmOptions {
 
 export class UnsupportedGraph extends Error {}
 
-const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 const product = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
@@ -109,7 +111,6 @@ export class NetworkPass {
   private readonly fused = new Set<string>();
   private headTensor: Tensor | undefined;
   private readonly batchNorms: FusedBatchNorm[] = [];
-  private readonly buffers: GPUBuffer[] = [];
   private readonly gemm: GemmOptions;
 
   constructor(
@@ -178,24 +179,13 @@ export class NetworkPass {
     for (const norm of this.batchNorms) norm.setStep(step);
   }
 
-  /** Bytes of the buffers this pass allocated (activations, gradients, scratch). */
-  bytes(): number {
-    return this.buffers.reduce((sum, b) => sum + b.size, 0);
-  }
-
-  destroy(): void {
-    for (const b of this.buffers) b.destroy();
-  }
-
   private finished(what: string): Recording[] {
     if (!this.backwardList) throw new Error(`compiled step: ${this.graph.name}'s ${what} read before finishBackward()`);
     return this.backwardList;
   }
 
   private allocate(floats: number): GPUBuffer {
-    const buffer = this.device.createBuffer({ size: Math.max(16, floats * 4), usage: storage() });
-    this.buffers.push(buffer);
-    return buffer;
+    return this.options.allocate(Math.max(16, floats * 4));
   }
 
   private tensor(name: string, floats: number): Tensor {

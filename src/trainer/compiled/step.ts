@@ -25,6 +25,7 @@ import {
 } from '../../core/trainingLoop';
 import { OutputLoss, SoftmaxCrossEntropy } from './loss';
 import { Parameters } from './parameters';
+import { BufferPool } from './pool';
 import { NetworkPass, recording, type PassOptions, type Recording } from './pass';
 
 export interface KernelTime {
@@ -41,6 +42,15 @@ export interface RawLosses {
 }
 
 const storage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+
+export interface StepMemory {
+  arenas: number;
+  generatorPasses: number;
+  discriminatorPasses: number;
+  plans: number;
+  total: number;
+  unshared: number;
+}
 
 export interface StepOptions {
   /**
@@ -132,6 +142,7 @@ class Plan {
       seed: config.train.seed,
       batchNorm: spec.batchNorm,
       parallelism: this.step.parallelism,
+      allocate: this.step.pools[spec.net].member(),
     });
     this.passes.push(pass);
     return pass;
@@ -248,12 +259,12 @@ class Plan {
     return output;
   }
 
+  /** Bytes of the plan's own buffers (its passes' are in the step's pools). */
   bytes(): number {
-    return this.passes.reduce((sum, p) => sum + p.bytes(), 0) + this.own.reduce((sum, b) => sum + b.size, 0);
+    return this.own.reduce((sum, b) => sum + b.size, 0);
   }
 
   destroy(): void {
-    for (const p of this.passes) p.destroy();
     for (const b of this.own) b.destroy();
   }
 }
@@ -268,6 +279,11 @@ export class CompiledStep {
   readonly parallelism: number;
   private readonly readback: GPUBuffer;
   private readonly plans = new Map<string, Plan>();
+  /**
+   * Each network's passes, of every plan, share one pool (pool.ts): no two of them overlap within a step, and
+   * steps (of one plan or another) run one after the other.
+   */
+  readonly pools: Record<'generator' | 'discriminator', BufferPool>;
 
   constructor(
     readonly device: GPUDevice,
@@ -275,6 +291,7 @@ export class CompiledStep {
     options: StepOptions = {},
   ) {
     this.parallelism = options.parallelism ?? 1;
+    this.pools = { generator: new BufferPool(device), discriminator: new BufferPool(device) };
     this.g = new Parameters(device, graphs.generator, 1);
     // The paper's discriminator update sums the gradients of two passes; the seed's makes one.
     const paper = graphs.config.train.loop === 'paper';
@@ -313,8 +330,21 @@ export class CompiledStep {
 
   /** GPU memory of the arenas and of every plan built so far, in bytes. */
   bytes(): number {
+    return this.memory().total;
+  }
+
+  /**
+   * GPU memory by part: the arenas, each network's pool of pass buffers, and the plans' own (inputs, losses); and
+   * `unshared`, the total with a buffer of its own for every pass's every tensor (before the pools).
+   */
+  memory(): StepMemory {
+    const arenas = this.g.bytes() + this.d.bytes() + this.losses.size;
     const plans = [...this.plans.values()].reduce((sum, p) => sum + p.bytes(), 0);
-    return this.g.bytes() + this.d.bytes() + plans + this.losses.size;
+    const { generator, discriminator } = this.pools;
+    const [generatorPasses, discriminatorPasses] = [generator.bytes(), discriminator.bytes()];
+    const total = arenas + generatorPasses + discriminatorPasses + plans;
+    const unshared = arenas + generator.requested() + discriminator.requested() + plans;
+    return { arenas, generatorPasses, discriminatorPasses, plans, total, unshared };
   }
 
   /** Dispatches in one step at this batch size (the most of the loop's kinds of step). */
@@ -405,6 +435,8 @@ export class CompiledStep {
 
   destroy(): void {
     for (const p of this.plans.values()) p.destroy();
+    this.pools.generator.destroy();
+    this.pools.discriminator.destroy();
     this.g.destroy();
     this.d.destroy();
     this.losses.destroy();
