@@ -107,7 +107,8 @@ async function memoryReport(name: string, first: boolean): Promise<void> {
     const saved = (1 - m.total / m.unshared) * 100;
     console.log(
       `${name} at batch ${batch}: ${MiB(m.total)} (a buffer per tensor: ${MiB(m.unshared)}, ${saved.toFixed(0)}% less): ` +
-        `arenas ${MiB(m.arenas)}, generator passes ${MiB(m.generatorPasses)}, discriminator passes ${MiB(m.discriminatorPasses)}, inputs and losses ${MiB(m.plans)}`,
+        `arenas ${MiB(m.arenas)}, generator passes ${MiB(m.generatorPasses)}, ` +
+        `discriminator passes ${MiB(m.discriminatorPasses)}, inputs and losses ${MiB(m.plans)}`,
     );
     step.destroy();
   }
