@@ -9,7 +9,7 @@ import { setDropoutDraw } from '../model/build';
 import type { Tf } from '../model/tf';
 import type { ChosenBackend } from './backends';
 import { downloadNets, uploadNets } from './compiled/models';
-import { UnsupportedGraph } from './compiled/pass';
+import { UnsupportedGraph } from './compiled/layout';
 import { CompiledStep, type KernelTime } from './compiled/step';
 import { trainStep, type StepLosses } from './pix2pix';
 import { type Nets } from '../model/nets';

@@ -6,17 +6,27 @@ import assert from 'node:assert/strict';
 import { DeviceWatch } from '../../src/trainer/webgpu';
 
 let instance: GPU | undefined;
+let instanceFlags = '';
 
-export async function open(flags: string[]): Promise<{ adapter: GPUAdapter; device: GPUDevice; watch: DeviceWatch }> {
+/**
+ * A device with the adapter's limits, as the trainer opens it (src/trainer/webgpu.ts), or with WebGPU's default
+ * limits (`limits: 'default'`: 16 KiB of workgroup storage, 128 MiB bindings, 256 MiB buffers), all that a device
+ * is guaranteed, and all that many Apple, Intel and mobile GPUs give.
+ */
+export async function open(
+  flags: string[],
+  options: { limits?: 'adapter' | 'default' } = {},
+): Promise<{ adapter: GPUAdapter; device: GPUDevice; watch: DeviceWatch }> {
   const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
   Object.assign(globalThis, dawn.globals);
-  instance = dawn.create(flags);
+  // A second device of the same flags comes from the same instance.
+  if (!instance || instanceFlags !== flags.join()) instance = dawn.create(flags);
+  instanceFlags = flags.join();
   const adapter = (await instance.requestAdapter())!;
   assert.ok(adapter, `an adapter for ${JSON.stringify(flags)}`);
   const limits = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize'] as const;
   const requiredLimits = Object.fromEntries(limits.map((k) => [k, adapter.limits[k]]));
-  // The trainer asks for the adapter's limits too (src/trainer/webgpu.ts): the kernels are tested as they run.
-  const device = await adapter.requestDevice({ requiredLimits });
+  const device = await adapter.requestDevice(options.limits === 'default' ? {} : { requiredLimits });
   return { adapter, device, watch: new DeviceWatch(device) };
 }
 

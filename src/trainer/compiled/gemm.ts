@@ -193,9 +193,11 @@ export const UNSPLIT: GemmOptions = { parallelism: 1 };
 
 const MIN_CHUNK = 256;
 
-function splitK(dims: { m: number; n: number; k: number }, t: Tile, parallelism: number): SplitK {
+/** The split of K for a product: enough splits to fill the device, each partial product in one binding of `bytes`. */
+function splitK(dims: { m: number; n: number; k: number }, t: Tile, parallelism: number, bytes: number): SplitK {
   const groups = Math.ceil(dims.m / (t.wm * t.rm)) * Math.ceil(dims.n / (t.wn * t.rn));
-  const splits = Math.max(1, Math.min(Math.ceil(parallelism / groups), Math.floor(dims.k / MIN_CHUNK), 64));
+  const fit = Math.floor(bytes / (dims.m * dims.n * 4));
+  const splits = Math.max(1, Math.min(Math.ceil(parallelism / groups), Math.floor(dims.k / MIN_CHUNK), 64, fit));
   if (splits === 1) return { splits, chunk: Math.max(dims.k, 1) };
   const chunk = Math.ceil(dims.k / splits / t.tk) * t.tk;
   return { splits: Math.ceil(dims.k / chunk), chunk };
@@ -250,7 +252,8 @@ export class Gemm<N extends string = string> implements Kernel<N> {
     options: GemmOptions = UNSPLIT,
   ) {
     this.tile = withDepth(chooseTile(dims), device.limits.maxComputeWorkgroupStorageSize);
-    this.split = splitK(dims, this.tile, options.parallelism);
+    const { maxStorageBufferBindingSize, maxBufferSize } = device.limits;
+    this.split = splitK(dims, this.tile, options.parallelism, Math.min(maxStorageBufferBindingSize, maxBufferSize));
     const values: UniformValues = { m: dims.m, n: dims.n, k: dims.k, ...uniforms };
     const split = this.split.splits > 1;
     if (split) {

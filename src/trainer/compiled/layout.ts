@@ -10,6 +10,21 @@
 
 export type Binding = GPUBuffer | GPUBufferBinding;
 
+/** What the compiled step cannot run (a layer it has no kernel for, a buffer over the device's limits): tfjs's step does. */
+export class UnsupportedGraph extends Error {}
+
+const MiB = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+
+/**
+ * Throws UnsupportedGraph when `bytes` cannot be one storage binding on this device (over its
+ * maxStorageBufferBindingSize or maxBufferSize; WebGPU guarantees 128 and 256 MiB). `what` names the buffer.
+ */
+export function checkBindable(device: GPUDevice, bytes: number, what: string): void {
+  const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+  if (bytes > limit)
+    throw new UnsupportedGraph(`${what} of ${MiB(bytes)}, over this device's ${MiB(limit)} per storage binding`);
+}
+
 /** How a kernel uses a storage binding. */
 export type Access = 'read' | 'write';
 
@@ -54,6 +69,11 @@ function declarations(spec: KernelSpec): string {
 }
 
 function compile(device: GPUDevice, spec: KernelSpec, code: string): Program {
+  const buffers = Object.keys(spec.storage).length;
+  if (buffers > device.limits.maxStorageBuffersPerShaderStage)
+    throw new UnsupportedGraph(
+      `${spec.label} with ${buffers} storage buffers, over this device's ${device.limits.maxStorageBuffersPerShaderStage}`,
+    );
   const entry = (binding: number, type: GPUBufferBindingType): GPUBindGroupLayoutEntry => ({
     binding,
     visibility: GPUShaderStage.COMPUTE,

@@ -6,6 +6,7 @@
 // to end, as do its moving mean and variance: BatchNorm binds each pair as one range.
 
 import type { LayerNode, ModelGraph } from '../../core/graph';
+import { checkBindable } from './layout';
 
 /** A slice of a parameter arena (not an editor range: that is core/diagnostics.ts's Range). */
 export interface ArenaSlice {
@@ -80,6 +81,8 @@ export class Parameters {
     }
     this.count = Math.max(trainable, align);
     this.movingCount = Math.max(moving, align);
+    // Adam binds each arena whole.
+    checkBindable(device, this.count * 4, `${graph.name}'s arena of weights`);
     const arena = (floats: number) => device.createBuffer({ size: floats * 4, usage: arenaUsage() });
     this.weights = arena(this.count);
     this.first = arena(this.count);

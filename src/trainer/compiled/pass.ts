@@ -39,6 +39,7 @@ import {
 import { denseForward, denseInputGradient, denseWeightGradient, type DenseShape } from './dense';
 import type { GemmOptions, Kernel } from './gemm';
 import { Parameters, type KernelRanges } from './parameters';
+import { checkBindable, UnsupportedGraph } from './layout';
 import type { Allocator } from './pool';
 import { AddInto, RowSoftmax } from './rows';
 
@@ -91,8 +92,6 @@ export interface PassOptions extends GemmOptions {
    */
   batchNorm?: 'training' | 'frozen' | 'inference';
 }
-
-export class UnsupportedGraph extends Error {}
 
 const product = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -185,7 +184,9 @@ export class NetworkPass {
   }
 
   private allocate(floats: number): GPUBuffer {
-    return this.options.allocate(Math.max(16, floats * 4));
+    const bytes = Math.max(16, floats * 4);
+    checkBindable(this.device, bytes, `a tensor of ${this.graph.name} at batch ${this.options.batch}`);
+    return this.options.allocate(bytes);
   }
 
   private tensor(name: string, floats: number): Tensor {

@@ -25,6 +25,7 @@ import {
 } from '../../core/trainingLoop';
 import { OutputLoss, SoftmaxCrossEntropy } from './loss';
 import { Parameters } from './parameters';
+import { checkBindable } from './layout';
 import { BufferPool } from './pool';
 import { NetworkPass, recording, type PassOptions, type Recording } from './pass';
 
@@ -119,6 +120,7 @@ class Plan {
   }
 
   private buffer(floats: number): GPUBuffer {
+    checkBindable(this.device, floats * 4, `an input or output batch of ${this.batch}`);
     const b = this.device.createBuffer({ size: floats * 4, usage: storage() });
     this.own.push(b);
     return b;
