@@ -1,12 +1,12 @@
 /// <reference types="@webgpu/types" />
-// A Dawn device for the WebGPU tests, with the watch the trainer puts on it. One Dawn instance per process, held
+// A Dawn device for the WebGPU tests, with the watch the trainer puts on it. One Dawn instance per set of flags, held
 // as long as the process lives: Dawn for Node aborts (std::system_error, a pthread mutex assertion) when the garbage
 // collector frees an instance whose device still works.
 import assert from 'node:assert/strict';
 import { DeviceWatch } from '../../src/trainer/webgpu';
 
-let instance: GPU | undefined;
-let instanceFlags = '';
+/** One instance per set of flags, held as long as the process lives. */
+const instances = new Map<string, GPU>();
 
 /**
  * A device with the adapter's limits, as the trainer opens it (src/trainer/webgpu.ts), or with WebGPU's default
@@ -19,9 +19,8 @@ export async function open(
 ): Promise<{ adapter: GPUAdapter; device: GPUDevice; watch: DeviceWatch }> {
   const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
   Object.assign(globalThis, dawn.globals);
-  // A second device of the same flags comes from the same instance.
-  if (!instance || instanceFlags !== flags.join()) instance = dawn.create(flags);
-  instanceFlags = flags.join();
+  let instance = instances.get(flags.join());
+  if (!instance) instances.set(flags.join(), (instance = dawn.create(flags)));
   const adapter = (await instance.requestAdapter())!;
   assert.ok(adapter, `an adapter for ${JSON.stringify(flags)}`);
   const limits = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize'] as const;
