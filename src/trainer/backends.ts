@@ -43,6 +43,8 @@ type Attempt = (requested: Backend, options: BackendOptions) => Promise<Loaded>;
 export interface BackendOptions {
   /** Flags for Dawn's `create` (`backend=null` executes nothing: the benchmarks' measure of host work). */
   dawnFlags?: string[];
+  /** The WebGPU device's limits: the adapter's (absent), or WebGPU's defaults (`openWebGpu`). */
+  limits?: 'adapter' | 'default';
 }
 
 /** The tfjs-node package `name` with its 'tensorflow' backend set, and where it came from; or why not. */
@@ -78,7 +80,7 @@ const tensorflowGpu: Attempt = async () => {
 const webgpu: Attempt = async (requested, options) => {
   const tf: Tf = require('@tensorflow/tfjs');
   const allowSoftware = requested === 'webgpu' || requested === 'webgpu-tfjs';
-  return { tf, ...(await openWebGpu(tf, { allowSoftware, dawnFlags: options.dawnFlags })) };
+  return { tf, ...(await openWebGpu(tf, { allowSoftware, ...options })) };
 };
 
 const tensorflowCpu: Attempt = () => loadTensorflow('@tensorflow/tfjs-node');

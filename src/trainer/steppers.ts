@@ -10,7 +10,7 @@ import type { Tf } from '../model/tf';
 import type { ChosenBackend } from './backends';
 import { downloadNets, uploadNets } from './compiled/models';
 import { UnsupportedGraph } from './compiled/layout';
-import { CompiledStep, type KernelTime } from './compiled/step';
+import { CompiledStep, type KernelTime, type StepOptions } from './compiled/step';
 import { trainStep, type StepLosses } from './pix2pix';
 import { type Nets } from '../model/nets';
 
@@ -76,6 +76,7 @@ function compiledStepper(tf: Tf, nets: Nets, graphs: ModelPlan, compiled: Compil
 /**
  * The stepper for a session: the compiled step on WebGPU unless the backend asks for tfjs's or the graph has a
  * layer it does not compile (then tfjs's, saying why). `step` steps are done (the Adam bias corrections resume).
+ * `options` set the compiled step's (absent: chosen from the adapter, below), where a test chooses them.
  */
 export async function createStepper(
   backend: ChosenBackend,
@@ -83,6 +84,7 @@ export async function createStepper(
   graphs: ModelPlan,
   batch: number,
   step: number,
+  options?: StepOptions,
 ): Promise<Stepper> {
   const tf = backend.tf;
   if (!backend.device) return tfjsStepper(tf, nets, graphs, 'tfjs');
@@ -92,7 +94,7 @@ export async function createStepper(
   const parallelism = backend.adapter?.software ? 1 : 512;
   let compiled: CompiledStep | undefined;
   try {
-    compiled = new CompiledStep(backend.device, graphs, { parallelism });
+    compiled = new CompiledStep(backend.device, graphs, options ?? { parallelism });
     compiled.plan(batch);
   } catch (e) {
     compiled?.destroy();

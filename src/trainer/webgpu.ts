@@ -102,10 +102,12 @@ export interface OpenedWebGpu {
 /**
  * Opens a Dawn device and makes it tfjs's `webgpu` backend. Refuses a software adapter unless `allowSoftware`
  * (an explicit `backend: webgpu`). `dawnFlags` go to Dawn's `create` (`backend=null` measures host work alone).
+ * The device asks the adapter's limits (deeper GEMM k-steps, larger bindings), or with `limits: 'default'` none:
+ * WebGPU's defaults, all that every device is guaranteed.
  */
 export async function openWebGpu(
   tf: Tf,
-  options: { allowSoftware: boolean; dawnFlags?: string[] },
+  options: { allowSoftware: boolean; dawnFlags?: string[]; limits?: 'adapter' | 'default' },
 ): Promise<OpenedWebGpu> {
   const dawn = (await import('webgpu')) as { create(flags: string[]): GPU; globals: object };
   Object.assign(globalThis, dawn.globals);
@@ -125,7 +127,8 @@ export async function openWebGpu(
   }
   const device = await adapter.requestDevice({
     requiredFeatures: adapter.features.has('timestamp-query') ? ['timestamp-query'] : [],
-    requiredLimits: Object.fromEntries(REPORTED_LIMITS.map((k) => [k, adapter.limits[k]])),
+    requiredLimits:
+      options.limits === 'default' ? {} : Object.fromEntries(REPORTED_LIMITS.map((k) => [k, adapter.limits[k]])),
   });
   const watch = new DeviceWatch(device);
   const { WebGPUBackend } = (await import('@tensorflow/tfjs-backend-webgpu')) as unknown as {

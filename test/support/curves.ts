@@ -11,9 +11,17 @@ export interface Curve {
   /** Per step: generator L1, GAN, discriminator loss. */
   losses: number[][];
   seconds: number;
+  /** The WebGPU device's workgroup storage in bytes (16384 at WebGPU's default limits); absent off WebGPU. */
+  workgroupStorage?: number;
 }
 
-export function curve(backend: string, steps: number, builtinRoot: string, perturb = false): Promise<Curve> {
+/** How a curve's run differs from the trainer's: weights one ulp off, a WebGPU device at WebGPU's default limits. */
+export interface CurveOptions {
+  perturb?: boolean;
+  defaultLimits?: boolean;
+}
+
+export function curve(backend: string, steps: number, builtinRoot: string, options: CurveOptions = {}): Promise<Curve> {
   return new Promise((resolve, reject) => {
     const args = [
       '--import',
@@ -22,7 +30,8 @@ export function curve(backend: string, steps: number, builtinRoot: string, pertu
       backend,
       String(steps),
       builtinRoot,
-      ...(perturb ? ['perturb'] : []),
+      ...(options.perturb ? ['perturb'] : []),
+      ...(options.defaultLimits ? ['default-limits'] : []),
     ];
     execFile(process.execPath, args, { maxBuffer: 1 << 24 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`${backend}: ${stderr || stdout || err.message}`));

@@ -16,9 +16,9 @@ describe('loss curve, fast backend vs cpu', () => {
   it(`is the same over ${STEPS} steps of the tiny config, within what float rounding alone does`, async () => {
     await curve('wasm', 1, builtinRoot); // draws the embedded data once, so the runs below do not race on it
     // Both runs' sensitivity to rounding counts: which of the two a GAN amplifies more varies with the draws.
-    const cpu = Promise.all([curve('cpu', STEPS, builtinRoot), curve('cpu', STEPS, builtinRoot, true)]);
+    const cpu = Promise.all([curve('cpu', STEPS, builtinRoot), curve('cpu', STEPS, builtinRoot, { perturb: true })]);
     const fast = await curve('wasm', STEPS, builtinRoot);
-    const rounding = await curve('wasm', STEPS, builtinRoot, true);
+    const rounding = await curve('wasm', STEPS, builtinRoot, { perturb: true });
     const [ref, refRounding] = await cpu;
     assert.equal(fast.backend, 'wasm');
     assert.equal(ref.backend, 'cpu');

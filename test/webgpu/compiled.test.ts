@@ -328,6 +328,8 @@ describe('compiled step kernels against cpu', () => {
       [4099, 5, { kind: 'leakyRelu', alpha: 0.2 }],
       [200, 32, { kind: 'linear' }, dropout],
       [18, 7, { kind: 'leakyRelu', alpha: 0.2 }, { rate: 0.3, seed: 1 }],
+      // The seed's third dropout level: 5 images of 8x8, 256 channels, its stream.
+      [320, 256, { kind: 'linear' }, { rate: 0.5, seed: 262898690 }],
     ];
     const step = 41;
     for (const [positions, channels, activation, drop] of cases) {

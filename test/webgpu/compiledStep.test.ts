@@ -2,21 +2,27 @@
 // loops: the losses, every gradient of both networks (the same dropout masks on both sides: core/dropoutMask.ts),
 // the BatchNorm moving statistics and the weights after Adam, for tiny (the seed's two-stream discriminator) in the
 // seed's loop (a real and a generated step) and the paper's, tiny with `upsampling: transpose`, and a 64x64 config
-// with the PatchGAN, some skips off and a level of each size. On the machine's adapter (lavapipe in CI).
+// with the PatchGAN, some skips off and a level of each size. On the machine's adapter (lavapipe in CI), created at
+// WebGPU's default limits, and for tiny split along K as the trainer splits on a GPU too. The seed's model at 128x128
+// and batch 5 is compared with tfjs wasm (test/trainer/lossCurve.test.ts: wasm trains as cpu does), as cpu takes 289 s
+// per step of it.
 /// <reference types="@webgpu/types" />
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import { analyze } from '../../src/core/analysis';
 import { setDropoutDraw } from '../../src/model/build';
+import type { LayerNode, ModelGraph } from '../../src/core/graph';
 import type { ModelPlan } from '../../src/core/modelPlan';
 import { CompiledStep, type StepOptions } from '../../src/trainer/compiled/step';
 import { conv2dFilterGradient, convGeometry } from '../../src/trainer/compiled/conv2d';
 import { UnsupportedGraph } from '../../src/trainer/compiled/layout';
 import { downloadNets, readBuffer, uploadNets, weightRanges } from '../../src/trainer/compiled/models';
 import { registerCpuTrainingKernels } from '../../src/trainer/kernels/cpuKernels';
+import { registerWasmTrainingKernels } from '../../src/trainer/kernels/wasmKernels';
 import { registerTrainingGradients } from '../../src/trainer/kernels/gradients';
 import { trainStep } from '../../src/trainer/pix2pix';
 import { createNets, type Nets } from '../../src/model/nets';
@@ -26,14 +32,8 @@ import { open } from '../support/dawn';
 
 /** At WebGPU's default limits: what every device is guaranteed. */
 let device: GPUDevice;
-/**
- * At the adapter's, as the trainer opens it: for the larger configs, whose shaders lavapipe's compiler builds far
- * slower at the default limits' shallower K steps (the PatchGAN's: 388 s against 66 s, the first time).
- */
-let adapterDevice: GPUDevice;
 before(async () => {
   device = (await open([], { limits: 'default' })).device;
-  adapterDevice = (await open([])).device;
   assert.equal(device.limits.maxStorageBufferBindingSize, 128 * 2 ** 20);
   assert.equal(device.limits.maxBufferSize, 256 * 2 ** 20);
   assert.equal(device.limits.maxComputeWorkgroupStorageSize, 16384);
@@ -70,6 +70,28 @@ const TINY_TRANSPOSE = TINY.replace(
   'upsampling: transpose, skips: [2, 4], dropout: { rate: 0.5, levels: [1] } }',
 );
 
+/**
+ * Unsplit, with the k-steps looped: lavapipe's compiler unrolls the default limits' 16-deep k-steps whole and takes
+ * minutes over each config's shaders (gemm.ts `GemmOptions`); the arithmetic is the same.
+ */
+const LOOPED: StepOptions = { parallelism: 1, unrolled: false };
+/**
+ * Split along K as the trainer splits on a GPU (steppers.ts: to fill 512 workgroups), k-steps looped (unrolled, as a
+ * GPU runs them, lavapipe takes 179 s over tiny's shaders at these limits, against 28 s).
+ */
+const SPLIT: StepOptions = { parallelism: 512, unrolled: false };
+
+/** Runs `body` with tfjs's wasm backend (and the trainer's kernels for it) as the reference, then goes back to cpu. */
+async function onWasm(body: () => Promise<void>): Promise<void> {
+  assert.ok(await tf.setBackend('wasm'));
+  registerWasmTrainingKernels(tf);
+  try {
+    await body();
+  } finally {
+    await tf.setBackend('cpu');
+  }
+}
+
 function graphsOf(text: string): ModelPlan {
   const { config, generator, discriminator, diagnostics } = analyze(text);
   const errors = diagnostics.filter((d) => d.severity === 'error');
@@ -98,18 +120,28 @@ async function reference(nets: Nets, graphs: ModelPlan, images: StepImages) {
   return { losses, g: grads.generator, d: grads.discriminator };
 }
 
+/** The layers whose output goes only into BatchNorms. */
+function feedsOnlyBatchNorm(graph: ModelGraph): Set<string> {
+  const consumers = new Map<string, LayerNode[]>();
+  for (const node of graph.layers)
+    for (const from of node.inbound) consumers.set(from, [...(consumers.get(from) ?? []), node]);
+  const isBatchNorm = (n: LayerNode) =>
+    n.op.op === 'batchNorm' || (n.op.op === 'timeDistributed' && n.op.layer.op === 'batchNorm');
+  return new Set([...consumers].filter(([, c]) => c.every(isBatchNorm)).map(([name]) => name));
+}
+
 /** The largest difference relative to the reference's largest magnitude (at least 1e-3). */
 function relativeError(got: Float32Array, want: Float32Array, floor = 1e-3): number {
   const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), floor);
   return got.reduce((worst, g, i) => Math.max(worst, Math.abs(g - want[i]) / scale), 0);
 }
 
-async function compareStep(text: string, steps: number, options: StepOptions = {}, on = device): Promise<void> {
+async function compareStep(text: string, steps: number, options = LOOPED): Promise<void> {
   const graphs = graphsOf(text);
   const { config } = graphs;
   Math.random = new SeededRandom(config.train.seed).next;
   const nets = createNets(tf, graphs);
-  const compiled = new CompiledStep(on, graphs, options);
+  const compiled = new CompiledStep(device, graphs, options);
   await uploadNets(compiled, nets, 0);
   const random = new SeededRandom(99);
   const batch = config.train.batchSize;
@@ -182,20 +214,35 @@ async function compareGradients(
   // The paper's discriminator sums two arenas (its fake and its real pass); the seed's has one.
   const arenas = await Promise.all(compiled.d.gradients.map(download));
   const d = arenas[0].map((_, i) => arenas.reduce((sum, a) => sum + a[i], 0));
-  // Near-zero gradients (a convolution's bias before a BatchNorm is zero in exact arithmetic) are compared at a
-  // hundredth of the network's largest gradient.
+  // Near-zero gradients are compared at a hundredth of the network's largest gradient. A bias into a BatchNorm has
+  // none in exact arithmetic (the BatchNorm subtracts the batch mean): both sides' are rounding noise, each held to
+  // within 1e-4 of the largest gradient (a BatchNorm whose backward kept the mean would give it the size of the rest).
   const check = (model: tf.LayersModel, arena: Float32Array, grads: tf.NamedTensorMap, params: CompiledStep['g']) => {
+    const intoBatchNorm = feedsOnlyBatchNorm(
+      model === nets.generator ? compiled.graphs.generator : compiled.graphs.discriminator,
+    );
     const wanted = model.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name].dataSync() as Float32Array);
     const largest = wanted.reduce((m, v) => v.reduce((n, x) => Math.max(n, Math.abs(x)), m), 0);
     weightRanges(model, params).forEach((range, i) => {
+      const weight = model.trainableWeights[i];
+      const got = arena.slice(range.offset, range.offset + range.count);
+      const [layer, kind] = weight.originalName.split('/');
+      if (kind.startsWith('bias') && intoBatchNorm.has(layer)) {
+        const noiseSize = Math.max(...got.map(Math.abs), ...wanted[i].map(Math.abs));
+        assert.ok(noiseSize <= 1e-4 * largest, `step ${step}: ${weight.name}'s gradient ${noiseSize}, of ${largest}`);
+        noise.set(
+          weight,
+          Array.from(got, () => true),
+        );
+        return;
+      }
       const own = wanted[i].reduce((m, v) => Math.max(m, Math.abs(v), largest / 100), 0);
       noise.set(
-        model.trainableWeights[i],
+        weight,
         Array.from(wanted[i], (v) => Math.abs(v) <= 1e-4 * own),
       );
-      const got = arena.slice(range.offset, range.offset + range.count);
       const error = relativeError(got, wanted[i], largest / 100);
-      assert.ok(error < 1e-4, `step ${step}: gradient of ${model.trainableWeights[i].name}, relative error ${error}`);
+      assert.ok(error < 1e-4, `step ${step}: gradient of ${weight.name}, relative error ${error}`);
     });
   };
   check(nets.generator, g, want.g, compiled.g);
@@ -213,25 +260,28 @@ describe('the compiled step against tfjs cpu', () => {
   });
 
   it('tiny with upsampling: transpose (Conv2DTranspose in every decoder level), skips 1 and 3 off: a real and a generated step', async () => {
-    await compareStep(TINY_TRANSPOSE, 2, {}, adapterDevice);
+    await compareStep(TINY_TRANSPOSE, 2);
   });
 
-  it('tiny split along K wherever a GPU would split it (parallelism 512): a real and a generated step', async () => {
-    await compareStep(TINY, 2, { parallelism: 512 });
+  it('tiny split along K wherever a GPU would split it (to fill 512 workgroups): a real and a generated step', async () => {
+    await compareStep(TINY, 2, SPLIT);
   });
 
-  it('builds the seed at 128x128, batch 5, within the default limits: every buffer, binding and pipeline valid', async () => {
-    // Its whole step against cpu takes lavapipe and tfjs cpu over ten minutes on 2 cores: run once, not in CI.
-    const seed = graphsOf(readFileSync(join(__dirname, '../../examples/seed.p2p.yaml'), 'utf8'));
+  it("the seed's model at 128x128, batch 5, without its dropout, against wasm: its first step (a generated one)", async () => {
+    // Where this agrees to 5e-5, two cases do not, unexplained (README, "Within WebGPU's guaranteed limits"): with the
+    // seed's dropout (decoder levels 1-3) the generator's gradients differ from wasm's and cpu's by up to 7e-2 of
+    // their largest, though every layer's output matches to 6e-6; and the real step after it, by 2e-3.
+    const seed = readFileSync(join(__dirname, '../../examples/seed.p2p.yaml'), 'utf8').replace(
+      'dropout: { rate: 0.5, levels: [1, 2, 3] }',
+      'dropout: { levels: none }',
+    );
+    assert.match(seed, /dropout: \{ levels: none \}/);
     device.pushErrorScope('out-of-memory');
     device.pushErrorScope('validation');
-    const compiled = new CompiledStep(device, seed);
-    compiled.plan(5);
+    await onWasm(() => compareStep(seed, 1));
     const [validation, memory] = [await device.popErrorScope(), await device.popErrorScope()];
     assert.equal(validation?.message, undefined);
     assert.equal(memory?.message, undefined);
-    assert.ok(compiled.dispatches(5) > 200);
-    compiled.destroy();
   });
 
   it("refuses, by name, a tensor over the device's binding limit, and splits along K only as far as one binding holds", () => {
@@ -257,6 +307,6 @@ describe('the compiled step against tfjs cpu', () => {
   });
 
   it("64x64 with a PatchGAN and skips 1, 3, 4 off, in the paper's preset: the same", async () => {
-    await compareStep(PATCHGAN_64, 1, {}, adapterDevice);
+    await compareStep(PATCHGAN_64, 1);
   });
 });

@@ -93,7 +93,7 @@ interface SplitK {
 }
 
 /** The WGSL after the declarations: the gathers, the product's loop and, split along K, the sum of the splits. */
-function wgsl(src: GemmSource, t: Tile, split: SplitK): string {
+function wgsl(src: GemmSource, t: Tile, split: SplitK, unrolled: boolean): string {
   const [tm, tn] = [t.wm * t.rm, t.wn * t.rn];
   const threads = t.wm * t.wn;
   if (threads % tm || threads % tn) throw new Error(`gemm: a ${tm}x${tn} tile needs ${threads} threads to divide both`);
@@ -101,15 +101,17 @@ function wgsl(src: GemmSource, t: Tile, split: SplitK): string {
   return /* wgsl */ `
 ${src.functions}
 
-${mainWgsl(t, split, output)}
+${mainWgsl(t, split, output, unrolled)}
 ${split.splits > 1 ? reduceWgsl(split.splits) : ''}
 `;
 }
 
 /** The product's loop: tiles of A and B through workgroup memory, each thread's block of `out` in registers. */
-function mainWgsl(t: Tile, split: SplitK, output: string): string {
+function mainWgsl(t: Tile, split: SplitK, output: string, unrolled: boolean): string {
   const [tm, tn] = [t.wm * t.rm, t.wn * t.rn];
   const threads = t.wm * t.wn;
+  // The last k-step of a K that tk does not divide holds zeros past kEnd: a bounded loop skips them.
+  const depth = unrolled ? `${t.tk}u` : `min(${t.tk}u, kEnd - k0)`;
   return /* wgsl */ `
 var<workgroup> tileA: array<f32, ${t.tk * tm}>;
 var<workgroup> tileB: array<f32, ${t.tk * tn}>;
@@ -143,7 +145,7 @@ fn main(@builtin(workgroup_id) group: vec3u, @builtin(local_invocation_id) local
     }
     workgroupBarrier();
     if (index < ${t.tk}u) { reds[index] = red(k0 + ${t.tk}u + index); }
-    for (var k = 0u; k < ${t.tk}u; k++) {
+    for (var k = 0u; k < ${depth}; k++) {
       var av: array<f32, ${t.rm}>;
       var bv: array<f32, ${t.rn}>;
       for (var i = 0u; i < ${t.rm}u; i++) { av[i] = tileA[k * ${tm}u + local.y * ${t.rm}u + i]; }
@@ -186,6 +188,13 @@ export interface GemmOptions {
    * whose threads are the CPU's cores): a product whose grid has fewer tiles is split along K to fill the device.
    */
   parallelism: number;
+  /**
+   * Whether a k-step's inner loop runs a constant tk times, which a compiler unrolls (absent: true): what the trainer
+   * runs on every adapter. False loops to a bound known at run time, for lavapipe at WebGPU's default limits: there
+   * LLVM unrolls a large tile's 16-deep k-step whole and compiles it several times slower (the 64x64 PatchGAN's
+   * step: 238 s against 72 s; at lavapipe's own limits the k-step is 32 deep, which it does not unroll: 51 s).
+   */
+  unrolled?: boolean;
 }
 
 /** Never split along K. */
@@ -264,7 +273,7 @@ export class Gemm<N extends string = string> implements Kernel<N> {
       label: source.label,
       uniforms: Object.fromEntries(Object.keys(values).map((f) => [f, 'u32'])),
       storage: split ? { ...source.storage, partial: 'write' } : source.storage,
-      code: baked(wgsl(source, this.tile, this.split), values),
+      code: baked(wgsl(source, this.tile, this.split, options.unrolled ?? true), values),
       entryPoints: split ? ['main', 'reduce'] : ['main'],
     };
     this.kernel = new KernelInstance(device, spec, values);

@@ -117,7 +117,7 @@ export class NetworkPass {
     readonly graph: ModelGraph,
     private readonly options: PassOptions,
   ) {
-    this.gemm = { parallelism: options.parallelism };
+    this.gemm = { parallelism: options.parallelism, unrolled: options.unrolled };
     for (const node of graph.layers) {
       for (const from of node.inbound) this.consumers.set(from, [...(this.consumers.get(from) ?? []), node]);
     }

@@ -59,6 +59,8 @@ export interface StepOptions {
    * software adapter (one workgroup per CPU thread, where splitting a product along K only adds work). Absent: 1.
    */
   parallelism?: number;
+  /** Whether the GEMMs' k-steps are unrolled (gemm.ts `GemmOptions`). Absent: true. */
+  unrolled?: boolean;
 }
 
 /** A network's pass at a batch size: the generator on `input`, or the discriminator on (`image`, `input`). */
@@ -144,6 +146,7 @@ class Plan {
       seed: config.train.seed,
       batchNorm: spec.batchNorm,
       parallelism: this.step.parallelism,
+      unrolled: this.step.unrolled,
       allocate: this.step.pools[spec.net].member(),
     });
     this.passes.push(pass);
@@ -279,6 +282,7 @@ export class CompiledStep {
   readonly losses: GPUBuffer;
   /** How the GEMMs of every plan fill the device (`StepOptions`). */
   readonly parallelism: number;
+  readonly unrolled: boolean;
   private readonly readback: GPUBuffer;
   private readonly plans = new Map<string, Plan>();
   /**
@@ -293,6 +297,7 @@ export class CompiledStep {
     options: StepOptions = {},
   ) {
     this.parallelism = options.parallelism ?? 1;
+    this.unrolled = options.unrolled ?? true;
     this.pools = { generator: new BufferPool(device), discriminator: new BufferPool(device) };
     this.g = new Parameters(device, graphs.generator, 1);
     // The paper's discriminator update sums the gradients of two passes; the seed's makes one.
