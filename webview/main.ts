@@ -3,7 +3,15 @@
 
 import { adapterWithFeatures, describeAdapter } from '../src/protocol/trainer';
 import { chart, chartControls, mountCharts, type Series } from './charts';
-import type { AbState, HostMessage, PanelRun, PanelSweep, PanelViewState, WebviewMessage } from '../src/protocol/panel';
+import {
+  EXPORT_FORMATS,
+  type AbState,
+  type HostMessage,
+  type PanelRun,
+  type PanelSweep,
+  type PanelViewState,
+  type WebviewMessage,
+} from '../src/protocol/panel';
 import { differences, dropZone, mountAb, readDropped, translationView } from './translations';
 import { morphInto } from './morph';
 import { ablationsTab } from './ablations';
@@ -275,6 +283,7 @@ function runDetails(r: PanelRun): string {
     r.status === 'running'
       ? ''
       : `<div class="controls">Export the generator: <button data-export="${esc(r.id)}" data-format="onnx">ONNX</button>
+<button data-export="${esc(r.id)}" data-format="pytorch">PyTorch</button>
 <button data-export="${esc(r.id)}" data-format="tfjs">tfjs</button></div>`;
   const probe = probeSection(r, view.probeSplit ?? 'test');
   return `${title}${backendLine(r)}${errorLine(r)}${warningsLine(r)}${exportButtons}${curves(r)}${samples(r)}${probe}`;
@@ -358,7 +367,8 @@ app.addEventListener('click', (e) => {
   } else if (t.dataset.cancelSweep !== undefined) {
     send({ type: 'cancelAblation', payload: { id: t.dataset.cancelSweep } });
   } else if (t.dataset.export !== undefined) {
-    send({ type: 'export', payload: { id: t.dataset.export, format: t.dataset.format === 'tfjs' ? 'tfjs' : 'onnx' } });
+    const format = EXPORT_FORMATS.find((f) => f === t.dataset.format) ?? 'onnx';
+    send({ type: 'export', payload: { id: t.dataset.export, format } });
   } else if (t.dataset.probe !== undefined) {
     send({ type: 'probe', payload: { id: t.dataset.probe } });
   } else if (t.dataset.pickImage !== undefined) {

@@ -1,9 +1,10 @@
-// `p2p export RUN [--step N] --format onnx|tfjs [--out DIR]`: the run's generator at a checkpoint, as ONNX or as a
-// tfjs layers model, with its input transform (`transform.json`) beside it.
+// `p2p export RUN [--step N] --format onnx|pytorch|tfjs [--out DIR]`: the run's generator at a checkpoint, as ONNX,
+// as a PyTorch module with its weights or as a tfjs layers model, with its input transform (`transform.json`).
 
-import { exportRun, type ExportFormat } from '../host/export';
+import { exportRun } from '../host/export';
+import { EXPORT_FORMATS, type ExportFormat } from '../protocol/panel';
 
-const USAGE = 'usage: p2p export RUN [--step N] --format onnx|tfjs [--out DIR]\n';
+const USAGE = 'usage: p2p export RUN [--step N] --format onnx|pytorch|tfjs [--out DIR]\n';
 
 export function runExport(argv: readonly string[]): number {
   let run: string | undefined;
@@ -18,12 +19,12 @@ export function runExport(argv: readonly string[]): number {
       continue;
     }
     i++;
-    if (a === '--format' && (v === 'onnx' || v === 'tfjs')) format = v;
+    if (a === '--format' && (EXPORT_FORMATS as readonly string[]).includes(v)) format = v as ExportFormat;
     else if (a === '--step' && Number.isInteger(Number(v)) && Number(v) >= 0) step = Number(v);
     else if (a === '--out' && v) out = v;
     else return usage(`unexpected ${a} ${v ?? ''}`.trim());
   }
-  if (!run || !format) return usage(run ? 'expected --format onnx|tfjs' : 'expected RUN');
+  if (!run || !format) return usage(run ? 'expected --format onnx|pytorch|tfjs' : 'expected RUN');
   try {
     for (const file of exportRun(run, { format, step, out })) process.stdout.write(`${file}\n`);
     return 0;

@@ -17,7 +17,7 @@ const USAGE = `usage:
   p2p train --resume RUNDIR [--steps N]
   p2p ablate FILE [--backend B] [--steps N] [--parallel N] [--executor local|slurm] [--out DIR]
   p2p ablate FILE --status|--cancel [--out DIR]
-  p2p export RUN [--step N] --format onnx|tfjs [--out DIR]
+  p2p export RUN [--step N] --format onnx|pytorch|tfjs [--out DIR]
   p2p translate RUN... --image FILE|DIR [--step N] [--out DIR] [--neighbours]
   p2p evaluate RUN [--all | --step N] [--backend B]
   p2p probe RUN [--step N] [--skips] [--backend B]

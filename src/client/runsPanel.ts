@@ -5,7 +5,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { HostMessage, WebviewMessage } from '../protocol/panel';
+import type { ExportFormat, HostMessage, WebviewMessage } from '../protocol/panel';
 import { isWebviewMessage } from '../protocol/panel';
 import { NOTHING_SENT, panelUpdate, type RunFacts, type Sent } from './panelModel';
 import { PanelReader } from './panelReader';
@@ -13,7 +13,7 @@ import { RunsWatcher } from './runsWatcher';
 import { readSettings, trainerEnv, trainerPathOf } from './settings';
 import type { TrainingController } from './training';
 import type { Translations } from './translations';
-import { exportRun, type ExportFormat } from '../host/export';
+import { exportRun } from '../host/export';
 import { probeInProcess } from '../host/trainerProcess';
 import type { Translation } from '../protocol/trainer';
 

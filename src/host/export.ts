@@ -1,15 +1,18 @@
-// `p2p export`: a run's generator at one of its checkpoints, as ONNX (src/model/onnx.ts) or as the tfjs layers model
-// the checkpoint already holds, with the input transform written beside it (`transform.json`): what size, channels,
+// `p2p export`: a run's generator at one of its checkpoints, as ONNX (src/model/onnx.ts), as a PyTorch module with
+// its weights (src/model/pytorch.ts) or as the tfjs layers model the checkpoint already holds, with the input
+// transform written beside it (`transform.json`): what size, channels,
 // edge detector and value range the generator expects. Reads the checkpoint's files only: no tfjs is loaded.
 
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { analyze } from '../core/analysis';
 import type { ResolvedConfig } from '../core/config';
-import { generatorOnnx, type Weight } from '../model/onnx';
+import type { ModelGraph } from '../core/graph';
+import type { ExportFormat } from '../protocol/panel';
+import { generatorOnnx } from '../model/onnx';
+import { generatorPython, generatorStateDict, safetensors } from '../model/pytorch';
+import type { Weight, WeightSource } from '../model/weights';
 import { checkpointAt } from '../runFolders/checkpoints';
-
-export type ExportFormat = 'onnx' | 'tfjs';
 
 export interface ExportOptions {
   format: ExportFormat;
@@ -20,7 +23,7 @@ export interface ExportOptions {
 }
 
 /** The generator's weights in a checkpoint, by layer and weight name (`unet_conv2D_1`, `kernel`). */
-function checkpointWeights(dir: string): (layer: string, name: string) => Weight {
+function checkpointWeights(dir: string): WeightSource {
   const json = JSON.parse(readFileSync(join(dir, 'generator.model.json'), 'utf8'));
   const specs = json.weightsManifest[0].weights as { name: string; shape: number[]; dtype: string }[];
   const bin = readFileSync(join(dir, 'generator.weights.bin'));
@@ -44,7 +47,7 @@ function checkpointWeights(dir: string): (layer: string, name: string) => Weight
 /** What the generator expects and returns, for whoever runs the exported file. */
 function transformRecord(config: ResolvedConfig, run: string, step: number, format: ExportFormat) {
   const { input, output, train } = config;
-  const layout = format === 'onnx' ? 'NCHW' : 'NHWC';
+  const layout = format === 'tfjs' ? 'NHWC' : 'NCHW';
   return {
     run,
     step,
@@ -56,6 +59,33 @@ function transformRecord(config: ResolvedConfig, run: string, step: number, form
   };
 }
 
+/** The generator's files of `format` in `out`; returns their paths. */
+function writeModel(
+  out: string,
+  format: ExportFormat,
+  generator: ModelGraph,
+  checkpoint: { dir: string; step: number },
+  run: string,
+): string[] {
+  const write = (name: string, data: Uint8Array | string) => {
+    writeFileSync(join(out, name), data);
+    return join(out, name);
+  };
+  if (format === 'onnx') return [write('generator.onnx', generatorOnnx(generator, checkpointWeights(checkpoint.dir)))];
+  if (format === 'pytorch') {
+    const weights = generatorStateDict(generator, checkpointWeights(checkpoint.dir));
+    const metadata = { format: 'pt', run, step: String(checkpoint.step) };
+    return [
+      write('model.py', generatorPython(generator, `The generator of the run ${run} at step ${checkpoint.step}.`)),
+      write('generator.safetensors', safetensors(weights, metadata)),
+    ];
+  }
+  return ['generator.model.json', 'generator.weights.bin'].map((name) => {
+    copyFileSync(join(checkpoint.dir, name), join(out, name));
+    return join(out, name);
+  });
+}
+
 /** Writes the export; returns the files written. */
 export function exportRun(runDir: string, o: ExportOptions): string[] {
   const run = resolve(runDir);
@@ -64,17 +94,7 @@ export function exportRun(runDir: string, o: ExportOptions): string[] {
   const checkpoint = checkpointAt(run, o.step);
   const out = resolve(o.out ?? join('exports', `${basename(run)}-step${checkpoint.step}-${o.format}`));
   mkdirSync(out, { recursive: true });
-  const files: string[] = [];
-  if (o.format === 'onnx') {
-    const file = join(out, 'generator.onnx');
-    writeFileSync(file, generatorOnnx(generator, checkpointWeights(checkpoint.dir)));
-    files.push(file);
-  } else {
-    for (const name of ['generator.model.json', 'generator.weights.bin']) {
-      copyFileSync(join(checkpoint.dir, name), join(out, name));
-      files.push(join(out, name));
-    }
-  }
+  const files = writeModel(out, o.format, generator, checkpoint, basename(run));
   const transform = join(out, 'transform.json');
   writeFileSync(transform, JSON.stringify(transformRecord(config, run, checkpoint.step, o.format), null, 2) + '\n');
   return [...files, transform];

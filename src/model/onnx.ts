@@ -5,12 +5,7 @@
 // The protobuf is written by hand (`Proto`): the handful of ONNX messages used here, from onnx.proto3.
 
 import type { LayerNode, ModelGraph } from '../core/graph';
-
-/** A trained weight: its values and its tfjs shape. */
-export interface Weight {
-  values: Float32Array;
-  shape: readonly number[];
-}
+import { channelsFirstKernel, type WeightSource } from './weights';
 
 /** Protobuf wire format: varints, length-delimited fields and packed repeated integers. */
 class Proto {
@@ -105,21 +100,6 @@ function valueInfo(name: string, chw: readonly number[]): Proto {
   return new Proto().bytes(1, name).bytes(2, new Proto().bytes(1, tensorType));
 }
 
-/** `values` of a tfjs tensor of `shape`, its axes reordered by `perm`. */
-export function permute(values: Float32Array, shape: readonly number[], perm: readonly number[]): Float32Array {
-  const out = new Float32Array(values.length);
-  const outShape = perm.map((p) => shape[p]);
-  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const index = new Array<number>(shape.length).fill(0);
-  for (let o = 0; o < out.length; o++) {
-    let src = 0;
-    for (let d = 0; d < perm.length; d++) src += index[d] * strides[perm[d]];
-    out[o] = values[src];
-    for (let d = perm.length - 1; d >= 0 && ++index[d] === outShape[d]; d--) index[d] = 0;
-  }
-  return out;
-}
-
 /** The generator's layers as ONNX nodes and initializers. */
 class GraphWriter {
   readonly nodes: Proto[] = [];
@@ -127,7 +107,7 @@ class GraphWriter {
   /** The ONNX value that stands for a Keras layer's output (Dropout forwards its input's). */
   private readonly valueOf = new Map<string, string>();
 
-  constructor(private readonly weight: (layer: string, name: string) => Weight) {}
+  constructor(private readonly weight: WeightSource) {}
 
   private init(name: string, dims: readonly number[], values: Float32Array): string {
     this.initializers.push(tensor(name, dims, values));
@@ -178,14 +158,9 @@ class GraphWriter {
    * one gives in * stride pixels: pads of (kernel - stride) split the same way, as the forward convolution's.
    */
   private conv(l: LayerNode, x: string, k: number, s: number, transpose: boolean): void {
-    const kernel = this.weight(l.name, 'kernel');
+    const kernel = channelsFirstKernel(this.weight(l.name, 'kernel'));
     const bias = this.weight(l.name, 'bias');
-    // tfjs kernels: [kh, kw, in, out] (Conv2D), [kh, kw, out, in] (Conv2DTranspose); ONNX: [out, in, kh, kw] and [in, out, kh, kw].
-    const w = this.init(
-      `${l.name}/kernel`,
-      [kernel.shape[3], kernel.shape[2], k, k],
-      permute(kernel.values, kernel.shape, [3, 2, 0, 1]),
-    );
+    const w = this.init(`${l.name}/kernel`, kernel.shape, kernel.values);
     const b = this.init(`${l.name}/bias`, [bias.values.length], bias.values);
     const shape: Attr[] = [
       ['kernel_shape', [k, k]],
@@ -208,7 +183,7 @@ class GraphWriter {
 }
 
 /** The ONNX model of a generator graph with these weights (by layer name and tfjs weight name). */
-export function generatorOnnx(graph: ModelGraph, weight: (layer: string, name: string) => Weight): Uint8Array {
+export function generatorOnnx(graph: ModelGraph, weight: WeightSource): Uint8Array {
   const writer = new GraphWriter(weight);
   for (const l of graph.layers) writer.add(l);
   const input = graph.layers[0];

@@ -3,6 +3,10 @@
 import type { ConfigChange, RunState, SweepRow } from './runs';
 import type { NeighbourRecord, Probe, SampleSplit } from './trainer';
 
+/** What a run's generator is exported as (`p2p export --format`, the panel's Export buttons). */
+export const EXPORT_FORMATS = ['onnx', 'pytorch', 'tfjs'] as const;
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
 /** An ablation sweep: its table rows, and the panel id of each variant's run (absent until it starts). */
 export interface PanelSweep {
   id: string;
@@ -115,7 +119,7 @@ export type WebviewMessage =
       payload: { ids: string[]; image?: { name: string; base64: string } };
     }
   | { type: 'abDifference'; payload: { image: number; a: number; b: number } }
-  | { type: 'export'; payload: { id: string; format: 'onnx' | 'tfjs' } }
+  | { type: 'export'; payload: { id: string; format: ExportFormat } }
   /** Probe the skips of a run (`p2p probe`): each dosed from 0 to 1. */
   | { type: 'probe'; payload: { id: string } };
 
@@ -146,7 +150,7 @@ export function isWebviewMessage(m: unknown): m is WebviewMessage {
     case 'export':
       return (
         typeof (p as { id?: unknown }).id === 'string' &&
-        ['onnx', 'tfjs'].includes((p as { format?: unknown }).format as string)
+        (EXPORT_FORMATS as readonly string[]).includes((p as { format?: unknown }).format as string)
       );
     case 'abDifference':
       return ['image', 'a', 'b'].every((k) => Number.isInteger((p as Record<string, unknown>)[k]));

@@ -10,7 +10,9 @@ import * as ort from 'onnxruntime-web';
 import { analyze } from '../../src/core/analysis';
 import { SeededRandom } from '../../src/core/random';
 import { buildModel, registerLayers } from '../../src/model/build';
-import { generatorOnnx, permute, type Weight } from '../../src/model/onnx';
+import { generatorOnnx } from '../../src/model/onnx';
+import { permute } from '../../src/model/weights';
+import { weightsOf } from '../support/modelWeights';
 import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';
 
@@ -33,39 +35,13 @@ async function largestDifference(onnx: Uint8Array, model: tf.LayersModel, x: Flo
   return worst;
 }
 
-/** Weights of a tfjs model by layer and weight name; moving statistics made non-trivial first. */
-function weightsOf(model: tf.LayersModel, rng: SeededRandom): (layer: string, name: string) => Weight {
-  const byName = new Map<string, Weight>();
-  for (const layer of model.layers) {
-    const values = layer.getWeights().map((w, i) => {
-      const name = layer.weights[i].name.split('/').pop()!.replace(/_\d+$/, '');
-      const data = w.dataSync() as Float32Array;
-      if (name === 'moving_mean' || name === 'gamma' || name === 'beta') return data.map(() => rng.next() - 0.5);
-      if (name === 'moving_variance') return data.map(() => 0.5 + rng.next());
-      return data;
-    });
-    layer.setWeights(layer.getWeights().map((w, i) => tf.tensor(values[i], w.shape)));
-    layer.weights.forEach((w, i) =>
-      byName.set(`${layer.name}/${w.name.split('/').pop()!.replace(/_\d+$/, '')}`, {
-        values: values[i],
-        shape: w.shape as number[],
-      }),
-    );
-  }
-  return (layer, name) => {
-    const w = byName.get(`${layer}/${name}`);
-    if (!w) throw new Error(`no weight ${layer}/${name}`);
-    return w;
-  };
-}
-
 async function compare(text: string, batch: number): Promise<number> {
   const { generator } = analyze(text);
   await tf.setBackend('cpu');
   registerLayers(tf);
   const model = buildModel(tf, generator!);
   const rng = new SeededRandom(7);
-  const onnx = generatorOnnx(generator!, weightsOf(model, rng));
+  const onnx = generatorOnnx(generator!, weightsOf(tf, model, rng));
   const [h, w, c] = generator!.layers[0].outputShape;
   const x = Float32Array.from({ length: batch * h * w * c }, () => rng.next() * 2 - 1);
   const worst = await largestDifference(onnx, model, x, [batch, h, w, c]);

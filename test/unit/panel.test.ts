@@ -353,6 +353,9 @@ describe('panel boundaries', () => {
     assert.equal(isWebviewMessage({ type: 'tabShown', payload: { tab: 'settings' } }), false);
     assert.ok(isWebviewMessage({ type: 'probe', payload: { id: 'e2e-skips/skips-all' } }));
     assert.equal(isWebviewMessage({ type: 'probe', payload: { id: 3 } }), false);
+    for (const format of ['onnx', 'pytorch', 'tfjs'])
+      assert.ok(isWebviewMessage({ type: 'export', payload: { id: 'x', format } }), format);
+    assert.equal(isWebviewMessage({ type: 'export', payload: { id: 'x', format: 'keras' } }), false);
     for (const bad of [
       null,
       'ready',
