@@ -3,23 +3,13 @@
 // only complete files; and what a fault can still break (a torn last line, a lost metrics.csv, a temporary folder
 // of a full disk) is repaired before a resumed run writes again.
 
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkpointName, CHECKPOINTS, keptCheckpoints, manifestOf, MANIFEST, readManifest } from './checkpoints';
 import type { EvalPayload, NeighbourRecord, Quality, TrainerEvent } from '../protocol/trainer';
 import { RunLock } from './runLock';
-
-/** Writes `file` whole or not at all: to a temporary name, then renamed; a failed write leaves no temporary. */
-export function writeAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new Error(`cannot write ${file}: ${(e as Error).message}`);
-  }
-}
+import { writeAtomic } from './atomicWrite';
+import { evalScalars, lossScalars, TensorBoardLog } from './tensorboard';
 
 /** `20261127-231500-tiny` */
 export function runName(name: string, now: Date): string {
@@ -97,10 +87,14 @@ function claimFolder(dir: string): boolean {
 }
 
 export class RunDir {
+  private readonly tensorboard: TensorBoardLog;
+
   private constructor(
     readonly dir: string,
     readonly lock: RunLock,
-  ) {}
+  ) {
+    this.tensorboard = new TensorBoardLog(dir);
+  }
 
   /** A new run in a new folder under `root`, named by the time (`-2`, `-3`, ... when taken). */
   static create(root: string, name: string, now: Date): RunDir {
@@ -139,9 +133,16 @@ export class RunDir {
     return join(this.dir, ...parts);
   }
 
-  /** One line per event; a single O_APPEND write each, so lines never interleave. */
+  /**
+   * One line per event; a single O_APPEND write each, so lines never interleave. A step's losses, an evaluation's
+   * metrics and a sample figure go to TensorBoard's log as well (tensorboard.ts).
+   */
   appendEvent(event: TrainerEvent): void {
     appendFileSync(this.path('events.jsonl'), JSON.stringify({ ...event, time: new Date().toISOString() }) + '\n');
+    if (event.type === 'step') this.tensorboard.scalars(event.payload.step, lossScalars(event.payload));
+    else if (event.type === 'eval') this.tensorboard.scalars(event.payload.step, evalScalars(event.payload));
+    else if (event.type === 'sample')
+      this.tensorboard.image(event.payload.step, `samples/${event.payload.split}`, readFileSync(event.payload.path));
     this.lock.touch();
   }
 
@@ -162,10 +163,11 @@ export class RunDir {
 
   /**
    * Drops what was recorded after `step` (the checkpoint a resumed run goes on from): metrics and test-image rows,
-   * and step, eval and sample events. So a run killed between checkpoints repeats no step in metrics.csv,
-   * test-images.csv or events.jsonl.
+   * and step, eval and sample events and their TensorBoard records. So a run killed between checkpoints repeats no
+   * step in metrics.csv, test-images.csv, events.jsonl or TensorBoard's log.
    */
   dropAfter(step: number): void {
+    this.tensorboard.dropAfter(step);
     dropRowsAfter(this.path(METRICS_FILE), step);
     dropRowsAfter(this.path(TEST_IMAGES_FILE), step);
     const events = this.path('events.jsonl');

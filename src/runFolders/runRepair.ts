@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { CHECKPOINTS } from './checkpoints';
 import type { EvalPayload } from '../protocol/trainer';
 import { parseJsonLines } from './jsonl';
-import { METRICS_FILE, METRICS_HEADER, metricsRow, writeAtomic } from './runDir';
+import { writeAtomic } from './atomicWrite';
+import { METRICS_FILE, METRICS_HEADER, metricsRow } from './runDir';
 
 /** Repairs the run folder `dir`; returns what it did, one sentence each. */
 export function repairRun(dir: string): string[] {

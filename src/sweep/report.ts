@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { escapeHtml } from '../core/html';
 import { count } from '../core/units';
 import { forestSvg } from '../runFolders/forestPlot';
-import { writeAtomic } from '../runFolders/runDir';
+import { writeAtomic } from '../runFolders/atomicWrite';
 import type { SweepRow } from '../protocol/runs';
 import type { SweepState } from '../runFolders/sweepFolder';
 import { rowCells, signed, TABLE_HEADER } from '../runFolders/sweepTable';

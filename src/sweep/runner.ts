@@ -10,7 +10,7 @@ import type { Backend } from '../core/config';
 import { configNameOf } from '../core/modelPlan';
 import { describeVariant, runsLabel, safeName, type Sweep } from '../core/sweep';
 import { diskFiles } from '../runFolders/diskFiles';
-import { writeAtomic } from '../runFolders/runDir';
+import { writeAtomic } from '../runFolders/atomicWrite';
 import { readSweep, SWEEP_FILE, type SweepPlan } from '../runFolders/sweepFolder';
 import type { SweepEvent, SweepExecutor, SweepOutcome, SweepPass } from './executor';
 import { createExecutor } from './executors';

@@ -16,7 +16,7 @@ import {
   type SlurmSettings,
 } from '../core/slurm';
 import { diskFiles } from '../runFolders/diskFiles';
-import { writeAtomic } from '../runFolders/runDir';
+import { writeAtomic } from '../runFolders/atomicWrite';
 import { appendLog, readSweepLog, type SweepPlan } from '../runFolders/sweepFolder';
 import { TENSORFLOW_PATH_VARIABLE } from '../trainer/tensorflowPackage';
 import {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from '../model/tf';
 import type { Nets } from '../model/nets';
-import { writeAtomic } from '../runFolders/runDir';
+import { writeAtomic } from '../runFolders/atomicWrite';
 
 export interface LoopState {
   step: number;

@@ -15,7 +15,7 @@ import type { Tf } from '../model/tf';
 import { checkpointAt } from '../runFolders/checkpoints';
 import type { Probe, ProbeDose, ProbeRequest, Quality, TrainerEvent } from '../protocol/trainer';
 import { PROBE_FILE, probesDir } from '../runFolders/probes';
-import { writeAtomic } from '../runFolders/runDir';
+import { writeAtomic } from '../runFolders/atomicWrite';
 import { chooseBackend } from './backends';
 import { loadModelWeights } from './checkpoint';
 import { atEvaluationStreams, EVAL_TEST_IMAGES, EVAL_TRAIN_IMAGES, SAMPLE_COLUMNS } from './evaluation';

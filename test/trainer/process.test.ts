@@ -10,6 +10,7 @@ import { EXIT_STOPPED, type TrainerEvent } from '../../src/protocol/trainer';
 import { analyze } from '../../src/core/analysis';
 import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';
+import { stepsOf, tensorboardEvents } from '../support/tensorboardEvents';
 import { ofType, readEvents, startTrainer } from '../support/trainerRun';
 
 const root = join(__dirname, '..', '..');
@@ -286,6 +287,20 @@ describe('a trainer and its host', () => {
     assert.deepEqual(
       steps,
       Array.from({ length: 100 }, (_, i) => i + 1),
+    );
+    // TensorBoard's log: every record's CRCs hold, each metric once per evaluation, each loss once per step.
+    const board = tensorboardEvents(runDir);
+    for (const tag of ['train/L1', 'test/L1', 'gap/L1', 'test/PSNR', 'test/SSIM', 'samples/test', 'samples/train'])
+      assert.deepEqual(stepsOf(board, tag), metricsSteps(), tag);
+    assert.deepEqual(stepsOf(board, 'loss/D'), steps);
+    const testL1 = board.flatMap((e) => e.values.filter((v) => v.tag === 'test/L1').map((v) => v.simpleValue!));
+    const csvL1 = readFileSync(join(runDir, 'metrics.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => Number(l.split(',')[5]));
+    testL1.forEach((v, i) =>
+      assert.ok(Math.abs(v - csvL1[i]) < 1e-5, `test/L1 ${v} against metrics.csv's ${csvL1[i]}`),
     );
   });
 
