@@ -2,108 +2,117 @@
 // no Python. Layout NCHW, as ONNX Runtime and PyTorch tooling expect: `input` [N, C, H, W] in [-1, 1], `output`
 // [N, C, H, W]. Inference mode: BatchNormalization with its moving statistics, Dropout left out.
 //
-// The protobuf is written by hand (`Proto`): the handful of ONNX messages used here, from onnx.proto3.
+// The messages are encoded by protobufjs from the fields of onnx.proto that this model uses (field numbers as there);
+// onnx-proto, the whole schema generated for protobufjs 6, would add a second protobufjs and 254 kB to each bundle.
 
 import type { LayerNode, ModelGraph } from '../core/graph';
+import { Root, type Type } from 'protobufjs/light';
 import { channelsFirstKernel, type WeightSource } from './weights';
 
-/** Protobuf wire format: varints, length-delimited fields and packed repeated integers. */
-class Proto {
-  private readonly parts: Uint8Array[] = [];
-
-  private varint(v: number): void {
-    const bytes: number[] = [];
-    let n = BigInt.asUintN(64, BigInt(v));
-    do {
-      let b = Number(n & 0x7fn);
-      n >>= 7n;
-      if (n) b |= 0x80;
-      bytes.push(b);
-    } while (n);
-    this.parts.push(Uint8Array.from(bytes));
-  }
-
-  int(field: number, v: number): this {
-    this.varint((field << 3) | 0);
-    this.varint(v);
-    return this;
-  }
-
-  float(field: number, v: number): this {
-    this.varint((field << 3) | 5);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, v, true);
-    this.parts.push(b);
-    return this;
-  }
-
-  bytes(field: number, data: Uint8Array | string | Proto): this {
-    const b = typeof data === 'string' ? new TextEncoder().encode(data) : data instanceof Proto ? data.finish() : data;
-    this.varint((field << 3) | 2);
-    this.varint(b.length);
-    this.parts.push(b);
-    return this;
-  }
-
-  packedInts(field: number, values: readonly number[]): this {
-    const inner = new Proto();
-    for (const v of values) inner.varint(v);
-    return this.bytes(field, inner.finish());
-  }
-
-  finish(): Uint8Array {
-    const out = new Uint8Array(this.parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  }
-}
+const int64s = (id: number) => ({ rule: 'repeated', type: 'int64', id });
+const strings = (id: number) => ({ rule: 'repeated', type: 'string', id });
+/** onnx.ModelProto and what it holds, as far as this exporter writes them. */
+const SCHEMA = Root.fromJSON({
+  nested: {
+    onnx: {
+      nested: {
+        ModelProto: {
+          fields: {
+            irVersion: { type: 'int64', id: 1 },
+            producerName: { type: 'string', id: 2 },
+            graph: { type: 'GraphProto', id: 7 },
+            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
+          },
+        },
+        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
+        GraphProto: {
+          fields: {
+            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
+            name: { type: 'string', id: 2 },
+            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
+            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
+            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
+          },
+        },
+        NodeProto: {
+          fields: {
+            input: strings(1),
+            output: strings(2),
+            name: { type: 'string', id: 3 },
+            opType: { type: 'string', id: 4 },
+            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
+          },
+        },
+        AttributeProto: {
+          fields: {
+            name: { type: 'string', id: 1 },
+            f: { type: 'float', id: 2 },
+            i: { type: 'int64', id: 3 },
+            s: { type: 'bytes', id: 4 },
+            ints: int64s(8),
+            type: { type: 'int32', id: 20 },
+          },
+        },
+        TensorProto: {
+          fields: {
+            dims: int64s(1),
+            dataType: { type: 'int32', id: 2 },
+            name: { type: 'string', id: 8 },
+            rawData: { type: 'bytes', id: 9 },
+          },
+        },
+        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
+        TypeProto: {
+          fields: { tensorType: { type: 'Tensor', id: 1 } },
+          nested: {
+            Tensor: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
+          },
+        },
+        TensorShapeProto: {
+          fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } },
+          nested: {
+            Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } },
+          },
+        },
+      },
+    },
+  },
+});
+const MODEL: Type = SCHEMA.lookupType('onnx.ModelProto');
 
 const FLOAT = 1; // TensorProto.DataType
 const ATTR = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
 
 type Attr = [name: string, value: number | string | readonly number[], kind?: 'float'];
 
-function attribute([name, value, kind]: Attr): Proto {
-  const a = new Proto().bytes(1, name);
-  if (typeof value === 'string') return a.bytes(4, value).int(20, ATTR.STRING);
-  if (Array.isArray(value)) return a.packedInts(8, value as number[]).int(20, ATTR.INTS);
-  if (kind === 'float') return a.float(2, value as number).int(20, ATTR.FLOAT);
-  return a.int(3, value as number).int(20, ATTR.INT);
+function attribute([name, value, kind]: Attr): object {
+  if (typeof value === 'string') return { name, s: new TextEncoder().encode(value), type: ATTR.STRING };
+  if (Array.isArray(value)) return { name, ints: value, type: ATTR.INTS };
+  if (kind === 'float') return { name, f: value, type: ATTR.FLOAT };
+  return { name, i: value, type: ATTR.INT };
 }
 
-function node(op: string, name: string, inputs: string[], outputs: string[], attrs: Attr[] = []): Proto {
-  const n = new Proto();
-  for (const i of inputs) n.bytes(1, i);
-  for (const o of outputs) n.bytes(2, o);
-  n.bytes(3, name).bytes(4, op);
-  for (const a of attrs) n.bytes(5, attribute(a));
-  return n;
+function node(opType: string, name: string, input: string[], output: string[], attrs: Attr[] = []): object {
+  return { input, output, name, opType, attribute: attrs.map(attribute) };
 }
 
-function tensor(name: string, dims: readonly number[], values: Float32Array): Proto {
-  const t = new Proto().packedInts(1, dims).int(2, FLOAT).bytes(8, name);
-  const raw = new Uint8Array(values.length * 4);
-  const view = new DataView(raw.buffer);
+function tensor(name: string, dims: readonly number[], values: Float32Array): object {
+  const rawData = new Uint8Array(values.length * 4);
+  const view = new DataView(rawData.buffer);
   values.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  return t.bytes(9, raw);
+  return { dims, dataType: FLOAT, name, rawData };
 }
 
 /** A float tensor's value info: [N, C, H, W] with a symbolic batch. */
-function valueInfo(name: string, chw: readonly number[]): Proto {
-  const shape = new Proto().bytes(1, new Proto().bytes(2, 'N'));
-  for (const d of chw) shape.bytes(1, new Proto().int(1, d));
-  const tensorType = new Proto().int(1, FLOAT).bytes(2, shape);
-  return new Proto().bytes(1, name).bytes(2, new Proto().bytes(1, tensorType));
+function valueInfo(name: string, chw: readonly number[]): object {
+  const dim = [{ dimParam: 'N' }, ...chw.map((d) => ({ dimValue: d }))];
+  return { name, type: { tensorType: { elemType: FLOAT, shape: { dim } } } };
 }
 
 /** The generator's layers as ONNX nodes and initializers. */
 class GraphWriter {
-  readonly nodes: Proto[] = [];
-  readonly initializers: Proto[] = [];
+  readonly nodes: object[] = [];
+  readonly initializers: object[] = [];
   /** The ONNX value that stands for a Keras layer's output (Dropout forwards its input's). */
   private readonly valueOf = new Map<string, string>();
 
@@ -189,17 +198,17 @@ export function generatorOnnx(graph: ModelGraph, weight: WeightSource): Uint8Arr
   const input = graph.layers[0];
   const last = graph.layers[graph.layers.length - 1];
   const chw = (s: readonly number[]) => [s[2], s[0], s[1]];
-  const g = new Proto();
-  for (const n of writer.nodes) g.bytes(1, n);
-  g.bytes(2, graph.name);
-  for (const t of writer.initializers) g.bytes(5, t);
-  g.bytes(1, node('Identity', 'output', [writer.output(last.name)], ['output']));
-  g.bytes(11, valueInfo('input', chw(input.outputShape)));
-  g.bytes(12, valueInfo('output', chw(last.outputShape)));
-  return new Proto()
-    .int(1, 8) // IR version 8
-    .bytes(2, 'p2p-ablation-lab')
-    .bytes(7, g)
-    .bytes(8, new Proto().bytes(1, '').int(2, 13)) // opset 13
-    .finish();
+  const model = {
+    irVersion: 8,
+    producerName: 'p2p-ablation-lab',
+    graph: {
+      node: [...writer.nodes, node('Identity', 'output', [writer.output(last.name)], ['output'])],
+      name: graph.name,
+      initializer: writer.initializers,
+      input: [valueInfo('input', chw(input.outputShape))],
+      output: [valueInfo('output', chw(last.outputShape))],
+    },
+    opsetImport: [{ domain: '', version: 13 }],
+  };
+  return MODEL.encode(MODEL.fromObject(model)).finish();
 }
