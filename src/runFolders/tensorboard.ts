@@ -4,7 +4,7 @@
 // evaluations the metrics.csv columns, its sample figures images; `tensorboard --logdir runs` shows them by step.
 // A resumed run drops what was recorded after its checkpoint here as in metrics.csv, so no step appears twice.
 
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { Root, type Type } from 'protobufjs/light';
 import type { EvalPayload, Quality, StepPayload } from '../protocol/trainer';
@@ -91,11 +91,19 @@ function pngSize(png: Uint8Array): { width: number; height: number } {
   return { width: view.getUint32(16), height: view.getUint32(20) };
 }
 
+/**
+ * A run's TensorBoard log. It is a copy of what events.jsonl and metrics.csv hold, so a record that cannot be written
+ * (a full disk) is left out, the file cut back to its last whole record, and training goes on: `warn` says so, once.
+ */
 export class TensorBoardLog {
   private readonly dir: string;
   private file: string | undefined;
+  private warned = false;
 
-  constructor(runDir: string) {
+  constructor(
+    runDir: string,
+    private readonly warn: (message: string) => void = (m) => process.stderr.write(`${m}\n`),
+  ) {
     this.dir = join(runDir, TENSORBOARD_DIR);
   }
 
@@ -133,21 +141,41 @@ export class TensorBoardLog {
   }
 
   private append(step: number, value: SummaryValue[]): void {
-    const file = this.eventFile();
     const event = { wallTime: Date.now() / 1000, step, summary: { value } };
-    appendFileSync(file, tfRecord(EVENT.encode(EVENT.fromObject(event)).finish()));
+    const record = tfRecord(EVENT.encode(EVENT.fromObject(event)).finish());
+    let file: string | undefined;
+    let size = 0;
+    try {
+      file = this.eventFile();
+      size = statSync(file).size;
+      appendFileSync(file, record);
+    } catch (e) {
+      if (file) cutBack(file, size);
+      if (!this.warned)
+        this.warn(`tensorboard: a record at step ${step} left out of ${this.dir}: ${(e as Error).message}`);
+      this.warned = true;
+    }
   }
 
-  /** The run's event file, begun with its version record the first time (a resumed run appends to it). */
+  /** The run's event file, begun whole with its version record the first time (a resumed run appends to it). */
   private eventFile(): string {
     if (this.file) return this.file;
-    this.file = this.files().at(-1);
-    if (this.file) return this.file;
+    const found = this.files().at(-1);
+    if (found) return (this.file = found);
     mkdirSync(this.dir, { recursive: true });
-    this.file = join(this.dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.p2p`);
+    const file = join(this.dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.p2p`);
     const version = { wallTime: Date.now() / 1000, fileVersion: 'brain.Event:2' };
-    appendFileSync(this.file, tfRecord(EVENT.encode(EVENT.fromObject(version)).finish()));
-    return this.file;
+    writeAtomic(file, tfRecord(EVENT.encode(EVENT.fromObject(version)).finish()));
+    return (this.file = file);
+  }
+}
+
+/** Cuts a file back to `size`; where even that fails, a resume's dropAfter drops the torn record. */
+function cutBack(file: string, size: number): void {
+  try {
+    truncateSync(file, size);
+  } catch {
+    // left for dropAfter
   }
 }
 

@@ -23,6 +23,7 @@ import { parseJsonLines } from '../../src/runFolders/jsonl';
 import type { TrainerEvent } from '../../src/protocol/trainer';
 import { microConfig } from '../support/micro';
 import { tempDir } from '../support/tempDir';
+import { stepsOf, tensorboardEvents } from '../support/tensorboardEvents';
 import { ofType, startTrainer } from '../support/trainerRun';
 
 const trainerJs = join(__dirname, '..', '..', 'dist', 'trainer.js');
@@ -239,6 +240,13 @@ describe('a full disk', () => {
       const r = await resume(dir, 45);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(ofType(r.events, 'started')[0].payload.startStep, kept.at(-1)!.step);
+      // TensorBoard's copy holds whole records only, and each step's losses once, whatever the full disk left out.
+      const losses = stepsOf(tensorboardEvents(dir), 'loss/D');
+      assert.deepEqual(
+        losses,
+        [...new Set(losses)].sort((a, b) => a - b),
+      );
+      assert.equal(losses.at(-1), 45);
     },
   );
 });

@@ -1,7 +1,7 @@
 // TFRecord framing and TensorBoard's log of a run: CRC-32C against its published check values, records framed and
 // read back, a torn tail cut off, and a resumed run's events after its checkpoint dropped.
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
@@ -61,6 +61,17 @@ describe("a run's TensorBoard log", () => {
     const d = events.flatMap((e) => e.values.filter((v) => v.tag === 'loss/D').map((v) => [e.step, v.simpleValue]));
     assert.deepEqual(d.at(19), [20, Math.fround(2)]);
     assert.deepEqual(d.at(-1), [25, -25]);
+  });
+
+  it('leaves out what it cannot write, says so once, and does not stop the run', () => {
+    const run = tempDir('p2p-tb-');
+    mkdirSync(join(run, 'tensorboard', 'events.out.tfevents.1.p2p'), { recursive: true }); // unwritable: a folder
+    const warnings: string[] = [];
+    const log = new TensorBoardLog(run, (m) => warnings.push(m));
+    log.scalars(1, { 'loss/D': 1 });
+    log.scalars(2, { 'loss/D': 2 });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /^tensorboard: a record at step 1 left out of .*tensorboard: EISDIR/);
   });
 
   it('holds a PNG figure with its size', async () => {
