@@ -17,6 +17,8 @@ import { trainerPathOf } from './settings';
 import { TrainingController } from './training';
 import { Translations } from './translations';
 import { installCudaBackend } from './tensorflowInstall';
+import { markWalkthrough, registerWalkthrough } from './walkthrough';
+import { WALKTHROUGH_CONTEXT } from './walkthroughKeys';
 
 const LANGUAGE_ID = 'p2p-yaml';
 const SUMMARY_SCHEME = 'p2p-summary';
@@ -41,6 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     panel,
     vscode.workspace.registerTextDocumentContentProvider(SUMMARY_SCHEME, summaries),
     ...registerCommands(training, panel, summaries),
+    ...registerWalkthrough(context, LANGUAGE_ID),
     vscode.commands.registerCommand('p2p.installCudaBackend', () =>
       installCudaBackend(context.globalStorageUri, output),
     ),
@@ -63,7 +66,18 @@ async function startLanguageClient(context: vscode.ExtensionContext, output: vsc
       options: { execArgv: ['--nolazy', '--inspect=6019'] },
     },
   };
-  const clientOptions: LanguageClientOptions = { documentSelector: [{ language: LANGUAGE_ID }], outputChannel: output };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ language: LANGUAGE_ID }],
+    outputChannel: output,
+    middleware: {
+      // A hover shown completes the walkthrough's "Read a hover" step.
+      provideHover: async (document, position, token, next) => {
+        const hover = await next(document, position, token);
+        if (hover) markWalkthrough(WALKTHROUGH_CONTEXT.hovered);
+        return hover;
+      },
+    },
+  };
   // The id `p2p` makes the client read the `p2p.trace.server` setting.
   const lsp = new LanguageClient('p2p', 'pix2pix Language Server', serverOptions, clientOptions);
   await lsp.start();
