@@ -128,7 +128,7 @@ export class TensorBoardLog {
         const e = EVENT.toObject(EVENT.decode(r), { longs: Number }) as { step?: number; fileVersion?: string };
         return e.fileVersion !== undefined || (e.step ?? 0) <= step;
       });
-      if (kept.length < records.length || !intact) writeAtomic(file, concat(kept.map(tfRecord)));
+      if (kept.length < records.length || !intact) writeAtomic(file, Buffer.concat(kept.map(tfRecord)));
     }
   }
 
@@ -177,14 +177,4 @@ function cutBack(file: string, size: number): void {
   } catch {
     // left for dropAfter
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
